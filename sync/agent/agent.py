@@ -1,0 +1,444 @@
+"""The sync agent. One thread (``sync-io``) owns the paho client and does all MQTT I/O.
+
+Other threads talk to it through ``lookup()`` and ``call_soon()``, which queue work and
+wake the I/O thread. Bundles are handed to the bundle worker thread so that a large
+apply never stalls keepalives or the outbox drain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import random
+import select
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from ..cache.db import Cache, CacheError
+from ..cache.outbox import Outbox
+from ..cache.profiles import forget_lookups, remember_lookup
+from ..cache.read import CacheReader
+from ..config import DeviceConfig
+from ..media import MediaFetcher
+from ..protocol import lookup as lookup_wire
+from ..protocol.bundle import Manifest
+from ..protocol.signing import TrustedKeys
+from ..protocol.topics import DeviceTopics
+from . import connection
+from .bundles import Arrival, BundleWorker
+from .commands import CommandRegistry
+from .drain import OutboxDrain
+
+log = logging.getLogger("store_edge.sync.agent")
+MAX_RECONNECT_DELAY_S = 30.0
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    status: str  # "found", "not_found" or "unknown" (no answer in time)
+    profile: dict | None = None
+
+
+def _guarded(fn: Callable) -> Callable:
+    """An exception inside a paho callback would kill the loop; log it instead."""
+
+    def wrapper(self: SyncAgent, *args: object) -> None:
+        try:
+            fn(self, *args)
+        except Exception:
+            log.exception("error in %s", fn.__name__)
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+class SyncAgent:
+    def __init__(self, config: DeviceConfig, *, base_dir: str | Path = "."):
+        self.config = config
+        base = Path(base_dir)
+        self.cache_path = str(base / config.cache.path)
+        self.media_dir = base / config.cache.media_dir
+        dev = config.device
+        self.topics = DeviceTopics(dev.chain, dev.region, dev.store, dev.id)
+        self.boot_id = uuid.uuid4().hex
+        self.keys = TrustedKeys.from_files([base / k for k in config.sync.trusted_keys])
+        self.commands = CommandRegistry()
+        self._listeners: list[Callable[[Manifest], None]] = []
+        self._work: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync-io", daemon=True)
+        self._client: mqtt.Client | None = None
+        self.connected = threading.Event()
+        self._lookups: dict[bytes, tuple[Future, float]] = {}
+        self.started_at = time.monotonic()
+        self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0}
+        self._cache: Cache | None = None
+        self.outbox: Outbox | None = None
+        self.drain: OutboxDrain | None = None
+        self.bundles = BundleWorker(
+            cache_path=self.cache_path,
+            media=MediaFetcher(self.media_dir, retries=config.sync.media_retries),
+            chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied,
+            max_bytes=config.cache.max_bytes or None,
+        )
+        self._register_builtin_commands()
+
+    # --- public API, callable from any thread ---------------------------------------------
+    def start(self) -> SyncAgent:
+        self._open_cache()
+        self.bundles.start()
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake()
+        self._thread.join(timeout)
+        self.bundles.stop()
+        self.bundles.join(timeout)
+
+    def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
+        """Called on the bundle worker thread; a screen should hop to its UI thread."""
+        self._listeners.append(listener)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the I/O thread."""
+        self._work.put(fn)
+        self._wake()
+
+    def lookup(self, key: str, value: str, timeout_s: float | None = None) -> LookupResult:
+        """Ask head office for a profile not in the cache. 'unknown' if no answer in time."""
+        timeout = self.config.sync.lookup_timeout_ms / 1000 if timeout_s is None else timeout_s
+        if not self.connected.is_set():
+            return LookupResult("unknown")
+        future: Future = Future()
+        request = lookup_wire.request(self.topics.store, self.topics.device, key, value)
+        self.call_soon(lambda: self._send_lookup(request, future, timeout))
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            return LookupResult("unknown")
+
+    # --- the I/O thread ---------------------------------------------------------------------
+    def _open_cache(self) -> None:
+        self._cache = Cache(self.cache_path, max_bytes=self.config.cache.max_bytes or None)
+        self.outbox = Outbox(self._cache, boot_id=self.boot_id, device=self.topics.device, store=self.topics.store)
+        self.drain = OutboxDrain(self.outbox, self._publish_event, window=self.config.sync.inflight_window,
+                                 ack_timeout_s=self.config.sync.ack_timeout_s)
+        self.reader = CacheReader(self._cache, self.media_dir)
+
+    def _run(self) -> None:
+        delay = 0.5
+        next_health = time.monotonic() + 5.0
+        next_poll = 0.0
+        while not self._stop.is_set():
+            if self._client is None:
+                if self._connect():
+                    delay = 0.5
+                else:
+                    self._stop.wait(delay * random.uniform(0.8, 1.2))
+                    delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+                    continue
+            now = time.monotonic()
+            self._run_work()
+            busy = False
+            if self.connected.is_set() and (now >= next_poll or self.drain.capacity() > 0 and self.drain.in_flight):
+                try:
+                    busy = self.drain.pump() > 0
+                except CacheError as exc:
+                    log.error("outbox read failed: %s", exc)
+                next_poll = now + 0.2
+            if now >= next_health:
+                self._record_health()
+                next_health = now + self.config.sync.health_interval_s
+            self._expire_lookups(now)
+            if self.drain.check_ack_timeouts(now):
+                next_poll = 0.0
+            self._io(0.0 if busy else 0.2)
+        self._disconnect()
+
+    def _io(self, timeout: float) -> None:
+        client = self._client
+        sock = client.socket() if client else None
+        if sock is None:
+            self._lost()
+            return
+        try:
+            readable, writable, _ = select.select([sock, self._wake_r], [sock] if client.want_write() else [], [],
+                                                  timeout)
+        except (OSError, ValueError):
+            self._lost()
+            return
+        if self._wake_r in readable:
+            try:
+                self._wake_r.recv(4096)
+            except BlockingIOError:
+                pass
+        rc = mqtt.MQTT_ERR_SUCCESS
+        if sock in readable:
+            rc = client.loop_read()
+        if rc == mqtt.MQTT_ERR_SUCCESS and (sock in writable or client.want_write()):
+            rc = client.loop_write()
+        if rc == mqtt.MQTT_ERR_SUCCESS:
+            rc = client.loop_misc()
+        if rc != mqtt.MQTT_ERR_SUCCESS or client.socket() is None:
+            self._lost()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _run_work(self) -> None:
+        while True:
+            try:
+                fn = self._work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn()
+            except Exception:
+                log.exception("error in queued work")
+
+    def _connect(self) -> bool:
+        b = self.config.broker
+        client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
+                                       boot_id=self.boot_id, now=time.time())
+        client.max_inflight_messages_set(self.config.sync.inflight_window)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        try:
+            client.connect(b.host, b.port, keepalive=b.keepalive_s, clean_start=False,
+                           properties=connection.connect_properties(b.session_expiry_s))
+        except (OSError, ValueError) as exc:
+            log.warning("broker %s:%d unreachable (%s)", b.host, b.port, exc)
+            return False
+        self._client = client
+        return True
+
+    def _lost(self) -> None:
+        if self._client is not None:
+            log.warning("connection to the broker lost; events stay in the outbox")
+            try:
+                self._client.socket() and self._client.disconnect()
+            except Exception:
+                pass
+        self._client = None
+        self.connected.clear()
+        self.drain.reset()
+
+    def _disconnect(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        # A clean disconnect would delete the will; we want 'offline' to be said, so say it ourselves.
+        client.publish(self.topics.presence, connection.presence("offline", self.boot_id, time.time()),
+                       qos=1, retain=True)
+        client.loop_write()
+        client.disconnect()
+        self._client = None
+        self.connected.clear()
+
+    # --- paho callbacks (all on the I/O thread) ----------------------------------------------
+    @_guarded
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            self._lost()
+            return
+        receive_max = getattr(properties, "ReceiveMaximum", None)
+        if receive_max:
+            self.drain.window = min(self.config.sync.inflight_window, receive_max)
+        self.stats["connects"] += 1
+        log.info("connected to %s:%d as %s (session present: %s, window %d)", self.config.broker.host,
+                 self.config.broker.port, self.topics.device, flags.session_present, self.drain.window)
+        client.subscribe([(t, 1) for t in self.topics.subscriptions()])
+        self._publish_presence(client)
+        self.connected.set()
+        self._wake()
+
+    @_guarded
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if client is self._client:
+            self.connected.clear()
+
+    @_guarded
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self.drain.on_puback(mid, not reason_code.is_failure)
+
+    @_guarded
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        self.stats["messages"] += 1
+        topic, t = msg.topic, self.topics
+        if topic == t.acks:
+            self._handle_ack(msg.payload)
+        elif topic == t.responses:
+            self._handle_lookup_answer(msg)
+        elif topic == t.commands:
+            self._handle_command(client, msg)
+        elif topic == t.presence:
+            self._check_presence(client, msg.payload)
+        elif topic == t.profiles:
+            self.bundles.submit(Arrival(f"profiles:store/{t.store}", f"store/{t.store}", "delta", msg.payload))
+        else:
+            for scope in t.scopes():
+                if topic == t.bundle(scope):
+                    self.bundles.submit(Arrival(scope, scope, "snapshot", msg.payload))
+                    return
+            log.warning("message on unexpected topic %s ignored", topic)
+
+    # --- handlers ---------------------------------------------------------------------------
+    def _publish_event(self, wire: bytes) -> int:
+        info = self._client.publish(self.topics.events, wire, qos=1)
+        return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else -1
+
+    def _handle_ack(self, payload: bytes) -> None:
+        try:
+            seqs = json.loads(payload)["seqs"]
+            if not isinstance(seqs, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seqs):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed ack ignored")
+            return
+        try:
+            self.drain.on_receiver_ack(seqs)
+        except CacheError as exc:
+            log.error("could not delete acked events: %s", exc)
+
+    def _publish_presence(self, client: mqtt.Client) -> None:
+        client.publish(self.topics.presence, connection.presence("online", self.boot_id, time.time()),
+                       qos=1, retain=True)
+
+    def _check_presence(self, client: mqtt.Client, payload: bytes) -> None:
+        """A retained 'offline' from an older connection must not stand while we are online."""
+        try:
+            doc = json.loads(payload)
+            ours = doc.get("state") == "online" and doc.get("boot_id") == self.boot_id
+        except (ValueError, AttributeError):
+            ours = False
+        if not ours and self.connected.is_set():
+            self.stats["presence_repairs"] += 1
+            log.info("stale presence message seen; publishing 'online' again")
+            self._publish_presence(client)
+
+    def _send_lookup(self, request: bytes, future: Future, timeout: float) -> None:
+        if self._client is None or not self.connected.is_set():
+            future.set_result(LookupResult("unknown"))
+            return
+        correlation = uuid.uuid4().bytes
+        self._lookups[correlation] = (future, time.monotonic() + timeout)
+        self._client.publish(self.topics.lookup_requests, request, qos=0,
+                             properties=connection.request_properties(self.topics.responses, correlation))
+
+    def _handle_lookup_answer(self, msg: mqtt.MQTTMessage) -> None:
+        correlation = getattr(msg.properties, "CorrelationData", None)
+        pending = self._lookups.pop(correlation, None) if correlation else None
+        try:
+            doc = json.loads(msg.payload)
+            status = doc["status"]
+            profile = doc.get("profile") if status == "found" else None
+            if status not in ("found", "not_found") or (status == "found" and not isinstance(profile, dict)):
+                raise ValueError(status)
+            if profile is not None and not isinstance(profile.get("profile_id"), str):
+                raise ValueError("profile without profile_id")
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed lookup answer ignored")
+            if pending:
+                pending[0].set_result(LookupResult("unknown"))
+            return
+        if profile is not None:
+            ttl = doc.get("ttl_s", self.config.sync.lookup_ttl_s)
+            try:
+                remember_lookup(self._cache, profile, float(ttl) if isinstance(ttl, int | float) else 60.0)
+            except CacheError as exc:
+                log.error("could not cache lookup answer: %s", exc)
+        if pending and not pending[0].done():
+            pending[0].set_result(LookupResult(status, profile))
+
+    def _expire_lookups(self, now: float) -> None:
+        for correlation, (future, deadline) in list(self._lookups.items()):
+            if now > deadline:
+                del self._lookups[correlation]
+                if not future.done():
+                    future.set_result(LookupResult("unknown"))
+
+    def _handle_command(self, client: mqtt.Client, msg: mqtt.MQTTMessage) -> None:
+        answer = self.commands.run(msg.payload)
+        log.info("command %s: %s", answer.get("command", "?"), "ok" if answer["ok"] else answer["error"])
+        props = msg.properties
+        topic = getattr(props, "ResponseTopic", None) or self.topics.command_replies
+        client.publish(topic, json.dumps(answer, default=str).encode(), qos=1,
+                       properties=connection.reply_properties(getattr(props, "CorrelationData", None)))
+
+    def _bundle_applied(self, manifest: Manifest) -> None:
+        for listener in self._listeners:
+            try:
+                listener(manifest)
+            except Exception:
+                log.exception("bundle listener failed")
+
+    # --- health and built-in commands -----------------------------------------------------------
+    def health(self) -> dict:
+        stats = self.outbox.stats()
+        return {
+            "boot_id": self.boot_id,
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "connected": self.connected.is_set(),
+            "outbox_rows": stats.rows,
+            "outbox_bytes": stats.bytes,
+            "cache_file_bytes": self.outbox.file_bytes(),
+            "media_bytes": self.bundles.media.disk_bytes(),
+            "rss_bytes": _rss_bytes(),
+            "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
+            "bundles": dict(self.bundles.counts),
+        }
+
+    def _record_health(self) -> None:
+        try:
+            self.outbox.record("health", self.health())
+        except CacheError as exc:
+            log.error("health not recorded: %s", exc)
+
+    def _register_builtin_commands(self) -> None:
+        def reload(args: dict) -> dict:
+            if self._client is not None and self.connected.is_set():
+                # Subscribing again makes the broker resend every retained manifest.
+                self._client.subscribe([(t, 1) for t in self.topics.subscriptions()])
+            return {"resubscribed": self.connected.is_set()}
+
+        def clear_cache(args: dict) -> dict:
+            removed = forget_lookups(self._cache)
+            collected = self.bundles.media.collect({m["sha256"] for m in self.reader.wanted_media()}, grace_s=0)
+            return {"lookup_profiles_removed": removed, "media_files_removed": len(collected)}
+
+        def screenshot(args: dict) -> dict:
+            raise RuntimeError("no screen is attached to this agent")
+
+        self.commands.register("reload", reload)
+        self.commands.register("report_health", lambda args: self.health())
+        self.commands.register("clear_cache", clear_cache)
+        self.commands.register("screenshot", screenshot)
+
+
+def _rss_bytes() -> int:
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0

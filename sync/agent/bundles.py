@@ -1,0 +1,135 @@
+"""The bundle worker: verify, fetch, validate and apply bundles off the MQTT thread.
+
+Bundles arrive on the I/O thread and queue here, so a large apply or a slow download
+never stalls keepalives or the outbox drain. Every outcome is one log line naming the
+scope and the version.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from ..cache.bundles import StaleVersion, applied_version, apply_bundle
+from ..cache.db import Cache, CacheError
+from ..cache.read import CacheReader
+from ..media import MediaError, MediaFetcher
+from ..protocol import bundle as wire
+from ..protocol.content import ContentError, validate
+from ..protocol.signing import TrustedKeys
+
+log = logging.getLogger("store_edge.sync.bundles")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    stream: str      # the version sequence: a scope, or "profiles:store/<s>"
+    scope: str       # the scope the manifest must name
+    mode: str        # the mode this topic carries
+    payload: bytes
+
+
+class BundleWorker(threading.Thread):
+    def __init__(self, *, cache_path: str, media: MediaFetcher, chain: str, keys: TrustedKeys,
+                 on_applied: Callable[[wire.Manifest], None], max_bytes: int | None = None):
+        super().__init__(name="sync-bundles", daemon=True)
+        self.cache_path = cache_path
+        self.max_bytes = max_bytes
+        self.media = media
+        self.chain = chain
+        self.keys = keys
+        self.on_applied = on_applied
+        self.inbox: queue.Queue[Arrival | None] = queue.Queue()
+        self.session = requests.Session()
+        self.counts = {"applied": 0, "ignored": 0, "rejected": 0, "failed": 0}
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def submit(self, arrival: Arrival) -> None:
+        self.idle.clear()
+        self.inbox.put(arrival)
+
+    def stop(self) -> None:
+        self.inbox.put(None)
+
+    def run(self) -> None:
+        cache = Cache(self.cache_path, max_bytes=self.max_bytes)
+        reader = CacheReader(cache, self.media.dir)
+        self.fetch_media(reader)
+        while (arrival := self.inbox.get()) is not None:
+            try:
+                self.handle(cache, arrival)
+            except Exception:  # a bug here must not kill the worker
+                log.exception("bundle worker: unexpected error on %s", arrival.stream)
+                self.counts["failed"] += 1
+            if self.inbox.empty():
+                self.fetch_media(reader)
+                self.idle.set()
+        cache.close()
+
+    def handle(self, cache: Cache, arrival: Arrival) -> None:
+        if not arrival.payload:
+            return  # a cleared retained message
+        try:
+            manifest = wire.parse_manifest(arrival.payload, chain=self.chain, scope=arrival.scope)
+            if manifest.mode != arrival.mode:
+                raise wire.BundleRejected(f"a {manifest.mode} bundle on a {arrival.mode} topic",
+                                          manifest.scope, manifest.version)
+            wire.verify_signature(manifest, self.keys)
+            current = applied_version(cache, arrival.stream)
+            if manifest.version <= current:
+                log.info("bundle ignored: scope=%s version=%d reason=version %d is already applied",
+                         arrival.stream, manifest.version, current)
+                self.counts["ignored"] += 1
+                return
+            data = self._content_bytes(manifest)
+            wire.verify_content(manifest, data)
+            try:
+                content = validate(wire.decode_content(data), delta=manifest.mode == "delta")
+            except ContentError as exc:
+                raise wire.BundleRejected(f"invalid content: {exc}", manifest.scope, manifest.version) from None
+            applied = apply_bundle(cache, stream=arrival.stream, scope=manifest.scope, version=manifest.version,
+                                   sha256=manifest.sha256, mode=manifest.mode, content=content)
+        except wire.BundleRejected as exc:
+            log.error("bundle rejected: scope=%s version=%s reason=%s", arrival.stream, exc.version, exc.reason)
+            self.counts["rejected"] += 1
+            return
+        except StaleVersion as exc:
+            log.info("bundle ignored: scope=%s reason=%s", arrival.stream, exc)
+            self.counts["ignored"] += 1
+            return
+        except CacheError as exc:
+            log.error("bundle not applied: scope=%s version=%s reason=%s", arrival.stream, manifest.version, exc)
+            self.counts["failed"] += 1
+            return
+        summary = ", ".join(f"{n} {k}" for k, n in applied.counts.items())
+        log.info("bundle applied: scope=%s version=%d (%s)", arrival.stream, applied.version, summary)
+        self.counts["applied"] += 1
+        self.on_applied(manifest)
+
+    def _content_bytes(self, manifest: wire.Manifest) -> bytes:
+        if manifest.content_b64 is not None:
+            return wire.inline_content(manifest)
+        try:
+            resp = self.session.get(manifest.url, timeout=30)
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise wire.BundleRejected(f"content download failed ({exc})", manifest.scope, manifest.version) from None
+        return resp.content
+
+    def fetch_media(self, reader: CacheReader) -> None:
+        """Fetch every media file the cache refers to and is missing; then collect the unused."""
+        wanted = reader.wanted_media()
+        for item in wanted:
+            try:
+                self.media.ensure(item["sha256"], item["url"], item["size"])
+            except MediaError as exc:
+                log.error("%s", exc)
+        removed = self.media.collect({m["sha256"] for m in wanted})
+        if removed:
+            log.info("media collected: %d files no content uses", len(removed))

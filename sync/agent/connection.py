@@ -1,0 +1,60 @@
+"""Building a paho client for one connection: MQTT 5, persistent session, will, TLS."""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ..config import BrokerSection
+
+# The broker holds back our will this long, so a quick reconnect (or a takeover by the next
+# boot) cancels it instead of flashing 'offline'.
+WILL_DELAY_S = 10
+
+
+def presence(state: str, boot_id: str, ts: float) -> bytes:
+    return json.dumps({"state": state, "boot_id": boot_id, "ts": ts}).encode()
+
+
+def new_client(client_id: str, broker: BrokerSection, *, will_topic: str, boot_id: str, now: float) -> mqtt.Client:
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, reconnect_on_failure=False
+    )
+    will_props = Properties(PacketTypes.WILLMESSAGE)
+    will_props.WillDelayInterval = WILL_DELAY_S
+    client.will_set(will_topic, presence("offline", boot_id, now), qos=1, retain=True, properties=will_props)
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password or None)
+    if broker.tls:
+        client.tls_set(
+            ca_certs=broker.ca_file or None,
+            certfile=broker.cert_file or None,
+            keyfile=broker.key_file or None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    return client
+
+
+def connect_properties(session_expiry_s: int) -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = session_expiry_s
+    return props
+
+
+def request_properties(response_topic: str, correlation: bytes) -> Properties:
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = response_topic
+    props.CorrelationData = correlation
+    return props
+
+
+def reply_properties(correlation: bytes | None) -> Properties | None:
+    if correlation is None:
+        return None
+    props = Properties(PacketTypes.PUBLISH)
+    props.CorrelationData = correlation
+    return props

@@ -1,0 +1,72 @@
+"""Writes about customers: lookup answers, the consent ledger and erasure."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import UTC, datetime
+
+from .db import Cache
+from .outbox import Outbox
+from .schema import LOOKUP_SCOPE
+
+CONSENT_PURPOSES = ("personal_offers", "e_receipt", "marketing")
+CONSENT_STATUSES = ("granted", "denied", "withdrawn")
+
+
+def remember_lookup(cache: Cache, profile: dict, ttl_s: float, now: float | None = None) -> None:
+    """Cache a profile that head office sent in answer to a lookup, until ``now + ttl_s``."""
+    expires = (time.time() if now is None else now) + ttl_s
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO profiles (profile_id, scope, rank, body, phone_hash, expires_at)"
+            " VALUES (?, ?, -1, ?, ?, ?)",
+            (profile["profile_id"], LOOKUP_SCOPE, json.dumps(profile, ensure_ascii=False),
+             profile.get("phone_hash"), expires),
+        )
+
+
+def forget_lookups(cache: Cache) -> int:
+    with cache.transaction() as conn:
+        return conn.execute("DELETE FROM profiles WHERE scope = ?", (LOOKUP_SCOPE,)).rowcount
+
+
+def record_consent(
+    cache: Cache, outbox: Outbox, *, profile_id: str, purpose: str, status: str,
+    wording_version: str, channel: str,
+) -> None:
+    """Append one consent decision to the ledger and the outbox, in one transaction."""
+    if purpose not in CONSENT_PURPOSES:
+        raise ValueError(f"unknown consent purpose {purpose!r}")
+    if status not in CONSENT_STATUSES:
+        raise ValueError(f"unknown consent status {status!r}")
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    event = "consent_withdrawn" if status == "withdrawn" else "consent_given"
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT INTO consents (profile_id, purpose, status, wording_version, channel, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (profile_id, purpose, status, wording_version, channel, at),
+        )
+        outbox.append(conn, event, {"profile_id": profile_id, "purpose": purpose, "status": status,
+                                    "wording_version": wording_version, "channel": channel, "at": at})
+
+
+def erase_profile(cache: Cache, outbox: Outbox | None, profile_id: str) -> None:
+    """Purge a profile, its consents and its unsent events from this device.
+
+    With an outbox (an erasure asked for on this device) the erasure is reported to head
+    office; without one (an erasure head office sent) nothing more is said.
+    """
+    with cache.transaction() as conn:
+        purge_profile(conn, profile_id)
+        if outbox is not None:
+            outbox.append(conn, "erasure", {"profile_id": profile_id})
+
+
+def purge_profile(conn: sqlite3.Connection, profile_id: str) -> None:
+    """Inside an open transaction: remove every trace of one profile from this device."""
+    conn.execute("DELETE FROM profiles WHERE profile_id = ?", (profile_id,))
+    conn.execute("DELETE FROM consents WHERE profile_id = ?", (profile_id,))
+    conn.execute("DELETE FROM outbox WHERE json_extract(payload, '$.profile_id') = ?", (profile_id,))

@@ -1,0 +1,124 @@
+"""The read API that the decision engine and the screens use.
+
+Where the same key exists in several scopes (a chain price and a store price), the most
+specific scope wins: device over store over region over chain; a profile cached from a
+lookup answer sits below all of them and only counts until it expires.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..protocol.content import SECTIONS
+from .db import Cache
+
+
+class CacheReader:
+    def __init__(self, cache: Cache, media_dir: str | Path | None = None):
+        self.cache = cache
+        self.media_dir = Path(media_dir) if media_dir else None
+
+    def _one(self, table: str, key: str, value: str) -> dict | None:
+        rows = self.cache.query(f"SELECT body FROM {table} WHERE {key} = ? ORDER BY rank DESC LIMIT 1", (value,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def _all(self, table: str, where: str = "", params: tuple = ()) -> list[dict]:
+        key = ", ".join(SECTIONS[table].key)
+        rows = self.cache.query(
+            f"SELECT body FROM (SELECT body, {key}, row_number() OVER (PARTITION BY {key} ORDER BY rank DESC) AS n"
+            f" FROM {table} {where}) WHERE n = 1 ORDER BY {key}",
+            params,
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    # catalogue
+    def product(self, sku: str) -> dict | None:
+        return self._one("products", "sku", sku)
+
+    def products(self, category: str | None = None) -> list[dict]:
+        items = self._all("products")
+        return [p for p in items if category is None or p["category"] == category]
+
+    def price(self, sku: str) -> dict | None:
+        return self._one("prices", "sku", sku)
+
+    def stock(self, sku: str) -> int | None:
+        """Units on hand, or None when the store has no inventory row for the product."""
+        row = self._one("inventory", "sku", sku)
+        return None if row is None else row["on_hand"]
+
+    def in_stock(self, sku: str) -> bool:
+        on_hand = self.stock(sku)
+        return on_hand is not None and on_hand > 0
+
+    # playbook, menus and content
+    def offers(self, channel: str | None = None) -> list[dict]:
+        offers = self._all("offers")
+        return [o for o in offers if channel is None or channel in o["channels"]]
+
+    def menus(self) -> list[dict]:
+        return self._all("menus")
+
+    def content_items(self) -> list[dict]:
+        return self._all("content_items")
+
+    def playlists(self) -> list[dict]:
+        return self._all("playlists")
+
+    def schedules(self) -> list[dict]:
+        return self._all("schedules")
+
+    def media(self, sha256: str) -> dict | None:
+        return self._one("media", "sha256", sha256)
+
+    def wanted_media(self) -> list[dict]:
+        return self._all("media")
+
+    def media_path(self, sha256: str) -> Path | None:
+        """The verified local file for a media sha256, or None while it is not here yet."""
+        if self.media_dir is None:
+            return None
+        path = self.media_dir / sha256
+        return path if path.is_file() else None
+
+    # customers
+    def profile(self, profile_id: str, now: float | None = None) -> dict | None:
+        return self._profile("profile_id", profile_id, now)
+
+    def profile_by_phone_hash(self, phone_hash: str, now: float | None = None) -> dict | None:
+        return self._profile("phone_hash", phone_hash, now)
+
+    def _profile(self, key: str, value: str, now: float | None) -> dict | None:
+        rows = self.cache.query(
+            f"SELECT body FROM profiles WHERE {key} = ? AND (expires_at IS NULL OR expires_at > ?)"
+            " ORDER BY rank DESC LIMIT 1",
+            (value, time.time() if now is None else now),
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def profile_count(self) -> int:
+        return self.cache.query("SELECT count(DISTINCT profile_id) FROM profiles")[0][0]
+
+    def consent_history(self, profile_id: str) -> list[dict]:
+        rows = self.cache.query(
+            "SELECT purpose, status, wording_version, channel, at FROM consents WHERE profile_id = ? ORDER BY id",
+            (profile_id,),
+        )
+        return [dict(zip(("purpose", "status", "wording_version", "channel", "at"), r, strict=True)) for r in rows]
+
+    def co_purchases(self, sku: str, limit: int = 10) -> list[dict]:
+        rows = self.cache.query(
+            "SELECT body FROM co_purchase WHERE a = ? OR b = ? ORDER BY json_extract(body, '$.score') DESC LIMIT ?",
+            (sku, sku, limit),
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    # sync
+    def sync_state(self) -> dict[str, dict]:
+        rows = self.cache.query("SELECT stream, version, sha256, applied_at FROM sync_state ORDER BY stream")
+        return {s: {"version": v, "sha256": h, "applied_at": a} for s, v, h, a in rows}
+
+    def counts(self) -> dict[str, int]:
+        return {s.table: self.cache.query(f"SELECT count(*) FROM {s.table}")[0][0] for s in SECTIONS.values()}

@@ -1,0 +1,93 @@
+"""Schema and forward migrations. ``PRAGMA user_version`` holds the schema version.
+
+Each migration runs in its own transaction together with the version bump, so a
+failure leaves the previous version intact. Before migrating an existing cache, a
+copy is taken with SQLite's online backup to ``<cache>.v<old>.bak``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from ..protocol.content import SECTIONS
+
+# Profiles cached from a lookup answer sit below every bundle scope.
+LOOKUP_SCOPE = "lookup"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    for section in SECTIONS.values():
+        columns: dict[str, type] = {k: str for k in section.key}
+        columns.update({"scope": str, "rank": int, "body": str})
+        extra: dict[str, type] = {}
+        if section.table == "profiles":
+            extra = {"phone_hash": str, "expires_at": float}
+        if section.table == "media":
+            extra = {"url": str, "size": int}
+        db[section.table].create({**columns, **extra}, pk=(*section.key, "scope"), not_null={"body"})
+    db["profiles"].create_index(["phone_hash"])
+    db["co_purchase"].create_index(["b"])
+    db.execute(
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            wall_time REAL NOT NULL,
+            mono_time REAL NOT NULL,
+            payload TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE consents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            profile_id TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('granted', 'denied', 'withdrawn')),
+            wording_version TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    db["consents"].create_index(["profile_id", "purpose"])
+    db.execute(
+        "CREATE TRIGGER consents_append_only BEFORE UPDATE ON consents "
+        "BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END"
+    )
+    db["sync_state"].create(
+        {"stream": str, "version": int, "sha256": str, "applied_at": str}, pk="stream"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
+    """Bring the cache to the latest schema. Returns the version it started from."""
+    start = schema_version(db)
+    if start > LATEST:
+        raise RuntimeError(f"cache schema v{start} is newer than this software (v{LATEST}); refusing to run")
+    if 0 < start < LATEST and path is not None:
+        backup = sqlite3.connect(path.with_name(f"{path.name}.v{start}.bak"))
+        with backup:
+            db.conn.backup(backup)
+        backup.close()
+    for version in range(start, LATEST):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version={version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return start

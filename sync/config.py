@@ -1,0 +1,146 @@
+"""Device configuration: built-in defaults, then one TOML file, then environment variables.
+
+An environment variable ``STORE_EDGE_<SECTION>_<KEY>`` overrides ``[section] key``, for
+example ``STORE_EDGE_BROKER_HOST=10.0.0.5``. Errors name the key that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DeviceSection:
+    id: str = "kiosk-1"
+    kind: str = "kiosk"
+    chain: str = "demo"
+    region: str = "south"
+    store: str = "s001"
+    timezone: str = "Europe/Sofia"
+    country: str = "BG"
+
+
+@dataclass(frozen=True)
+class CacheSection:
+    path: str = "var/cache.db"
+    media_dir: str = "var/media"
+    max_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BrokerSection:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    keepalive_s: int = 15
+    session_expiry_s: int = 7 * 24 * 3600
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class SyncSection:
+    trusted_keys: tuple[str, ...] = ("config/keys/demo-chain.pub",)
+    lookup_timeout_ms: int = 300
+    lookup_ttl_s: int = 900
+    inflight_window: int = 200
+    ack_timeout_s: float = 30.0
+    health_interval_s: float = 60.0
+    max_payload_bytes: int = 256 * 1024
+    media_retries: int = 5
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    device: DeviceSection = DeviceSection()
+    cache: CacheSection = CacheSection()
+    broker: BrokerSection = BrokerSection()
+    sync: SyncSection = SyncSection()
+
+
+SECRET_KEYS = {("broker", "password")}
+
+
+def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> DeviceConfig:
+    """Read ``path`` (optional) over the defaults, then apply ``STORE_EDGE_*`` variables."""
+    env = dict(os.environ if env is None else env)
+    raw: dict[str, dict[str, Any]] = {}
+    path = path or env.get("STORE_EDGE_CONFIG")
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    sections = {}
+    for f in fields(DeviceConfig):
+        cls = f.type if isinstance(f.type, type) else globals()[f.type]
+        sections[f.name] = _section(f.name, cls, raw.pop(f.name, {}), env)
+    if raw:
+        raise ConfigError(f"unknown section [{next(iter(raw))}]")
+    return DeviceConfig(**sections)
+
+
+def _section(name: str, cls: type, values: dict[str, Any], env: dict[str, str]) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"[{name}] {key}: unknown key")
+    out = {}
+    for key, _f in known.items():
+        default = getattr(cls(), key)
+        env_name = f"STORE_EDGE_{name}_{key}".upper()
+        if env_name in env:
+            out[key] = _from_env(f"{env_name}", env[env_name], default)
+        elif key in values:
+            out[key] = _check(f"[{name}] {key}", values[key], default)
+    return cls(**out)
+
+
+def _from_env(name: str, text: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("1", "true", "yes")
+        if isinstance(default, tuple):
+            return tuple(p for p in text.split(",") if p)
+        return type(default)(text)
+    except ValueError:
+        raise ConfigError(f"{name}: {text!r} is not a valid {type(default).__name__}") from None
+
+
+def _check(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not type(default):
+        raise ConfigError(f"{name}: expected {type(default).__name__}, got {type(value).__name__}")
+    return value
+
+
+def redacted(config: DeviceConfig) -> dict[str, dict[str, Any]]:
+    """The configuration as a dict with secrets replaced, fit for logs and `config check`."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in fields(config):
+        section = getattr(config, f.name)
+        out[f.name] = {}
+        for k in fields(section):
+            value = getattr(section, k.name)
+            out[f.name][k.name] = "***" if (f.name, k.name) in SECRET_KEYS and value else value
+    return out

@@ -1,0 +1,146 @@
+"""What a bundle may contain, and a validator whose errors name the section, item and field.
+
+A bundle's content is a JSON object whose keys are sections. Each section is a list of
+items. Applying a snapshot bundle replaces, for its scope, every section it names and
+leaves the others alone. A delta bundle upserts its items and deletes the keys listed
+under ``"delete"``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    types: tuple[type, ...]
+    required: bool = False
+
+
+def _f(*types: type, required: bool = False) -> Field:
+    return Field(types, required)
+
+
+STR, INT, NUM, DICT, LIST = (str,), (int,), (int, float), (dict,), (list,)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One bundle section: its cache table, its key fields and its field types."""
+
+    table: str
+    key: tuple[str, ...]
+    fields: dict[str, Field]
+
+
+SECTIONS: dict[str, Section] = {
+    "products": Section("products", ("sku",), {
+        "sku": _f(*STR, required=True), "name": _f(*DICT, required=True),
+        "category": _f(*STR, required=True), "brand": _f(*STR), "unit": _f(*STR),
+        "image": _f(*STR), "tags": _f(*LIST),
+    }),
+    "prices": Section("prices", ("sku",), {
+        "sku": _f(*STR, required=True), "price_cents": _f(*INT, required=True),
+        "currency": _f(*STR, required=True), "was_cents": _f(*INT),
+    }),
+    "inventory": Section("inventory", ("sku",), {
+        "sku": _f(*STR, required=True), "on_hand": _f(*INT, required=True),
+    }),
+    "offers": Section("offers", ("id",), {
+        "id": _f(*STR, required=True), "priority": _f(*INT, required=True),
+        "channels": _f(*LIST, required=True), "title": _f(*DICT, required=True),
+        "sku": _f(*STR), "conditions": _f(*DICT), "schedule": _f(*DICT), "caps": _f(*DICT),
+        "variants": _f(*LIST), "experiment": _f(*DICT), "discount": _f(*DICT), "benefit": _f(*DICT),
+    }),
+    "menus": Section("menus", ("id",), {
+        "id": _f(*STR, required=True), "name": _f(*DICT, required=True),
+        "items": _f(*LIST, required=True), "dayparts": _f(*LIST), "weather": _f(*DICT),
+    }),
+    "content_items": Section("content_items", ("id",), {
+        "id": _f(*STR, required=True), "kind": _f(*STR, required=True),
+        "media": _f(*STR), "duration_s": _f(*NUM), "text": _f(*DICT), "valid_until": _f(*STR),
+    }),
+    "playlists": Section("playlists", ("id",), {
+        "id": _f(*STR, required=True), "items": _f(*LIST, required=True), "order": _f(*STR),
+    }),
+    "schedules": Section("schedules", ("id",), {
+        "id": _f(*STR, required=True), "playlist": _f(*STR, required=True), "priority": _f(*INT),
+        "dates": _f(*LIST), "weekdays": _f(*LIST), "dayparts": _f(*LIST), "max_per_hour": _f(*INT),
+    }),
+    "media": Section("media", ("sha256",), {
+        "sha256": _f(*STR, required=True), "url": _f(*STR, required=True),
+        "size": _f(*INT, required=True), "mime": _f(*STR),
+    }),
+    "profiles": Section("profiles", ("profile_id",), {
+        "profile_id": _f(*STR, required=True), "phone_hash": _f(*STR), "first_name": _f(*STR),
+        "segments": _f(*LIST), "rfm": _f(*DICT), "purchase_summary": _f(*DICT), "consents": _f(*DICT),
+        "last_visit": _f(*STR),
+    }),
+    "co_purchase": Section("co_purchase", ("a", "b"), {
+        "a": _f(*STR, required=True), "b": _f(*STR, required=True),
+        "score": _f(*NUM, required=True), "count": _f(*INT),
+    }),
+}
+
+
+class ContentError(ValueError):
+    """The content of a bundle breaks the schema; the message names where."""
+
+
+def validate(content: object, *, delta: bool = False) -> dict[str, list[dict]]:
+    """Check a decoded bundle body. Returns it typed, or raises ContentError naming the place."""
+    if not isinstance(content, dict):
+        raise ContentError("content is not a JSON object")
+    for name, items in content.items():
+        if name == "delete" and delta:
+            _validate_deletes(items)
+            continue
+        section = SECTIONS.get(name)
+        if section is None:
+            raise ContentError(f"unknown section {name!r}")
+        if not isinstance(items, list):
+            raise ContentError(f"section {name!r} is not a list")
+        seen: set[tuple] = set()
+        for i, item in enumerate(items):
+            _validate_item(name, section, i, item)
+            key = tuple(item[k] for k in section.key)
+            if key in seen:
+                raise ContentError(f"{name}[{i}]: duplicate key {'/'.join(map(str, key))!r}")
+            seen.add(key)
+    return content  # type: ignore[return-value]
+
+
+def _validate_item(name: str, section: Section, i: int, item: object) -> None:
+    if not isinstance(item, dict):
+        raise ContentError(f"{name}[{i}]: not a JSON object")
+    where = f"{name}[{i}]"
+    ident = item.get(section.key[0])
+    if isinstance(ident, str):
+        where = f"{name}[{i}] ({ident})"
+    for field, spec in section.fields.items():
+        value = item.get(field)
+        if value is None:
+            if spec.required:
+                raise ContentError(f"{where}: missing field {field!r}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, spec.types):
+            want = "/".join(t.__name__ for t in spec.types)
+            raise ContentError(f"{where}: field {field!r} must be {want}, got {type(value).__name__}")
+    for field in ("media", "image", "sha256"):
+        value = item.get(field)
+        if field in section.fields and isinstance(value, str) and not SHA256_RE.match(value):
+            raise ContentError(f"{where}: field {field!r} is not a lowercase hex sha256")
+
+
+def _validate_deletes(deletes: object) -> None:
+    if not isinstance(deletes, dict):
+        raise ContentError("'delete' is not an object of section -> keys")
+    for name, keys in deletes.items():
+        section = SECTIONS.get(name)
+        if section is None:
+            raise ContentError(f"delete: unknown section {name!r}")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(section.key) != 1:
+            raise ContentError(f"delete.{name}: must be a list of {section.key[0]} strings")

@@ -1,0 +1,48 @@
+"""The event envelope that every device event travels in, and UUIDv7 ids."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+EVENT_TYPES = frozenset({
+    "identified", "consent_given", "consent_withdrawn", "offer_shown", "offer_sent_to_phone",
+    "redeemed", "assisted_sale", "proof_of_play", "health", "erasure", "lookup_miss", "command_result",
+})
+
+
+def uuid7(unix_ms: int | None = None) -> str:
+    """RFC 9562 UUIDv7: 48-bit ms timestamp, then random bits. Sorts by creation time."""
+    ms = int(time.time() * 1000) if unix_ms is None else unix_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def envelope(
+    *, event_id: str, seq: int, type: str, boot_id: str, device: str, store: str,
+    wall_time: float, mono_time: float, payload: str,
+) -> bytes:
+    """One event as it goes on the wire. ``payload`` is already JSON text (as stored in the outbox)."""
+    head = json.dumps(
+        {"id": event_id, "seq": seq, "type": type, "boot_id": boot_id, "device": device, "store": store,
+         "wall_time": wall_time, "mono_time": mono_time},
+        separators=(",", ":"),
+    )
+    return (head[:-1] + ',"payload":' + payload + "}").encode()
+
+
+def parse(raw: bytes) -> dict:
+    """Decode an envelope; raise ValueError if it is not one."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not isinstance(doc.get("seq"), int):
+        raise ValueError("not an event envelope")
+    if doc.get("type") not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {doc.get('type')!r}")
+    return doc

@@ -1,0 +1,117 @@
+"""Topic plan: ``se/v1/{chain}/...``. See docs/protocol.md for the full table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "se/v1"
+EVENTS_SHARE_GROUP = "central"
+
+
+@dataclass(frozen=True)
+class DeviceTopics:
+    """Every topic one device publishes to or subscribes to."""
+
+    chain: str
+    region: str
+    store: str
+    device: str
+
+    @property
+    def root(self) -> str:
+        return f"{PREFIX}/{self.chain}"
+
+    def scopes(self) -> list[str]:
+        """The bundle scopes this device follows, least specific first."""
+        return ["chain", f"region/{self.region}", f"store/{self.store}", f"device/{self.device}"]
+
+    def bundle(self, scope: str) -> str:
+        return f"{self.root}/bundle/{scope}"
+
+    @property
+    def profiles(self) -> str:
+        return f"{self.root}/profiles/store/{self.store}"
+
+    @property
+    def events(self) -> str:
+        return f"{self.root}/events/{self.store}/{self.device}"
+
+    @property
+    def acks(self) -> str:
+        return f"{self.root}/ack/{self.store}/{self.device}"
+
+    @property
+    def presence(self) -> str:
+        return f"{self.root}/presence/{self.store}/{self.device}"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.root}/cmd/{self.store}/{self.device}"
+
+    @property
+    def responses(self) -> str:
+        return f"{self.root}/resp/{self.store}/{self.device}"
+
+    @property
+    def command_replies(self) -> str:
+        """Where command answers go when the command names no ResponseTopic."""
+        return f"{self.root}/cmdresp/{self.store}/{self.device}"
+
+    @property
+    def lookup_requests(self) -> str:
+        return lookup_request_topic(self.chain)
+
+    def subscriptions(self) -> list[str]:
+        return [self.bundle(s) for s in self.scopes()] + [
+            self.profiles,
+            self.acks,
+            self.commands,
+            self.responses,
+            self.presence,
+        ]
+
+
+def bundle_topic(chain: str, scope: str) -> str:
+    return f"{PREFIX}/{chain}/bundle/{scope}"
+
+
+def lookup_request_topic(chain: str) -> str:
+    return f"{PREFIX}/{chain}/lookup/req"
+
+
+def shared_events_filter(chain: str, group: str = EVENTS_SHARE_GROUP) -> str:
+    return f"$share/{group}/{PREFIX}/{chain}/events/+/+"
+
+
+def ack_topic(chain: str, store: str, device: str) -> str:
+    return f"{PREFIX}/{chain}/ack/{store}/{device}"
+
+
+def presence_filter(chain: str) -> str:
+    return f"{PREFIX}/{chain}/presence/+/+"
+
+
+def profiles_topic(chain: str, store: str) -> str:
+    return f"{PREFIX}/{chain}/profiles/store/{store}"
+
+
+def command_topic(chain: str, store: str, device: str) -> str:
+    return f"{PREFIX}/{chain}/cmd/{store}/{device}"
+
+
+def parse_events_topic(topic: str) -> tuple[str, str] | None:
+    """``se/v1/{chain}/events/{store}/{device}`` -> (store, device)."""
+    parts = topic.split("/")
+    if len(parts) != 6 or parts[3] != "events":
+        return None
+    return parts[4], parts[5]
+
+
+VALID_SCOPE_KINDS = ("chain", "region", "store", "device")
+
+
+def is_valid_scope(scope: str) -> bool:
+    if scope == "chain":
+        return True
+    kind, _, name = scope.partition("/")
+    return kind in VALID_SCOPE_KINDS[1:] and bool(name) and "/" not in name and "+" not in name and "#" not in name
