@@ -55,6 +55,7 @@ class SyncSection:
     lookup_timeout_ms: int = 300
     lookup_ttl_s: int = 900
     inflight_window: int = 200
+    batch_events: int = 50
     ack_timeout_s: float = 30.0
     health_interval_s: float = 60.0
     max_payload_bytes: int = 256 * 1024

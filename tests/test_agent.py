@@ -7,6 +7,7 @@ import json
 import subprocess
 
 from conftest import CHAIN, cache_snapshot, sample_content, wait_for
+
 from sync.protocol import bundle as wire
 from sync.protocol import signing, topics
 

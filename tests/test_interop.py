@@ -10,6 +10,8 @@ from pathlib import Path
 
 from conftest import CHAIN, sample_content, wait_for
 
+from sync.cache import Cache
+from sync.cache.outbox import Outbox
 from sync.protocol import signing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,12 +48,16 @@ def test_bundle_cli_refuses_invalid_content_naming_the_field(chain_key, tmp_path
 
 def test_events_can_be_read_with_mosquitto_sub(start_agent, broker, device_config):
     sub = subprocess.Popen(["mosquitto_sub", "-V", "mqttv5", "-p", str(broker.port), "-q", "1",
-                            "-t", f"se/v1/{CHAIN}/events/s001/kiosk-1", "-C", "3", "-W", "20"],
+                            "-t", f"se/v1/{CHAIN}/events/s001/kiosk-1", "-C", "1", "-W", "20"],
                            stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)  # let mosquitto_sub subscribe before the agent starts draining
-    agent = start_agent()
-    ids = [agent.outbox.record("offer_sent_to_phone", {"offer": "OFF1", "i": i}) for i in range(3)]
+    config = device_config(health_interval_s=3600.0)
+    cache = Cache(config.cache.path)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    ids = [outbox.record("offer_sent_to_phone", {"offer": "OFF1", "i": i}) for i in range(3)]
+    cache.close()
+    start_agent(config)  # drains the three in one message: an array of envelopes
     out, _ = sub.communicate(timeout=30)
-    events = [json.loads(line) for line in out.splitlines()]
+    events = [event for line in out.splitlines() for event in json.loads(line)]
     assert [e["id"] for e in events] == ids
     assert all(e["type"] == "offer_sent_to_phone" and e["device"] == "kiosk-1" for e in events)

@@ -136,8 +136,10 @@ class SyncAgent:
     def _open_cache(self) -> None:
         self._cache = Cache(self.cache_path, max_bytes=self.config.cache.max_bytes or None)
         self.outbox = Outbox(self._cache, boot_id=self.boot_id, device=self.topics.device, store=self.topics.store)
-        self.drain = OutboxDrain(self.outbox, self._publish_event, window=self.config.sync.inflight_window,
-                                 ack_timeout_s=self.config.sync.ack_timeout_s)
+        s = self.config.sync
+        self.drain = OutboxDrain(self.outbox, self._publish_event, window=s.inflight_window,
+                                 ack_timeout_s=s.ack_timeout_s, batch_events=s.batch_events,
+                                 max_payload_bytes=s.max_payload_bytes)
         self.reader = CacheReader(self._cache, self.media_dir)
 
     def _run(self) -> None:
@@ -155,7 +157,7 @@ class SyncAgent:
             now = time.monotonic()
             self._run_work()
             busy = False
-            if self.connected.is_set() and (now >= next_poll or self.drain.capacity() > 0 and self.drain.in_flight):
+            if self.connected.is_set() and (now >= next_poll or self.drain.more_waiting and self.drain.capacity() > 0):
                 try:
                     busy = self.drain.pump() > 0
                 except CacheError as exc:
@@ -165,8 +167,7 @@ class SyncAgent:
                 self._record_health()
                 next_health = now + self.config.sync.health_interval_s
             self._expire_lookups(now)
-            if self.drain.check_ack_timeouts(now):
-                next_poll = 0.0
+            self.drain.check_ack_timeouts(now)
             self._io(0.0 if busy else 0.2)
         self._disconnect()
 
@@ -218,7 +219,8 @@ class SyncAgent:
         b = self.config.broker
         client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
                                        boot_id=self.boot_id, now=time.time())
-        client.max_inflight_messages_set(self.config.sync.inflight_window)
+        # Our drain bounds the window; paho's own cap would rescan its queue on every PUBACK.
+        client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

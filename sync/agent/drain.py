@@ -13,7 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from ..cache.outbox import Outbox
+from ..cache.outbox import Outbox, OutboxRow
+from ..protocol.events import batch
 
 log = logging.getLogger("store_edge.sync.drain")
 MAX_ACK_TIMEOUT_S = 600.0
@@ -21,60 +22,87 @@ MAX_ACK_TIMEOUT_S = 600.0
 
 class OutboxDrain:
     def __init__(self, outbox: Outbox, publish: Callable[[bytes], int], *, window: int,
-                 ack_timeout_s: float, max_unacked: int = 50_000):
+                 ack_timeout_s: float, max_unacked: int = 50_000, batch_events: int = 50,
+                 max_payload_bytes: int = 256 * 1024):
         self.outbox = outbox
         self._publish = publish
         self.window = window
         self.base_ack_timeout_s = ack_timeout_s
         self.ack_timeout_s = ack_timeout_s
         self.max_unacked = max_unacked
+        self.batch_events = batch_events
+        self.max_payload_bytes = max_payload_bytes
         self.cursor = 0
-        self.in_flight: dict[int, int] = {}   # mid -> seq
+        self.in_flight: dict[int, list[int]] = {}  # mid -> the seqs that message carries
         self.early_pubacks: set[int] = set()  # PUBACKs that beat publish() returning its mid
         self.delivered: dict[int, float] = {}  # seq -> monotonic time of the PUBACK
         self.published = 0
         self.acked = 0
+        self.more_waiting = True  # the last read filled the window, so the outbox may hold more
 
     def reset(self) -> None:
         """After a lost connection: everything not yet acked by head office goes again."""
         self.cursor = 0
+        self.more_waiting = True
         self.in_flight.clear()
         self.early_pubacks.clear()
         self.delivered.clear()
 
     def capacity(self) -> int:
-        return min(self.window - len(self.in_flight), self.max_unacked - len(self.delivered))
+        """How many more events may go out now: free message slots times the batch size."""
+        return min((self.window - len(self.in_flight)) * self.batch_events, self.max_unacked - len(self.delivered))
 
     def pump(self) -> int:
         """Publish as many rows as the window allows. Returns how many were published."""
         sent = 0
         while (room := self.capacity()) > 0:
             rows = self.outbox.window(after_seq=self.cursor, limit=room)
-            for row in rows:
-                mid = self._publish(row.wire)
-                self.cursor = row.seq
+            for message in self._batches(rows):
+                mid = self._publish(batch([r.wire for r in message]))
                 if mid < 0:
+                    self.published += sent
                     return sent
+                seqs = [r.seq for r in message]
+                self.cursor = seqs[-1]
                 if mid in self.early_pubacks:
                     self.early_pubacks.discard(mid)
-                    self.delivered[row.seq] = time.monotonic()
+                    self._mark_delivered(seqs)
                 else:
-                    self.in_flight[mid] = row.seq
-                sent += 1
+                    self.in_flight[mid] = seqs
+                sent += len(seqs)
             if len(rows) < room:
+                self.more_waiting = False
                 break
+        else:
+            self.more_waiting = True
         self.published += sent
         return sent
 
+    def _batches(self, rows: list[OutboxRow]) -> list[list[OutboxRow]]:
+        batches: list[list[OutboxRow]] = []
+        size = 0
+        for row in rows:
+            if not batches or len(batches[-1]) >= self.batch_events or size + len(row.wire) > self.max_payload_bytes:
+                batches.append([])
+                size = 0
+            batches[-1].append(row)
+            size += len(row.wire) + 1
+        return batches
+
+    def _mark_delivered(self, seqs: list[int]) -> None:
+        now = time.monotonic()
+        for seq in seqs:
+            self.delivered[seq] = now
+
     def on_puback(self, mid: int, ok: bool) -> None:
-        seq = self.in_flight.pop(mid, None)
-        if seq is None:
+        seqs = self.in_flight.pop(mid, None)
+        if seqs is None:
             self.early_pubacks.add(mid)
             return
         if ok:
-            self.delivered[seq] = time.monotonic()
+            self._mark_delivered(seqs)
         else:
-            log.warning("broker refused event seq %d; it stays in the outbox", seq)
+            log.warning("broker refused events seq %d-%d; they stay in the outbox", seqs[0], seqs[-1])
 
     def on_receiver_ack(self, seqs: list[int]) -> None:
         self.outbox.delete(seqs)
@@ -95,6 +123,7 @@ class OutboxDrain:
         log.warning("no ack from head office for %d events after %.0fs; sending again from seq %d",
                     len(overdue), self.ack_timeout_s, oldest)
         self.cursor = min(self.cursor, oldest - 1)
+        self.more_waiting = True
         self.delivered = {s: t for s, t in self.delivered.items() if s < oldest}
         self.ack_timeout_s = min(self.ack_timeout_s * 2, MAX_ACK_TIMEOUT_S)
         return True

@@ -17,17 +17,17 @@ from ..protocol.content import SECTIONS
 
 # Profiles cached from a lookup answer sit below every bundle scope.
 LOOKUP_SCOPE = "lookup"
+# Columns copied out of the JSON body so that they can be indexed or read without parsing it.
+EXTRA_COLUMNS = {"profiles": ("phone_hash",), "media": ("url", "size")}
 
 
 def _v1(db: sqlite_utils.Database) -> None:
     for section in SECTIONS.values():
         columns: dict[str, type] = {k: str for k in section.key}
         columns.update({"scope": str, "rank": int, "body": str})
-        extra: dict[str, type] = {}
+        extra: dict[str, type] = {c: int if c == "size" else str for c in EXTRA_COLUMNS.get(section.table, ())}
         if section.table == "profiles":
-            extra = {"phone_hash": str, "expires_at": float}
-        if section.table == "media":
-            extra = {"url": str, "size": int}
+            extra["expires_at"] = float
         db[section.table].create({**columns, **extra}, pk=(*section.key, "scope"), not_null={"body"})
     db["profiles"].create_index(["phone_hash"])
     db["co_purchase"].create_index(["b"])

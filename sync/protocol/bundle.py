@@ -20,6 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import signing
@@ -67,14 +68,13 @@ def signed_message(chain: str, scope: str, version: int, mode: str, sha256: str,
 
 
 def encode_content(content: dict) -> bytes:
-    """Canonical bytes of a bundle body: sorted keys, compact, gzip with a fixed mtime."""
-    raw = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return gzip.compress(raw, compresslevel=6, mtime=0)
+    """Canonical bytes of a bundle body: sorted keys, compact UTF-8, gzip with a fixed mtime."""
+    return gzip.compress(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), compresslevel=6, mtime=0)
 
 
 def decode_content(data: bytes) -> object:
     try:
-        return json.loads(gzip.decompress(data))
+        return orjson.loads(gzip.decompress(data))
     except (OSError, EOFError, ValueError) as exc:
         raise BundleRejected(f"content is not gzip JSON ({exc.__class__.__name__})") from None
 

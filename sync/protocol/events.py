@@ -38,11 +38,22 @@ def envelope(
     return (head[:-1] + ',"payload":' + payload + "}").encode()
 
 
-def parse(raw: bytes) -> dict:
-    """Decode an envelope; raise ValueError if it is not one."""
+def batch(envelopes: list[bytes]) -> bytes:
+    """One MQTT message carries a JSON array of envelopes: one PUBACK then covers many events."""
+    return b"[" + b",".join(envelopes) + b"]"
+
+
+def parse_batch(raw: bytes) -> list[dict]:
+    """Decode a message from an events topic (an array of envelopes, or one); raise ValueError if malformed."""
     doc = json.loads(raw)
+    docs = doc if isinstance(doc, list) else [doc]
+    for event in docs:
+        check(event)
+    return docs
+
+
+def check(doc: object) -> None:
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not isinstance(doc.get("seq"), int):
         raise ValueError("not an event envelope")
     if doc.get("type") not in EVENT_TYPES:
         raise ValueError(f"unknown event type {doc.get('type')!r}")
-    return doc

@@ -157,12 +157,12 @@ class Responder:
 
     def _receive_event(self, payload: bytes) -> None:
         try:
-            event = events_wire.parse(payload)
+            batch = events_wire.parse_batch(payload)
         except ValueError as exc:
-            log.warning("malformed event dropped: %s", exc)
+            log.warning("malformed event message dropped: %s", exc)
             return
         with self._pending_lock:
-            self._pending.append(event)
+            self._pending.extend(batch)
             full = len(self._pending) >= ACK_BATCH
         if full:
             self._flush()
