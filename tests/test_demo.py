@@ -1,0 +1,131 @@
+"""The demo chain's data and ``python -m sync.demo --once`` end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync.protocol.content import SECTIONS, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets" / "demo"
+FILES = sorted(ASSETS.glob("*.json"))
+
+
+def section_of(path: Path) -> str:
+    """products.json -> products; inventory_s001.json -> inventory."""
+    return path.stem if path.stem in SECTIONS else path.stem.rsplit("_", 1)[0]
+
+
+def load(name: str) -> list[dict]:
+    return json.loads((ASSETS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def run_demo(var: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORE_EDGE_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(var)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=60)
+
+
+def count(output: str, label: str) -> int:
+    match = re.search(rf"^\s*{label}: (\d+)", output, re.MULTILINE)
+    assert match, f"no '{label}:' line in:\n{output}"
+    return int(match.group(1))
+
+
+# --- the data ---------------------------------------------------------------------------------
+def test_the_demo_has_every_file():
+    assert {section_of(p) for p in FILES} == set(SECTIONS) - {"media"}
+    assert (ASSETS / "inventory_s001.json") in FILES
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_asset_validates_against_its_section(path: Path):
+    items = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(items, list) and items
+    validate({section_of(path): items})
+    allowed = set(SECTIONS[section_of(path)].fields)
+    for item in items:
+        assert set(item) <= allowed, f"{path.name}: fields outside the schema: {set(item) - allowed}"
+
+
+def test_references_point_at_things_that_exist():
+    skus = {p["sku"] for p in load("products")}
+    assert {p["sku"] for p in load("prices")} == skus
+    assert {i["sku"] for i in load("inventory_s001")} == skus
+    for offer in load("offers"):
+        assert offer.get("sku") is None or offer["sku"] in skus, offer["id"]
+        assert set(offer["channels"]) <= {"kiosk", "tablet", "signage"}, offer["id"]
+    for menu in load("menus"):
+        assert set(menu["items"]) <= skus, menu["id"]
+        assert all(set(v) <= skus for v in menu["weather"].values()), menu["id"]
+    for pair in load("co_purchase"):
+        assert pair["a"] in skus and pair["b"] in skus and pair["a"] != pair["b"]
+    slides = {c["id"] for c in load("content_items")}
+    playlists = {p["id"]: p for p in load("playlists")}
+    assert all(set(p["items"]) <= slides for p in playlists.values())
+    assert all(s["playlist"] in playlists for s in load("schedules"))
+    for profile in load("profiles"):
+        assert set(profile["purchase_summary"]["top_skus"]) <= skus, profile["profile_id"]
+
+
+def test_every_text_is_in_three_languages_with_cyrillic():
+    texts = ([p["name"] for p in load("products")] + [o["title"] for o in load("offers")]
+             + [m["name"] for m in load("menus")] + [c["text"] for c in load("content_items")])
+    for text in texts:
+        assert set(text) == {"en", "bg", "ru"}, text
+        assert all(re.search("[а-яА-Я]", text[lang]) for lang in ("bg", "ru")), text
+
+
+def test_readme_phone_numbers_hash_to_their_profiles():
+    readme = (ASSETS / "README.md").read_text(encoding="utf-8")
+    key = re.search(r"demo chain phone key: (\S+)", readme).group(1).encode()
+    rows = re.findall(r"^\| `(\+\d+)` \| (c-\d{4}) \|", readme, re.MULTILINE)
+    by_id = {p["profile_id"]: p for p in load("profiles")}
+    assert len(rows) == len(by_id)
+    for phone, profile_id in rows:
+        assert hmac.new(key, phone.encode(), hashlib.sha256).hexdigest() == by_id[profile_id]["phone_hash"], phone
+
+
+# --- the demo ---------------------------------------------------------------------------------
+def test_demo_once_syncs_the_chain_and_sends_an_event(tmp_path: Path):
+    first = run_demo(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    assert re.search(r"^broker: Mosquitto \d+$", out, re.MULTILINE), out
+    assert count(out, "products") == len(load("products"))
+    assert count(out, "offers") == len(load("offers"))
+    assert count(out, "profiles") == len(load("profiles"))
+    assert "bg Баница със сирене | ru Баница с брынзой" in out
+    assert "head office received 1 event so far (1 offer_shown)" in out
+    version = int(re.search(r"chain v(\d+), store/s001 v\1", out).group(1))
+
+    keys = tmp_path / "keys"
+    assert (keys / "demo-chain.pub").exists()
+    assert (keys / "demo-chain.key").stat().st_mode & 0o077 == 0
+
+    # A second run reuses the keys, the broker folder and the kiosk's cache, with newer bundles.
+    second = run_demo(tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "wrote" not in second.stdout
+    assert int(re.search(r"chain v(\d+)", second.stdout).group(1)) > version
+    assert "head office received 2 events so far (2 offer_shown)" in second.stdout
+
+
+def test_demo_without_mosquitto_names_the_apt_line(monkeypatch, tmp_path: Path, capsys):
+    import sync.demo
+
+    monkeypatch.setattr(sync.demo, "mosquitto_binary", lambda: None)
+    assert sync.demo.main(["--once", "--var", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "mosquitto is not installed" in err and "apt-get install -y --no-install-recommends mosquitto" in err
+    assert not any(tmp_path.iterdir())  # nothing made before the check
