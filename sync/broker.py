@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ max_packet_size 16777216
 log_dest file {data_dir}/mosquitto.log
 log_type error
 log_type warning
+{user_line}
 """
 
 
@@ -51,7 +53,10 @@ class Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.conf = self.data_dir / "mosquitto.conf"
         self.conf.write_text(BROKER_CONF.format(port=self.port, data_dir=self.data_dir,
-                                                persistence="true" if persistence else "false"))
+                                                persistence="true" if persistence else "false",
+                                                # As root, mosquitto would drop to the 'mosquitto' user and
+                                                # then could not write its store in our folder.
+                                                user_line="user root" if os.geteuid() == 0 else ""))
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> Mosquitto:

@@ -16,7 +16,6 @@ import dataclasses
 import json
 import logging
 import os
-import pwd
 import signal
 import sys
 import threading
@@ -97,7 +96,7 @@ class Demo:
         self.var.mkdir(parents=True, exist_ok=True)
         key, pub_path = self.chain_keys()
         with ExitStack() as stack:
-            broker = Mosquitto(data_dir=self.broker_dir()).start()
+            broker = Mosquitto(data_dir=self.var / "broker").start()
             stack.callback(broker.stop)
             print(f"broker: Mosquitto {broker.port}")
 
@@ -173,19 +172,6 @@ class Demo:
             print("keys: the private key stays under var/ (git ignores it); devices get only the .pub")
         return signing.load_private_key(private), public
 
-    def broker_dir(self) -> Path:
-        """var/demo/broker, writable by the broker. Started as root, mosquitto 2 drops to the 'mosquitto'
-        user and then cannot write its persistence file or log into a root-owned folder (sync.broker
-        does not set ``user``), so the folder is handed to that user."""
-        path = self.var / "broker"
-        path.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            try:
-                account = pwd.getpwnam("mosquitto")
-            except KeyError:
-                return path
-            os.chown(path, account.pw_uid, account.pw_gid)
-        return path
 
     def next_version(self) -> int:
         """Seconds since the epoch, but always above the last run's (clocks can step back)."""
