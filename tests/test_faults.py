@@ -22,6 +22,8 @@ from sync.config import DeviceConfig
 
 N_EVENTS = 10_000
 ROOT = Path(__file__).resolve().parent.parent
+# One event per message and a small window: a drain of 10k takes seconds, so a kill lands inside it.
+SLOW_DRAIN = {"ack_timeout_s": 2.0, "batch_events": 1, "inflight_window": 10}
 
 
 def fill_outbox(config: DeviceConfig, n: int) -> list[str]:
@@ -51,7 +53,7 @@ def received_offer_ids(responder) -> set[str]:
 
 @pytest.mark.slow
 def test_broker_sigkill_while_10k_events_drain(start_agent, device_config, responder, broker):
-    config = device_config(ack_timeout_s=2.0)
+    config = device_config(**SLOW_DRAIN)
     ids = fill_outbox(config, N_EVENTS)
     agent = start_agent(config)
     wait_for(lambda: responder.events.count("offer_shown") >= 1000, timeout=30, what="drain under way")
@@ -91,16 +93,16 @@ def spawn_agent(config_path: Path) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_agent_kill_9_mid_drain_then_restart(device_config, responder, tmp_path):
-    config = device_config(ack_timeout_s=2.0)
+    config = device_config(**SLOW_DRAIN)
     ids = fill_outbox(config, N_EVENTS)
     config_path = write_toml(config, tmp_path / "device.toml")
     proc = spawn_agent(config_path)
     try:
         wait_for(lambda: responder.events.count("offer_shown") >= 1000, timeout=30, what="drain under way")
+        received_before_kill = responder.events.count("offer_shown")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        left = outbox_rows(config)
-        assert 0 < left < N_EVENTS, "the kill must land mid-drain"
+        assert received_before_kill < N_EVENTS and outbox_rows(config) > 0, "the kill must land mid-drain"
         proc = spawn_agent(config_path)
         wait_for(lambda: outbox_rows(config) == 0, timeout=120, what="outbox drained after restart")
     finally:
