@@ -136,8 +136,7 @@ def bench_drain(tmp: Path, broker: Mosquitto, key) -> None:
 def bench_lookup(tmp: Path, broker: Mosquitto, key) -> None:
     cfg = device(tmp, broker.port, key, "lookup", health_interval_s=3600.0)
     responder = Responder(chain="bench", host="127.0.0.1", port=broker.port, key=key).start()
-    for i in range(1000):
-        responder.profiles[f"P{i}"] = {"profile_id": f"P{i}", "segments": ["coffee"]}
+    responder.add_profiles([{"profile_id": f"P{i}", "segments": ["coffee"]} for i in range(1000)])
     agent = SyncAgent(cfg).start()
     agent.connected.wait(10)
     times = []

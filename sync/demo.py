@@ -106,7 +106,7 @@ class Demo:
             responder = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=key, events=events,
                                   client_id="demo-head-office").start()
             stack.callback(responder.stop)
-            responder.profiles.update({p["profile_id"]: p for p in store_content["profiles"]})
+            responder.add_profiles(store_content["profiles"])
             version = self.next_version()
             responder.publish_bundle("chain", chain_content, version=version)
             responder.publish_bundle(f"store/{STORE}", store_content, version=version)

@@ -74,7 +74,9 @@ def test_invalid_content_names_the_field(start_agent, responder, sync_log):
     agent = start_agent()
     bad = sample_content(2)
     del bad["products"][1]["category"]
-    responder.publish_bundle("chain", bad, version=1)
+    # The reference head office validates before it publishes; a faulty one might not.
+    responder.publish_manifest(topics.bundle_topic(CHAIN, "chain"), responder.sign("chain", bad, version=1),
+                               retain=True)
     wait_for(lambda: agent.bundles.counts["rejected"] == 1)
     assert any("products[1] (SKU00001): missing field 'category'" in r.getMessage() for r in sync_log.records)
     assert agent.reader.sync_state() == {}
@@ -106,14 +108,26 @@ def test_bundle_by_url(start_agent, responder, tmp_path):
         assert "url" in manifest and "content" not in manifest
         wait_for(lambda: agent.reader.sync_state().get("chain"), what="bundle by URL applied")
         assert len(agent.reader.products()) == 50
+
+        # The content server is missing the file for a while: the bundle waits and retries, then applies.
+        agent.bundles.retry_base_s = 0.2
+        manifest = responder.sign("chain", sample_content(60), version=2, by_url=True)
+        held = root / "bundle-chain-2.json.gz"
+        data = held.read_bytes()
+        held.unlink()
+        responder.publish_manifest(topics.bundle_topic(CHAIN, "chain"), manifest, retain=True)
+        wait_for(lambda: agent.bundles.counts["deferred"] >= 2, what="download retried")
+        assert len(agent.reader.products()) == 50
+        held.write_bytes(data)
+        wait_for(lambda: len(agent.reader.products()) == 60, what="deferred bundle applied")
     finally:
         server.shutdown()
 
 
 def test_profile_lookup_found_not_found_and_cached(start_agent, responder):
     agent = start_agent()
-    responder.profiles["P1"] = {"profile_id": "P1", "phone_hash": "ab" * 32, "first_name": "Ana",
-                                "segments": ["coffee-lover"]}
+    responder.add_profiles([{"profile_id": "P1", "phone_hash": "ab" * 32, "first_name": "Ana",
+                             "segments": ["coffee-lover"]}])
     found = agent.lookup("phone_hash", "ab" * 32, timeout_s=2)
     assert found.status == "found" and found.profile["first_name"] == "Ana"
     assert agent.reader.profile_by_phone_hash("ab" * 32)["profile_id"] == "P1"

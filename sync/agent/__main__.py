@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 
 from .. import config as config_mod
+from ..runtime import setup_logging, wait_for_stop_signal
 from .agent import SyncAgent
 
 
@@ -17,17 +15,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="device TOML (default: $STORE_EDGE_CONFIG or built-in defaults)")
     parser.add_argument("--base-dir", default=".", help="relative paths in the config start here")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     try:
         cfg = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         print(f"store-edge-agent: configuration error: {exc}", file=sys.stderr)
         return 2
     agent = SyncAgent(cfg, base_dir=args.base_dir).start()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
+    wait_for_stop_signal()
     agent.stop()
     return 0
 

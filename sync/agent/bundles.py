@@ -26,6 +26,11 @@ from ..protocol.content import ContentError, validate
 from ..protocol.signing import TrustedKeys
 
 log = logging.getLogger("store_edge.sync.bundles")
+MAX_RETRY_DELAY_S = 300.0
+
+
+class DownloadFailed(Exception):
+    """The content URL could not be read now; the bundle is tried again later."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class BundleWorker(threading.Thread):
         self.on_applied = on_applied
         self.inbox: queue.Queue[Arrival | None] = queue.Queue()
         self.session = requests.Session()
-        self.counts = {"applied": 0, "ignored": 0, "rejected": 0, "failed": 0}
+        self.counts = {"applied": 0, "ignored": 0, "rejected": 0, "failed": 0, "deferred": 0}
+        self.retry_base_s = 2.0
+        self._retries: dict[str, tuple[bytes, int]] = {}  # stream -> (payload, attempts)
         self.idle = threading.Event()
         self.idle.set()
 
@@ -121,10 +128,14 @@ class BundleWorker(threading.Thread):
             log.info("bundle ignored: scope=%s reason=%s", arrival.stream, exc)
             self.counts["ignored"] += 1
             return
+        except DownloadFailed as exc:
+            self._retry_later(arrival, manifest, str(exc))
+            return
         except CacheError as exc:
             log.error("bundle not applied: scope=%s version=%s reason=%s", arrival.stream, manifest.version, exc)
             self.counts["failed"] += 1
             return
+        self._retries.pop(arrival.stream, None)
         summary = ", ".join(f"{n} {k}" for k, n in applied.counts.items())
         log.info("bundle applied: scope=%s version=%d (%s)", arrival.stream, applied.version, summary)
         self.counts["applied"] += 1
@@ -137,8 +148,26 @@ class BundleWorker(threading.Thread):
             resp = self.session.get(manifest.url, timeout=30)
             resp.raise_for_status()
         except requests.RequestException as exc:
-            raise wire.BundleRejected(f"content download failed ({exc})", manifest.scope, manifest.version) from None
+            raise DownloadFailed(f"content download failed ({exc.__class__.__name__}: {exc})") from None
         return resp.content
+
+    def _retry_later(self, arrival: Arrival, manifest: wire.Manifest, reason: str) -> None:
+        """Try the same manifest again with backoff, unless a newer one for the stream arrives first."""
+        payload, attempts = self._retries.get(arrival.stream, (b"", 0))
+        attempts = attempts + 1 if payload == arrival.payload else 1
+        self._retries[arrival.stream] = (arrival.payload, attempts)
+        delay = min(self.retry_base_s * 2 ** (attempts - 1), MAX_RETRY_DELAY_S)
+        log.warning("bundle deferred: scope=%s version=%d reason=%s; retry %d in %.0fs",
+                    arrival.stream, manifest.version, reason, attempts, delay)
+        self.counts["deferred"] += 1
+
+        def again() -> None:
+            if self._retries.get(arrival.stream, (None,))[0] == arrival.payload:
+                self.submit(arrival)
+
+        timer = threading.Timer(delay, again)
+        timer.daemon = True
+        timer.start()
 
     def fetch_media(self, reader: CacheReader) -> None:
         """Fetch every media file the cache refers to and is missing; then collect the unused."""

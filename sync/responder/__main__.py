@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 
 from ..protocol.signing import load_private_key
+from ..runtime import setup_logging, wait_for_stop_signal
 from .eventstore import EventStore
 from .service import Responder
 
@@ -21,13 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True, help="the chain's private signing key (PEM)")
     parser.add_argument("--events", default=":memory:", help="SQLite file for received events")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     responder = Responder(chain=args.chain, host=args.host, port=args.port, key=load_private_key(args.key),
                           events=EventStore(args.events)).start()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
+    wait_for_stop_signal()
     responder.stop()
     return 0
 

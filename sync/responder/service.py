@@ -17,6 +17,7 @@ from ..protocol import bundle as wire
 from ..protocol import events as events_wire
 from ..protocol import lookup as lookup_wire
 from ..protocol import topics
+from ..protocol.content import validate
 from .eventstore import EventStore
 
 log = logging.getLogger("store_edge.responder")
@@ -35,6 +36,7 @@ class Responder:
         self.key = key
         self.events = events or EventStore()
         self.profiles: dict[str, dict] = {}
+        self._by_phone_hash: dict[str, dict] = {}
         self.presence: dict[str, dict] = {}
         self.versions: dict[str, int] = {}
         self.http_dir = Path(http_dir) if http_dir else None
@@ -68,10 +70,18 @@ class Responder:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def add_profiles(self, profiles: list[dict]) -> None:
+        """Hold profiles for lookups, indexed by profile id and by phone hash."""
+        for profile in profiles:
+            self.profiles[profile["profile_id"]] = profile
+            if profile.get("phone_hash"):
+                self._by_phone_hash[profile["phone_hash"]] = profile
+
     # --- publishing ------------------------------------------------------------------------------
     def publish_bundle(self, scope: str, content: dict, *, version: int | None = None,
                        by_url: bool = False) -> dict:
         """Sign ``content`` for ``scope`` and publish its manifest retained at QoS 1."""
+        validate(content)
         version = version or self.versions.get(scope, 0) + 1
         self.versions[scope] = max(version, self.versions.get(scope, 0))
         manifest = self.sign(scope, content, version=version, by_url=by_url)
@@ -192,8 +202,7 @@ class Responder:
             key, value = lookup_wire.parse_request(msg.payload)
         except ValueError:
             return
-        profile = self.profiles.get(value) if key == "profile_id" else next(
-            (p for p in self.profiles.values() if p.get("phone_hash") == value), None)
+        profile = (self.profiles if key == "profile_id" else self._by_phone_hash).get(value)
         body = lookup_wire.found(profile, 900) if profile else lookup_wire.not_found()
         self.client.publish(response_topic, body, qos=0,
                             properties=reply_properties(getattr(msg.properties, "CorrelationData", None)))
