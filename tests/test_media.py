@@ -1,0 +1,224 @@
+"""Media downloads against a real local HTTP server: verify, rename into place, resume, retry, collect."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from sync.media import MediaError, MediaFetcher
+
+
+@dataclass
+class Served:
+    body: bytes
+    fail_first: int = 0          # answer HTTP 500 to this many requests first
+    status: int | None = None    # always answer with this status
+    ignore_range: bool = False   # answer 200 with the whole body even when asked for a range
+
+
+@dataclass
+class FileServer:
+    files: dict[str, Served] = field(default_factory=dict)
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def hits(self, path: str) -> list[str | None]:
+        return [rng for p, rng in self.requests if p == path]
+
+
+def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output quiet
+            pass
+
+        def do_GET(self) -> None:
+            rng = self.headers.get("Range")
+            state.requests.append((self.path, rng))
+            served = state.files.get(self.path)
+            if served is None:
+                return self._send(404, b"not found")
+            if served.status is not None:
+                return self._send(served.status, b"no")
+            if served.fail_first > 0:
+                served.fail_first -= 1
+                return self._send(500, b"try again")
+            body = served.body
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
+            if m and not served.ignore_range:
+                start = int(m.group(1))
+                end = int(m.group(2)) if m.group(2) else len(body) - 1
+                if start >= len(body):
+                    return self._send(416, b"", {"Content-Range": f"bytes */{len(body)}"})
+                return self._send(206, body[start:end + 1], {"Content-Range": f"bytes {start}-{end}/{len(body)}"})
+            self._send(200, body)
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Accept-Ranges", "bytes")
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    state = FileServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def fetcher(tmp_path: Path) -> MediaFetcher:
+    return MediaFetcher(tmp_path / "media", retries=3, backoff_s=0.001, timeout_s=5)
+
+
+def blob(n: int = 300_000) -> tuple[bytes, str]:
+    data = os.urandom(n)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def test_ensure_downloads_verifies_and_lands_in_place(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob()
+    server.files["/m/a.jpg"] = Served(data)
+    path = fetcher.ensure(sha, server.url("/m/a.jpg"), len(data))
+    assert path == fetcher.dir / sha == fetcher.path(sha)
+    assert path.read_bytes() == data
+    assert not (fetcher.partial / sha).exists()
+    assert server.hits("/m/a.jpg") == [None]  # one whole-file request, no range
+    # already here: no second download
+    assert fetcher.ensure(sha, server.url("/m/a.jpg"), len(data)) == path
+    assert len(server.hits("/m/a.jpg")) == 1
+    assert fetcher.disk_bytes() == len(data)
+
+
+def test_sha_mismatch_never_lands_and_gives_up(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob(50_000)
+    server.files["/bad"] = Served(b"X" + data[1:])  # same size, different bytes
+    with pytest.raises(MediaError) as info:
+        fetcher.ensure(sha, server.url("/bad"), len(data))
+    assert "gave up after 3 attempts" in str(info.value)
+    assert "size or sha256 does not match" in str(info.value)
+    assert len(server.hits("/bad")) == 3
+    assert not fetcher.path(sha).exists()
+    assert not (fetcher.partial / sha).exists()
+    assert [p.name for p in fetcher.dir.iterdir()] == [".partial"]
+
+
+def test_oversized_download_never_lands(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob(50_000)
+    server.files["/long"] = Served(data + os.urandom(600_000))
+    with pytest.raises(MediaError):
+        fetcher.ensure(sha, server.url("/long"), len(data))
+    assert not fetcher.path(sha).exists()
+    assert not (fetcher.partial / sha).exists()
+
+
+def test_http_errors_are_retried_then_reported(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob(1000)
+    with pytest.raises(MediaError, match=r"HTTP 404"):
+        fetcher.ensure(sha, server.url("/missing"), len(data))
+    assert len(server.hits("/missing")) == 3
+    assert not fetcher.path(sha).exists()
+
+
+def test_server_errors_twice_then_succeeds(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob()
+    server.files["/flaky"] = Served(data, fail_first=2)
+    path = fetcher.ensure(sha, server.url("/flaky"), len(data))
+    assert path.read_bytes() == data
+    assert len(server.hits("/flaky")) == 3
+
+
+def test_resume_asks_for_the_rest_and_renames_the_partial(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob()
+    half = len(data) // 2
+    part = fetcher.partial / sha
+    part.write_bytes(data[:half])
+    inode = part.stat().st_ino
+    server.files["/big"] = Served(data)
+
+    path = fetcher.ensure(sha, server.url("/big"), len(data))
+    assert server.hits("/big") == [f"bytes={half}-"]
+    assert path.read_bytes() == data
+    assert not part.exists()
+    assert path.stat().st_ino == inode  # the partial file itself was renamed into place
+
+
+def test_server_ignoring_range_restarts_from_zero(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob()
+    (fetcher.partial / sha).write_bytes(data[:1000])
+    server.files["/norange"] = Served(data, ignore_range=True)
+    path = fetcher.ensure(sha, server.url("/norange"), len(data))
+    assert server.hits("/norange") == ["bytes=1000-"]
+    assert path.read_bytes() == data
+
+
+def test_corrupt_partial_is_discarded_and_refetched(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob()
+    (fetcher.partial / sha).write_bytes(b"\0" * 1000)  # not the first bytes of the file
+    server.files["/c"] = Served(data)
+    path = fetcher.ensure(sha, server.url("/c"), len(data))
+    assert server.hits("/c") == ["bytes=1000-", None]
+    assert path.read_bytes() == data
+
+
+def test_complete_partial_needs_no_request(server: FileServer, fetcher: MediaFetcher):
+    data, sha = blob(10_000)
+    (fetcher.partial / sha).write_bytes(data)
+    path = fetcher.ensure(sha, server.url("/unused"), len(data))
+    assert path.read_bytes() == data
+    assert server.requests == []
+
+
+def _make(fetcher: MediaFetcher, *names: str) -> None:
+    for name in names:
+        (fetcher.dir / name).write_bytes(name.encode())
+
+
+def test_collect_removes_unreferenced_files(fetcher: MediaFetcher):
+    a, b, c, d = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
+    _make(fetcher, a, b, c, d)
+    (fetcher.partial / ("e" * 64)).write_bytes(b"in progress")
+    removed = fetcher.collect({a, b}, grace_s=0)
+    assert sorted(removed) == [c, d]
+    assert sorted(p.name for p in fetcher.dir.iterdir()) == [".partial", a, b]
+    assert (fetcher.partial / ("e" * 64)).exists()  # downloads in progress are not collected
+    assert fetcher.collect({a, b}, grace_s=0) == []
+
+
+def test_collect_keeps_an_orphan_through_its_grace(fetcher: MediaFetcher):
+    a, c = "a" * 64, "c" * 64
+    _make(fetcher, a, c)
+    assert fetcher.collect({a}, grace_s=10, now=100.0) == []   # orphaned from now on
+    assert fetcher.collect({a}, grace_s=10, now=109.9) == []
+    assert fetcher.path(c).exists()
+    # referenced again: the clock starts over when it is next orphaned
+    assert fetcher.collect({a, c}, grace_s=10, now=109.95) == []
+    assert fetcher.collect({a}, grace_s=10, now=115.0) == []
+    assert fetcher.collect({a}, grace_s=10, now=124.0) == []
+    assert fetcher.collect({a}, grace_s=10, now=125.0) == [c]
+    assert not fetcher.path(c).exists() and fetcher.path(a).exists()
