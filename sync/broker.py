@@ -13,6 +13,7 @@ from pathlib import Path
 
 BROKER_CONF = """\
 listener {port} 127.0.0.1
+{listener_options}
 allow_anonymous true
 persistence {persistence}
 persistence_location {data_dir}/
@@ -42,7 +43,9 @@ def mosquitto_binary() -> str | None:
 class Mosquitto:
     """One broker process; kill() and start() again keep the port and the persistence folder."""
 
-    def __init__(self, port: int | None = None, *, data_dir: str | Path | None = None, persistence: bool = True):
+    def __init__(self, port: int | None = None, *, data_dir: str | Path | None = None, persistence: bool = True,
+                 listener_options: str = ""):
+        """``listener_options``: extra lines for the listener, e.g. TLS files and require_certificate."""
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients")
@@ -53,6 +56,7 @@ class Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.conf = self.data_dir / "mosquitto.conf"
         self.conf.write_text(BROKER_CONF.format(port=self.port, data_dir=self.data_dir,
+                                                listener_options=listener_options,
                                                 persistence="true" if persistence else "false",
                                                 # As root, mosquitto would drop to the 'mosquitto' user and
                                                 # then could not write its store in our folder.
