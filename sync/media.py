@@ -89,6 +89,9 @@ class MediaFetcher:
         """Delete files no content has referenced for ``grace_s``; the screen may still show one briefly."""
         now = time.monotonic() if now is None else now
         removed = []
+        for entry in self.partial.iterdir():
+            if entry.name not in wanted:
+                entry.unlink(missing_ok=True)  # a download nothing wants any more
         for entry in self.dir.iterdir():
             if not entry.is_file() or entry.name in wanted:
                 self._orphaned_since.pop(entry.name, None)

@@ -202,11 +202,9 @@ def _make(fetcher: MediaFetcher, *names: str) -> None:
 def test_collect_removes_unreferenced_files(fetcher: MediaFetcher):
     a, b, c, d = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
     _make(fetcher, a, b, c, d)
-    (fetcher.partial / ("e" * 64)).write_bytes(b"in progress")
     removed = fetcher.collect({a, b}, grace_s=0)
     assert sorted(removed) == [c, d]
     assert sorted(p.name for p in fetcher.dir.iterdir()) == [".partial", a, b]
-    assert (fetcher.partial / ("e" * 64)).exists()  # downloads in progress are not collected
     assert fetcher.collect({a, b}, grace_s=0) == []
 
 
@@ -222,3 +220,13 @@ def test_collect_keeps_an_orphan_through_its_grace(fetcher: MediaFetcher):
     assert fetcher.collect({a}, grace_s=10, now=124.0) == []
     assert fetcher.collect({a}, grace_s=10, now=125.0) == [c]
     assert not fetcher.path(c).exists() and fetcher.path(a).exists()
+
+
+def test_collect_drops_partial_downloads_nothing_wants(tmp_path):
+    fetcher = MediaFetcher(tmp_path / "media")
+    wanted, abandoned = "a" * 64, "b" * 64
+    (fetcher.partial / wanted).write_bytes(b"half")
+    (fetcher.partial / abandoned).write_bytes(b"half")
+    fetcher.collect({wanted}, grace_s=0)
+    assert (fetcher.partial / wanted).exists()
+    assert not (fetcher.partial / abandoned).exists()

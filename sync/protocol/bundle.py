@@ -120,12 +120,12 @@ def parse_manifest(raw: bytes, *, chain: str, scope: str) -> Manifest:
     """Parse the bytes of a manifest received on ``bundle/{scope}``; raise BundleRejected if malformed."""
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BundleRejected("manifest is not JSON", scope) from None
     if not isinstance(doc, dict):
         raise BundleRejected("manifest is not a JSON object", scope)
     version = doc.get("version", "?")
-    if doc.get("kind") != KIND or doc.get("format") != FORMAT:
+    if doc.get("kind") != KIND or type(doc.get("format")) is not int or doc["format"] != FORMAT:
         raise BundleRejected("not a store-edge bundle manifest of format 1", scope, version)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise BundleRejected("version must be a positive integer", scope, version)

@@ -45,7 +45,10 @@ def batch(envelopes: list[bytes]) -> bytes:
 
 def parse_batch(raw: bytes) -> list[dict]:
     """Decode a message from an events topic (an array of envelopes, or one); raise ValueError if malformed."""
-    doc = json.loads(raw)
+    try:
+        doc = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to be an event") from None
     docs = doc if isinstance(doc, list) else [doc]
     for event in docs:
         check(event)
