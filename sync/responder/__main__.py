@@ -18,10 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--key", required=True, help="the chain's private signing key (PEM)")
     parser.add_argument("--events", default=":memory:", help="SQLite file for received events")
+    parser.add_argument("--client-id", help="stable per worker (default central-<chain>-1)")
     args = parser.parse_args(argv)
     setup_logging()
     responder = Responder(chain=args.chain, host=args.host, port=args.port, key=load_private_key(args.key),
-                          events=EventStore(args.events)).start()
+                          events=EventStore(args.events), client_id=args.client_id).start()
     wait_for_stop_signal()
     responder.stop()
     return 0

@@ -45,8 +45,10 @@ class Responder:
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         self.connected = threading.Event()
+        # A stable id per worker: a restarted worker resumes its session and the events the broker queued
+        # for it. A random id would leave a dead session in the share group, soaking up its share of events.
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
-                                  client_id=client_id or f"central-{uuid.uuid4().hex[:8]}")
+                                  client_id=client_id or f"central-{chain}-1")
         self.client.max_inflight_messages_set(200)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
