@@ -474,3 +474,21 @@ def test_real_full_disk_on_tmpfs(tmp_path: Path):
         if cache is not None:
             cache.close()
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_v1_cache_migrates_to_latest_with_a_backup(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    schema.MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version=1")
+    db.execute("INSERT INTO products (sku, scope, rank, body) VALUES ('A', 'chain', 0, '{}')")
+    db.conn.close()
+    cache = Cache(path)
+    assert cache.query("PRAGMA user_version")[0][0] == schema.LATEST
+    assert cache.query("SELECT sku FROM products") == [("A",)]
+    assert {"impressions", "pin_attempts", "staff", "basket_lines"} <= set(cache.db.table_names())
+    backup = sqlite3.connect(tmp_path / "old.db.v1.bak")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert backup.execute("SELECT sku FROM products").fetchall() == [("A",)]

@@ -115,6 +115,21 @@ class CacheReader:
         )
         return [json.loads(r[0]) for r in rows]
 
+    # staff, history and learning
+    def staff(self, staff_id: str) -> dict | None:
+        return self._one("staff", "id", staff_id)
+
+    def basket_lines(self, profile_id: str | None = None) -> list[dict]:
+        """The store's cached purchase history (one customer's when profile_id is given)."""
+        if profile_id is None:
+            rows = self.cache.query("SELECT body FROM basket_lines")
+        else:
+            rows = self.cache.query("SELECT body FROM basket_lines WHERE profile_id = ?", (profile_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def offer_stats(self) -> list[dict]:
+        return self._all("offer_stats")
+
     # sync
     def sync_state(self) -> dict[str, dict]:
         rows = self.cache.query("SELECT stream, version, sha256, applied_at FROM sync_state ORDER BY stream")

@@ -18,17 +18,23 @@ from ..protocol.content import SECTIONS
 # Profiles cached from a lookup answer sit below every bundle scope.
 LOOKUP_SCOPE = "lookup"
 # Columns copied out of the JSON body so that they can be indexed or read without parsing it.
-EXTRA_COLUMNS = {"profiles": ("phone_hash",), "media": ("url", "size")}
+EXTRA_COLUMNS = {"profiles": ("phone_hash",), "media": ("url", "size"), "basket_lines": ("profile_id",)}
+
+
+def _section_table(db: sqlite_utils.Database, name: str) -> None:
+    section = SECTIONS[name]
+    columns: dict[str, type] = {k: str for k in section.key}
+    columns.update({"scope": str, "rank": int, "body": str})
+    extra: dict[str, type] = {c: int if c == "size" else str for c in EXTRA_COLUMNS.get(section.table, ())}
+    if section.table == "profiles":
+        extra["expires_at"] = float
+    db[section.table].create({**columns, **extra}, pk=(*section.key, "scope"), not_null={"body"})
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    for section in SECTIONS.values():
-        columns: dict[str, type] = {k: str for k in section.key}
-        columns.update({"scope": str, "rank": int, "body": str})
-        extra: dict[str, type] = {c: int if c == "size" else str for c in EXTRA_COLUMNS.get(section.table, ())}
-        if section.table == "profiles":
-            extra["expires_at"] = float
-        db[section.table].create({**columns, **extra}, pk=(*section.key, "scope"), not_null={"body"})
+    for name in ("products", "prices", "inventory", "offers", "menus", "content_items", "playlists",
+                 "schedules", "media", "profiles", "co_purchase"):
+        _section_table(db, name)
     db["profiles"].create_index(["phone_hash"])
     db["co_purchase"].create_index(["b"])
     db.execute(
@@ -63,7 +69,28 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """The decision engine's inputs: staff, basket history, offer statistics; and device-local state."""
+    for name in ("staff", "basket_lines", "offer_stats"):
+        _section_table(db, name)
+    db["basket_lines"].create_index(["profile_id"])
+    # Offers shown on this device, for caps. Kept beyond the outbox, which empties on every ack.
+    db.execute(
+        """CREATE TABLE impressions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            offer_id TEXT NOT NULL,
+            profile_id TEXT,
+            arm TEXT,
+            variant TEXT,
+            at REAL NOT NULL
+        )"""
+    )
+    db["impressions"].create_index(["profile_id", "at"])
+    db["impressions"].create_index(["at"])
+    db["pin_attempts"].create({"staff_id": str, "failures": int, "locked_until": float}, pk="staff_id")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 

@@ -83,6 +83,20 @@ SECTIONS: dict[str, Section] = {
         "a": _f(*STR, required=True), "b": _f(*STR, required=True),
         "score": _f(*NUM, required=True), "count": _f(*INT),
     }),
+    "staff": Section("staff", ("id",), {
+        "id": _f(*STR, required=True), "name": _f(*STR, required=True),
+        "pin_hash": _f(*STR, required=True), "role": _f(*STR),
+    }),
+    "basket_lines": Section("basket_lines", ("line_id",), {
+        "line_id": _f(*STR, required=True), "basket_id": _f(*STR, required=True), "profile_id": _f(*STR),
+        "sku": _f(*STR, required=True), "qty": _f(*INT, required=True),
+        "amount_cents": _f(*INT, required=True), "at": _f(*STR, required=True),
+    }),
+    "offer_stats": Section("offer_stats", ("id",), {
+        "id": _f(*STR, required=True), "offer": _f(*STR, required=True), "variant": _f(*STR, required=True),
+        "context": _f(*STR, required=True), "shown": _f(*INT, required=True),
+        "redeemed": _f(*INT, required=True),
+    }),
 }
 
 
