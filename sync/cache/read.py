@@ -41,6 +41,15 @@ class CacheReader:
         items = self._all("products")
         return [p for p in items if category is None or p["category"] == category]
 
+    def prices(self) -> list[dict]:
+        return self._all("prices")
+
+    def inventory(self) -> list[dict]:
+        return self._all("inventory")
+
+    def co_purchase_pairs(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self.cache.query("SELECT body FROM co_purchase")]
+
     def price(self, sku: str) -> dict | None:
         return self._one("prices", "sku", sku)
 

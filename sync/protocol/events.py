@@ -8,7 +8,7 @@ import time
 import uuid
 
 EVENT_TYPES = frozenset({
-    "identified", "consent_given", "consent_withdrawn", "offer_shown", "offer_sent_to_phone",
+    "identified", "consent_given", "consent_withdrawn", "offer_shown", "offer_held_out", "offer_sent_to_phone",
     "redeemed", "assisted_sale", "proof_of_play", "health", "erasure", "lookup_miss", "command_result",
 })
 

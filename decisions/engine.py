@@ -1,0 +1,48 @@
+"""The engine's front door: one object per loaded cache state, rebuilt when a bundle lands.
+
+    engine = Engine.load(reader)              # after start-up and after each applied bundle
+    decision = engine.offers(ctx, shopper, caps, k=6, seed=session_seed)
+    menu = engine.menu(ctx)
+
+Everything it decides from is in memory; a decision does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import bandit
+from .caps import CapCounts
+from .catalog import Catalog, CatalogSource
+from .context import DEFAULT_DAYPARTS, Context
+from .menus import MenuDecision, decide_menu
+from .offers import OfferDecision, decide_offers
+from .playbook import Playbook
+from .shopper import Shopper
+
+
+@dataclass(frozen=True)
+class Engine:
+    playbook: Playbook
+    catalog: Catalog
+    menus: tuple[Mapping, ...]
+    stats: Mapping
+
+    @classmethod
+    def load(cls, source: CatalogSource, dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> Engine:
+        """Read and compile everything; raises PlaybookError naming the offer and field on a bad playbook."""
+        return cls(
+            playbook=Playbook.load(source.offers(), dayparts),
+            catalog=Catalog.from_source(source),
+            menus=tuple(source.menus()),
+            stats=bandit.index_stats(source.offer_stats()),
+        )
+
+    def offers(self, ctx: Context, shopper: Shopper, caps: CapCounts | None = None, *, k: int = 6,
+               seed: int = 0, lang: str = "en") -> OfferDecision:
+        return decide_offers(self.playbook, self.catalog, ctx, shopper, caps or CapCounts(), k=k, seed=seed,
+                             stats=self.stats, lang=lang)
+
+    def menu(self, ctx: Context, *, lang: str = "en", limit: int | None = None) -> MenuDecision:
+        return decide_menu(self.menus, self.catalog, ctx, lang=lang, limit=limit)

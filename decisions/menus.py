@@ -1,0 +1,87 @@
+"""Menu boards and kiosk menus: by daypart, weather, trending and stock, with prices.
+
+The menu on show is the one whose daypart windows hold the store's local time (first by id when
+several do; the first menu by id, said so, when none does). Items keep the menu's order except:
+the menu's weather hints for the current temperature band or condition move to the top, then
+items trending in this store, by trend score. Out-of-stock items are left off and listed under
+``hidden``. The same inputs always give the same menu; every item says why it is there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .catalog import Catalog
+from .context import Context, in_window
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    sku: str
+    name: str
+    price_cents: int | None
+    currency: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MenuDecision:
+    menu_id: str | None
+    name: str
+    items: tuple[MenuItem, ...]
+    hidden: tuple[tuple[str, str], ...]  # (sku, why)
+    reasons: tuple[str, ...]
+
+
+def decide_menu(menus: Sequence[Mapping], catalog: Catalog, ctx: Context, *, lang: str = "en",
+                limit: int | None = None) -> MenuDecision:
+    local = ctx.local
+    ordered = sorted(menus, key=lambda m: m["id"])
+    current = [m for m in ordered if any(in_window(local, w["from"], w["to"]) for w in m.get("dayparts") or [])]
+    reasons: list[str] = []
+    if current:
+        menu = current[0]
+        reasons.append(f"{ctx.daypart or 'this time'} menu ({local:%H:%M})")
+    elif ordered:
+        menu = ordered[0]
+        reasons.append(f"no menu is set for {local:%H:%M}; showing {menu['id']}")
+    else:
+        return MenuDecision(None, "", (), (), ("no menus in the cache",))
+    weather = ctx.current_weather
+    boosted: list[str] = []
+    weather_reason = "weather unknown"
+    if weather is not None:
+        hints = menu.get("weather") or {}
+        for key in (weather.band, weather.condition):
+            boosted += [s for s in hints.get(key, []) if s not in boosted]
+        weather_reason = weather.describe()
+    reasons.append(weather_reason)
+
+    items = list(dict.fromkeys(menu["items"]))
+    position = {sku: i for i, sku in enumerate(items)}
+    trending = ctx.trending
+
+    def rank(sku: str) -> tuple:
+        boost = boosted.index(sku) if sku in boosted else len(boosted)
+        return (boost, -trending.get(sku, 0.0), position[sku])
+
+    shown: list[MenuItem] = []
+    hidden: list[tuple[str, str]] = []
+    for sku in sorted(items, key=rank):
+        if not catalog.in_stock(sku):
+            hidden.append((sku, "out of stock"))
+            continue
+        why = []
+        if sku in boosted:
+            why.append(f"suits the weather: {weather_reason}")
+        if trending.get(sku):
+            why.append("popular in this store in the last hours")
+        why.append(f"on the {menu['name'].get(lang) or menu['id']} menu")
+        price = catalog.prices.get(sku) or {}
+        shown.append(MenuItem(sku, catalog.name(sku, lang), price.get("price_cents"), price.get("currency"),
+                              tuple(why)))
+    if limit is not None:
+        shown = shown[:limit]
+    return MenuDecision(menu["id"], menu["name"].get(lang) or menu["id"], tuple(shown), tuple(hidden),
+                        tuple(reasons))

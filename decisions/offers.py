@@ -1,0 +1,181 @@
+"""The offer decision: hard rules, eligibility, arbitration, variants, reasons.
+
+Order of work for each offer of the channel, cheapest first:
+1. schedule window (store local time);
+2. hard rule, stock: every product the offer needs is in stock (unknown stock counts as none);
+3. hard rule, caps (``caps.py``);
+4. eligibility conditions (``conditions.py``); a shopper without consent is anonymous here;
+5. hard rule, experiments: a shopper in the holdout never sees the offer (the decision lists it
+   under ``held_out`` so that head office can count exposures of the control group).
+
+Arbitration: priority tier first (``priority // 10``), then relevance, then priority, then id.
+Diversity: at most one offer per product. The list is filled up to ``k`` by scanning on past
+everything filtered out, so it is short only when fewer than ``k`` offers qualify.
+
+Relevance (every part is said in the reasons when it counts):
+``affinity(sku)`` (time-decayed purchases, half-life 30 days) + 0.5 x ``affinity(category)``
++ co-purchase with the basket + trending in this store.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import bandit, experiments
+from .caps import CapCounts, capped
+from .catalog import Catalog
+from .conditions import Facts
+from .context import Context
+from .playbook import Offer, Playbook
+from .shopper import Shopper
+
+HALF_LIFE_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class OfferChoice:
+    offer_id: str
+    sku: str | None
+    title: Mapping[str, str]
+    variant: str  # a variant id, or "default" for the offer's own title
+    arm: str | None  # experiment arm, when the offer runs one
+    score: float
+    reasons: tuple[str, ...]
+    raw: Mapping
+
+
+@dataclass(frozen=True)
+class OfferDecision:
+    mode: str  # "personal" or "anonymous"
+    offers: tuple[OfferChoice, ...]
+    held_out: tuple[str, ...] = ()
+    skipped: Mapping[str, str] = field(default_factory=dict)  # offer id -> why (hard rules, diversity)
+    reasons: tuple[str, ...] = ()
+
+
+def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: Shopper, caps: CapCounts, *,
+                  k: int = 6, seed: int = 0, stats: Mapping | None = None, lang: str = "en") -> OfferDecision:
+    facts = Facts(ctx, shopper, stock=catalog.stock, category_of=catalog.category_map(),
+                  name_of=lambda sku: catalog.name(sku, lang))
+    personal = shopper.personal
+    local = facts.local
+    affinity = _affinity(shopper, catalog, ctx.now) if personal else {}
+    skipped: dict[str, str] = {}
+    held_out: list[str] = []
+    candidates: list[tuple[tuple, Offer, str | None, float]] = []
+    for offer in playbook.by_channel[ctx.channel]:
+        if not offer.scheduled(local):
+            continue
+        missing = next((p for p in offer.products if not catalog.in_stock(p)), None)
+        if missing is not None:
+            skipped[offer.id] = f"out of stock: {catalog.name(missing, lang)}"
+            continue
+        cap = capped(offer, caps, personal)
+        if cap:
+            skipped[offer.id] = f"cap reached: {cap.replace('_', ' ')}"
+            continue
+        if not offer.condition.test(facts):
+            continue
+        arm = experiments.assign(offer.experiment, shopper.profile_id) if offer.experiment and personal else None
+        if arm == experiments.HOLDOUT:
+            held_out.append(offer.id)
+            continue
+        score = _relevance(offer, catalog, ctx, affinity)
+        candidates.append(((-offer.tier, -score, -offer.priority, offer.id), offer, arm, score))
+    candidates.sort(key=lambda c: c[0])
+
+    rng = random.Random(seed)
+    chosen: list[OfferChoice] = []
+    taken: set[str] = set()
+    for _, offer, arm, score in candidates:
+        product = offer.sku or offer.id
+        if product in taken:
+            skipped[offer.id] = "another offer for the same product ranks higher"
+            continue
+        if len(chosen) == k:
+            break
+        taken.add(product)
+        variant, title, variant_reason = _variant(offer, arm, facts, ctx, stats or {}, rng)
+        reasons = offer.condition.reasons(facts) + _stock_reasons(offer, catalog, lang)
+        reasons += _relevance_reasons(offer, catalog, ctx, affinity, lang)
+        if variant_reason:
+            reasons.append(variant_reason)
+        chosen.append(OfferChoice(offer.id, offer.sku, title, variant, arm, round(score, 4),
+                                  tuple(dict.fromkeys(reasons)), offer.raw))
+    mode = "personal" if personal else "anonymous"
+    why = ("personal offers: the shopper consented",) if personal else (
+        "anonymous: decided from time, place, weather and stock only",)
+    if ctx.current_weather is None:
+        why += ("weather unknown",)
+    return OfferDecision(mode, tuple(chosen), tuple(held_out), skipped, why)
+
+
+def _affinity(shopper: Shopper, catalog: Catalog, now: datetime) -> dict[str, float]:
+    """sku and 'category:<c>' -> decayed purchase weight."""
+    weights: dict[str, float] = {}
+    for line in shopper.history:
+        at = datetime.fromisoformat(line["at"].replace("Z", "+00:00"))
+        w = line.get("qty", 1) * 0.5 ** (max((now - at).total_seconds(), 0) / 86400 / HALF_LIFE_DAYS)
+        weights[line["sku"]] = weights.get(line["sku"], 0.0) + w
+        category = catalog.category(line["sku"])
+        if category:
+            weights["category:" + category] = weights.get("category:" + category, 0.0) + w
+    return weights
+
+
+def _basket_pull(offer: Offer, catalog: Catalog, ctx: Context) -> float:
+    if not offer.sku or not ctx.basket:
+        return 0.0
+    near = catalog.neighbours.get(offer.sku, {})
+    return max((near.get(s, 0.0) for s in ctx.basket), default=0.0)
+
+
+def _relevance(offer: Offer, catalog: Catalog, ctx: Context, affinity: Mapping[str, float]) -> float:
+    score = _basket_pull(offer, catalog, ctx)
+    if offer.sku:
+        score += affinity.get(offer.sku, 0.0) + ctx.trending.get(offer.sku, 0.0)
+        category = catalog.category(offer.sku)
+        if category:
+            score += 0.5 * affinity.get("category:" + category, 0.0)
+    return score
+
+
+def _stock_reasons(offer: Offer, catalog: Catalog, lang: str) -> list[str]:
+    return [f"in stock: {catalog.name(p, lang)} ({catalog.stock(p)})" for p in offer.products]
+
+
+def _relevance_reasons(offer: Offer, catalog: Catalog, ctx: Context, affinity: Mapping[str, float],
+                       lang: str) -> list[str]:
+    reasons = []
+    if offer.sku and affinity.get(offer.sku):
+        reasons.append(f"buys {catalog.name(offer.sku, lang)} often (recent purchases weigh "
+                       f"{affinity[offer.sku]:.1f})")
+    pull = _basket_pull(offer, catalog, ctx)
+    if pull:
+        partner = max(ctx.basket, key=lambda s: catalog.neighbours.get(offer.sku, {}).get(s, 0.0))
+        reasons.append(f"often bought with {catalog.name(partner, lang)} in the basket")
+    if offer.sku and ctx.trending.get(offer.sku):
+        reasons.append(f"trending in this store ({ctx.trending[offer.sku]:.1f})")
+    return reasons
+
+
+def _variant(offer: Offer, arm: str | None, facts: Facts, ctx: Context, stats: Mapping,
+             rng: random.Random) -> tuple[str, Mapping[str, str], str | None]:
+    by_id = {v.id: v for v in offer.variants}
+    if arm is not None:
+        variant = by_id.get(arm)
+        return arm, (variant.title if variant else offer.title), f"experiment arm: {arm}"
+    eligible = [v for v in offer.variants if v.audience.test(facts)]
+    if offer.adaptive and len(eligible) > 1:
+        weather = facts.weather.band if facts.weather else None
+        context = bandit.stats_context(facts.daypart, weather)
+        winner, rate = bandit.choose(offer.id, [v.id for v in eligible], context, stats, rng)
+        return winner, by_id[winner].title, f"variant {winner}: best sampled redemption rate ({rate:.0%}) for {context}"
+    if eligible:
+        v = eligible[0]
+        why = v.audience.reasons(facts)
+        return v.id, v.title, f"copy for {', '.join(why)}" if why else None
+    return "default", offer.title, None
