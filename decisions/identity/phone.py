@@ -1,0 +1,139 @@
+"""Shopper phone numbers: normalising what is typed, formatting it as it is typed, and hashing it.
+
+A phone number is personal data. It lives only on the screen while the shopper types it and in the
+:class:`PhoneResult` that :func:`normalise` returns (whose repr hides it, so it does not end up in logs).
+Everything else - the cache, lookups sent to head office, events - uses only :func:`phone_hash`,
+a keyed HMAC-SHA256 of the E.164 form. Only the hash is looked up, stored or sent.
+
+Parsing and validation are done by ``phonenumbers`` (Google's libphonenumber), which knows every
+country's numbering plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult, geocoder
+
+MAX_INPUT_CHARS = 64
+
+MESSAGES = {
+    "ok": "",
+    "empty": "Please enter your phone number.",
+    "not_a_number": "That doesn't look like a phone number.",
+    "has_extension": "Please enter just the phone number, without an extension.",
+    "too_short": "That number looks too short.",
+    "too_long": "That number looks too long.",
+    "invalid_length": "That number doesn't have the right number of digits.",
+    "invalid_country_code": "That country code isn't right. Check the digits after the +.",
+    "invalid": "That number isn't valid.",  # with a country when one is known: "... isn't valid in Bulgaria."
+}
+REASONS = frozenset(MESSAGES) - {"ok"}
+
+_E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
+_KEYPAD = frozenset("0123456789+")
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
+    NumberParseException.NOT_A_NUMBER: "not_a_number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+    NumberParseException.TOO_SHORT_NSN: "too_short",
+    NumberParseException.TOO_LONG: "too_long",
+}
+_NOT_POSSIBLE = {
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",  # a local number without its area code
+    ValidationResult.TOO_SHORT: "too_short",
+    ValidationResult.TOO_LONG: "too_long",
+    ValidationResult.INVALID_LENGTH: "invalid_length",
+    ValidationResult.INVALID_COUNTRY_CODE: "invalid_country_code",
+}
+
+
+@dataclass(frozen=True)
+class PhoneResult:
+    ok: bool
+    e164: str | None = field(repr=False)
+    formatted: str | None = field(repr=False)
+    reason: str
+    message: str
+
+
+def _refused(reason: str, message: str | None = None) -> PhoneResult:
+    return PhoneResult(ok=False, e164=None, formatted=None, reason=reason, message=message or MESSAGES[reason])
+
+
+def normalise(raw: str, default_region: str) -> PhoneResult:
+    """The E.164 form of what the shopper typed, or a reason and a message why it is not a number.
+
+    ``default_region`` (ISO 3166 code such as ``"BG"``) is the store's country: numbers typed without
+    ``+`` or an international prefix are read as numbers of that country. ``formatted`` is for the
+    screen: national format for a number of that country, international format for a foreign one.
+    """
+    if not isinstance(raw, str):
+        return _refused("not_a_number")
+    text = raw.strip()
+    if not text:
+        return _refused("empty")
+    if len(text) > MAX_INPUT_CHARS:
+        return _refused("too_long")
+    if any(c.isalpha() for c in text):
+        # phonenumbers reads letters as a vanity number (1-800-FLOWERS); at a kiosk they are a typo.
+        return _refused("not_a_number")
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException as exc:
+        return _refused(_PARSE_ERRORS.get(exc.error_type, "not_a_number"))
+    if number.extension:
+        return _refused("has_extension")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != ValidationResult.IS_POSSIBLE:
+        return _refused(_NOT_POSSIBLE.get(possible, "invalid"))
+    if not phonenumbers.is_valid_number(number):
+        country = _country_name(number.country_code, default_region)
+        return _refused("invalid", f"That number isn't valid in {country}." if country else None)
+    home = phonenumbers.country_code_for_region(default_region or "")
+    style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
+    return PhoneResult(ok=True, e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+                       formatted=phonenumbers.format_number(number, style), reason="ok", message=MESSAGES["ok"])
+
+
+def _country_name(country_code: int, default_region: str) -> str:
+    """The English name of the country a calling code belongs to ("" when unknown)."""
+    region = default_region if phonenumbers.country_code_for_region(default_region or "") == country_code else (
+        phonenumbers.region_code_for_country_code(country_code))
+    example = phonenumbers.example_number(region)
+    name = geocoder.country_name_for_number(example, "en") if example else ""
+    return f"the {name}" if name.startswith("United ") or name.endswith(_THE_ENDINGS) or name in _THE else name
+
+
+_THE = frozenset({"Bahamas", "Gambia", "Maldives", "Comoros", "Netherlands", "Philippines", "Seychelles"})
+_THE_ENDINGS = ("Islands", "Republic", "Emirates")
+
+
+def format_as_you_type(digits: str, region: str) -> str:
+    """What the keypad's display shows for the keys pressed so far, e.g. ``"0888123"`` -> ``"088 812 3"``.
+
+    Only digits and ``+`` are keys; anything else is ignored.
+    """
+    formatter = phonenumbers.AsYouTypeFormatter(region or "ZZ")
+    shown = ""
+    for key in digits[:MAX_INPUT_CHARS]:
+        if key in _KEYPAD:
+            shown = formatter.input_digit(key)
+    return shown
+
+
+def phone_hash(e164: str, key: bytes) -> str:
+    """HMAC-SHA256 (hex) of an E.164 number under the chain's phone key: what is looked up, stored and sent.
+
+    Only E.164 is accepted (the output of :func:`normalise`), so every spelling of a number hashes alike.
+    """
+    if not isinstance(e164, str) or not _E164_RE.fullmatch(e164):
+        raise ValueError("phone_hash takes a number in E.164 form, as normalise() returns it")
+    if not key:
+        raise ValueError("phone_hash needs the chain's phone key")
+    return hmac.new(key, e164.encode("ascii"), hashlib.sha256).hexdigest()
