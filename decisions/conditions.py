@@ -68,6 +68,15 @@ class Node:
     def test(self, f: Facts) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def residual(self, f: Facts) -> Node | bool:
+        """Partial evaluation from context alone: what is left to ask of the shopper.
+
+        True or False when the context settles it (False: nobody can see the offer now);
+        otherwise the smaller tree of shopper leaves that remains. Offers left with the same
+        residual (same ``key``) share one evaluation per decision.
+        """
+        raise NotImplementedError
+
     def reasons(self, f: Facts) -> list[str]:
         """Plain words for why this node holds (call only when test() is True)."""
         raise NotImplementedError
@@ -77,11 +86,22 @@ class Node:
 class All(Node):
     children: list[Node]
 
-    def __post_init__(self) -> None:
-        self.personal = any(c.personal for c in self.children)
-
     def test(self, f: Facts) -> bool:
         return all(c.test(f) for c in self.children)
+
+    def __post_init__(self) -> None:
+        self.personal = any(c.personal for c in self.children)
+        self.key = "all(" + ",".join(c.key for c in self.children) + ")"
+
+    def residual(self, f: Facts) -> Node | bool:
+        rest = []
+        for c in self.children:
+            r = c.residual(f)
+            if r is False:
+                return False
+            if r is not True:
+                rest.append(r)
+        return True if not rest else rest[0] if len(rest) == 1 else All(rest)
 
     def reasons(self, f: Facts) -> list[str]:
         return [r for c in self.children for r in c.reasons(f)]
@@ -91,11 +111,22 @@ class All(Node):
 class Any(Node):
     children: list[Node]
 
-    def __post_init__(self) -> None:
-        self.personal = any(c.personal for c in self.children)
-
     def test(self, f: Facts) -> bool:
         return any(c.test(f) for c in self.children)
+
+    def __post_init__(self) -> None:
+        self.personal = any(c.personal for c in self.children)
+        self.key = "any(" + ",".join(c.key for c in self.children) + ")"
+
+    def residual(self, f: Facts) -> Node | bool:
+        rest = []
+        for c in self.children:
+            r = c.residual(f)
+            if r is True:
+                return True
+            if r is not False:
+                rest.append(r)
+        return False if not rest else rest[0] if len(rest) == 1 else Any(rest)
 
     def reasons(self, f: Facts) -> list[str]:
         return next((c.reasons(f) for c in self.children if c.test(f)), [])
@@ -105,11 +136,16 @@ class Any(Node):
 class Not(Node):
     child: Node
 
-    def __post_init__(self) -> None:
-        self.personal = self.child.personal
-
     def test(self, f: Facts) -> bool:
         return not self.child.test(f)
+
+    def __post_init__(self) -> None:
+        self.personal = self.child.personal
+        self.key = "not(" + self.child.key + ")"
+
+    def residual(self, f: Facts) -> Node | bool:
+        r = self.child.residual(f)
+        return (not r) if isinstance(r, bool) else Not(r)
 
     def reasons(self, f: Facts) -> list[str]:
         return []
@@ -128,12 +164,20 @@ class Leaf(Node):
             hit = f.memo[self.key] = bool(self.check(f))
         return hit
 
+    def residual(self, f: Facts) -> Node | bool:
+        return self if self.personal else self.test(f)
+
     def reasons(self, f: Facts) -> list[str]:
         return [self.explain(f)]
 
 
 class Always(Node):
+    key = "true"
+
     def test(self, f: Facts) -> bool:
+        return True
+
+    def residual(self, f: Facts) -> Node | bool:
         return True
 
     def reasons(self, f: Facts) -> list[str]:
@@ -267,7 +311,7 @@ def _identified(value, where, dayparts):
     if not isinstance(value, bool):
         raise PlaybookError(f"{where}: must be true or false")
     return (lambda f: f.shopper.personal == value,
-            lambda f: "identified shopper" if value else "anonymous shopper", False)
+            lambda f: "identified shopper" if value else "anonymous shopper", True)
 
 
 def _place(attr: str):

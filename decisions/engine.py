@@ -10,7 +10,7 @@ Everything it decides from is in memory; a decision does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import bandit
 from .caps import CapCounts
@@ -28,6 +28,8 @@ class Engine:
     catalog: Catalog
     menus: tuple[Mapping, ...]
     stats: Mapping
+    # Memo of situations (what is possible at a moment and place, for anyone): a pure function's cache.
+    situations: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, source: CatalogSource, dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> Engine:
@@ -42,7 +44,7 @@ class Engine:
     def offers(self, ctx: Context, shopper: Shopper, caps: CapCounts | None = None, *, k: int = 6,
                seed: int = 0, lang: str = "en") -> OfferDecision:
         return decide_offers(self.playbook, self.catalog, ctx, shopper, caps or CapCounts(), k=k, seed=seed,
-                             stats=self.stats, lang=lang)
+                             stats=self.stats, lang=lang, situations=self.situations)
 
     def menu(self, ctx: Context, *, lang: str = "en", limit: int | None = None) -> MenuDecision:
         return decide_menu(self.menus, self.catalog, ctx, lang=lang, limit=limit)

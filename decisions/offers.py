@@ -23,11 +23,12 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 
 from . import bandit, experiments
 from .caps import CapCounts, capped
 from .catalog import Catalog
-from .conditions import Facts
+from .conditions import Facts, Node
 from .context import Context
 from .playbook import Offer, Playbook
 from .shopper import Shopper
@@ -56,36 +57,91 @@ class OfferDecision:
     reasons: tuple[str, ...] = ()
 
 
-def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: Shopper, caps: CapCounts, *,
-                  k: int = 6, seed: int = 0, stats: Mapping | None = None, lang: str = "en") -> OfferDecision:
-    facts = Facts(ctx, shopper, stock=catalog.stock, category_of=catalog.category_map(),
+@dataclass(frozen=True)
+class Situation:
+    """The offers still possible at one moment and place, whoever the shopper is."""
+
+    possible: tuple[tuple[Offer, Node | bool], ...]  # (offer, what its condition still asks: True if nothing)
+    skipped: Mapping[str, str]
+
+
+def situation(playbook: Playbook, catalog: Catalog, ctx: Context, lang: str = "en") -> Situation:
+    """Schedule, stock and the context-only part of every condition: the same for every shopper."""
+    facts = Facts(ctx, Shopper.anonymous(), stock=catalog.stock, category_of=catalog.category_map(),
                   name_of=lambda sku: catalog.name(sku, lang))
-    personal = shopper.personal
-    local = facts.local
-    affinity = _affinity(shopper, catalog, ctx.now) if personal else {}
+    possible: list[tuple[Offer, Node | bool]] = []
     skipped: dict[str, str] = {}
-    held_out: list[str] = []
-    candidates: list[tuple[tuple, Offer, str | None, float]] = []
     for offer in playbook.by_channel[ctx.channel]:
-        if not offer.scheduled(local):
+        if not offer.scheduled(facts.local):
             continue
         missing = next((p for p in offer.products if not catalog.in_stock(p)), None)
         if missing is not None:
             skipped[offer.id] = f"out of stock: {catalog.name(missing, lang)}"
             continue
-        cap = capped(offer, caps, personal)
-        if cap:
-            skipped[offer.id] = f"cap reached: {cap.replace('_', ' ')}"
-            continue
-        if not offer.condition.test(facts):
-            continue
-        arm = experiments.assign(offer.experiment, shopper.profile_id) if offer.experiment and personal else None
-        if arm == experiments.HOLDOUT:
-            held_out.append(offer.id)
-            continue
-        score = _relevance(offer, catalog, ctx, affinity)
-        candidates.append(((-offer.tier, -score, -offer.priority, offer.id), offer, arm, score))
-    candidates.sort(key=lambda c: c[0])
+        left = offer.condition.residual(facts)
+        if left is not False:
+            possible.append((offer, left))
+    possible.sort(key=lambda p: -p[0].tier)  # arbitration takes whole tiers, best first
+    return Situation(tuple(possible), skipped)
+
+
+def situation_key(ctx: Context, lang: str, minute_matters: bool) -> tuple:
+    """Everything ``situation()`` depends on. Without hour windows in the playbook, the daypart
+    and the date decide the schedule, so one situation serves a whole daypart."""
+    local = ctx.local
+    w = ctx.current_weather
+    return (ctx.channel, ctx.store, ctx.region, local.date(), ctx.daypart,
+            local.strftime("%H:%M") if minute_matters else None,
+            (w.temperature_c, w.precipitation_mm_h, w.condition) if w else None, ctx.basket, lang)
+
+
+def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: Shopper, caps: CapCounts, *,
+                  k: int = 6, seed: int = 0, stats: Mapping | None = None, lang: str = "en",
+                  situations: dict | None = None) -> OfferDecision:
+    """``situations``: a dict the caller keeps to reuse situations between decisions (see Engine)."""
+    if situations is None:
+        now = situation(playbook, catalog, ctx, lang)
+    else:
+        key = situation_key(ctx, lang, playbook.has_hours)
+        now = situations.get(key)
+        if now is None:
+            if len(situations) >= 64:
+                situations.clear()
+            now = situations[key] = situation(playbook, catalog, ctx, lang)
+    facts = Facts(ctx, shopper, stock=catalog.stock, category_of=catalog.category_map(),
+                  name_of=lambda sku: catalog.name(sku, lang))
+    personal = shopper.personal
+    affinity = _affinity(shopper, catalog, ctx.now) if personal else {}
+    skipped: dict[str, str] = dict(now.skipped)
+    held_out: list[str] = []
+    verdicts: dict[str, bool] = {}  # residual condition -> result, shared by the offers that have it
+    ranked: list[tuple[tuple, Offer, str | None, float]] = []
+    products: set[str] = set()
+    for tier, group in groupby(now.possible, key=lambda p: p[0].tier):
+        if len(products) >= k:
+            break  # every lower tier ranks below a full list
+        scored = []
+        for offer, left in group:
+            if offer.caps:
+                cap = capped(offer, caps, personal)
+                if cap:
+                    skipped[offer.id] = f"cap reached: {cap.replace('_', ' ')}"
+                    continue
+            if left is not True:
+                verdict = verdicts.get(left.key)
+                if verdict is None:
+                    verdict = verdicts[left.key] = left.test(facts)
+                if not verdict:
+                    continue
+            arm = experiments.assign(offer.experiment, shopper.profile_id) if offer.experiment and personal else None
+            if arm == experiments.HOLDOUT:
+                held_out.append(offer.id)
+                continue
+            score = _relevance(offer, catalog, ctx, affinity)
+            scored.append(((-tier, -score, -offer.priority, offer.id), offer, arm, score))
+            products.add(offer.sku or offer.id)
+        ranked += sorted(scored, key=lambda c: c[0])
+    candidates = ranked
 
     rng = random.Random(seed)
     chosen: list[OfferChoice] = []

@@ -80,13 +80,14 @@ class Offer:
 class Playbook:
     offers: tuple[Offer, ...]
     by_channel: Mapping[str, tuple[Offer, ...]]
+    has_hours: bool = False  # some offer is limited to hours of the day
 
     @classmethod
     def load(cls, raw_offers: list[Mapping], dayparts: Mapping[str, object]) -> Playbook:
         """Validate and compile every offer; the first error raises PlaybookError naming offer and field."""
         offers = tuple(compile_offer(o, dayparts) for o in raw_offers)
         by_channel = {c: tuple(o for o in offers if c in o.channels) for c in CHANNELS}
-        return cls(offers, by_channel)
+        return cls(offers, by_channel, any(o.hours for o in offers))
 
 
 def compile_offer(raw: Mapping, dayparts: Mapping[str, object]) -> Offer:
