@@ -110,7 +110,7 @@ def main() -> int:
         reader = CacheReader(cache)
         before = rss_mb()
         t0 = time.perf_counter()
-        engine = Engine.load(reader)
+        engine = Engine.load(reader, now=datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
         load_s = time.perf_counter() - t0
         gc.collect()
         added = rss_mb() - before

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
-from . import bandit, experiments
+from . import bandit, copurchase, experiments
 from .caps import CapCounts, capped
 from .catalog import Catalog
 from .conditions import Facts, Node
@@ -170,13 +170,10 @@ def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: S
 
 
 def _affinity(shopper: Shopper, catalog: Catalog, now: datetime) -> dict[str, float]:
-    """sku and 'category:<c>' -> decayed purchase weight."""
-    weights: dict[str, float] = {}
-    for line in shopper.history:
-        at = datetime.fromisoformat(line["at"].replace("Z", "+00:00"))
-        w = line.get("qty", 1) * 0.5 ** (max((now - at).total_seconds(), 0) / 86400 / HALF_LIFE_DAYS)
-        weights[line["sku"]] = weights.get(line["sku"], 0.0) + w
-        category = catalog.category(line["sku"])
+    """sku and 'category:<c>' -> time-decayed purchase weight (``copurchase.affinity``)."""
+    weights = copurchase.affinity(shopper.history, now, HALF_LIFE_DAYS)
+    for sku, w in list(weights.items()):
+        category = catalog.category(sku)
         if category:
             weights["category:" + category] = weights.get("category:" + category, 0.0) + w
     return weights

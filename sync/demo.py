@@ -38,8 +38,10 @@ from .responder.eventstore import EventStore
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
 CHAIN, REGION, STORE, DEVICE = "demo", "south", "s001", "kiosk-1"
-CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase")
-STORE_FILES = {"inventory": f"inventory_{STORE}", "profiles": "profiles"}
+CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase",
+                  "offer_stats")
+STORE_FILES = {"inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
+               "basket_lines": "basket_lines"}
 APT_LINE = "sudo apt-get install -y --no-install-recommends mosquitto mosquitto-clients"
 STATUS_EVERY_S = 30.0
 NO_DISPLAY = "no display: running headless (the kiosk and signage windows join here as they land)"

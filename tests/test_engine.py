@@ -35,7 +35,7 @@ def demo_engine(tmp_path_factory) -> tuple[Engine, CacheReader]:
     apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
                  content=store)
     reader = CacheReader(cache)
-    return Engine.load(reader), reader
+    return Engine.load(reader, now=MONDAY_0830), reader
 
 
 def kiosk(now: datetime = MONDAY_0830, weather: Weather | None = RAIN_6C, **kw) -> Context:
@@ -44,7 +44,8 @@ def kiosk(now: datetime = MONDAY_0830, weather: Weather | None = RAIN_6C, **kw) 
 
 def shopper_for(reader: CacheReader, profile_id: str) -> Shopper:
     profile = reader.profile(profile_id)
-    return Shopper.for_decision(profile, current_consents(profile, reader.consent_history(profile_id)))
+    return Shopper.for_decision(profile, current_consents(profile, reader.consent_history(profile_id)),
+                                reader.basket_lines(profile_id))
 
 
 # --- golden: the demo chain at a fixed clock and weather ------------------------------------
@@ -208,7 +209,8 @@ profiles = st.builds(
                                       "last_visit": "2026-11-01", "history": history},
     st.text("abcdef0123", min_size=1, max_size=8), st.lists(st.sampled_from(["coffee", "tea"]), unique=True),
     st.sampled_from(["champions", "loyal", "new", "lost"]),
-    st.lists(st.builds(lambda s, d: {"sku": s, "qty": 1, "at": (MONDAY_0830 - timedelta(days=d)).isoformat()},
+    st.lists(st.builds(lambda s, d: {"basket_id": f"b{d}", "sku": s, "qty": 1, "amount_cents": 250,
+                                     "at": (MONDAY_0830 - timedelta(days=d)).isoformat()},
                        st.sampled_from(SKUS), st.integers(0, 120)), max_size=6))
 moments = st.builds(lambda h, w: kiosk(now=MONDAY_0830 + timedelta(hours=h),
                                        weather=Weather(w, 0.0, "rain", MONDAY_0830 + timedelta(hours=h))),
@@ -298,3 +300,42 @@ def test_keeps_scanning_past_filtered_offers_so_the_list_is_full():
     assert [o.offer_id for o in decision.offers] == [f"G{i}" for i in range(6)]
     assert decision.skipped["B0"] == "out of stock: GONE"
     assert decision.skipped["C0"] == "cap reached: per device per hour"
+
+
+# --- recommendations, add-ons, adaptive variants -------------------------------------------------
+
+def test_recommendations_for_a_consenting_regular_say_why(demo_engine):
+    engine, reader = demo_engine
+    maria = shopper_for(reader, "c-0001")
+    assert maria.history, "the demo history has Maria's baskets"
+    picks = engine.recommendations(kiosk(), maria, k=5)
+    assert len(picks) == 5 and len({p.sku for p in picks}) == 5
+    assert all(engine.catalog.in_stock(p.sku) and p.reasons for p in picks)
+    assert any(r.startswith("often bought with") for p in picks for r in p.reasons)
+    assert picks == engine.recommendations(kiosk(), maria, k=5)
+
+
+def test_anonymous_recommendations_fall_back_to_store_popularity(demo_engine):
+    engine, _ = demo_engine
+    picks = engine.recommendations(kiosk(), Shopper.anonymous(), k=4)
+    assert len(picks) == 4
+    assert all(p.reasons[0].startswith("popular at this store in the morning") for p in picks)
+
+
+def test_add_ons_for_the_basket_exclude_it_and_are_in_stock(demo_engine):
+    engine, _ = demo_engine
+    ctx = Context(now=MONDAY_0830, store="s001", region="south", device="tablet-1", channel="tablet",
+                  weather=RAIN_6C, basket=("COF-003",))
+    picks = engine.add_ons(ctx, k=3)
+    assert len(picks) == 3 and "COF-003" not in {p.sku for p in picks}
+    assert picks[0].sku == "PAS-001" and "often bought with Cappuccino" in picks[0].reasons[0]
+
+
+def test_adaptive_offer_prefers_the_better_variant_and_is_seeded(demo_engine):
+    engine, _ = demo_engine
+    cold_morning = kiosk(weather=Weather(4.0, 2.0, "rain", MONDAY_0830))
+    variants = [next(o.variant for o in engine.offers(cold_morning, Shopper.anonymous(), seed=s).offers
+                     if o.offer_id == "OFF-RAINY-DAY") for s in range(300)]
+    assert variants.count("cosy") > 0.8 * len(variants)  # 61/410 redeemed beats 38/420
+    assert variants == [next(o.variant for o in engine.offers(cold_morning, Shopper.anonymous(), seed=s).offers
+                             if o.offer_id == "OFF-RAINY-DAY") for s in range(300)]

@@ -54,6 +54,7 @@ SECTIONS: dict[str, Section] = {
         "channels": _f(*LIST, required=True), "title": _f(*DICT, required=True),
         "sku": _f(*STR), "conditions": _f(*DICT), "schedule": _f(*DICT), "caps": _f(*DICT),
         "variants": _f(*LIST), "experiment": _f(*DICT), "discount": _f(*DICT), "benefit": _f(*DICT),
+        "adaptive": _f(bool),
     }),
     "menus": Section("menus", ("id",), {
         "id": _f(*STR, required=True), "name": _f(*DICT, required=True),
@@ -166,7 +167,7 @@ def _explain(name: str, section: Section, i: int, item: object) -> None:
             if spec.required:
                 raise ContentError(f"{where}: missing field {field!r}")
             continue
-        if isinstance(value, bool) or not isinstance(value, spec.types):
+        if type(value) not in spec.types:
             want = "/".join(t.__name__ for t in spec.types)
             raise ContentError(f"{where}: field {field!r} must be {want}, got {type(value).__name__}")
     for field in SHA_FIELDS[name]:
