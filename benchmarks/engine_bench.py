@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from decisions.caps import CapCounts, windows  # noqa: E402
+from decisions.caps import count, windows  # noqa: E402
 from decisions.consent import current_consents  # noqa: E402
 from decisions.context import Context, Weather  # noqa: E402
 from decisions.engine import Engine  # noqa: E402
@@ -127,10 +127,8 @@ def main() -> int:
             profile = reader.profile_by_phone_hash(phone_hash(rng.randrange(100_000)))          # identify
             consents = current_consents(profile, reader.consent_history(profile["profile_id"]))  # consent
             shopper = Shopper.for_decision(profile, consents, reader.basket_lines(profile["profile_id"]))
-            w = windows(moment, "Europe/Sofia")                                                  # caps
-            caps = CapCounts(impressions_since(cache, w.day_start, profile["profile_id"]),
-                             impressions_since(cache, w.week_start, profile["profile_id"]),
-                             impressions_since(cache, w.hour_start))
+            caps = count(windows(moment, "Europe/Sofia"),                                        # caps
+                         lambda since, pid: impressions_since(cache, since, pid), profile["profile_id"])
             decision = engine.offers(ctx, shopper, caps, k=6, seed=i)                            # rank 6
             kiosk_ms.append((time.perf_counter() - t) * 1000)
             shown.append(len(decision.offers))

@@ -7,7 +7,7 @@ the window starts that ``windows()`` gives, and passes the counts in ``CapCounts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,6 +36,16 @@ class CapCounts:
     customer_day: Mapping[str, int] = field(default_factory=dict)
     customer_week: Mapping[str, int] = field(default_factory=dict)
     device_hour: Mapping[str, int] = field(default_factory=dict)
+
+
+def count(window: CapWindows, shown_since: Callable[[float, str | None], Mapping[str, int]],
+          profile_id: str | None) -> CapCounts:
+    """Ask ``shown_since(since, profile_id)`` (the cache's impressions, e.g.
+    ``lambda s, p: impressions_since(cache, s, p)``) for every window a cap looks at."""
+    if profile_id is None:
+        return CapCounts(device_hour=shown_since(window.hour_start, None))
+    return CapCounts(shown_since(window.day_start, profile_id), shown_since(window.week_start, profile_id),
+                     shown_since(window.hour_start, None))
 
 
 def capped(offer: Offer, counts: CapCounts, personal: bool) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decisions import experiments
-from decisions.caps import CapCounts, windows
+from decisions.caps import CapCounts, count, windows
 from decisions.catalog import Catalog
 from decisions.conditions import PlaybookError
 from decisions.consent import current_consents
@@ -339,3 +340,68 @@ def test_adaptive_offer_prefers_the_better_variant_and_is_seeded(demo_engine):
     assert variants.count("cosy") > 0.8 * len(variants)  # 61/410 redeemed beats 38/420
     assert variants == [next(o.variant for o in engine.offers(cold_morning, Shopper.anonymous(), seed=s).offers
                              if o.offer_id == "OFF-RAINY-DAY") for s in range(300)]
+
+
+# --- consent and erasure through the real cache ---------------------------------------------------
+
+@pytest.fixture
+def fresh_cache(tmp_path):
+    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
+    cache = Cache(tmp_path / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
+                 content=store)
+    return cache
+
+
+def test_withdrawal_and_erasure_take_effect_at_once(fresh_cache):
+    from sync.cache.outbox import Outbox
+    from sync.cache.profiles import erase_profile, record_consent
+
+    reader = CacheReader(fresh_cache)
+    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001")
+    engine = Engine.load(reader, now=MONDAY_0830)
+    assert shopper_for(reader, "c-0002").personal
+    record_consent(fresh_cache, outbox, profile_id="c-0002", purpose="personal_offers", status="withdrawn",
+                   wording_version="consent-v3", channel="kiosk")
+    assert not shopper_for(reader, "c-0002").personal  # the very next decision is anonymous
+    assert engine.offers(kiosk(), shopper_for(reader, "c-0002")) == engine.offers(kiosk(), Shopper.anonymous())
+    assert reader.consent_history("c-0002")[-1]["wording_version"] == "consent-v3"
+
+    erase_profile(fresh_cache, outbox, "c-0002")
+    assert reader.profile("c-0002") is None and reader.consent_history("c-0002") == []
+    pending = [json.loads(row.wire) for row in outbox.window(after_seq=0, limit=100)]
+    assert [e["type"] for e in pending] == ["erasure"] and pending[0]["payload"] == {"profile_id": "c-0002"}
+
+
+def test_offers_shown_count_towards_caps_and_holdouts_are_reported(fresh_cache):
+    from sync.cache.engine_state import Shown, impressions_since, record_offers_shown
+    from sync.cache.outbox import Outbox
+
+    reader = CacheReader(fresh_cache)
+    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001")
+    engine = Engine.load(reader, now=MONDAY_0830)
+    maria = shopper_for(reader, "c-0001")
+    decision = engine.offers(kiosk(), maria)
+    assert "OFF-MORNING-COMBO" in [o.offer_id for o in decision.offers]  # caps: 1 per customer per day
+    record_offers_shown(fresh_cache, outbox, [Shown(o.offer_id, "c-0001", o.arm, o.variant, list(o.reasons))
+                                              for o in decision.offers],
+                        channel="kiosk", held_out=["OFF-X"], profile_id="c-0001", at=MONDAY_0830.timestamp())
+    caps = count(windows(MONDAY_0830 + timedelta(minutes=5), "Europe/Sofia"),
+                 lambda since, pid: impressions_since(fresh_cache, since, pid), "c-0001")
+    again = engine.offers(kiosk(now=MONDAY_0830 + timedelta(minutes=5)), maria, caps)
+    assert "OFF-MORNING-COMBO" not in [o.offer_id for o in again.offers]
+    assert again.skipped["OFF-MORNING-COMBO"] == "cap reached: per customer per day"
+    types = [json.loads(r.wire)["type"] for r in outbox.window(after_seq=0, limit=100)]
+    assert types[0] == "offer_held_out" and types.count("offer_shown") == len(decision.offers)
+
+
+def test_variant_copy_follows_the_audience():
+    raw = [{**BASE, "variants": [{"id": "price", "title": {"en": "Save 20%"}, "audience": {"segment": "bargain"}},
+                                 {"id": "novelty", "title": {"en": "New!"}, "audience": {"segment": "explorer"}}]}]
+    catalog = Catalog()
+    bargain = Shopper.for_decision({"profile_id": "p", "segments": ["bargain"]}, {"personal_offers": "granted"})
+    explorer = Shopper.for_decision({"profile_id": "q", "segments": ["explorer"]}, {"personal_offers": "granted"})
+    assert decide(raw, catalog, kiosk(), bargain).offers[0].title == {"en": "Save 20%"}
+    assert decide(raw, catalog, kiosk(), explorer).offers[0].variant == "novelty"
+    assert decide(raw, catalog, kiosk(), Shopper.anonymous()).offers[0].variant == "default"

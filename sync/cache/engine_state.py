@@ -21,10 +21,17 @@ class Shown:
 
 
 def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, channel: str,
-                        at: float | None = None) -> None:
-    """Remember what a screen showed (for caps) and tell head office, in one transaction."""
+                        held_out: list[str] = (), profile_id: str | None = None, at: float | None = None) -> None:
+    """Remember what a screen showed (for caps) and tell head office, in one transaction.
+
+    ``held_out``: offers this shopper would have seen but for an experiment's holdout; head office
+    counts them as the control group's exposures.
+    """
     at = time.time() if at is None else at
     with cache.transaction() as conn:
+        for offer_id in held_out:
+            outbox.append(conn, "offer_held_out", {"offer": offer_id, "profile_id": profile_id, "arm": "holdout",
+                                                   "channel": channel})
         for s in shown:
             conn.execute("INSERT INTO impressions (offer_id, profile_id, arm, variant, at) VALUES (?, ?, ?, ?, ?)",
                          (s.offer_id, s.profile_id, s.arm, s.variant, at))
