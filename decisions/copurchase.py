@@ -57,7 +57,9 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any
 
-from .rfm import DAY, Line, as_rows, epoch, gc_paused, iter_lines
+from sync.runtime import gc_paused
+
+from .rfm import DAY, Line, as_rows, epoch, iter_lines
 
 SIMILARITIES = ("jaccard", "lift")
 DEFAULT_MAX_BASKET_ITEMS = 50

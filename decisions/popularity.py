@@ -29,7 +29,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .rfm import DAY, Line, as_rows, epoch, gc_paused
+from sync.runtime import gc_paused
+
+from .rfm import DAY, Line, as_rows, epoch
 
 DEFAULT_WINDOW_DAYS = 28
 ONE = 1 << 32  # decayed weights are summed in fixed point, 2**-32 units: exact, so the order of lines cannot matter

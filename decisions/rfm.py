@@ -67,12 +67,12 @@ they do not shift the scores of the active customers.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+
+from sync.runtime import gc_paused
 
 DAY = 86_400.0
 DEFAULT_WINDOW_DAYS = 365
@@ -133,23 +133,6 @@ def as_rows(lines: Iterable[Line | tuple | Mapping[str, Any]]) -> Sequence[tuple
     if isinstance(lines, list | tuple) and all(isinstance(ln, tuple) for ln in lines):
         return lines
     return compact(lines)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while an analysis builds its many small containers.
-
-    Building ~10^6 tuples, lists and sets triggers repeated full collections that rescan every
-    object alive (the lines included) and cost a third of the run; nothing built here is cyclic.
-    The collector's previous state is restored on the way out.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
