@@ -90,7 +90,33 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["pin_attempts"].create({"staff_id": str, "failures": int, "locked_until": float}, pk="staff_id")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """Context feeds and the point of sale: weather, the store's own sales, coupons and redemptions."""
+    # The latest weather per store (retained message from head office, or the device's own fetch).
+    db["weather"].create({"store": str, "body": str, "observed_at": float, "received_at": float}, pk="store")
+    # Sales the till reported to this device: the trends' input, and head office's transactions.
+    db.execute(
+        """CREATE TABLE sales (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            basket_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            amount_cents INTEGER NOT NULL,
+            at REAL NOT NULL,
+            profile_id TEXT
+        )"""
+    )
+    db["sales"].create_index(["at"])
+    db["sales"].create_index(["basket_id"])
+    # Coupons this device issued ("send to my phone"), and every coupon redeemed here: single use.
+    db["coupons"].create({"code": str, "offer_id": str, "arm": str, "variant": str, "profile_id": str,
+                          "store": str, "expires_at": float, "issued_at": float}, pk="code")
+    db["redemptions"].create({"code": str, "offer_id": str, "arm": str, "profile_id": str, "basket_id": str,
+                              "discount_cents": int, "redeemed_at": float}, pk="code")
+    db["redemptions"].create_index(["redeemed_at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 
