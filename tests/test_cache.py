@@ -248,7 +248,7 @@ def test_erase_profile_on_device_reports_the_erasure(cache: Cache, outbox: Outbo
 
 def test_failed_snapshot_changes_nothing(tmp_path: Path):
     """A snapshot too big for the cache is rolled back whole: the old rows of its scope survive."""
-    cache = Cache(tmp_path / "cache.db", max_bytes=256 * 1024)
+    cache = Cache(tmp_path / "cache.db", max_bytes=512 * 1024)
     try:
         apply(cache, "chain", 1, sample_content(5, price=100))
         before = cache_snapshot(cache.path)
@@ -414,7 +414,7 @@ def _check_intact(cache: Cache, written: list[str]) -> None:
 
 def test_size_cap_raises_cache_full_and_keeps_what_was_written(tmp_path: Path):
     path = tmp_path / "cache.db"
-    cache = Cache(path, max_bytes=256 * 1024)
+    cache = Cache(path, max_bytes=512 * 1024)
     try:
         ob = Outbox(cache, boot_id="b", device="d", store="s")
         written, exc = _fill(ob, pad=600)
@@ -434,7 +434,7 @@ def test_size_cap_raises_cache_full_and_keeps_what_was_written(tmp_path: Path):
     finally:
         cache.close()
     # and a fresh connection (a restart) sees the same, consistent file
-    again = Cache(path, max_bytes=256 * 1024)
+    again = Cache(path, max_bytes=512 * 1024)
     try:
         assert again.query("PRAGMA integrity_check") == [("ok",)]
         assert again.query("SELECT count(*) FROM outbox")[0][0] == len(written) - len(written) // 2 + 10
