@@ -1,0 +1,99 @@
+"""Redemption at the till: verify offline, check the basket, enforce single use at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from decisions.context import DEFAULT_DAYPARTS
+from decisions.coupons import REASONS, BasketLine, discount_cents, verify
+from decisions.playbook import Playbook
+from sync.cache.db import Cache
+from sync.cache.outbox import Outbox
+from sync.cache.read import CacheReader
+from sync.cache.redemption import record_redemption
+
+MAX_BASKET_LINES = 500
+
+
+class BadRequest(ValueError):
+    """The request itself is wrong (types, missing fields); the message names the field."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    accepted: bool
+    reason: str
+    message: str
+    code: str | None = None
+    offer: str | None = None
+    arm: str | None = None
+    discount_cents: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def parse_basket(raw: object) -> list[BasketLine]:
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("basket: must be a non-empty list of lines")
+    if len(raw) > MAX_BASKET_LINES:
+        raise BadRequest(f"basket: at most {MAX_BASKET_LINES} lines")
+    lines = []
+    for i, line in enumerate(raw):
+        if not isinstance(line, dict):
+            raise BadRequest(f"basket[{i}]: must be an object")
+        sku, qty, amount = line.get("sku"), line.get("qty", 1), line.get("amount_cents")
+        if not isinstance(sku, str) or not sku:
+            raise BadRequest(f"basket[{i}].sku: must be a product sku")
+        if type(qty) is not int or qty < 1:
+            raise BadRequest(f"basket[{i}].qty: must be a whole number of at least 1")
+        if type(amount) is not int or amount < 0:
+            raise BadRequest(f"basket[{i}].amount_cents: must be a whole number of cents")
+        lines.append(BasketLine(sku, qty, amount))
+    return lines
+
+
+class Desk:
+    """One store device's redemption desk. Thread-safe: the cache serialises writes."""
+
+    def __init__(self, cache: Cache, outbox: Outbox, *, store: str, coupon_key: bytes,
+                 dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS):
+        self.cache = cache
+        self.outbox = outbox
+        self.store = store
+        self.key = coupon_key
+        self.reader = CacheReader(cache)
+        self.dayparts = dayparts
+        self._playbook: tuple[object, Playbook] | None = None
+
+    def playbook(self) -> Playbook:
+        """The offers in the cache, compiled again only when a bundle changed them."""
+        version = tuple(sorted((k, v["version"]) for k, v in self.reader.sync_state().items()))
+        if self._playbook is None or self._playbook[0] != version:
+            self._playbook = (version, Playbook.load(self.reader.offers(), self.dayparts))
+        return self._playbook[1]
+
+    def redeem(self, request: Mapping, now: float | None = None) -> Answer:
+        """``request``: {"code": str, "basket_id": str, "basket": [{"sku", "qty", "amount_cents"}]}."""
+        now = time.time() if now is None else now
+        code, basket_id = request.get("code"), request.get("basket_id")
+        if not isinstance(code, str) or not code or len(code) > 64:
+            raise BadRequest("code: must be the coupon's code as text")
+        if not isinstance(basket_id, str) or not basket_id or len(basket_id) > 128:
+            raise BadRequest("basket_id: must be the till's basket id as text")
+        basket = parse_basket(request.get("basket"))
+        check = verify(code, self.key, store=self.store, playbook=self.playbook(), now=now)
+        if not check.ok:
+            return Answer(False, check.reason, check.message, check.code,
+                          check.offer.id if check.offer else None, check.arm)
+        offer = check.offer
+        discount = discount_cents(offer, basket)
+        if discount <= 0:
+            return Answer(False, "not_applicable", REASONS["not_applicable"], check.code, offer.id, check.arm)
+        lines = [asdict(line) for line in basket]
+        if not record_redemption(self.cache, self.outbox, code=check.code, offer_id=offer.id, arm=check.arm,
+                                 basket_id=basket_id, basket=lines, discount_cents=discount, at=now):
+            return Answer(False, "already_used", REASONS["already_used"], check.code, offer.id, check.arm)
+        return Answer(True, "ok", REASONS["ok"], check.code, offer.id, check.arm, discount)

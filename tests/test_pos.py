@@ -1,0 +1,200 @@
+"""Coupons and the till's endpoint: issue, verify offline, redeem once, refuse clearly."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from decisions import coupons
+from decisions.context import DEFAULT_DAYPARTS
+from decisions.playbook import Playbook
+from pos.desk import Desk
+from pos.http import MAX_BODY_BYTES, PosServer
+from pos.qr import coupon_qr_png
+from sync.cache import Cache
+from sync.cache.bundles import apply_bundle
+from sync.cache.outbox import Outbox
+from sync.demo import ASSETS, Demo
+
+SECRET = b"demo chain coupon secret"
+KEY = coupons.store_key(SECRET, "s001")
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC).timestamp()
+CROISSANT = {"sku": "PAS-001", "qty": 1, "amount_cents": 180}
+CAPPUCCINO = {"sku": "COF-003", "qty": 1, "amount_cents": 260}
+
+
+@pytest.fixture
+def store(tmp_path):
+    chain, store_content = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
+    cache = Cache(tmp_path / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
+                 content=store_content)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    desk = Desk(cache, outbox, store="s001", coupon_key=KEY)
+    server = PosServer(desk).start()
+    yield desk, server, outbox
+    server.stop()
+    cache.close()
+
+
+def offer(desk: Desk, offer_id: str):
+    return next(o for o in desk.playbook().offers if o.id == offer_id)
+
+
+def coupon_for(desk: Desk, offer_id: str = "OFF-MORNING-COMBO", *, store: str = "s001", key: bytes = KEY,
+               expires: float = NOW + 86400) -> str:
+    return coupons.issue(key, store=store, offer=offer(desk, offer_id), arm=None, expires_at=expires).code
+
+
+def post(server: PosServer, body: bytes | dict, path: str = "/v1/redemptions",
+         headers: dict | None = None) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(server.url + path, data=data, method="POST",
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def redeem(server, code, basket=(CAPPUCCINO, CROISSANT), basket_id="T1-0001"):
+    return post(server, {"code": code, "basket_id": basket_id, "basket": list(basket)})
+
+
+# --- the code ----------------------------------------------------------------------------------
+
+def test_code_is_short_typable_and_survives_typing_slips(store):
+    desk, _, _ = store
+    code = coupon_for(desk)
+    assert len(code) == 23 and code.count("-") == 3
+    sloppy = code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    check = coupons.verify(sloppy, KEY, store="s001", playbook=desk.playbook(), now=NOW)
+    assert check.ok and check.offer.id == "OFF-MORNING-COMBO" and check.code == code
+
+
+def test_each_bad_code_has_its_own_reason(store):
+    desk, _, _ = store
+    good = coupon_for(desk)
+    pb = desk.playbook()
+
+    def reason(code: object, *, key=KEY, store_id="s001", playbook=pb, now=NOW) -> str:
+        return coupons.verify(code, key, store=store_id, playbook=playbook, now=now).reason
+
+    assert reason(good) == "ok"
+    assert reason(good[:-3]) == "malformed"
+    assert reason("https://example.com/coupon") == "malformed"
+    assert reason(None) == "malformed"
+    last = good[-1]
+    assert reason(good[:-1] + ("0" if last != "0" else "1")) == "forged"  # the MAC's last bits
+    assert reason(good, key=coupons.store_key(b"someone else", "s001")) == "forged"
+    assert reason(coupon_for(desk, store="s002", key=coupons.store_key(SECRET, "s002"))) == "wrong_store"
+    assert reason(good, now=NOW + 2 * 86400) == "expired"
+    without = Playbook.load([o.raw for o in pb.offers if o.id != "OFF-MORNING-COMBO"], DEFAULT_DAYPARTS)
+    assert reason(good, playbook=without) == "unknown_offer"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=40), st.text(alphabet=coupons.ALPHABET + "-", min_size=20, max_size=23)))
+def test_arbitrary_text_never_raises_and_never_passes(store, text):
+    desk, _, _ = store
+    check = coupons.verify(text, KEY, store="s001", playbook=desk.playbook(), now=NOW)
+    assert not check.ok and check.reason in coupons.REASONS
+
+
+def test_the_qr_code_reads_back_as_the_code(store):
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+
+    desk, _, _ = store
+    code = coupon_for(desk)
+    found = decode(Image.open(io.BytesIO(coupon_qr_png(code))))
+    assert [f.data.decode() for f in found] == [code]
+
+
+# --- redemption at the till ----------------------------------------------------------------------
+
+def test_redeem_once_with_the_combo_discount(store):
+    desk, server, outbox = store
+    code = coupon_for(desk)
+    status, body = redeem(server, code)
+    assert status == 200 and body["accepted"] and body["offer"] == "OFF-MORNING-COMBO"
+    assert body["discount_cents"] == 260 + 180 - 390
+    status, again = redeem(server, code, basket_id="T1-0002")
+    assert status == 422 and again["reason"] == "already_used" and "already been used" in again["message"]
+    events = [json.loads(r.wire) for r in outbox.window(after_seq=0, limit=10)]
+    assert [e["type"] for e in events] == ["redeemed"]
+    assert events[0]["payload"]["code"] == code and events[0]["payload"]["discount_cents"] == 50
+
+
+def test_refusals_name_their_reason(store):
+    desk, server, _ = store
+    assert redeem(server, coupon_for(desk), basket=[{"sku": "TEA-003", "qty": 1, "amount_cents": 220}])[1][
+        "reason"] == "not_applicable"
+    status, expired = redeem(server, coupon_for(desk, expires=time.time() - 7200))  # the desk uses the real clock
+    assert status == 422 and expired["reason"] == "expired" and expired["message"] == "This coupon has expired."
+    other = coupon_for(desk, store="s002", key=coupons.store_key(SECRET, "s002"))
+    assert redeem(server, other)[1]["reason"] == "wrong_store"
+    good = coupon_for(desk)
+    forged = good[:-1] + ("Z" if good[-1] != "Z" else "Y")
+    assert redeem(server, forged)[1]["reason"] == "forged"
+
+
+def test_two_tills_at_once_only_one_wins(store):
+    desk, server, _ = store
+    code = coupon_for(desk)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda i=i: results.append(redeem(server, code, basket_id=f"T{i}")[0]))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [422] * 7
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"{not json", 400, "not valid JSON"),
+    (b"[1, 2]", 400, "must be a JSON object"),
+    (json.dumps({"code": 7, "basket_id": "T", "basket": [CAPPUCCINO]}).encode(), 400, "code:"),
+    (json.dumps({"code": "X", "basket_id": "T", "basket": []}).encode(), 400, "basket: must be a non-empty"),
+    (json.dumps({"code": "X", "basket_id": "T", "basket": [{"sku": "A", "qty": "2", "amount_cents": 1}]}).encode(),
+     400, "basket[0].qty"),
+    (json.dumps({"code": "X", "basket_id": "T", "basket": [{"sku": "A", "amount_cents": 1.5}]}).encode(),
+     400, "basket[0].amount_cents"),
+    (json.dumps({"code": "X", "basket": [CAPPUCCINO]}).encode(), 400, "basket_id:"),
+    (b"{" + b'"a":' * 1 + b"[" * 5000 + b"]" * 5000 + b"}", 400, ""),
+])
+def test_malformed_requests_get_a_4xx_with_a_reason(store, body, status, words):
+    _, server, _ = store
+    got, answer = post(server, body)
+    assert got == status and words in answer["message"]
+
+
+def test_huge_body_unknown_path_and_health(store):
+    _, server, _ = store
+    got, answer = post(server, b"x" * (MAX_BODY_BYTES + 1))
+    assert got == 413 and answer["error"] == "too_large"
+    assert post(server, {"a": 1}, path="/v1/nope")[0] == 404
+    with urllib.request.urlopen(server.url + "/v1/health", timeout=5) as resp:
+        assert json.loads(resp.read()) == {"ok": True, "store": "s001"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                    lambda c: st.lists(c, max_size=5) | st.dictionaries(
+                        st.sampled_from(["code", "basket", "basket_id", "sku", "qty", "amount_cents", "x"]), c,
+                        max_size=5), max_leaves=20))
+def test_fuzzed_bodies_never_crash_the_endpoint(store, doc):
+    _, server, _ = store
+    status, answer = post(server, json.dumps(doc).encode())
+    assert status in (400, 422) and (answer.get("message") or answer.get("reason"))
