@@ -18,6 +18,7 @@ class Shown:
     arm: str | None
     variant: str | None
     reasons: list[str]
+    context: str | None = None  # "daypart|weather band", the cell adaptive offers learn in
 
 
 def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, channel: str,
@@ -36,7 +37,8 @@ def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, cha
             conn.execute("INSERT INTO impressions (offer_id, profile_id, arm, variant, at) VALUES (?, ?, ?, ?, ?)",
                          (s.offer_id, s.profile_id, s.arm, s.variant, at))
             outbox.append(conn, "offer_shown", {"offer": s.offer_id, "profile_id": s.profile_id, "arm": s.arm,
-                                                "variant": s.variant, "channel": channel, "reasons": s.reasons})
+                                                "variant": s.variant, "channel": channel, "reasons": s.reasons,
+                                                "context": s.context})
         conn.execute("DELETE FROM impressions WHERE at < ?", (at - IMPRESSION_RETENTION_S,))
 
 
