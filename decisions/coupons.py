@@ -138,8 +138,19 @@ def _refuse(reason: str, code: str | None = None) -> CouponCheck:
     return CouponCheck(False, reason, REASONS[reason], code)
 
 
-def verify(code: object, key: bytes, *, store: str, playbook: Playbook, now: float) -> CouponCheck:
+class OfferIndex:
+    """A playbook's offers by coupon tag; build once per playbook, not per redemption."""
+
+    def __init__(self, playbook: Playbook):
+        self.playbook = playbook
+        self.by_tag: dict[int, list[Offer]] = {}
+        for offer in playbook.offers:
+            self.by_tag.setdefault(_tag(offer.id, 16), []).append(offer)
+
+
+def verify(code: object, key: bytes, *, store: str, playbook: Playbook | OfferIndex, now: float) -> CouponCheck:
     """Check a code offline. Never raises; the reason is one of REASONS."""
+    index = playbook if isinstance(playbook, OfferIndex) else OfferIndex(playbook)
     text = normalise(code)  # type: ignore[arg-type]
     if text is None:
         return _refuse("malformed")
@@ -158,9 +169,8 @@ def verify(code: object, key: bytes, *, store: str, playbook: Playbook, now: flo
         return _refuse("unsupported_version", pretty)
     if store_tag != _tag(store, 8):
         return _refuse("wrong_store", pretty)
-    for offer in playbook.offers:
-        if _tag(offer.id, 16) != offer_tag:
-            continue
+    candidates = index.by_tag.get(offer_tag, [])
+    for offer in candidates:
         arm = _arm_name(offer, arm_index)
         if hmac.compare_digest(_mac(key, fields, store, offer.id, arm).to_bytes(5, "big"), mac.to_bytes(5, "big")):
             expires_at = EPOCH + (hours + 1) * 3600
@@ -168,9 +178,7 @@ def verify(code: object, key: bytes, *, store: str, playbook: Playbook, now: flo
                 return CouponCheck(False, "expired", REASONS["expired"], pretty, offer, arm, expires_at)
             return CouponCheck(True, "ok", REASONS["ok"], pretty, offer, arm, expires_at)
     # No offer with this tag verifies: either a forgery, or an offer head office has withdrawn.
-    if any(_tag(o.id, 16) == offer_tag for o in playbook.offers):
-        return _refuse("forged", pretty)
-    return _refuse("unknown_offer", pretty)
+    return _refuse("forged" if candidates else "unknown_offer", pretty)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from decisions.context import DEFAULT_DAYPARTS
-from decisions.coupons import REASONS, BasketLine, discount_cents, verify
+from decisions.coupons import REASONS, BasketLine, OfferIndex, discount_cents, verify
 from decisions.playbook import Playbook
 from sync.cache.db import Cache
 from sync.cache.outbox import Outbox
@@ -66,14 +66,17 @@ class Desk:
         self.key = coupon_key
         self.reader = CacheReader(cache)
         self.dayparts = dayparts
-        self._playbook: tuple[object, Playbook] | None = None
+        self._offers: tuple[object, OfferIndex] | None = None
 
-    def playbook(self) -> Playbook:
+    def offers(self) -> OfferIndex:
         """The offers in the cache, compiled again only when a bundle changed them."""
         version = tuple(sorted((k, v["version"]) for k, v in self.reader.sync_state().items()))
-        if self._playbook is None or self._playbook[0] != version:
-            self._playbook = (version, Playbook.load(self.reader.offers(), self.dayparts))
-        return self._playbook[1]
+        if self._offers is None or self._offers[0] != version:
+            self._offers = (version, OfferIndex(Playbook.load(self.reader.offers(), self.dayparts)))
+        return self._offers[1]
+
+    def playbook(self) -> Playbook:
+        return self.offers().playbook
 
     def redeem(self, request: Mapping, now: float | None = None) -> Answer:
         """``request``: {"code": str, "basket_id": str, "basket": [{"sku", "qty", "amount_cents"}]}."""
@@ -84,7 +87,7 @@ class Desk:
         if not isinstance(basket_id, str) or not basket_id or len(basket_id) > 128:
             raise BadRequest("basket_id: must be the till's basket id as text")
         basket = parse_basket(request.get("basket"))
-        check = verify(code, self.key, store=self.store, playbook=self.playbook(), now=now)
+        check = verify(code, self.key, store=self.store, playbook=self.offers(), now=now)
         if not check.ok:
             return Answer(False, check.reason, check.message, check.code,
                           check.offer.id if check.offer else None, check.arm)
