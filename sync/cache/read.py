@@ -139,6 +139,32 @@ class CacheReader:
     def offer_stats(self) -> list[dict]:
         return self._all("offer_stats")
 
+    # the store's own sales and redemptions (the trends' input, ``decisions.trends``)
+    def sales_since(self, since: float) -> list[tuple[str, int, float]]:
+        """(sku, qty, at) of every sale line at or after ``since`` (unix seconds), oldest first."""
+        return self.cache.query("SELECT sku, qty, at FROM sales WHERE at >= ? ORDER BY at, id", (since,))
+
+    def redeemed_skus_since(self, since: float) -> list[tuple[str, float]]:
+        """(sku, redeemed_at) of every coupon redeemed at or after ``since``, oldest first.
+
+        The sku is the redeemed offer's; redemptions of offers without a sku, or of offers no
+        longer in the cache, are left out.
+        """
+        rows = self.cache.query(
+            "SELECT offer_id, redeemed_at FROM redemptions WHERE redeemed_at >= ? ORDER BY redeemed_at, code",
+            (since,),
+        )
+        sku_of: dict[str, str | None] = {}
+        out: list[tuple[str, float]] = []
+        for offer_id, at in rows:
+            if offer_id not in sku_of:
+                offer = self._one("offers", "id", offer_id)
+                sku_of[offer_id] = offer.get("sku") if offer else None
+            sku = sku_of[offer_id]
+            if sku:
+                out.append((sku, at))
+        return out
+
     # sync
     def sync_state(self) -> dict[str, dict]:
         rows = self.cache.query("SELECT stream, version, sha256, applied_at FROM sync_state ORDER BY stream")
