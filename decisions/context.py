@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -48,6 +48,19 @@ class Weather:
     def describe(self) -> str:
         words = {"clear": "clear", "cloudy": "cloudy", "rain": "rainy", "snow": "snowing", "storm": "stormy"}
         return f"{words.get(self.condition, self.condition)} and {self.temperature_c:.0f} °C"
+
+
+def weather_from_observation(obs: Mapping[str, object]) -> Weather:
+    """A weather observation as the sync layer stores it (``temperature_c``, ``precipitation_mm_h``,
+    ``condition``, ``observed_at`` in unix seconds) -> Weather. Raises ValueError naming a bad field."""
+    for key in ("temperature_c", "precipitation_mm_h", "observed_at"):
+        value = obs.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"weather {key}: expected a number, got {value!r}")
+    if obs.get("condition") not in WEATHER_CODES:
+        raise ValueError(f"weather condition: {obs.get('condition')!r} is not one of {', '.join(WEATHER_CODES)}")
+    return Weather(float(obs["temperature_c"]), float(obs["precipitation_mm_h"]), obs["condition"],
+                   datetime.fromtimestamp(obs["observed_at"], UTC))
 
 
 def parse_hhmm(text: str) -> time:

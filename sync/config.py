@@ -62,12 +62,37 @@ class SyncSection:
     media_retries: int = 5
 
 
+WEATHER_PROVIDERS = ("open-meteo",)
+
+
+@dataclass(frozen=True)
+class WeatherSection:
+    """Normally head office publishes the weather; ``direct`` makes the device fetch it itself."""
+
+    direct: bool = False
+    provider: str = "open-meteo"
+    base_url: str = "https://api.open-meteo.com"
+    lat: float = 0.0
+    lon: float = 0.0
+    interval_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.provider not in WEATHER_PROVIDERS:
+            raise ConfigError(f"[weather] provider: unknown provider {self.provider!r} "
+                              f"(known: {', '.join(WEATHER_PROVIDERS)})")
+        if self.direct and (self.lat, self.lon) == (0.0, 0.0):
+            raise ConfigError("[weather] direct = true needs the store's lat and lon")
+        if self.interval_s <= 0:
+            raise ConfigError("[weather] interval_s: must be positive")
+
+
 @dataclass(frozen=True)
 class DeviceConfig:
     device: DeviceSection = DeviceSection()
     cache: CacheSection = CacheSection()
     broker: BrokerSection = BrokerSection()
     sync: SyncSection = SyncSection()
+    weather: WeatherSection = WeatherSection()
 
 
 SECRET_KEYS = {("broker", "password")}

@@ -28,12 +28,15 @@ from ..cache.db import Cache, CacheError
 from ..cache.outbox import Outbox
 from ..cache.profiles import forget_lookups, remember_lookup
 from ..cache.read import CacheReader
+from ..cache.weather import save_weather
 from ..config import DeviceConfig
 from ..media import MediaFetcher
 from ..protocol import lookup as lookup_wire
 from ..protocol.bundle import Manifest
 from ..protocol.signing import TrustedKeys
 from ..protocol.topics import DeviceTopics
+from ..weather.open_meteo import OpenMeteo
+from ..weather.provider import Observation, WeatherError, WeatherProvider
 from . import connection
 from .bundles import Arrival, BundleWorker
 from .commands import CommandRegistry
@@ -95,12 +98,15 @@ class SyncAgent:
             max_bytes=config.cache.max_bytes or None,
         )
         self._register_builtin_commands()
+        self._weather_provider = self._direct_weather_provider()
+        self._weather_thread: threading.Thread | None = None
 
     # --- public API, callable from any thread ---------------------------------------------
     def start(self) -> SyncAgent:
         self._open_cache()
         self.bundles.start()
         self._thread.start()
+        self._start_weather_fetch()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -109,6 +115,8 @@ class SyncAgent:
         self._thread.join(timeout)
         self.bundles.stop()
         self.bundles.join(timeout)
+        if self._weather_thread is not None:
+            self._weather_thread.join(timeout)
 
     def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
@@ -298,6 +306,8 @@ class SyncAgent:
             self._check_presence(client, msg.payload)
         elif topic == t.profiles:
             self.bundles.submit(Arrival(f"profiles:store/{t.store}", f"store/{t.store}", "delta", msg.payload))
+        elif topic == t.weather:
+            self._handle_weather(msg.payload)
         else:
             for scope in t.scopes():
                 if topic == t.bundle(scope):
@@ -387,6 +397,47 @@ class SyncAgent:
         topic = getattr(props, "ResponseTopic", None) or self.topics.command_replies
         client.publish(topic, json.dumps(answer, default=str).encode(), qos=1,
                        properties=connection.reply_properties(getattr(props, "CorrelationData", None)))
+
+    def _handle_weather(self, payload: bytes) -> None:
+        """Head office's retained weather for our store: stored unless malformed (then the cache is unchanged)."""
+        try:
+            observation = Observation.from_json(payload)
+        except ValueError as exc:
+            log.warning("malformed weather message ignored: %s", exc)
+            return
+        try:
+            save_weather(self._cache, self.topics.store, observation, time.time())
+        except CacheError as exc:
+            log.error("weather not stored: %s", exc)
+
+    # --- direct weather (``[weather] direct = true``): its own thread, never the I/O thread ------------
+    def _direct_weather_provider(self) -> WeatherProvider | None:
+        w = self.config.weather  # sync.config has checked provider, lat and lon
+        return OpenMeteo(base_url=w.base_url) if w.direct else None
+
+    def _start_weather_fetch(self) -> None:
+        if self._weather_provider is not None and self._weather_thread is None:
+            self._weather_thread = threading.Thread(target=self._weather_fetch_loop, name="weather-fetch",
+                                                    daemon=True)
+            self._weather_thread.start()
+
+    def _weather_fetch_loop(self) -> None:
+        w = self.config.weather
+        cache = Cache(self.cache_path, max_bytes=self.config.cache.max_bytes or None)  # one Cache per thread
+        try:
+            while not self._stop.is_set():
+                try:
+                    observation = self._weather_provider.current(w.lat, w.lon)
+                    save_weather(cache, self.topics.store, observation, time.time())
+                except WeatherError:
+                    pass  # the provider has logged the reason; the last stored weather stands until it is stale
+                except CacheError as exc:
+                    log.error("weather not stored: %s", exc)
+                except Exception:
+                    log.exception("weather fetch failed")
+                self._stop.wait(w.interval_s)
+        finally:
+            cache.close()
 
     def _bundle_applied(self, manifest: Manifest) -> None:
         for listener in self._listeners:

@@ -61,6 +61,11 @@ class DeviceTopics:
     def lookup_requests(self) -> str:
         return lookup_request_topic(self.chain)
 
+    @property
+    def weather(self) -> str:
+        """The store's latest weather observation, retained by head office."""
+        return weather_topic(self.chain, self.store)
+
     def subscriptions(self) -> list[str]:
         return [self.bundle(s) for s in self.scopes()] + [
             self.profiles,
@@ -68,6 +73,7 @@ class DeviceTopics:
             self.commands,
             self.responses,
             self.presence,
+            self.weather,
         ]
 
 
@@ -97,6 +103,10 @@ def profiles_topic(chain: str, store: str) -> str:
 
 def command_topic(chain: str, store: str, device: str) -> str:
     return f"{PREFIX}/{chain}/cmd/{store}/{device}"
+
+
+def weather_topic(chain: str, store: str) -> str:
+    return f"{PREFIX}/{chain}/weather/{store}"
 
 
 def parse_events_topic(topic: str) -> tuple[str, str] | None:

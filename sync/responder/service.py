@@ -18,6 +18,7 @@ from ..protocol import events as events_wire
 from ..protocol import lookup as lookup_wire
 from ..protocol import topics
 from ..protocol.content import validate
+from ..weather.provider import Observation
 from .eventstore import EventStore
 
 log = logging.getLogger("store_edge.responder")
@@ -104,6 +105,11 @@ class Responder:
                                           content=content, key=self.key, mode="delta")
         self.publish_manifest(topics.profiles_topic(self.chain, store), manifest, retain=False)
         return manifest
+
+    def publish_weather(self, store: str, observation: Observation) -> None:
+        """The store's current weather, retained at QoS 1 on ``weather/{store}``."""
+        info = self.client.publish(topics.weather_topic(self.chain, store), observation.to_json(), qos=1, retain=True)
+        info.wait_for_publish(10)
 
     def sign(self, scope: str, content: dict, *, version: int, by_url: bool = False) -> dict:
         if not by_url:
