@@ -186,10 +186,16 @@ def _basket_pull(offer: Offer, catalog: Catalog, ctx: Context) -> float:
     return max((near.get(s, 0.0) for s in ctx.basket), default=0.0)
 
 
+def _trend(ctx: Context, sku: str) -> float:
+    """Trending in this store, scaled to 0..1 by the store's top item (raw scores are decayed units)."""
+    top = max(ctx.trending.values(), default=0.0)
+    return ctx.trending.get(sku, 0.0) / top if top > 0 else 0.0
+
+
 def _relevance(offer: Offer, catalog: Catalog, ctx: Context, affinity: Mapping[str, float]) -> float:
     score = _basket_pull(offer, catalog, ctx)
     if offer.sku:
-        score += affinity.get(offer.sku, 0.0) + ctx.trending.get(offer.sku, 0.0)
+        score += affinity.get(offer.sku, 0.0) + _trend(ctx, offer.sku)
         category = catalog.category(offer.sku)
         if category:
             score += 0.5 * affinity.get("category:" + category, 0.0)
@@ -211,7 +217,7 @@ def _relevance_reasons(offer: Offer, catalog: Catalog, ctx: Context, affinity: M
         partner = max(ctx.basket, key=lambda s: catalog.neighbours.get(offer.sku, {}).get(s, 0.0))
         reasons.append(f"often bought with {catalog.name(partner, lang)} in the basket")
     if offer.sku and ctx.trending.get(offer.sku):
-        reasons.append(f"trending in this store ({ctx.trending[offer.sku]:.1f})")
+        reasons.append(f"trending in this store ({_trend(ctx, offer.sku):.0%} of the top item)")
     return reasons
 
 

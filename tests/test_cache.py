@@ -492,3 +492,30 @@ def test_v1_cache_migrates_to_latest_with_a_backup(tmp_path):
     backup = sqlite3.connect(tmp_path / "old.db.v1.bak")
     assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
     assert backup.execute("SELECT sku FROM products").fetchall() == [("A",)]
+
+
+def test_erasure_reaches_history_impressions_sales_coupons_and_redemptions(tmp_path):
+    from sync.cache.engine_state import Shown, record_offers_shown
+    from sync.cache.profiles import erase_profile
+    from sync.cache.redemption import Issued, record_coupon_issued, record_redemption
+    from sync.cache.sales import record_sale
+
+    cache = Cache(tmp_path / "c.db")
+    ob = Outbox(cache, boot_id="b", device="d", store="s")
+    line = {"line_id": "L1", "basket_id": "B1", "profile_id": "P9", "sku": "A", "qty": 1, "amount_cents": 100,
+            "at": "2026-11-01T08:00:00Z"}
+    apply_bundle(cache, stream="store/s", scope="store/s", version=1, sha256="x", mode="snapshot",
+                 content={"profiles": [{"profile_id": "P9"}], "basket_lines": [line]})
+    record_offers_shown(cache, ob, [Shown("O1", "P9", None, None, [])], channel="kiosk")
+    record_sale(cache, ob, basket_id="T1", lines=[{"sku": "A", "qty": 1, "amount_cents": 100}], at=1.0,
+                profile_id="P9")
+    record_coupon_issued(cache, ob, Issued("CODE", "O1", None, None, "P9", "s", 9e9, 1.0), channel="kiosk",
+                         context="morning|cold")
+    assert record_redemption(cache, ob, code="CODE", offer_id="O1", arm=None, basket_id="T1", basket=[],
+                             discount_cents=10, at=2.0)
+    erase_profile(cache, ob, "P9")
+    for table in ("profiles", "basket_lines", "impressions", "sales", "coupons", "redemptions", "consents"):
+        assert cache.query(f"SELECT count(*) FROM {table} WHERE profile_id = 'P9'")[0][0] == 0, table
+    assert cache.query("SELECT count(*) FROM redemptions")[0][0] == 1  # single use survives, anonymous
+    payloads = [json.loads(r[0]) for r in cache.query("SELECT payload FROM outbox")]
+    assert payloads == [{"profile_id": "P9"}]  # only the erasure itself, to tell head office

@@ -70,3 +70,8 @@ def purge_profile(conn: sqlite3.Connection, profile_id: str) -> None:
     conn.execute("DELETE FROM profiles WHERE profile_id = ?", (profile_id,))
     conn.execute("DELETE FROM consents WHERE profile_id = ?", (profile_id,))
     conn.execute("DELETE FROM outbox WHERE json_extract(payload, '$.profile_id') = ?", (profile_id,))
+    conn.execute("DELETE FROM basket_lines WHERE profile_id = ?", (profile_id,))
+    conn.execute("DELETE FROM impressions WHERE profile_id = ?", (profile_id,))
+    # Sales, coupons and redemptions stay (trends, single use), without the person.
+    for table in ("sales", "coupons", "redemptions"):
+        conn.execute(f"UPDATE {table} SET profile_id = NULL WHERE profile_id = ?", (profile_id,))
