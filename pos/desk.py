@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -100,3 +101,18 @@ class Desk:
                                  basket_id=basket_id, basket=lines, discount_cents=discount, at=now):
             return Answer(False, "already_used", REASONS["already_used"], check.code, offer.id, check.arm)
         return Answer(True, "ok", REASONS["ok"], check.code, offer.id, check.arm, discount)
+
+
+def answer(desk: Desk, raw: bytes) -> tuple[int, dict]:
+    """One redemption request as bytes -> (HTTP-style status, JSON body); for every door to the desk."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return 400, {"error": "bad_json", "message": "the body is not valid JSON"}
+    if not isinstance(body, dict):
+        return 400, {"error": "bad_request", "message": "the body must be a JSON object"}
+    try:
+        result = desk.redeem(body)
+    except BadRequest as exc:
+        return 400, {"error": "bad_request", "message": str(exc)}
+    return (200 if result.accepted else 422), result.to_json()

@@ -15,7 +15,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .desk import BadRequest, Desk
+from .desk import Desk, answer
 
 log = logging.getLogger("store_edge.pos")
 MAX_BODY_BYTES = 64 * 1024
@@ -74,13 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 self._error(404, "not_found", f"no such endpoint: POST {self.path}")
                 return
-            body = self._json_body()
-            if body is None:
-                return
-            answer = self.server.desk.redeem(body)
-            self._send(200 if answer.accepted else 422, answer.to_json())
-        except BadRequest as exc:
-            self._error(400, "bad_request", str(exc))
+            raw = self._body()
+            if raw is not None:
+                self._send(*answer(self.server.desk, raw))
         except Exception:  # the till gets an answer, the endpoint keeps running, the log has the rest
             log.exception("pos: unexpected error on %s", self.path)
             self._error(500, "internal_error", "the store device could not process this request; try again")
@@ -90,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length and length.isdigit() and int(length) <= MAX_BODY_BYTES:
             self.rfile.read(int(length))
 
-    def _json_body(self) -> dict | None:
+    def _body(self) -> bytes | None:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             self._error(411, "length_required", "send the body with a Content-Length header")
@@ -100,13 +96,4 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(413, "too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
             self.close_connection = True
             return None
-        raw = self.rfile.read(int(length))
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            self._error(400, "bad_json", "the body is not valid JSON")
-            return None
-        if not isinstance(body, dict):
-            self._error(400, "bad_request", "the body must be a JSON object")
-            return None
-        return body
+        return self.rfile.read(int(length))

@@ -87,12 +87,23 @@ class WeatherSection:
 
 
 @dataclass(frozen=True)
+class PosSection:
+    """The till's endpoint; enable it on exactly one device per store (single use is per device)."""
+
+    enabled: bool = False
+    bind: str = "127.0.0.1"
+    port: int = 8765
+    coupon_key_file: str = ""  # the store's coupon key from head office (32 raw bytes)
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     device: DeviceSection = DeviceSection()
     cache: CacheSection = CacheSection()
     broker: BrokerSection = BrokerSection()
     sync: SyncSection = SyncSection()
     weather: WeatherSection = WeatherSection()
+    pos: PosSection = PosSection()
 
 
 SECRET_KEYS = {("broker", "password")}

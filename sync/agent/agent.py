@@ -86,6 +86,7 @@ class SyncAgent:
         self._client: mqtt.Client | None = None
         self.connected = threading.Event()
         self._lookups: dict[bytes, tuple[Future, float]] = {}
+        self._services: dict[str, Callable[[bytes], bytes]] = {}
         self.started_at = time.monotonic()
         self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0}
         self._cache: Cache | None = None
@@ -126,6 +127,19 @@ class SyncAgent:
         """Run ``fn`` on the I/O thread."""
         self._work.put(fn)
         self._wake()
+
+    def serve(self, topic: str, handler: Callable[[bytes], bytes]) -> None:
+        """Answer MQTT 5 requests on ``topic`` with ``handler(payload) -> reply`` on the I/O thread.
+
+        The reply goes to the request's ResponseTopic with its CorrelationData.
+        """
+        self._services[topic] = handler
+
+        def subscribe_now() -> None:
+            if self._client is not None and self.connected.is_set():
+                self._client.subscribe(topic, 1)
+
+        self.call_soon(subscribe_now)
 
     def lookup(self, key: str, value: str, timeout_s: float | None = None) -> LookupResult:
         """Ask head office for a profile not in the cache. 'unknown' if no answer in time."""
@@ -278,7 +292,7 @@ class SyncAgent:
         self.stats["connects"] += 1
         log.info("connected to %s:%d as %s (session present: %s, window %d)", self.config.broker.host,
                  self.config.broker.port, self.topics.device, flags.session_present, self.drain.window)
-        client.subscribe([(t, 1) for t in self.topics.subscriptions()])
+        client.subscribe([(t, 1) for t in self._subscriptions()])
         self._publish_presence(client)
         self.connected.set()
         self._wake()
@@ -308,6 +322,8 @@ class SyncAgent:
             self.bundles.submit(Arrival(f"profiles:store/{t.store}", f"store/{t.store}", "delta", msg.payload))
         elif topic == t.weather:
             self._handle_weather(msg.payload)
+        elif topic in self._services:
+            self._answer_request(client, msg, self._services[topic])
         else:
             for scope in t.scopes():
                 if topic == t.bundle(scope):
@@ -316,6 +332,17 @@ class SyncAgent:
             log.warning("message on unexpected topic %s ignored", topic)
 
     # --- handlers ---------------------------------------------------------------------------
+    def _subscriptions(self) -> list[str]:
+        return self.topics.subscriptions() + list(self._services)
+
+    def _answer_request(self, client: mqtt.Client, msg: mqtt.MQTTMessage, handler: Callable[[bytes], bytes]) -> None:
+        reply_to = getattr(msg.properties, "ResponseTopic", None)
+        if not reply_to:
+            log.warning("request on %s without a ResponseTopic ignored", msg.topic)
+            return
+        client.publish(reply_to, handler(msg.payload), qos=1,
+                       properties=connection.reply_properties(getattr(msg.properties, "CorrelationData", None)))
+
     def _publish_event(self, wire: bytes) -> int:
         info = self._client.publish(self.topics.events, wire, qos=1)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else -1
@@ -472,7 +499,7 @@ class SyncAgent:
         def reload(args: dict) -> dict:
             if self._client is not None and self.connected.is_set():
                 # Subscribing again makes the broker resend every retained manifest.
-                self._client.subscribe([(t, 1) for t in self.topics.subscriptions()])
+                self._client.subscribe([(t, 1) for t in self._subscriptions()])
             return {"resubscribed": self.connected.is_set()}
 
         def clear_cache(args: dict) -> dict:

@@ -66,6 +66,11 @@ class DeviceTopics:
         """The store's latest weather observation, retained by head office."""
         return weather_topic(self.chain, self.store)
 
+    @property
+    def pos_redeem(self) -> str:
+        """Redemption requests from the store's tills (MQTT 5 request/response; docs/pos.md)."""
+        return f"{self.root}/pos/{self.store}/redeem"
+
     def subscriptions(self) -> list[str]:
         return [self.bundle(s) for s in self.scopes()] + [
             self.profiles,

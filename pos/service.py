@@ -1,0 +1,52 @@
+"""The till service on one store device: the desk behind both doors (HTTP and MQTT)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sync.agent import SyncAgent
+from sync.cache import Cache
+from sync.cache.outbox import Outbox
+from sync.config import ConfigError
+
+from .desk import Desk, answer
+from .http import MAX_BODY_BYTES, PosServer
+
+
+def load_coupon_key(path: str | Path) -> bytes:
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"[pos] coupon_key_file: cannot read {path} ({exc.strerror})") from None
+    if len(key) < 16:
+        raise ConfigError(f"[pos] coupon_key_file: {path} holds {len(key)} bytes; a store key has 32")
+    return key
+
+
+class PosService:
+    """Opens its own cache connection (the agent keeps its own), serves HTTP, and answers the
+    store's MQTT redemption topic through the agent's I/O thread."""
+
+    def __init__(self, agent: SyncAgent, coupon_key: bytes, *, host: str = "127.0.0.1", port: int = 0):
+        self.cache = Cache(agent.cache_path)
+        outbox = Outbox(self.cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store)
+        self.desk = Desk(self.cache, outbox, store=agent.topics.store, coupon_key=coupon_key)
+        self.http = PosServer(self.desk, host, port)
+        agent.serve(agent.topics.pos_redeem, self._over_mqtt)
+
+    def _over_mqtt(self, payload: bytes) -> bytes:
+        if len(payload) > MAX_BODY_BYTES:
+            status, body = 413, {"error": "too_large", "message": f"at most {MAX_BODY_BYTES} bytes"}
+        else:
+            status, body = answer(self.desk, payload)
+        return json.dumps({"status": status, **body}, ensure_ascii=False).encode()
+
+    def start(self) -> PosService:
+        self.http.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.stop()
+        self.cache.close()
+
