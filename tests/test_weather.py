@@ -412,3 +412,30 @@ def test_weather_from_observation_names_a_bad_field():
         weather_from_observation({**GOOD, "condition": "fog"})
     with pytest.raises(ValueError, match="weather observed_at"):
         weather_from_observation({**GOOD, "observed_at": "now"})
+
+
+def test_head_office_command_line_publishes_each_stores_weather(open_meteo, broker, chain_key, tmp_path):
+    import subprocess
+    import sys
+
+    from sync.protocol import signing
+
+    open_meteo.serve(42.6977, ok("sofia_cloudy.json"))
+    stores = tmp_path / "stores.json"
+    stores.write_text(json.dumps([{"store": "s001", "lat": 42.6977, "lon": 23.3219}]))
+    key = tmp_path / "chain.key"
+    key.write_bytes(signing.private_key_pem(chain_key))
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "sync.responder", "--chain", "demo", "--port", str(broker.port),
+                             "--key", str(key), "--stores", str(stores), "--weather-url", open_meteo.url],
+                            cwd=root, stderr=subprocess.DEVNULL)
+    try:
+        def retained() -> str:
+            return subprocess.run(["mosquitto_sub", "-p", str(broker.port), "-t", "se/v1/demo/weather/s001",
+                                   "-C", "1", "-W", "2"], capture_output=True, text=True).stdout
+
+        payload = wait_for(retained, timeout=15, what="retained weather for s001")
+        assert Observation.from_json(payload.strip().encode()).condition == "cloudy"
+    finally:
+        proc.terminate()
+        proc.wait(10)

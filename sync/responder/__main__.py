@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from ..protocol.signing import load_private_key
 from ..runtime import setup_logging, wait_for_stop_signal
+from ..weather.open_meteo import OpenMeteo
+from ..weather.publisher import WeatherPublisher
 from .eventstore import EventStore
 from .service import Responder
 
@@ -19,11 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True, help="the chain's private signing key (PEM)")
     parser.add_argument("--events", default=":memory:", help="SQLite file for received events")
     parser.add_argument("--client-id", help="stable per worker (default central-<chain>-1)")
+    parser.add_argument("--stores", help="JSON list of {store, lat, lon}: fetch and publish each store's weather")
+    parser.add_argument("--weather-url", default="https://api.open-meteo.com", help="Open-Meteo (or a mirror)")
+    parser.add_argument("--weather-every", type=float, default=900.0, help="seconds between weather rounds")
     args = parser.parse_args(argv)
     setup_logging()
     responder = Responder(chain=args.chain, host=args.host, port=args.port, key=load_private_key(args.key),
                           events=EventStore(args.events), client_id=args.client_id).start()
+    weather = None
+    if args.stores:
+        weather = WeatherPublisher(OpenMeteo(args.weather_url), json.loads(Path(args.stores).read_text()),
+                                   responder.publish_retained, args.weather_every, chain=args.chain)
+        weather.start()
     wait_for_stop_signal()
+    if weather:
+        weather.stop()
     responder.stop()
     return 0
 

@@ -108,8 +108,7 @@ class Responder:
 
     def publish_weather(self, store: str, observation: Observation) -> None:
         """The store's current weather, retained at QoS 1 on ``weather/{store}``."""
-        info = self.client.publish(topics.weather_topic(self.chain, store), observation.to_json(), qos=1, retain=True)
-        info.wait_for_publish(10)
+        self.publish_retained(topics.weather_topic(self.chain, store), observation.to_json())
 
     def sign(self, scope: str, content: dict, *, version: int, by_url: bool = False) -> dict:
         if not by_url:
@@ -124,8 +123,14 @@ class Responder:
                                    key=self.key, url=f"{self.http_base_url}/{name}")[0]
 
     def publish_manifest(self, topic: str, manifest: dict, *, retain: bool) -> None:
-        info = self.client.publish(topic, json.dumps(manifest).encode(), qos=1, retain=retain)
-        info.wait_for_publish(10)
+        self.publish(topic, json.dumps(manifest).encode(), retain=retain)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """QoS 1, and wait for the broker's PUBACK."""
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    def publish_retained(self, topic: str, payload: bytes) -> None:
+        self.publish(topic, payload, retain=True)
 
     def command(self, store: str, device: str, command: str, args: dict | None = None,
                 timeout: float = 5.0) -> dict | None:
