@@ -1,0 +1,214 @@
+"""One shopper's visit to the kiosk, from identification to goodbye. No Kivy here.
+
+The screens call these methods and draw what comes back; every rule is the engine's
+(``decisions``) and every write goes through ``sync.cache``. A session holds the only references
+to the shopper's data; ``end()`` drops them all, and the kiosk keeps no copy anywhere else.
+
+Steps and the events they write (in the same transaction as the state they record):
+- ``identify_qr`` / ``identify_phone`` -> ``identified`` (profile id, method; never the number);
+- ``save_consent`` -> ``consent_given`` / ``consent_withdrawn`` per purpose, with the wording version;
+- ``offers`` -> ``offer_shown`` (+ ``offer_held_out``) and impressions for caps;
+- ``send_to_phone`` -> ``offer_sent_to_phone`` with the coupon code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from decisions import coupons
+from decisions.caps import count, windows
+from decisions.consent import PURPOSES, current_consents
+from decisions.context import Context, weather_from_observation
+from decisions.engine import Engine
+from decisions.identity import phone as phones
+from decisions.identity import qr
+from decisions.menus import MenuDecision
+from decisions.offers import OfferChoice, OfferDecision
+from decisions.shopper import Shopper
+from pos.qr import coupon_qr_png
+from sync.cache.db import Cache, CacheError
+from sync.cache.engine_state import Shown, impressions_since, record_offers_shown
+from sync.cache.outbox import Outbox
+from sync.cache.profiles import record_consent
+from sync.cache.read import CacheReader
+from sync.cache.redemption import Issued, record_coupon_issued
+from sync.cache.weather import latest_weather
+from sync.protocol.signing import TrustedKeys
+
+log = logging.getLogger("store_edge.kiosk")
+CONSENT_WORDING = "kiosk-consent-2026-11"
+COUPON_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Store:
+    """What the kiosk knows about where it stands; from the device config."""
+
+    chain: str
+    region: str
+    store: str
+    device: str
+    timezone: str
+    country: str
+
+
+@dataclass
+class Identified:
+    ok: bool
+    message: str = ""
+    first_name: str | None = None  # only shown after consent
+    known: bool = False
+
+
+@dataclass
+class SentCoupon:
+    code: str
+    qr_png: bytes
+    offer_id: str
+
+
+@dataclass
+class Session:
+    profile: dict | None = None
+    consents: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
+    shown: OfferDecision | None = None
+
+
+class KioskService:
+    """The kiosk's link to the engine and the cache. One per app; sessions come and go."""
+
+    def __init__(self, cache: Cache, outbox: Outbox, store: Store, *, qr_keys: TrustedKeys, phone_key: bytes,
+                 coupon_key: bytes, engine: Callable[[], Engine], clock: Callable[[], datetime],
+                 lookup: Callable[[str, str], dict | None] | None = None):
+        self.cache = cache
+        self.outbox = outbox
+        self.reader = CacheReader(cache)
+        self.store = store
+        self.qr_keys = qr_keys
+        self.phone_key = phone_key
+        self.coupon_key = coupon_key
+        self.engine = engine
+        self.clock = clock
+        self.lookup = lookup
+        self.session = Session()
+
+    # --- identification --------------------------------------------------------------------
+    def identify_qr(self, text: str) -> Identified:
+        check = qr.verify_token(text, self.qr_keys, now=self.clock().timestamp())
+        if not check.ok:
+            return Identified(False, check.message)
+        return self._identified("profile_id", check.profile_id, "qr")
+
+    def phone_preview(self, digits: str) -> phones.PhoneResult:
+        """As the shopper types: the number formatted for the store's country, or what is wrong."""
+        return phones.normalise(digits, self.store.country)
+
+    def identify_phone(self, digits: str) -> Identified:
+        result = phones.normalise(digits, self.store.country)
+        if not result.ok:
+            return Identified(False, result.message)
+        return self._identified("phone_hash", phones.phone_hash(result.e164, self.phone_key), "phone")
+
+    def _identified(self, key: str, value: str, method: str) -> Identified:
+        profile = self.reader.profile(value) if key == "profile_id" else self.reader.profile_by_phone_hash(value)
+        if profile is None and self.lookup is not None:
+            profile = self.lookup(key, value)  # "unknown" after the timeout: go on without one
+        self.session = Session(profile=profile, method=method)
+        if profile is not None:
+            ledger = self.reader.consent_history(profile["profile_id"])
+            self.session.consents = current_consents(profile, ledger)
+        self._event("identified", {"profile_id": profile["profile_id"] if profile else None, "method": method,
+                                   "known": profile is not None})
+        return Identified(True, known=profile is not None)
+
+    # --- consent -----------------------------------------------------------------------------
+    def save_consent(self, choices: dict[str, bool]) -> None:
+        """One tap per purpose; "No thanks" is every purpose False. A shopper head office does not
+        know has no profile to record it against and is served anonymously."""
+        profile = self.session.profile
+        if profile is None:
+            return
+        for purpose in PURPOSES:
+            status = "granted" if choices.get(purpose) else "denied"
+            previous = self.session.consents.get(purpose)
+            if previous == "granted" and status == "denied":
+                status = "withdrawn"
+            record_consent(self.cache, self.outbox, profile_id=profile["profile_id"], purpose=purpose,
+                           status=status, wording_version=CONSENT_WORDING, channel="kiosk")
+            self.session.consents[purpose] = status
+
+    def greeting_name(self) -> str | None:
+        """The first name, only with consent to personal offers."""
+        if self.shopper().personal:
+            return (self.session.profile or {}).get("first_name")
+        return None
+
+    def shopper(self) -> Shopper:
+        profile = self.session.profile
+        if profile is None:
+            return Shopper.anonymous()
+        history = self.reader.basket_lines(profile["profile_id"])
+        return Shopper.for_decision(profile, self.session.consents, history)
+
+    # --- offers and the menu -------------------------------------------------------------------
+    def context(self) -> Context:
+        obs = latest_weather(self.cache, self.store.store)
+        weather = weather_from_observation(obs.as_dict()) if obs else None
+        s = self.store
+        return Context(now=self.clock(), store=s.store, region=s.region, device=s.device, channel="kiosk",
+                       timezone=s.timezone, weather=weather)
+
+    def offers(self, k: int = 6, lang: str = "en") -> OfferDecision:
+        ctx = self.context()
+        shopper = self.shopper()
+        caps = count(windows(ctx.now, ctx.timezone), lambda since, pid: impressions_since(self.cache, since, pid),
+                     shopper.profile_id)
+        decision = self.engine().offers(ctx, shopper, caps, k=k, seed=int(time.time() * 1000), lang=lang)
+        context = f"{ctx.daypart or 'any'}|{ctx.current_weather.band if ctx.current_weather else 'unknown'}"
+        self._write(lambda: record_offers_shown(self.cache, self.outbox, [
+            Shown(o.offer_id, shopper.profile_id, o.arm, o.variant, list(o.reasons), context)
+            for o in decision.offers], channel="kiosk", held_out=list(decision.held_out),
+            profile_id=shopper.profile_id))
+        self.session.shown = decision
+        return decision
+
+    def menu(self, lang: str = "en") -> MenuDecision:
+        return self.engine().menu(self.context(), lang=lang, limit=12)
+
+    def price(self, sku: str | None) -> dict | None:
+        return self.engine().catalog.prices.get(sku) if sku else None
+
+    # --- send to phone ---------------------------------------------------------------------------
+    def send_to_phone(self, choice: OfferChoice) -> SentCoupon:
+        offer = next(o for o in self.engine().playbook.offers if o.id == choice.offer_id)
+        now = self.clock().timestamp()
+        coupon = coupons.issue(self.coupon_key, store=self.store.store, offer=offer, arm=choice.arm,
+                               expires_at=now + COUPON_TTL_S)
+        shopper = self.shopper()
+        ctx = self.context()
+        record_coupon_issued(self.cache, self.outbox, Issued(
+            coupon.code, offer.id, choice.arm, choice.variant, shopper.profile_id, self.store.store,
+            coupon.expires_at, now), channel="kiosk",
+            context=f"{ctx.daypart or 'any'}|{ctx.current_weather.band if ctx.current_weather else 'unknown'}")
+        return SentCoupon(coupon.code, coupon_qr_png(coupon.code), offer.id)
+
+    # --- goodbye -------------------------------------------------------------------------------
+    def end(self) -> None:
+        """Forget the shopper: nothing of theirs stays reachable from the kiosk's objects."""
+        self.session = Session()
+
+    def _event(self, type: str, payload: dict) -> None:
+        self._write(lambda: self.outbox.record(type, payload))
+
+    @staticmethod
+    def _write(write: Callable[[], object]) -> None:
+        """A full disk must not stop the shopper's visit: say so in the log and go on."""
+        try:
+            write()
+        except CacheError as exc:
+            log.error("kiosk: could not record: %s", exc)

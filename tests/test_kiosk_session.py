@@ -1,0 +1,112 @@
+"""The kiosk's session logic over the demo store's cache (no window)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import types
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+
+from decisions import coupons
+from decisions.engine import Engine
+from decisions.identity import qr
+from kiosk.session import KioskService, Store
+from sync.cache import Cache
+from sync.cache.bundles import apply_bundle
+from sync.cache.outbox import Outbox
+from sync.demo import ASSETS, Demo
+from sync.protocol import signing
+
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
+PHONE_KEY = b"demo-chain-phone-key-2026"
+STORE = Store("demo", "south", "s001", "kiosk-1", "Europe/Sofia", "BG")
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
+    cache = Cache(tmp_path / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
+                 content=store)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    key = signing.generate_private_key()
+    engine = Engine.load(CacheReaderFor(cache), now=NOW)
+    service = KioskService(cache, outbox, STORE, qr_keys=signing.TrustedKeys([key.public_key()]),
+                           phone_key=PHONE_KEY, coupon_key=coupons.store_key(b"s", "s001"),
+                           engine=lambda: engine, clock=lambda: NOW)
+    yield service, key, outbox
+    cache.close()
+
+
+def CacheReaderFor(cache):  # noqa: N802
+    from sync.cache.read import CacheReader
+    return CacheReader(cache)
+
+
+def reachable(root: object, text: str, limit: int = 200_000) -> bool:
+    """Is a string containing ``text`` reachable from ``root`` through Python references?"""
+    seen, todo = set(), [root]
+    while todo and len(seen) < limit:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type | types.ModuleType):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            if text in obj:
+                return True
+            continue
+        if isinstance(obj, types.FunctionType):  # what it closes over, not the whole module it lives in
+            todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
+            continue
+        todo.extend(gc.get_referents(obj))
+    return False
+
+
+def events(outbox: Outbox) -> list[dict]:
+    return [json.loads(r.wire) for r in outbox.window(after_seq=0, limit=1000)]
+
+
+def test_phone_identification_consent_offers_and_goodbye(kiosk):
+    service, _, outbox = kiosk
+    assert service.phone_preview("0899100101").formatted == "089 910 0101"  # Bulgaria's national format
+    assert not service.identify_phone("0899").ok and "short" in service.identify_phone("0899").message
+    assert service.identify_phone("0899 100 116").ok  # c-0016 had said no to personal offers
+    assert service.greeting_name() is None and service.shopper().personal is False
+    service.save_consent({"personal_offers": True, "e_receipt": True, "marketing": False})
+    assert service.greeting_name() == "Владимир"
+    decision = service.offers()
+    assert decision.mode == "personal" and decision.offers
+    sent = service.send_to_phone(decision.offers[0])
+    image = cv2.imdecode(np.frombuffer(sent.qr_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == sent.code
+    types = [e["type"] for e in events(outbox)]
+    assert types[:1] == ["identified"] and types.count("consent_given") == 3
+    assert "offer_shown" in types and types[-1] == "offer_sent_to_phone"
+    assert all("100116" not in json.dumps(e) for e in events(outbox))  # never the number
+    assert reachable(service, "Владимир") and reachable(service, "c-0016")
+    service.end()
+    assert not reachable(service, "Владимир") and not reachable(service, "c-0016")
+    assert service.greeting_name() is None
+
+
+def test_no_thanks_gives_anonymous_offers(kiosk):
+    service, _, _ = kiosk
+    service.identify_phone("+359 899 100 101")
+    service.save_consent({})
+    assert service.offers().mode == "anonymous"
+    assert service.greeting_name() is None
+
+
+def test_qr_identification_and_its_refusals(kiosk):
+    service, key, _ = kiosk
+    token = qr.issue_token(key, "c-0002", now=NOW.timestamp(), ttl_s=600)
+    assert service.identify_qr(token).ok and service.session.profile["profile_id"] == "c-0002"
+    assert "expired" in service.identify_qr(qr.issue_token(key, "c-0002", now=NOW.timestamp() - 7200,
+                                                           ttl_s=600)).message
+    assert not service.identify_qr("5901234123457").ok
