@@ -1,0 +1,255 @@
+"""The kiosk's catalogs (en, bg, ru), the Translator and format_price. No Kivy needed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po
+
+from kiosk.i18n import LOCALE_DIR, Translator, catalog_path, format_price
+
+MSGIDS = [
+    "Tap to see your personal offers",
+    "Scan your app's code or enter your phone number to get your personal offers, an e-receipt and free Wi-Fi.",
+    "Just browse",
+    "Scan your code",
+    "Hold your phone's code up to the camera",
+    "Enter your phone number",
+    "Continue",
+    "Delete",
+    "Back",
+    "Done",
+    "No camera here. Please enter your phone number.",
+    "The camera stopped working. Please enter your phone number.",
+    "Looking you up…",
+    "Your choices",
+    "Personal offers picked for you",
+    "E-receipts to your phone",
+    "Offers by SMS and e-mail",
+    "We use your purchase history only for what you allow. You can change this at any time.",
+    "No thanks",
+    "Save my choices",
+    "Hello, {name}!",
+    "Hello!",
+    "Offers for you",
+    "Today's offers",
+    "Menu",
+    "Send to my phone",
+    "Scan this code with your phone to keep the coupon",
+    "Code: {code}",
+    "Ending in {seconds} s",
+    "Offline: offers from this store's copy",
+    "Large text",
+    "Language",
+    "Staff login",
+    "Enter your PIN",
+    "Wrong PIN. {tries} tries left.",
+    "Locked. Try again in {minutes} min.",
+    "Customer lookup",
+    "Ask the customer for permission before you look them up.",
+    "The customer agrees",
+    "Segment",
+    "RFM tier",
+    "Last purchases",
+    "Recommendations",
+    "Add-ons for this basket",
+    "Contacted",
+    "Purchased",
+    "Add-on sold",
+    "Today",
+    "Contacts",
+    "Conversion rate",
+    "Add-ons",
+    "Log out",
+    "weather unknown",
+]
+PLURAL = ("{n} offer", "{n} offers")
+TRANSLATED = ("bg", "ru")
+CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{[^{}]*\}", text))
+
+
+def load(lang: str):
+    with catalog_path(lang).open("rb") as fp:
+        return read_po(fp, locale=lang, domain="kiosk")
+
+
+@pytest.fixture
+def tr() -> Translator:
+    return Translator("en")
+
+
+# --- catalogs -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", Translator.languages)
+def test_catalog_parses_with_exactly_the_kiosk_messages(lang):
+    catalog = load(lang)
+    ids = {m.id for m in catalog if m.id}
+    assert ids == set(MSGIDS) | {PLURAL}
+    assert not [m.id for m in catalog if m.id and m.fuzzy], "fuzzy entries are dropped at run time"
+    assert str(catalog.locale) == lang
+
+
+@pytest.mark.parametrize("lang", Translator.languages)
+def test_plural_forms_header_matches_the_language(lang):
+    catalog = load(lang)
+    assert catalog.num_plurals == get_plural(lang).num_plurals
+    assert catalog.num_plurals == {"en": 2, "bg": 2, "ru": 3}[lang]
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+@pytest.mark.parametrize("msgid", MSGIDS)
+def test_every_message_is_translated_into_cyrillic_with_its_placeholders(lang, msgid):
+    message = load(lang).get(msgid)
+    assert message is not None
+    text = message.string
+    assert text.strip(), f"{lang}: {msgid!r} is untranslated"
+    assert CYRILLIC.search(text), f"{lang}: {text!r} has no Cyrillic"
+    assert placeholders(text) == placeholders(msgid)
+    assert Translator(lang).gettext(msgid) == text
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_plural_message_is_translated_in_every_form(lang):
+    message = load(lang).get(PLURAL[0])
+    forms = message.string
+    assert len(forms) == {"bg": 2, "ru": 3}[lang]
+    for form in forms:
+        assert CYRILLIC.search(form)
+        assert placeholders(form) == ["{n}"]
+
+
+def test_english_catalog_shows_the_msgids(tr):
+    for msgid in MSGIDS:
+        assert tr.gettext(msgid) == msgid
+    assert tr.ngettext(*PLURAL, 1).format(n=1) == "1 offer"
+    assert tr.ngettext(*PLURAL, 0).format(n=0) == "0 offers"
+    assert tr.ngettext(*PLURAL, 2).format(n=2) == "2 offers"
+
+
+# --- Translator -----------------------------------------------------------------------------------------------------
+
+
+def test_switching_language_notifies_listeners_and_bumps_version(tr):
+    seen = []
+    tr.bind(seen.append)
+    assert (tr.language, tr.version) == ("en", 0)
+    assert tr.gettext("Scan your code") == "Scan your code"
+
+    tr.set_language("bg")
+    assert (tr.language, tr.version, seen) == ("bg", 1, ["bg"])
+    assert tr.gettext("Scan your code") == "Сканирайте кода си"
+
+    tr.set_language("ru")
+    assert (tr.language, tr.version, seen) == ("ru", 2, ["bg", "ru"])
+    assert tr.gettext("Hello, {name}!").format(name="Анна") == "Здравствуйте, Анна!"
+
+
+def test_setting_the_current_language_again_is_not_a_change(tr):
+    seen = []
+    tr.bind(seen.append)
+    tr.set_language("en")
+    assert (tr.version, seen) == (0, [])
+
+
+def test_unbound_listener_is_not_called(tr):
+    seen = []
+    tr.bind(seen.append)
+    tr.unbind(seen.append)
+    tr.set_language("bg")
+    assert seen == []
+    assert tr.version == 1
+
+
+def test_unknown_language_raises_naming_the_known_ones(tr):
+    with pytest.raises(ValueError, match=r"'de'.*en, bg, ru"):
+        tr.set_language("de")
+    assert (tr.language, tr.version) == ("en", 0)
+    with pytest.raises(ValueError, match="en, bg, ru"):
+        Translator("bg_BG")
+
+
+def test_bulgarian_has_two_plural_forms():
+    tr = Translator("bg")
+    got = {n: tr.ngettext(*PLURAL, n).format(n=n) for n in (0, 1, 2, 5, 11, 21)}
+    assert got == {0: "0 оферти", 1: "1 оферта", 2: "2 оферти", 5: "5 оферти", 11: "11 оферти", 21: "21 оферти"}
+
+
+def test_russian_has_three_plural_forms():
+    tr = Translator("ru")
+
+    def offers(n: int) -> str:
+        return tr.ngettext(*PLURAL, n).format(n=n)
+
+    assert offers(1) == "1 предложение"
+    assert offers(2) == "2 предложения"
+    assert offers(5) == "5 предложений"
+    assert [offers(n) for n in (0, 4, 11, 12, 14, 21, 22, 25, 101, 111, 112)] == [
+        "0 предложений",
+        "4 предложения",
+        "11 предложений",
+        "12 предложений",
+        "14 предложений",
+        "21 предложение",
+        "22 предложения",
+        "25 предложений",
+        "101 предложение",
+        "111 предложений",
+        "112 предложений",
+    ]
+
+
+@pytest.mark.parametrize("lang", Translator.languages)
+def test_unknown_msgid_falls_back_to_english(lang):
+    tr = Translator(lang)
+    assert tr.gettext("A message nobody translated") == "A message nobody translated"
+    assert tr.ngettext("{n} new thing", "{n} new things", 1) == "{n} new thing"
+    assert tr.ngettext("{n} new thing", "{n} new things", 3) == "{n} new things"
+
+
+def test_untranslated_entry_falls_back_to_english(tmp_path):
+    shutil.copytree(LOCALE_DIR, tmp_path, dirs_exist_ok=True)
+    path = catalog_path("bg", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('msgstr "Меню"', 'msgstr ""'), encoding="utf-8")
+    tr = Translator("bg", locale_dir=tmp_path)
+    assert tr.gettext("Menu") == "Menu"
+    assert tr.gettext("Back") == "Назад"
+
+
+def test_missing_catalog_fails_at_start(tmp_path):
+    shutil.copytree(LOCALE_DIR, tmp_path, dirs_exist_ok=True)
+    catalog_path("ru", tmp_path).unlink()
+    with pytest.raises(FileNotFoundError):
+        Translator("bg", locale_dir=tmp_path)
+
+
+# --- prices ---------------------------------------------------------------------------------------------------------
+
+NBSP = "\u00a0"  # Babel keeps amount and symbol together with a no-break space
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("bg", f"3,90{NBSP}€"), ("en", "€3.90"), ("ru", f"3,90{NBSP}€")],
+)
+def test_format_price(lang, expected):
+    assert format_price(390, "EUR", lang) == expected
+
+
+def test_format_price_thousands_and_negative():
+    assert format_price(123456, "EUR", "en") == "€1,234.56"
+    assert format_price(1234567, "EUR", "bg") == f"12{NBSP}345,67{NBSP}€"
+    assert format_price(-50, "EUR", "en") == "-€0.50"
+
+
+def test_format_price_wants_integer_cents():
+    with pytest.raises(TypeError):
+        format_price(3.9, "EUR", "en")  # type: ignore[arg-type]
