@@ -1,0 +1,1 @@
+"""The shopper kiosk and the staff tablet (Kivy)."""
