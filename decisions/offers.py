@@ -169,6 +169,20 @@ def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: S
     return OfferDecision(mode, tuple(chosen), tuple(held_out), skipped, why)
 
 
+def offer_price(raw: Mapping, catalog: Catalog) -> tuple[int, str] | None:
+    """What the shopper pays with the offer: the combo price, or the product's price less the
+    offer's percentage; None when the offer names no price (double points, say)."""
+    benefit = raw.get("benefit") or {}
+    product_price = catalog.prices.get(raw.get("sku") or "")
+    currency = (product_price or {}).get("currency", "EUR")
+    if isinstance(benefit.get("price_cents"), int):
+        return benefit["price_cents"], currency
+    percent = (raw.get("discount") or {}).get("percent")
+    if product_price and isinstance(percent, int | float):
+        return int(round(product_price["price_cents"] * (100 - percent) / 100)), currency
+    return None
+
+
 def _affinity(shopper: Shopper, catalog: Catalog, now: datetime) -> dict[str, float]:
     """sku and 'category:<c>' -> time-decayed purchase weight (``copurchase.affinity``)."""
     weights = copurchase.affinity(shopper.history, now, HALF_LIFE_DAYS)

@@ -27,7 +27,7 @@ from decisions.engine import Engine
 from decisions.identity import phone as phones
 from decisions.identity import qr
 from decisions.menus import MenuDecision
-from decisions.offers import OfferChoice, OfferDecision
+from decisions.offers import OfferChoice, OfferDecision, offer_price
 from decisions.shopper import Shopper
 from pos.qr import coupon_qr_png
 from sync.cache.db import Cache, CacheError
@@ -180,8 +180,9 @@ class KioskService:
     def menu(self, lang: str = "en") -> MenuDecision:
         return self.engine().menu(self.context(), lang=lang, limit=12)
 
-    def price(self, sku: str | None) -> dict | None:
-        return self.engine().catalog.prices.get(sku) if sku else None
+    def price(self, choice: OfferChoice) -> tuple[int, str] | None:
+        """(cents, currency) the shopper pays with this offer, or None when it has no price."""
+        return offer_price(choice.raw, self.engine().catalog)
 
     # --- send to phone ---------------------------------------------------------------------------
     def send_to_phone(self, choice: OfferChoice) -> SentCoupon:

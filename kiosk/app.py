@@ -1,0 +1,257 @@
+"""The kiosk app. Its properties are the view-model the kv files bind to (after Electrum's Kivy
+GUI); every decision comes from ``KioskService`` and the engine behind it.
+
+Threads: the camera scanner calls back on its own thread; ``_on_scan`` only hops to the UI
+thread with ``Clock.schedule_once``. Nothing else here runs off the UI thread.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from .camera import CameraUnavailable, FrameSource, QrScanner
+from .i18n import Translator, format_price
+from .screens import AttractScreen, ConsentScreen, CouponView, IdentifyScreen, MenuRow, OfferCard, OffersScreen
+from .session import KioskService
+
+KV_DIR = Path(__file__).parent / "kv"
+KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv")
+LARGE_TEXT_SCALE = 1.35
+COUNTDOWN_S = 5
+
+
+class KioskApp(App):
+    lang_version = NumericProperty(0)
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    online = BooleanProperty(True)
+    personal = BooleanProperty(False)
+    store_name = StringProperty("")
+    countdown_text = StringProperty("")
+    greeting = StringProperty("")
+    camera_message = StringProperty("")
+    phone_display = StringProperty("")
+    phone_error = StringProperty("")
+    menu_name = StringProperty("")
+    menu_note = StringProperty("")
+
+    def __init__(self, service: KioskService, translator: Translator, *, store_name: str,
+                 camera: Callable[[], FrameSource] | None, idle_timeout_s: float = 30.0,
+                 online: Callable[[], bool] = lambda: True, **kwargs):
+        super().__init__(**kwargs)
+        self.service = service
+        self.translator = translator
+        self.store_name = store_name
+        self.camera_factory = camera
+        self.idle_timeout_s = idle_timeout_s
+        self.is_online = online
+        self.scanner: QrScanner | None = None
+        self.coupon_view: CouponView | None = None
+        self.phone_digits = ""
+        self.last_touch = time.monotonic()
+        translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
+        self.title = "store-edge kiosk"
+
+    # --- building ----------------------------------------------------------------------------
+    def build(self) -> ScreenManager:
+        for name in KV_FILES:
+            Builder.load_file(str(KV_DIR / name))
+        # No animated transition: a ScreenManager drops every touch while one runs, and a shopper
+        # tapping fast would lose the first digits of their number.
+        manager = ScreenManager(transition=NoTransition())
+        for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen()):
+            manager.add_widget(screen)
+        self._load_slides(manager.get_screen("attract"))
+        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
+        Clock.schedule_interval(self._idle_tick, 0.25)
+        Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())), 1.0)
+        return manager
+
+    def _load_slides(self, attract: AttractScreen) -> None:
+        lang = self.translator.language
+        slides = [item["text"].get(lang) or item["text"].get("en", "")
+                  for item in self.service.reader.content_items() if item.get("kind") == "text" and item.get("text")]
+        attract.slides = slides or [self.store_name]
+        attract.next_slide()
+
+    def tr(self, msgid: str, _version: object = None) -> str:
+        return self.translator.gettext(msgid)
+
+    # --- chrome ------------------------------------------------------------------------------
+    def set_language(self, code: str) -> None:
+        self.translator.set_language(code)
+        self._load_slides(self.root.get_screen("attract"))
+        if self.root.current == "offers":
+            self.show_offers()
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+
+    def _touched(self, *args: object) -> bool:
+        self.last_touch = time.monotonic()
+        self.countdown_text = ""
+        return False  # let the touch go on to the widgets
+
+    def _key(self, window: object, key: int, *args: object) -> bool:
+        self.last_touch = time.monotonic()
+        return key == 27  # Esc from a keyboard or a barcode scanner must not quit the kiosk
+
+    def _idle_tick(self, dt: float) -> None:
+        if self.root is None or self.root.current == "attract":
+            self.countdown_text = ""
+            return
+        left = self.idle_timeout_s - (time.monotonic() - self.last_touch)
+        if left <= 0:
+            self.end_session()
+        elif left <= COUNTDOWN_S:
+            self.countdown_text = self.tr("Ending in {seconds} s").format(seconds=math.ceil(left))
+        else:
+            self.countdown_text = ""
+
+    def _go(self, screen: str) -> None:
+        self.last_touch = time.monotonic()
+        self.root.current = screen
+
+    # --- identify ----------------------------------------------------------------------------
+    def start_identify(self) -> None:
+        self.phone_digits, self.phone_display, self.phone_error = "", "", ""
+        self._go("identify")
+        self._start_camera()
+
+    def _start_camera(self) -> None:
+        if self.camera_factory is None:
+            self.camera_message = self.tr("No camera here. Please enter your phone number.")
+            return
+        try:
+            source = self.camera_factory()
+        except CameraUnavailable:
+            self.camera_message = self.tr("No camera here. Please enter your phone number.")
+            return
+        self.camera_message = self.tr("Hold your phone's code up to the camera")
+        self.scanner = QrScanner(source, on_code=self._on_scan, on_error=self._on_camera_error)
+        self.scanner.start()
+
+    def _stop_camera(self) -> None:
+        if self.scanner is not None:
+            self.scanner.stop()
+            self.scanner = None
+
+    def _on_scan(self, text: str) -> None:  # the scanner's thread
+        Clock.schedule_once(lambda dt: self.qr_scanned(text))
+
+    def _on_camera_error(self, message: str) -> None:  # the scanner's thread
+        Clock.schedule_once(lambda dt: setattr(
+            self, "camera_message", self.tr("The camera stopped working. Please enter your phone number.")))
+
+    def qr_scanned(self, text: str) -> None:
+        if self.root.current != "identify":
+            return
+        result = self.service.identify_qr(text)
+        if not result.ok:
+            self.camera_message = result.message
+            return
+        self._identified()
+
+    def phone_key(self, key: str) -> None:
+        if len(self.phone_digits) < 16:
+            self.phone_digits += key
+        self._phone_changed()
+
+    def phone_delete(self) -> None:
+        self.phone_digits = self.phone_digits[:-1]
+        self._phone_changed()
+
+    def _phone_changed(self) -> None:
+        self.phone_error = ""
+        preview = self.service.phone_preview(self.phone_digits) if self.phone_digits else None
+        self.phone_display = preview.formatted if preview and preview.ok else self.phone_digits
+
+    def phone_submit(self) -> None:
+        result = self.service.identify_phone(self.phone_digits)
+        if not result.ok:
+            self.phone_error = result.message
+            return
+        self._identified()
+
+    def _identified(self) -> None:
+        self._stop_camera()
+        self.phone_digits, self.phone_display = "", ""
+        if self.service.session.profile is None:  # head office does not know them: offers for everyone
+            self.show_offers()
+            return
+        self.root.get_screen("consent").show(self.service.session.consents)
+        self._go("consent")
+
+    # --- consent, offers, coupon ---------------------------------------------------------------
+    def save_consent(self, choices: dict[str, bool]) -> None:
+        self.service.save_consent(choices)
+        self.show_offers()
+
+    def browse(self) -> None:
+        self.service.end()
+        self.show_offers()
+
+    def show_offers(self) -> None:
+        lang = self.translator.language
+        decision = self.service.offers(lang=lang)
+        self.personal = decision.mode == "personal"
+        name = self.service.greeting_name()
+        self.greeting = self.tr("Hello, {name}!").format(name=name) if name else self.tr("Hello!")
+        screen = self.root.get_screen("offers")
+        cards = screen.ids.cards
+        cards.clear_widgets()
+        self._choices = decision.offers
+        for i, choice in enumerate(decision.offers):
+            title = choice.title.get(lang) or choice.title.get("en", choice.offer_id)
+            price = self.service.price(choice)
+            cards.add_widget(OfferCard(title=title, index=i, why=" · ".join(choice.reasons[:2]),
+                                       price=format_price(*price, lang) if price else ""))
+        menu = self.service.menu(lang)
+        box = screen.ids.menu
+        box.clear_widgets()
+        for item in menu.items:
+            box.add_widget(MenuRow(title=item.name, price=format_price(item.price_cents, item.currency, lang)
+                                   if item.price_cents is not None else ""))
+        self.menu_name = menu.name
+        self.menu_note = self.tr("weather unknown") if "weather unknown" in menu.reasons else ""
+        self._go("offers")
+
+    def send_to_phone(self, index: int) -> None:
+        coupon = self.service.send_to_phone(self._choices[index])
+        texture = CoreImage(io.BytesIO(coupon.qr_png), ext="png").texture
+        texture.mag_filter = "nearest"
+        self.coupon_view = CouponView(texture=texture, code=coupon.code)
+        self.coupon_view.open()
+
+    # --- goodbye ---------------------------------------------------------------------------------
+    def end_session(self) -> None:
+        """Done, Back, or the idle timeout: nothing of the shopper stays on screen or in memory."""
+        self._stop_camera()
+        if self.coupon_view is not None:
+            self.coupon_view.dismiss()
+            self.coupon_view = None
+        self.service.end()
+        self._choices = ()
+        self.phone_digits = ""
+        self.personal = False
+        self.greeting = self.phone_display = self.phone_error = self.countdown_text = ""
+        screen = self.root.get_screen("offers")
+        screen.ids.cards.clear_widgets()
+        screen.ids.menu.clear_widgets()
+        self.root.current = "attract"
+
+    def on_stop(self) -> None:
+        self._stop_camera()

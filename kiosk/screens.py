@@ -1,0 +1,65 @@
+"""The kiosk's screens: layout in kiosk/kv/*.kv, and only what a layout cannot say here."""
+
+from __future__ import annotations
+
+from kivy.clock import Clock
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import Screen
+
+SLIDE_SECONDS = 6
+
+
+class AttractScreen(Screen):
+    """Rotates the store's slides while nobody is there."""
+
+    slide_text = StringProperty("")
+    slides: list[str] = []
+    _index = 0
+    _event = None
+
+    def on_enter(self) -> None:
+        self.next_slide()
+        self._event = Clock.schedule_interval(lambda dt: self.next_slide(), SLIDE_SECONDS)
+
+    def on_leave(self) -> None:
+        if self._event is not None:
+            self._event.cancel()
+
+    def next_slide(self) -> None:
+        if self.slides:
+            self.slide_text = self.slides[self._index % len(self.slides)]
+            self._index += 1
+
+
+class IdentifyScreen(Screen):
+    pass
+
+
+class ConsentScreen(Screen):
+    def show(self, consents: dict[str, str]) -> None:
+        """Pre-set each purpose to the shopper's current choice (nothing ticked for a new shopper)."""
+        for purpose in ("personal_offers", "e_receipt", "marketing"):
+            self.ids[purpose].state = "down" if consents.get(purpose) == "granted" else "normal"
+
+
+class OffersScreen(Screen):
+    pass
+
+
+class OfferCard(BoxLayout):
+    title = StringProperty("")
+    price = StringProperty("")
+    why = StringProperty("")
+    index = NumericProperty(0)
+
+
+class MenuRow(BoxLayout):
+    title = StringProperty("")
+    price = StringProperty("")
+
+
+class CouponView(ModalView):
+    texture = ObjectProperty(None, allownone=True)
+    code = StringProperty("")

@@ -1,0 +1,238 @@
+"""The shopper kiosk, driven by simulated touches on the real widget tree under Xvfb."""
+
+from __future__ import annotations
+
+import gc
+import time
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import qrcode
+
+from decisions import coupons
+from decisions.engine import Engine
+from decisions.identity import qr
+from kiosk.camera import FileFrames
+from kiosk.i18n import Translator
+from kiosk.session import KioskService, Store
+from sync.cache import Cache
+from sync.cache.bundles import apply_bundle
+from sync.cache.outbox import Outbox
+from sync.cache.read import CacheReader
+from sync.demo import ASSETS, Demo
+from sync.protocol import signing
+
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
+KEY = signing.generate_private_key()
+
+
+def advance(frames: int = 3) -> None:
+    from kivy.base import EventLoop
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        advance(1)
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the screen did not get there in time")
+
+
+def tap(widget) -> None:
+    from kivy.tests.common import UnitTestTouch
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    advance(3)
+
+
+def shot(app, shots: Path, name: str) -> Path:
+    from kivy.core.window import Window
+    advance(6)
+    path = Window.screenshot(str(shots / f"{name}.png"))
+    assert path and Path(path).stat().st_size > 5000
+    return Path(path)
+
+
+def qr_frame(text: str) -> np.ndarray:
+    image = np.array(qrcode.make(text, box_size=6, border=4).convert("L"))
+    frame = np.full((720, 1280), 200, np.uint8)
+    h, w = image.shape
+    frame[200:200 + h, 500:500 + w] = image
+    return np.dstack([frame] * 3)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from kivy.core.window import Window  # after conftest set DISPLAY
+
+    from kiosk.app import KioskApp
+
+    Window.size = (1280, 720)
+    chain, store = Demo(tmp_path_factory.mktemp("demo"), ASSETS, timeout=1).load_assets()
+    cache = Cache(tmp_path_factory.mktemp("cache") / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
+                 content=store)
+    engine = Engine.load(CacheReader(cache), now=NOW)
+    service = KioskService(cache, Outbox(cache, boot_id="b", device="kiosk-1", store="s001"),
+                           Store("demo", "south", "s001", "kiosk-1", "Europe/Sofia", "BG"),
+                           qr_keys=signing.TrustedKeys([KEY.public_key()]), phone_key=b"demo-chain-phone-key-2026",
+                           coupon_key=coupons.store_key(b"ui", "s001"), engine=lambda: engine, clock=lambda: NOW)
+    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
+    kiosk._run_prepare()
+    advance(5)
+    yield kiosk
+    kiosk.end_session()
+
+
+@pytest.fixture(autouse=True)
+def fresh(app):
+    app.end_session()
+    app.set_language("en")
+    app.camera_factory = None
+    advance(3)
+    yield
+
+
+def screen(app, name: str):
+    return app.root.get_screen(name)
+
+
+def test_attract_screen_offers_identification_and_browsing(app, shots):
+    attract = screen(app, "attract")
+    assert app.root.current == "attract"
+    assert "personal offers" in attract.ids.start.text
+    shot(app, shots, "01-attract")
+    tap(attract.ids.browse)
+    until(lambda: app.root.current == "offers")
+    assert not app.personal and len(screen(app, "offers").ids.cards.children) >= 1
+    shot(app, shots, "02-offers-anonymous")
+
+
+def test_qr_from_the_camera_reaches_consent_then_offers(app, shots):
+    token = qr.issue_token(KEY, "c-0001", now=NOW.timestamp(), ttl_s=600)
+    app.camera_factory = lambda: FileFrames([qr_frame(token)], fps=20)
+    tap(screen(app, "attract").ids.start)
+    until(lambda: app.root.current == "consent", timeout=20)
+    consent = screen(app, "consent")
+    assert consent.ids.personal_offers.state == "down"  # her recorded choice, shown again
+    shot(app, shots, "03-consent")
+    tap(consent.ids.save)
+    until(lambda: app.root.current == "offers")
+    assert app.personal and app.greeting == "Hello, Мария!"
+    shot(app, shots, "04-offers-personal")
+
+
+def test_invalid_phone_number_shows_the_error(app, shots):
+    tap(screen(app, "attract").ids.start)
+    identify = screen(app, "identify")
+    assert "No camera here" in app.camera_message  # no camera: phone-only mode
+    keys = {b.text: b for b in identify.ids.keypad.children}
+    for digit in "0899":
+        tap(keys[digit])
+    tap(identify.ids.continue_)
+    assert app.root.current == "identify" and "too short" in identify.ids.phone_error.text
+    shot(app, shots, "05-phone-error")
+
+
+def test_no_thanks_shows_anonymous_offers_only(app):
+    tap(screen(app, "attract").ids.start)
+    identify = screen(app, "identify")
+    keys = {b.text: b for b in identify.ids.keypad.children}
+    for digit in "0899100102":
+        tap(keys[digit])
+    assert identify.ids.number.text == "089 910 0102"
+    tap(identify.ids.continue_)
+    until(lambda: app.root.current == "consent")
+    tap(screen(app, "consent").ids.no_thanks)
+    until(lambda: app.root.current == "offers")
+    assert not app.personal and app.greeting == "Hello!"
+    ids = {c.offer_id for c in app._choices}
+    assert "OFF-GOLD-DOUBLE-POINTS" not in ids  # a personal offer
+
+
+def test_send_to_phone_shows_a_qr_code_that_decodes_to_the_coupon(app, shots):
+    import cv2
+
+    tap(screen(app, "attract").ids.browse)
+    until(lambda: app.root.current == "offers")
+    first = screen(app, "offers").ids.cards.children[-1]
+    send = next(w for w in first.walk() if getattr(w, "text", "") == "Send to my phone")
+    tap(send)
+    until(lambda: app.coupon_view is not None)
+    path = shot(app, shots, "06-coupon")
+    image = cv2.imread(str(path))
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == app.coupon_view.code
+
+
+def test_idle_timeout_wipes_the_session(app):
+    tap(screen(app, "attract").ids.start)
+    keys = {b.text: b for b in screen(app, "identify").ids.keypad.children}
+    for digit in "0899100101":
+        tap(keys[digit])
+    tap(screen(app, "identify").ids.continue_)
+    until(lambda: app.root.current == "consent")
+    tap(screen(app, "consent").ids.save)
+    until(lambda: app.root.current == "offers")
+    assert app.greeting == "Hello, Мария!"
+    app.last_touch = time.monotonic() - (app.idle_timeout_s - 3)  # 3 s left
+    until(lambda: app.countdown_text.startswith("Ending in"))
+    app.last_touch = time.monotonic() - app.idle_timeout_s - 1
+    until(lambda: app.root.current == "attract")
+    gc.collect()
+    assert not reachable(app, "Мария") and not reachable(app, "c-0001")
+
+
+def test_language_switch_changes_the_visible_texts(app, shots):
+    attract = screen(app, "attract")
+    english = attract.ids.start.text
+    app.set_language("bg")
+    advance(3)
+    assert attract.ids.start.text != english and any("\u0400" <= ch <= "\u04ff" for ch in attract.ids.start.text)
+    shot(app, shots, "07-attract-bg")
+    app.set_language("ru")
+    advance(3)
+    assert attract.ids.browse.text == app.translator.gettext("Just browse") != "Just browse"
+
+
+def test_large_text_makes_the_text_bigger(app):
+    button = screen(app, "attract").ids.start
+    before = button.font_size
+    app.toggle_large_text()
+    advance(3)
+    assert button.font_size > before * 1.3
+    app.toggle_large_text()
+
+
+def reachable(root: object, text: str) -> bool:
+    seen, todo = set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        try:
+            if isinstance(obj, type | types.ModuleType):
+                continue
+            if isinstance(obj, str):
+                if text in obj:
+                    return True
+                continue
+            if isinstance(obj, types.FunctionType):
+                todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
+                continue
+            todo.extend(gc.get_referents(obj))
+        except ReferenceError:  # a dead weak proxy: nothing behind it
+            continue
+    return False
+
