@@ -92,54 +92,14 @@ class Demo:
         self.timeout = timeout
 
     def run(self, *, once: bool) -> int:
-        if mosquitto_binary() is None:
-            raise DemoError(f"mosquitto is not installed; install it with:\n  {APT_LINE}")
-        chain_content, store_content = self.load_assets()
-        self.var.mkdir(parents=True, exist_ok=True)
-        key, pub_path = self.chain_keys()
         with ExitStack() as stack:
-            broker = Mosquitto(data_dir=self.var / "broker").start()
-            stack.callback(broker.stop)
-            print(f"broker: Mosquitto {broker.port}")
-
-            (self.var / "head-office").mkdir(exist_ok=True)
-            events = EventStore(self.var / "head-office" / "events.db")
-            stack.callback(events.conn.close)
-            responder = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=key, events=events,
-                                  client_id="demo-head-office").start()
-            stack.callback(responder.stop)
-            responder.add_profiles(store_content["profiles"])
-            version = self.next_version()
-            responder.publish_bundle("chain", chain_content, version=version)
-            responder.publish_bundle(f"store/{STORE}", store_content, version=version)
-            print(f"head office: published chain and store/{STORE} bundles, version {version}"
-                  f" ({len(responder.profiles)} profiles held for lookups)")
-
-            agent = SyncAgent(self.device_config(broker.port, pub_path)).start()
-            stack.callback(agent.stop)
-            self.wait(agent.connected.is_set, f"{DEVICE} to connect to the broker")
-            wanted = {"chain": version, f"store/{STORE}": version}
-            self.wait(lambda: all(agent.reader.sync_state().get(s, {}).get("version") == v
-                                  for s, v in wanted.items()),
-                      lambda: f"{DEVICE} to apply both bundles (bundle worker counts: {agent.bundles.counts})")
-            self.summary(agent)
-
-            offer = max(agent.reader.offers("kiosk"), key=lambda o: o["priority"])
-            event_id = agent.outbox.record("offer_shown", {"offer": offer["id"], "sku": offer.get("sku"),
-                                                           "channel": "kiosk", "source": "demo"})
-            self.wait(lambda: event_id in responder.events.ids() and agent.outbox.stats().rows == 0,
-                      "the offer_shown event to reach head office and leave the outbox")
-            print(f"event: offer_shown {offer['id']} recorded on {DEVICE}, outbox drained")
-            total = responder.events.count()
-            print(f"head office received {total} event{'s' if total != 1 else ''} so far"
-                  f" ({responder.events.count('offer_shown')} offer_shown)")
+            agent, responder = self.start_store(stack)
             if once:
                 return 0
 
             display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
             if display:
-                print(f"display {display}: no screens to open yet"
-                      " (the kiosk and signage windows join here as they land)")
+                print(f"display {display}: the kiosk window opens with python -m kiosk.demo")
             else:
                 print(NO_DISPLAY)
             print("running; Ctrl-C stops")
@@ -147,6 +107,51 @@ class Demo:
             while not stop.wait(STATUS_EVERY_S):
                 self.status(agent, responder)
         return 0
+
+    def start_store(self, stack: ExitStack) -> tuple[SyncAgent, Responder]:
+        """Broker, head office and the kiosk-1 agent with both bundles applied; torn down by ``stack``."""
+        if mosquitto_binary() is None:
+            raise DemoError(f"mosquitto is not installed; install it with:\n  {APT_LINE}")
+        chain_content, store_content = self.load_assets()
+        self.var.mkdir(parents=True, exist_ok=True)
+        key, pub_path = self.chain_keys()
+        self.chain_key = key
+        broker = Mosquitto(data_dir=self.var / "broker").start()
+        stack.callback(broker.stop)
+        print(f"broker: Mosquitto {broker.port}")
+
+        (self.var / "head-office").mkdir(exist_ok=True)
+        events = EventStore(self.var / "head-office" / "events.db")
+        stack.callback(events.conn.close)
+        responder = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=key, events=events,
+                              client_id="demo-head-office").start()
+        stack.callback(responder.stop)
+        responder.add_profiles(store_content["profiles"])
+        version = self.next_version()
+        responder.publish_bundle("chain", chain_content, version=version)
+        responder.publish_bundle(f"store/{STORE}", store_content, version=version)
+        print(f"head office: published chain and store/{STORE} bundles, version {version}"
+              f" ({len(responder.profiles)} profiles held for lookups)")
+
+        agent = SyncAgent(self.device_config(broker.port, pub_path)).start()
+        stack.callback(agent.stop)
+        self.wait(agent.connected.is_set, f"{DEVICE} to connect to the broker")
+        wanted = {"chain": version, f"store/{STORE}": version}
+        self.wait(lambda: all(agent.reader.sync_state().get(s, {}).get("version") == v
+                              for s, v in wanted.items()),
+                  lambda: f"{DEVICE} to apply both bundles (bundle worker counts: {agent.bundles.counts})")
+        self.summary(agent)
+
+        offer = max(agent.reader.offers("kiosk"), key=lambda o: o["priority"])
+        event_id = agent.outbox.record("offer_shown", {"offer": offer["id"], "sku": offer.get("sku"),
+                                                       "channel": "kiosk", "source": "demo"})
+        self.wait(lambda: event_id in responder.events.ids() and agent.outbox.stats().rows == 0,
+                  "the offer_shown event to reach head office and leave the outbox")
+        print(f"event: offer_shown {offer['id']} recorded on {DEVICE}, outbox drained")
+        total = responder.events.count()
+        print(f"head office received {total} event{'s' if total != 1 else ''} so far"
+              f" ({responder.events.count('offer_shown')} offer_shown)")
+        return agent, responder
 
     # --- setup ---------------------------------------------------------------------------------
     def load_assets(self) -> tuple[dict, dict]:

@@ -1,0 +1,61 @@
+"""A screen to draw on: the real one, or an Xvfb virtual one when there is none (CI, headless demo)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+
+class NoDisplay(RuntimeError):
+    pass
+
+
+def start_xvfb(width: int = 1280, height: int = 720) -> subprocess.Popen:
+    """Start Xvfb on the first free display from :90 and point DISPLAY at it."""
+    if shutil.which("Xvfb") is None:
+        raise NoDisplay("Xvfb is not installed: apt-get install -y xvfb (./run-tests and ./run-demo do it as root)")
+    for display in range(90, 120):
+        if Path(f"/tmp/.X11-unix/X{display}").exists() or Path(f"/tmp/.X{display}-lock").exists():
+            continue
+        proc = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "+extension", "GLX",
+                                 "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if Path(f"/tmp/.X11-unix/X{display}").exists():
+                os.environ["DISPLAY"] = f":{display}"
+                return proc
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.kill()
+    raise NoDisplay("could not start Xvfb on any display from :90 to :119")
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def configure_kivy(*, kiosk_mode: bool, width: int = 1280, height: int = 720) -> None:
+    """Kivy settings that must be in place before its window exists.
+
+    An explicit [input] section: the default one probes every input device (and can double every
+    touch on Linux); Esc never quits; in kiosk mode the window is fullscreen, borderless, cursorless.
+    """
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.remove_section("input")
+    Config.add_section("input")
+    Config.set("input", "mouse", "mouse")
+    if kiosk_mode:
+        Config.set("input", "touchscreen", "probesysfs,provider=hidinput")
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        Config.set("graphics", "width", str(width))
+        Config.set("graphics", "height", str(height))
