@@ -92,6 +92,8 @@ def app(tmp_path_factory):
     advance(5)
     yield kiosk
     kiosk.end_session()
+    Window.remove_widget(kiosk.root)  # one window per process: leave it empty for the next app
+    Window.unbind(on_touch_down=kiosk._touched, on_key_down=kiosk._key)
 
 
 @pytest.fixture(autouse=True)
