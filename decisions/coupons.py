@@ -10,7 +10,8 @@ whatever the case, the dashes, or O/0 and I/L/1 mix-ups. It packs 100 bits:
 | 16 | offer tag: the first 16 bits of sha256(offer id) |
 | 4 | arm: 0 no experiment, n = the offer's n-th experiment arm |
 | 18 | expiry, in hours since 2026-01-01 UTC |
-| 16 | serial, random |
+| 16 | serial: the issuing device's index in its store (4 bits) and its count of coupons for this
+offer and expiry hour (12 bits), so two coupons can never share a code |
 | 36 | MAC: HMAC-SHA256 with the store's coupon key over every field above *and* the full store id,
 offer id and arm name |
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,13 +108,27 @@ class Coupon:
     expires_at: float
 
 
-def issue(key: bytes, *, store: str, offer: Offer, arm: str | None, expires_at: float,
-          serial: int | None = None) -> Coupon:
-    """A new coupon for ``offer`` in ``store``. ``serial`` is random unless given (tests)."""
+def expiry_slot(expires_at: float) -> float:
+    """The end of the hour a coupon wanted to expire in: what the code can say, and what it will say."""
+    return EPOCH + (int((expires_at - EPOCH) // 3600) + 1) * 3600
+
+
+def serial_for(device_index: int, issued_before: int) -> int:
+    """A serial no other device of the store can give for the same offer and expiry hour."""
+    if not 0 <= device_index < 16:
+        raise ValueError("a store's device index is 0-15")
+    if issued_before >= 2**12:
+        raise ValueError("more than 4,096 coupons for one offer in one hour on one device")
+    return device_index << 12 | issued_before
+
+
+def issue(key: bytes, *, store: str, offer: Offer, arm: str | None, expires_at: float, serial: int) -> Coupon:
+    """A new coupon for ``offer`` in ``store``; ``serial`` from ``serial_for`` keeps codes unique."""
     hours = int((expires_at - EPOCH) // 3600)
     if not 0 <= hours < 2**18:
         raise ValueError("expiry out of range (2026-2055)")
-    serial = secrets.randbelow(2**16) if serial is None else serial
+    if not 0 <= serial < 2**16:
+        raise ValueError("serial is 16 bits")
     fields = VERSION
     for value, bits in ((_tag(store, 8), 8), (_tag(offer.id, 16), 16), (_arm_index(offer, arm), 4),
                         (hours, 18), (serial, 16)):

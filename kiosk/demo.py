@@ -21,6 +21,7 @@ from sync.demo import ASSETS, CHAIN, DEVICE, REGION, ROOT, STORE, Demo, DemoErro
 from sync.protocol.signing import TrustedKeys
 
 from .display import NoDisplay, configure_kivy, has_display, start_xvfb
+from .session import KioskService, Store
 
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
 COUPON_SECRET = b"demo-chain-coupon-secret"
@@ -79,6 +80,29 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
         Clock.schedule_once(lambda dt: ScriptedShopper(app, shots, exit_after).next(), 1.0)
     app.run()
     return 0
+
+
+def offline_store(var: Path, *, clock, qr_keys: TrustedKeys) -> KioskService:
+    """The demo store's kiosk with no broker: the demo chain applied straight into a cache in ``var``.
+
+    For the UI tests and the benchmarks, which need the real screens over real data, not the network.
+    """
+    from decisions.engine import Engine
+    from sync.cache import Cache
+    from sync.cache.bundles import apply_bundle
+    from sync.cache.outbox import Outbox
+    from sync.cache.read import CacheReader
+
+    chain, store = Demo(var / "demo", ASSETS, timeout=1).load_assets()
+    cache = Cache(var / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream=f"store/{STORE}", scope=f"store/{STORE}", version=1, sha256="x", mode="snapshot",
+                 content=store)
+    engine = Engine.load(CacheReader(cache), now=clock())
+    return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE),
+                        Store(CHAIN, REGION, STORE, DEVICE, "Europe/Sofia", "BG"), qr_keys=qr_keys,
+                        phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
+                        engine=lambda: engine, clock=clock)
 
 
 class ScriptedShopper:

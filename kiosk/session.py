@@ -35,7 +35,7 @@ from sync.cache.engine_state import Shown, impressions_since, record_offers_show
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import record_consent
 from sync.cache.read import CacheReader
-from sync.cache.redemption import Issued, record_coupon_issued
+from sync.cache.redemption import Issued, issued_count, record_coupon_issued
 from sync.cache.weather import latest_weather
 from sync.protocol.signing import TrustedKeys
 
@@ -54,6 +54,7 @@ class Store:
     device: str
     timezone: str
     country: str
+    device_index: int = 0  # this device's number in its store, 0-15, unique there (coupon serials)
 
 
 @dataclass
@@ -188,8 +189,10 @@ class KioskService:
     def send_to_phone(self, choice: OfferChoice) -> SentCoupon:
         offer = next(o for o in self.engine().playbook.offers if o.id == choice.offer_id)
         now = self.clock().timestamp()
+        expires = coupons.expiry_slot(now + COUPON_TTL_S)
+        serial = coupons.serial_for(self.store.device_index, issued_count(self.cache, offer.id, expires))
         coupon = coupons.issue(self.coupon_key, store=self.store.store, offer=offer, arm=choice.arm,
-                               expires_at=now + COUPON_TTL_S)
+                               expires_at=expires - 1, serial=serial)
         shopper = self.shopper()
         ctx = self.context()
         record_coupon_issued(self.cache, self.outbox, Issued(

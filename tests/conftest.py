@@ -4,52 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support import CHAIN, wait_for
 
 from sync import config as config_mod
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto
 from sync.protocol import signing
-from sync.protocol.content import SECTIONS
 from sync.responder import Responder
-
-CHAIN = "demo"
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def cache_snapshot(path: str | Path) -> dict[str, list[tuple]]:
-    """Every row of every content table and the sync state: what 'the cache' means to a screen."""
-    conn = sqlite3.connect(str(path))
-    try:
-        tables = [s.table for s in SECTIONS.values()] + ["sync_state", "consents"]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        conn.close()
-
-
-def sample_content(products: int = 3, *, price: int = 199) -> dict:
-    return {
-        "products": [{"sku": f"SKU{i:05d}", "name": {"en": f"Product {i}", "bg": f"Продукт {i}", "ru": f"Товар {i}"},
-                      "category": "bakery" if i % 2 else "coffee"} for i in range(products)],
-        "prices": [{"sku": f"SKU{i:05d}", "price_cents": price + i, "currency": "EUR"} for i in range(products)],
-        "offers": [{"id": "OFF1", "priority": 10, "channels": ["kiosk", "signage"],
-                    "title": {"en": "Coffee and croissant", "bg": "Кафе и кроасан", "ru": "Кофе и круассан"},
-                    "sku": "SKU00000"}],
-    }
 
 
 @pytest.fixture(scope="session")

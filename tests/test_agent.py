@@ -6,7 +6,7 @@ import base64
 import json
 import subprocess
 
-from conftest import CHAIN, cache_snapshot, sample_content, wait_for
+from support import CHAIN, cache_snapshot, sample_content, wait_for
 
 from sync.protocol import bundle as wire
 from sync.protocol import signing, topics

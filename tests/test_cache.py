@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cache_snapshot, sample_content
+from support import cache_snapshot, sample_content
 
 from sync.cache import Cache, CacheError, CacheFull, open_cache, schema
 from sync.cache.bundles import StaleVersion, applied_version, apply_bundle

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from support import wait_for
 
 from sync.cache import Cache
 from sync.cache.outbox import Outbox

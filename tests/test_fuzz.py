@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import cache_snapshot, sample_content, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import cache_snapshot, sample_content, wait_for
 
 from sync.protocol import bundle as wire
 

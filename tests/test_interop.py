@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import CHAIN, sample_content, wait_for
+from support import CHAIN, sample_content, wait_for
 
 from sync.cache import Cache
 from sync.cache.outbox import Outbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import threading
 import time
@@ -24,6 +25,7 @@ from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.demo import ASSETS, Demo
 
+SERIALS = itertools.count()
 SECRET = b"demo chain coupon secret"
 KEY = coupons.store_key(SECRET, "s001")
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC).timestamp()
@@ -52,7 +54,8 @@ def offer(desk: Desk, offer_id: str):
 
 def coupon_for(desk: Desk, offer_id: str = "OFF-MORNING-COMBO", *, store: str = "s001", key: bytes = KEY,
                expires: float = NOW + 86400) -> str:
-    return coupons.issue(key, store=store, offer=offer(desk, offer_id), arm=None, expires_at=expires).code
+    return coupons.issue(key, store=store, offer=offer(desk, offer_id), arm=None, expires_at=expires,
+                         serial=next(SERIALS)).code
 
 
 def post(server: PosServer, body: bytes | dict, path: str = "/v1/redemptions",
@@ -198,3 +201,15 @@ def test_fuzzed_bodies_never_crash_the_endpoint(store, doc):
     _, server, _ = store
     status, answer = post(server, json.dumps(doc).encode())
     assert status in (400, 422) and (answer.get("message") or answer.get("reason"))
+
+
+def test_codes_never_collide_within_a_store(store):
+    desk, _, _ = store
+    combo = offer(desk, "OFF-MORNING-COMBO")
+    codes = {coupons.issue(KEY, store="s001", offer=combo, arm=None, expires_at=NOW + 3600,
+                           serial=coupons.serial_for(device, n)).code for device in (0, 1, 15) for n in range(1500)}
+    assert len(codes) == 4500
+    with pytest.raises(ValueError):
+        coupons.serial_for(16, 0)
+    with pytest.raises(ValueError):
+        coupons.serial_for(0, 4096)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import wait_for
+from support import wait_for
 
 from decisions import coupons
 from decisions.caps import CapCounts
@@ -98,7 +98,8 @@ def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, 
                         channel="kiosk")
     # 2. sent to the phone
     offer = next(o for o in engine.playbook.offers if o.id == choice.offer_id)
-    coupon = coupons.issue(KEY, store="s001", offer=offer, arm=choice.arm, expires_at=time.time() + 3600)
+    coupon = coupons.issue(KEY, store="s001", offer=offer, arm=choice.arm, expires_at=time.time() + 3600,
+                           serial=1)
     record_coupon_issued(pos.cache, pos.desk.outbox, Issued(coupon.code, offer.id, choice.arm, choice.variant,
                                                             profile_id, "s001", coupon.expires_at, time.time()),
                          channel="kiosk", context="afternoon|unknown")
@@ -123,7 +124,7 @@ def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, 
 def test_redemption_over_mqtt(store_device, broker):
     agent, pos = store_device()
     offer = next(o for o in pos.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
     till = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="till-1", protocol=mqtt.MQTTv5)
     answers: list[dict] = []
     got = threading.Event()
@@ -149,7 +150,7 @@ def test_redemption_over_mqtt(store_device, broker):
 def test_offline_redemption_is_reconciled_later(store_device, broker, responder):
     agent, pos = store_device()
     offer = next(o for o in pos.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
     broker.kill()
     wait_for(lambda: not agent.connected.is_set(), what="agent offline")
     status, answer = post(pos.http.url, {"code": code, "basket_id": "T1-9", "basket": BASKET})
@@ -163,7 +164,7 @@ def test_one_coupon_on_two_offline_devices_counts_once_and_is_flagged(store_devi
     first, pos_1 = store_device("pos-1")
     second, pos_2 = store_device("pos-2")
     offer = next(o for o in pos_1.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
     broker.kill()
     wait_for(lambda: not first.connected.is_set() and not second.connected.is_set(), what="both offline")
     assert post(pos_1.http.url, {"code": code, "basket_id": "A-1", "basket": BASKET})[1]["accepted"]

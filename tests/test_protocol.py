@@ -9,9 +9,9 @@ import time
 import uuid
 
 import pytest
-from conftest import CHAIN, sample_content
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import CHAIN, sample_content
 
 from sync.protocol import bundle as wire
 from sync.protocol import events, signing

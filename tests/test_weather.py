@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import CHAIN, wait_for
+from support import CHAIN, wait_for
 
 from decisions.context import Context, weather_from_observation
 from sync import config as config_mod

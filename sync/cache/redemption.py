@@ -34,6 +34,12 @@ def record_coupon_issued(cache: Cache, outbox: Outbox, coupon: Issued, *, channe
             "context": context})
 
 
+def issued_count(cache: Cache, offer_id: str, expires_at: float) -> int:
+    """Coupons this device issued for one offer and expiry hour (the next coupon's serial)."""
+    return cache.query("SELECT count(*) FROM coupons WHERE offer_id = ? AND expires_at = ?",
+                       (offer_id, expires_at))[0][0]
+
+
 def issued(cache: Cache, code: str) -> Issued | None:
     rows = cache.query("SELECT code, offer_id, arm, variant, profile_id, store, expires_at, issued_at FROM coupons"
                        " WHERE code = ?", (code,))

@@ -12,17 +12,10 @@ import numpy as np
 import pytest
 import qrcode
 
-from decisions import coupons
-from decisions.engine import Engine
 from decisions.identity import qr
 from kiosk.camera import FileFrames
+from kiosk.demo import offline_store
 from kiosk.i18n import Translator
-from kiosk.session import KioskService, Store
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
-from sync.cache.outbox import Outbox
-from sync.cache.read import CacheReader
-from sync.demo import ASSETS, Demo
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
@@ -77,16 +70,8 @@ def app(tmp_path_factory):
     from kiosk.app import KioskApp
 
     Window.size = (1280, 720)
-    chain, store = Demo(tmp_path_factory.mktemp("demo"), ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path_factory.mktemp("cache") / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store)
-    engine = Engine.load(CacheReader(cache), now=NOW)
-    service = KioskService(cache, Outbox(cache, boot_id="b", device="kiosk-1", store="s001"),
-                           Store("demo", "south", "s001", "kiosk-1", "Europe/Sofia", "BG"),
-                           qr_keys=signing.TrustedKeys([KEY.public_key()]), phone_key=b"demo-chain-phone-key-2026",
-                           coupon_key=coupons.store_key(b"ui", "s001"), engine=lambda: engine, clock=lambda: NOW)
+    service = offline_store(tmp_path_factory.mktemp("store"), clock=lambda: NOW,
+                            qr_keys=signing.TrustedKeys([KEY.public_key()]))
     kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
     kiosk._run_prepare()
     advance(5)
