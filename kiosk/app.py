@@ -38,6 +38,7 @@ class KioskApp(App):
     large_text = BooleanProperty(False)
     online = BooleanProperty(True)
     personal = BooleanProperty(False)
+    identified = BooleanProperty(False)  # a known shopper: their choices can be changed
     store_name = StringProperty("")
     countdown_text = StringProperty("")
     greeting = StringProperty("")
@@ -60,6 +61,7 @@ class KioskApp(App):
         self.scanner: QrScanner | None = None
         self.coupon_view: CouponView | None = None
         self.phone_digits = ""
+        self._menu_rows: list[tuple[str, str]] = []
         self.last_touch = time.monotonic()
         translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
         self.title = "store-edge kiosk"
@@ -189,9 +191,14 @@ class KioskApp(App):
     def _identified(self) -> None:
         self._stop_camera()
         self.phone_digits, self.phone_display = "", ""
-        if self.service.session.profile is None:  # head office does not know them: offers for everyone
+        if self.service.session.profile is None or self.service.consent_on_record():
+            # Unknown to head office (offers for everyone), or a returning shopper who has chosen
+            # before: straight to the offers, where "Your choices" changes them.
             self.show_offers()
             return
+        self.change_consent()
+
+    def change_consent(self) -> None:
         self.root.get_screen("consent").show(self.service.session.consents)
         self._go("consent")
 
@@ -208,6 +215,7 @@ class KioskApp(App):
         lang = self.translator.language
         decision = self.service.offers(lang=lang)
         self.personal = decision.mode == "personal"
+        self.identified = self.service.session.profile is not None
         name = self.service.greeting_name()
         self.greeting = self.tr("Hello, {name}!").format(name=name) if name else self.tr("Hello!")
         screen = self.root.get_screen("offers")
@@ -220,11 +228,14 @@ class KioskApp(App):
             cards.add_widget(OfferCard(title=title, index=i, why=" · ".join(choice.reasons[:2]),
                                        price=format_price(*price, lang) if price else ""))
         menu = self.service.menu(lang)
+        rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None
+                 else "") for item in menu.items]
         box = screen.ids.menu
-        box.clear_widgets()
-        for item in menu.items:
-            box.add_widget(MenuRow(title=item.name, price=format_price(item.price_cents, item.currency, lang)
-                                   if item.price_cents is not None else ""))
+        if rows != self._menu_rows:  # the menu is for everyone: redraw it only when it changed
+            box.clear_widgets()
+            for title, price in rows:
+                box.add_widget(MenuRow(title=title, price=price))
+            self._menu_rows = rows
         self.menu_name = menu.name
         self.menu_note = self.tr("weather unknown") if "weather unknown" in menu.reasons else ""
         self._go("offers")
@@ -246,11 +257,9 @@ class KioskApp(App):
         self.service.end()
         self._choices = ()
         self.phone_digits = ""
-        self.personal = False
+        self.personal = self.identified = False
         self.greeting = self.phone_display = self.phone_error = self.countdown_text = ""
-        screen = self.root.get_screen("offers")
-        screen.ids.cards.clear_widgets()
-        screen.ids.menu.clear_widgets()
+        self.root.get_screen("offers").ids.cards.clear_widgets()
         self.root.current = "attract"
 
     def on_stop(self) -> None:

@@ -143,6 +143,10 @@ class KioskService:
                            status=status, wording_version=CONSENT_WORDING, channel="kiosk")
             self.session.consents[purpose] = status
 
+    def consent_on_record(self) -> bool:
+        """Has this shopper already said yes or no to every purpose (here or elsewhere in the chain)?"""
+        return all(self.session.consents.get(p, "unknown") != "unknown" for p in PURPOSES)
+
     def greeting_name(self) -> str | None:
         """The first name, only with consent to personal offers."""
         if self.shopper().personal:

@@ -162,16 +162,27 @@ def test_send_to_phone_shows_a_qr_code_that_decodes_to_the_coupon(app, shots):
     assert text == app.coupon_view.code
 
 
-def test_idle_timeout_wipes_the_session(app):
+def phone_to_offers(app, digits: str) -> bool:
+    """Identify by phone and reach the offers, saving the choices if asked. True if it asked."""
+    advance(3)  # lay the attract screen out before touching it
     tap(screen(app, "attract").ids.start)
     keys = {b.text: b for b in screen(app, "identify").ids.keypad.children}
-    for digit in "0899100101":
+    for digit in digits:
         tap(keys[digit])
     tap(screen(app, "identify").ids.continue_)
-    until(lambda: app.root.current == "consent")
-    tap(screen(app, "consent").ids.save)
+    until(lambda: app.root.current in ("consent", "offers"))
+    asked = app.root.current == "consent"
+    if asked:
+        for purpose in ("personal_offers", "e_receipt", "marketing"):
+            screen(app, "consent").ids[purpose].state = "down"
+        tap(screen(app, "consent").ids.save)
     until(lambda: app.root.current == "offers")
-    assert app.greeting == "Hello, Мария!"
+    return asked
+
+
+def test_idle_timeout_wipes_the_session(app):
+    phone_to_offers(app, "0899100101")
+    assert app.greeting == "Hello, Мария!" and screen(app, "offers").ids.choices.text == "Your choices"
     app.last_touch = time.monotonic() - (app.idle_timeout_s - 3)  # 3 s left
     until(lambda: app.countdown_text.startswith("Ending in"))
     app.last_touch = time.monotonic() - app.idle_timeout_s - 1
@@ -223,3 +234,14 @@ def reachable(root: object, text: str) -> bool:
             continue
     return False
 
+
+
+def test_a_returning_shopper_can_change_their_choices(app):
+    phone_to_offers(app, "0899100103")
+    app.end_session()
+    assert not phone_to_offers(app, "0899100103")  # chose last time: straight to the offers
+    tap(screen(app, "offers").ids.choices)
+    until(lambda: app.root.current == "consent")
+    tap(screen(app, "consent").ids.no_thanks)
+    until(lambda: app.root.current == "offers")
+    assert not app.personal and app.greeting == "Hello!"  # withdrawn at once
