@@ -1,17 +1,21 @@
-"""Wiring the kiosk to a running sync agent: the service, and an engine reloaded per bundle."""
+"""Wiring the kiosk and the staff tablet to a running sync agent: their service, and an engine reloaded
+per bundle; and the device's key files."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from decisions.engine import Engine
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
+from sync.config import ConfigError
 from sync.protocol.signing import TrustedKeys
 
 from .session import KioskService, Store
+from .staff import StaffService
 
 
 class EngineHolder:
@@ -28,8 +32,7 @@ class EngineHolder:
         self.engine = Engine.load(self.reader, now=datetime.now(UTC))
 
 
-def build_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes, coupon_key: bytes,
-                  store: tuple[str, str, str, str, str, str]) -> tuple[KioskService, EngineHolder]:
+def _wire(agent: SyncAgent):
     cache = Cache(agent.cache_path)  # the UI thread's own connection
     outbox = Outbox(cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store)
     engine = EngineHolder(CacheReader(cache))
@@ -38,6 +41,35 @@ def build_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes, c
         result = agent.lookup(key, value)
         return result.profile if result.status == "found" else None
 
+    return cache, outbox, engine, lookup
+
+
+def build_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes, coupon_key: bytes,
+                  store: tuple[str, str, str, str, str, str]) -> tuple[KioskService, EngineHolder]:
+    cache, outbox, engine, lookup = _wire(agent)
     service = KioskService(cache, outbox, Store(*store), qr_keys=qr_keys, phone_key=phone_key,
                            coupon_key=coupon_key, engine=engine, clock=lambda: datetime.now(UTC), lookup=lookup)
     return service, engine
+
+
+def build_staff_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes,
+                        store: tuple[str, str, str, str, str, str]) -> tuple[StaffService, EngineHolder]:
+    """The staff tablet's service, wired like the kiosk's (no coupon key: the tablet issues no coupons)."""
+    cache, outbox, engine, lookup = _wire(agent)
+    service = StaffService(cache, outbox, Store(*store), phone_key=phone_key, qr_keys=qr_keys, engine=engine,
+                           clock=lambda: datetime.now(UTC), lookup=lookup)
+    return service, engine
+
+
+def load_phone_key(path: str | Path) -> bytes:
+    """The chain's phone-hash key (``[sync] phone_key_file``): the file's bytes exactly, no newline stripped."""
+    if not str(path):
+        raise ConfigError("[sync] phone_key_file: not set; the kiosk and the tablet need the chain's phone key "
+                          "to look customers up by phone number")
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"[sync] phone_key_file: cannot read {path} ({exc.strerror})") from None
+    if len(key) < 16:
+        raise ConfigError(f"[sync] phone_key_file: {path} holds {len(key)} bytes; a phone key has at least 16")
+    return key

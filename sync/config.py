@@ -60,6 +60,7 @@ class SyncSection:
     health_interval_s: float = 60.0
     max_payload_bytes: int = 256 * 1024
     media_retries: int = 5
+    phone_key_file: str = ""  # the chain's phone-hash key from head office (raw bytes): kiosk and tablet
 
 
 WEATHER_PROVIDERS = ("open-meteo",)

@@ -65,6 +65,21 @@ MSGIDS = [
     "Add-ons",
     "Log out",
     "weather unknown",
+    "Unknown staff member.",
+    "A PIN is 4 to 8 digits.",
+    "This PIN can't be checked on this device. Please ask head office to reset it.",
+    "No customer found for this number or code.",
+    "The customer's consent could not be saved. Nothing was looked up.",
+    "Or scan the customer's app code",
+    "Look up",
+    "Look up a customer to see their profile and recommendations.",
+    "Products",
+    "Basket",
+    "Clear",
+    "Outcome saved.",
+    "Locking in {seconds} s",
+    "Tap your name first.",
+    "Customer",
 ]
 PLURAL = ("{n} offer", "{n} offers")
 TRANSLATED = ("bg", "ru")

@@ -72,6 +72,7 @@ def purge_profile(conn: sqlite3.Connection, profile_id: str) -> None:
     conn.execute("DELETE FROM outbox WHERE json_extract(payload, '$.profile_id') = ?", (profile_id,))
     conn.execute("DELETE FROM basket_lines WHERE profile_id = ?", (profile_id,))
     conn.execute("DELETE FROM impressions WHERE profile_id = ?", (profile_id,))
+    conn.execute("UPDATE assisted_sales SET profile_id = NULL WHERE profile_id = ?", (profile_id,))  # staff KPIs stay
     # Sales, coupons and redemptions stay (trends, single use), without the person.
     for table in ("sales", "coupons", "redemptions"):
         conn.execute(f"UPDATE {table} SET profile_id = NULL WHERE profile_id = ?", (profile_id,))

@@ -116,7 +116,24 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["redemptions"].create_index(["redeemed_at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """The staff tablet's assisted sales, for each staff member's own KPIs. Kept beyond the outbox,
+    which empties on every ack; ``sync.cache.staff_log`` writes and reads them."""
+    db.execute(
+        """CREATE TABLE assisted_sales (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            staff_id TEXT NOT NULL,
+            profile_id TEXT,
+            contacted INTEGER NOT NULL,
+            purchased INTEGER NOT NULL,
+            add_ons INTEGER NOT NULL,
+            at REAL NOT NULL
+        )"""
+    )
+    db["assisted_sales"].create_index(["staff_id", "at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,148 @@
+"""Run this device's screen: ``python -m kiosk --config device.toml``.
+
+``[device] kind`` picks the app, same code either way:
+
+- ``kiosk``: the shopper kiosk, fullscreen, borderless, no cursor (``--windowed`` to try it in a window);
+- ``tablet``: the staff tablet (``kiosk.tablet``), in a window.
+
+The device's sync agent runs in this process and both apps read its cache. Keys, named in the config
+(relative paths start at ``--base-dir``, as for the agent):
+
+- ``[sync] trusted_keys``: head office's public keys, which sign shoppers' QR codes (and bundles);
+- ``[sync] phone_key_file``: the chain's phone-hash key, to find a customer by phone number (both apps);
+- ``[pos] coupon_key_file``: the store's coupon key (kiosk only: it issues coupons).
+
+A missing or unreadable key stops the program before anything starts, with exit status 2 and a
+message naming the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync import config as config_mod
+from sync.config import ConfigError, DeviceConfig
+from sync.protocol.signing import TrustedKeys
+from sync.runtime import setup_logging
+
+KINDS = ("kiosk", "tablet")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the configuration says to run, with its keys loaded and checked."""
+
+    kind: str
+    qr_keys: TrustedKeys
+    phone_key: bytes
+    coupon_key: bytes | None
+    store: tuple[str, str, str, str, str, str]
+
+
+def prepare(cfg: DeviceConfig, base_dir: Path) -> Plan:
+    """Check the configuration and load the keys; raises ConfigError naming what is wrong."""
+    from pos.service import load_coupon_key
+
+    from .runtime import load_phone_key
+
+    kind = cfg.device.kind
+    if kind not in KINDS:
+        raise ConfigError(f"[device] kind: {kind!r} is not run by python -m kiosk (it runs {' or '.join(KINDS)})")
+    if not cfg.sync.trusted_keys:
+        raise ConfigError("[sync] trusted_keys: empty; shopper QR codes cannot be checked without head office's key")
+    try:
+        qr_keys = TrustedKeys.from_files([base_dir / k for k in cfg.sync.trusted_keys])
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"[sync] trusted_keys: {exc}") from None
+
+    def path(name: str) -> Path | str:
+        return base_dir / name if name else ""
+
+    phone_key = load_phone_key(path(cfg.sync.phone_key_file))
+    coupon_key = None
+    if kind == "kiosk":
+        if not cfg.pos.coupon_key_file:
+            raise ConfigError("[pos] coupon_key_file: not set; the kiosk needs the store's coupon key to issue coupons")
+        coupon_key = load_coupon_key(path(cfg.pos.coupon_key_file))
+    d = cfg.device
+    return Plan(kind, qr_keys, phone_key, coupon_key, (d.chain, d.region, d.store, d.id, d.timezone, d.country))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="store-edge-screen", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="device TOML (default: $STORE_EDGE_CONFIG or built-in defaults)")
+    parser.add_argument("--base-dir", default=".", help="relative paths in the config start here")
+    parser.add_argument("--lang", default="bg", choices=("bg", "en", "ru"), help="the language the screen opens in")
+    parser.add_argument("--windowed", action="store_true", help="kiosk: a window instead of fullscreen")
+    parser.add_argument("--camera", default="0", help="kiosk: camera index or device path; 'none' for phone only")
+    args = parser.parse_args(argv)
+    setup_logging()
+    base = Path(args.base_dir)
+    try:
+        cfg = config_mod.load(args.config)
+        plan = prepare(cfg, base)
+    except ConfigError as exc:
+        print(f"store-edge-screen: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    from .display import configure_kivy
+
+    configure_kivy(kiosk_mode=plan.kind == "kiosk" and not args.windowed)
+    from sync.agent import SyncAgent
+
+    agent = SyncAgent(cfg, base_dir=base).start()
+    try:
+        if plan.kind == "kiosk":
+            run_kiosk(agent, plan, cfg, lang=args.lang, camera=args.camera)
+        else:
+            run_tablet(agent, plan, cfg, lang=args.lang)
+    finally:
+        agent.stop()
+    return 0
+
+
+def _store_name(cfg: DeviceConfig) -> str:
+    return f"{cfg.device.chain} · {cfg.device.store}"
+
+
+def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -> None:
+    from kivy.clock import Clock
+
+    from .app import KioskApp
+    from .camera import OpenCvCamera
+    from .i18n import Translator
+    from .runtime import build_service
+
+    service, engine = build_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
+                                    coupon_key=plan.coupon_key, store=plan.store)
+    source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
+    app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
+                   camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set)
+    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
+    app.run()
+
+
+def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, lang: str) -> None:
+    from kivy.clock import Clock
+
+    from .i18n import Translator
+    from .runtime import build_staff_service
+    from .tablet import TabletApp
+
+    service, engine = build_staff_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key, store=plan.store)
+    app = TabletApp(service, Translator(lang), store_name=_store_name(cfg), online=agent.connected.is_set)
+
+    def reload(dt: float) -> None:
+        engine.reload()
+        app.refresh_staff()
+
+    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(reload))
+    app.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

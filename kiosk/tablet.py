@@ -1,0 +1,412 @@
+"""The staff tablet app: same app as the kiosk, tablet profile. Its properties are the view-model
+kiosk/kv/staff.kv binds to (over theme.kv, the kiosk's colours and widgets); every decision comes
+from ``kiosk.staff.StaffService``.
+
+Screens: ``login`` (tap your name, type the PIN on the keypad: no system keyboard) and ``home``
+(customer lookup with the customer's agreement, their profile and recommendations, a basket
+with add-on suggestions, the outcome buttons and the staff member's KPIs for today).
+
+Outcome buttons end the conversation with one customer and record it:
+- Contacted: talked, no purchase;
+- Purchased: bought; the add-ons counted are the basket's items taken from the add-on suggestions;
+- Add-on sold: bought with add-ons (at least one).
+The customer is then cleared from the screen for the next one.
+
+After ``lock_after_s`` without a touch or a key the tablet locks: back to login, customer and
+staff member forgotten. Nothing here runs off the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from babel.numbers import format_percent
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.resources import resource_find
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.togglebutton import ToggleButton
+from kivy.utils import escape_markup
+
+from sync.cache.db import CacheError
+
+from .i18n import Translator
+from .staff import ASK_FIRST, CustomerView, StaffService
+
+log = logging.getLogger("store_edge.tablet")
+KV_DIR = Path(__file__).parent / "kv"
+KV_FILES = ("theme.kv", "staff.kv")  # theme.kv first: staff.kv uses its colours and widgets
+LARGE_TEXT_SCALE = 1.35
+COUNTDOWN_S = 10
+PIN_MAX = 8
+PHONE_MAX = 16
+TAP_YOUR_NAME = "Tap your name first."
+SAVED = "Outcome saved."
+
+
+class LoginScreen(Screen):
+    pass
+
+
+class HomeScreen(Screen):
+    pass
+
+
+class StaffChoice(ToggleButton):
+    staff_id = StringProperty("")
+    title = StringProperty("")
+    role = StringProperty("")
+
+
+class KpiTile(BoxLayout):
+    label = StringProperty("")
+    value = StringProperty("")
+
+
+class RecRow(BoxLayout):
+    sku = StringProperty("")
+    name = StringProperty("")
+    why = StringProperty("")
+    add_on = BooleanProperty(False)
+
+
+class ProductButton(Button):
+    sku = StringProperty("")
+
+
+class TabletApp(App):
+    lang_version = NumericProperty(0)
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    online = BooleanProperty(True)
+    store_name = StringProperty("")
+    countdown_text = StringProperty("")
+    staff_id = StringProperty("")
+    staff_name = StringProperty("")
+    pin_dots = StringProperty("")
+    login_message = StringProperty("")
+    phone_display = StringProperty("")
+    lookup_message = StringProperty("")
+    agreed = BooleanProperty(False)
+    has_customer = BooleanProperty(False)
+    customer_name = StringProperty("")
+    customer_segments = StringProperty("")
+    customer_tier = StringProperty("")
+    customer_purchases = StringProperty("")
+    basket_text = StringProperty("")
+    outcome_message = StringProperty("")
+    kpi_contacts = StringProperty("0")
+    kpi_rate = StringProperty("–")
+    kpi_add_ons = StringProperty("0")
+
+    def __init__(self, service: StaffService, translator: Translator, *, store_name: str,
+                 lock_after_s: float = 120.0, online: Callable[[], bool] = lambda: True, **kwargs):
+        super().__init__(**kwargs)
+        self.service = service
+        self.translator = translator
+        self.store_name = store_name
+        self.lock_after_s = lock_after_s
+        self.is_online = online
+        self.pin = ""
+        self.phone_digits = ""
+        self.basket: list[str] = []
+        self.add_ons_in_basket = 0
+        self.last_touch = time.monotonic()
+        self._messages: dict[str, tuple[str, dict]] = {}  # property -> (msgid, args), translated again on a switch
+        self._events: list = []
+        self._loaded_kv: list[str] = []
+        translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
+        self.title = "store-edge staff tablet"
+
+    # --- building ----------------------------------------------------------------------------
+    def build(self) -> ScreenManager:
+        for name in KV_FILES:
+            path = str(KV_DIR / name)
+            # One Builder per process: the kiosk may have loaded theme.kv already, and loading a file
+            # twice applies its rules twice (doubled status bars).
+            if (resource_find(path) or path) not in Builder.files:
+                Builder.load_file(path)
+                self._loaded_kv.append(path)
+        manager = ScreenManager(transition=NoTransition())  # an animated transition drops touches
+        manager.add_widget(LoginScreen())
+        manager.add_widget(HomeScreen())
+        self._fill_staff(manager.get_screen("login"))
+        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
+        self._events = [Clock.schedule_interval(self._idle_tick, 0.25),
+                        Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())), 1.0)]
+        return manager
+
+    def detach(self) -> None:
+        """Leave the process's one Kivy window and Builder as they were before this app (tests run
+        several apps in one process): what ``App.stop`` does, without ending the event loop.
+
+        Stops the timers, unbinds from the window, removes the root, unloads the kv files this app
+        loaded, dispatches ``on_stop`` and stops being the running app (kv's ``app`` holds on to the
+        running App until it stops).
+        """
+        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        Window.unbind(on_touch_down=self._touched, on_key_down=self._key)
+        if self.root is not None:
+            Window.remove_widget(self.root)
+        for path in self._loaded_kv:
+            Builder.unload_file(path)
+        self._loaded_kv = []
+        self.dispatch("on_stop")
+        if App.get_running_app() is self:
+            App._running_app = None  # as App._stop does
+
+    def on_stop(self) -> None:
+        for event in self._events:
+            event.cancel()
+        self._events = []
+
+    def _fill_staff(self, login: LoginScreen) -> None:
+        box = login.ids.staff_list
+        box.clear_widgets()
+        for member in self.service.staff_members():
+            box.add_widget(StaffChoice(staff_id=member.id, title=escape_markup(member.name),
+                                       role=escape_markup(member.role),
+                                       state="down" if member.id == self.staff_id else "normal"))
+
+    def refresh_staff(self) -> None:
+        """After a bundle: the staff list as the cache has it now (UI thread)."""
+        if self.root is not None:
+            self._fill_staff(self.root.get_screen("login"))
+
+    def tr(self, msgid: str, _version: object = None) -> str:
+        return self.translator.gettext(msgid)
+
+    def _say(self, prop: str, msgid: str = "", **args: object) -> None:
+        """Show a message (an msgid and its placeholders) in a property, in the current language."""
+        if msgid:
+            self._messages[prop] = (msgid, args)
+            setattr(self, prop, self.tr(msgid).format(**args))
+        else:
+            self._messages.pop(prop, None)
+            setattr(self, prop, "")
+
+    # --- chrome ------------------------------------------------------------------------------
+    def set_language(self, code: str) -> None:
+        self.translator.set_language(code)
+        for prop, (msgid, args) in list(self._messages.items()):
+            self._say(prop, msgid, **args)
+        if self.root is not None and self.root.current == "home":
+            self._show_customer(self.service.customer_in(code))
+            self._show_products()
+            self._basket_changed()
+            self._show_kpis()
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+
+    def _touched(self, *args: object) -> bool:
+        self.last_touch = time.monotonic()
+        self.countdown_text = ""
+        return False
+
+    def _key(self, window: object, key: int, *args: object) -> bool:
+        self.last_touch = time.monotonic()  # a barcode scanner typing a QR code counts as activity
+        return key == 27  # Esc must not quit
+
+    def _idle_tick(self, dt: float) -> None:
+        if self.root is None or self.root.current == "login":
+            self.countdown_text = ""
+            return
+        left = self.lock_after_s - (time.monotonic() - self.last_touch)
+        if left <= 0:
+            self.lock()
+        elif left <= COUNTDOWN_S:
+            self.countdown_text = self.tr("Locking in {seconds} s").format(seconds=math.ceil(left))
+        else:
+            self.countdown_text = ""
+
+    # --- login -------------------------------------------------------------------------------
+    def choose_staff(self, staff_id: str) -> None:
+        self.staff_id = staff_id
+        self.pin = ""
+        self.pin_dots = ""
+        self._say("login_message")
+
+    def pin_key(self, digit: str) -> None:
+        if len(self.pin) < PIN_MAX:
+            self.pin += digit
+        self.pin_dots = " ".join("●" * len(self.pin))
+
+    def pin_delete(self) -> None:
+        self.pin = self.pin[:-1]
+        self.pin_dots = " ".join("●" * len(self.pin))
+
+    def pin_submit(self) -> None:
+        pin, self.pin, self.pin_dots = self.pin, "", ""
+        if not self.staff_id:
+            self._say("login_message", TAP_YOUR_NAME)
+            return
+        result = self.service.login(self.staff_id, pin)
+        if not result.ok:
+            self._say("login_message", result.message, **result.args)
+            return
+        self._say("login_message")
+        self.staff_name = self.service.staff.name
+        self._next_customer()
+        self._show_products()
+        self._show_kpis()
+        self._say("outcome_message")
+        self.last_touch = time.monotonic()
+        self.root.current = "home"
+
+    def log_out(self) -> None:
+        self.lock()
+
+    def lock(self) -> None:
+        """Back to login; the staff member and the customer are forgotten, on screen and in memory."""
+        self.service.logout()
+        self._next_customer()
+        self.staff_id = self.staff_name = self.pin = self.pin_dots = self.countdown_text = ""
+        self.kpi_contacts, self.kpi_rate, self.kpi_add_ons = "0", "–", "0"
+        for prop in ("login_message", "outcome_message"):
+            self._say(prop)
+        if self.root is not None:
+            for choice in self.root.get_screen("login").ids.staff_list.children:
+                choice.state = "normal"
+            self.root.get_screen("home").ids.products.clear_widgets()
+            self.root.current = "login"
+
+    # --- customer lookup ---------------------------------------------------------------------
+    def phone_key(self, key: str) -> None:
+        if len(self.phone_digits) < PHONE_MAX:
+            self.phone_digits += key
+        self._phone_changed()
+
+    def phone_delete(self) -> None:
+        self.phone_digits = self.phone_digits[:-1]
+        self._phone_changed()
+
+    def _phone_changed(self) -> None:
+        self._say("lookup_message")
+        self.phone_display = self._format_phone(self.phone_digits)
+
+    def _format_phone(self, digits: str) -> str:
+        from decisions.identity import phone as phones
+
+        return phones.format_as_you_type(digits, self.service.store.country) if digits else ""
+
+    def look_up(self) -> None:
+        home = self.root.get_screen("home")
+        scanned = home.ids.qr_text.text.strip()
+        result = self.service.lookup_customer(scanned or self.phone_digits, self.agreed,
+                                              lang=self.translator.language)
+        if result.message != ASK_FIRST:  # asked first: keep it for when they agree; otherwise not kept
+            self._clear_inputs()
+        self._say("outcome_message")
+        if not result.ok:
+            self._show_customer(None)
+            self._say("lookup_message", result.message)
+            return
+        self._say("lookup_message")
+        self._show_customer(result.customer)
+
+    def _clear_inputs(self) -> None:
+        self.phone_digits = self.phone_display = ""
+        if self.root is not None:
+            qr_text = self.root.get_screen("home").ids.qr_text
+            qr_text.text = ""
+            qr_text.reset_undo()
+
+    def _show_customer(self, customer: CustomerView | None) -> None:
+        recs = self.root.get_screen("home").ids.recs
+        recs.clear_widgets()
+        self.has_customer = customer is not None
+        if customer is None:
+            self.customer_name = self.customer_segments = self.customer_tier = self.customer_purchases = ""
+            return
+        self.customer_name = customer.first_name or self.tr("Customer")
+        self.customer_segments = ", ".join(s.replace("_", " ") for s in customer.segments) or "–"
+        self.customer_tier = (customer.rfm_tier or "–").replace("_", " ")
+        self.customer_purchases = "\n".join(f"{p.at}   {p.name}" + (f" ×{p.qty}" if p.qty != 1 else "")
+                                            for p in customer.last_purchases) or "–"
+        for s in customer.recommendations:
+            recs.add_widget(RecRow(sku=s.sku, name=s.name, why=s.reasons[0] if s.reasons else ""))
+
+    # --- basket and add-ons ----------------------------------------------------------------
+    def _show_products(self) -> None:
+        grid = self.root.get_screen("home").ids.products
+        grid.clear_widgets()
+        engine = self.service.engine()
+        lang = self.translator.language
+        catalog = engine.catalog
+        skus = sorted((sku for sku in catalog.products if catalog.in_stock(sku)),
+                      key=lambda sku: (catalog.category(sku) or "", catalog.name(sku, lang)))
+        for sku in skus:
+            grid.add_widget(ProductButton(sku=sku, text=catalog.name(sku, lang)))
+
+    def add_to_basket(self, sku: str, add_on: bool) -> None:
+        self.basket.append(sku)
+        if add_on:
+            self.add_ons_in_basket += 1
+        self._say("outcome_message")
+        self._basket_changed()
+
+    def clear_basket(self) -> None:
+        self.basket = []
+        self.add_ons_in_basket = 0
+        self._basket_changed()
+
+    def _basket_changed(self) -> None:
+        lang = self.translator.language
+        catalog = self.service.engine().catalog
+        counts = Counter(self.basket)
+        self.basket_text = ", ".join(catalog.name(sku, lang) + (f" ×{n}" if n > 1 else "")
+                                     for sku, n in counts.items())
+        box = self.root.get_screen("home").ids.add_ons
+        box.clear_widgets()
+        if not self.basket or self.service.staff is None:
+            return
+        for s in self.service.add_ons(self.basket, lang=lang):
+            box.add_widget(RecRow(sku=s.sku, name=s.name, why=s.reasons[0] if s.reasons else "", add_on=True))
+
+    # --- outcomes and KPIs -------------------------------------------------------------------
+    def outcome(self, kind: str) -> None:
+        """``contacted``, ``purchased`` or ``add_on``: record this customer's outcome, then the next customer."""
+        purchased = kind in ("purchased", "add_on")
+        add_ons = max(1, self.add_ons_in_basket) if kind == "add_on" else (self.add_ons_in_basket if purchased else 0)
+        try:
+            self.service.record_outcome(True, purchased, add_ons, list(self.basket))
+        except CacheError as exc:
+            log.error("tablet: could not record the outcome: %s", exc)
+            return
+        self._next_customer()
+        self._show_kpis()
+        self._say("outcome_message", SAVED)
+
+    def _next_customer(self) -> None:
+        self.service.clear_customer()
+        self._clear_inputs()
+        self.basket = []
+        self.add_ons_in_basket = 0
+        self.basket_text = ""
+        self._say("lookup_message")
+        if self.root is not None:
+            home = self.root.get_screen("home")
+            home.ids.agree.state = "normal"
+            home.ids.add_ons.clear_widgets()
+            self._show_customer(None)
+        self.agreed = False
+
+    def _show_kpis(self) -> None:
+        if self.service.staff is None:
+            return
+        kpis = self.service.today()
+        self.kpi_contacts = str(kpis.contacts)
+        self.kpi_rate = format_percent(kpis.conversion_rate, locale=self.translator.language) if kpis.contacts else "–"
+        self.kpi_add_ons = str(kpis.add_ons)

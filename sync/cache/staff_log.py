@@ -1,0 +1,62 @@
+"""The staff tablet's assisted sales: one row per customer a staff member served, and its event.
+
+The outbox empties on every ack, so the staff member's own KPIs ("Today": contacts, conversion,
+add-ons) are read from the device-local ``assisted_sales`` table (schema v4) instead. The row and
+the ``assisted_sale`` event are written in one transaction. Erasure (``profiles.purge_profile``)
+keeps the rows for the KPIs but drops the profile id from them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .db import Cache
+from .outbox import Outbox
+
+RETENTION_S = 35 * 24 * 3600  # KPIs look back a day; keep a month for a staff member's weekly view at most
+
+
+@dataclass(frozen=True)
+class AssistedSale:
+    staff_id: str
+    profile_id: str | None
+    contacted: bool
+    purchased: bool
+    add_ons: int
+    at: float
+
+
+def record_assisted_sale(cache: Cache, outbox: Outbox, *, staff_id: str, profile_id: str | None, contacted: bool,
+                         purchased: bool, add_ons: int, basket: Sequence[str] = (), at: float | None = None) -> str:
+    """Remember one assisted sale on this device and tell head office, in one transaction.
+
+    Returns the event id. ``basket`` (skus) goes to head office only; the local row keeps the counts.
+    """
+    if isinstance(add_ons, bool) or not isinstance(add_ons, int) or add_ons < 0:
+        raise ValueError(f"add_ons must be a whole number of at least 0, not {add_ons!r}")
+    at = time.time() if at is None else at
+    with cache.transaction() as conn:
+        conn.execute(
+            "INSERT INTO assisted_sales (staff_id, profile_id, contacted, purchased, add_ons, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (staff_id, profile_id, int(contacted), int(purchased), add_ons, at),
+        )
+        event_id = outbox.append(conn, "assisted_sale", {
+            "staff_id": staff_id, "profile_id": profile_id, "channel": "tablet",
+            "outcome": {"contacted": bool(contacted), "purchased": bool(purchased), "add_ons": add_ons},
+            "basket": list(basket), "at": at,
+        })
+        conn.execute("DELETE FROM assisted_sales WHERE at < ?", (at - RETENTION_S,))
+    return event_id
+
+
+def assisted_sales_since(cache: Cache, staff_id: str, since: float, until: float | None = None) -> list[AssistedSale]:
+    """One staff member's assisted sales at or after ``since`` (and before ``until``), oldest first."""
+    rows = cache.query(
+        "SELECT staff_id, profile_id, contacted, purchased, add_ons, at FROM assisted_sales"
+        " WHERE staff_id = ? AND at >= ? AND at < ? ORDER BY at, id",
+        (staff_id, since, float("inf") if until is None else until),
+    )
+    return [AssistedSale(s, p, bool(c), bool(b), a, at) for s, p, c, b, a, at in rows]

@@ -1,0 +1,285 @@
+"""The staff tablet, driven by simulated touches on the real widget tree under Xvfb.
+
+Shares the process's one Kivy window with the kiosk's UI tests: at module teardown the tablet
+detaches (root removed, timers cancelled, its kv files unloaded), so either may run first.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from decisions.engine import Engine
+from decisions.identity import qr
+from kiosk.i18n import Translator
+from kiosk.session import Store
+from kiosk.staff import StaffService
+from sync.cache import Cache
+from sync.cache.bundles import apply_bundle
+from sync.cache.outbox import Outbox
+from sync.cache.read import CacheReader
+from sync.demo import ASSETS, Demo
+from sync.protocol import signing
+
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
+KEY = signing.generate_private_key()
+
+
+def advance(frames: int = 3) -> None:
+    from kivy.base import EventLoop
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        advance(1)
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the screen did not get there in time")
+
+
+def tap(widget) -> None:
+    from kivy.tests.common import UnitTestTouch
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    advance(3)
+
+
+def shot(shots: Path, name: str) -> Path:
+    from kivy.core.window import Window
+    advance(6)
+    path = Window.screenshot(str(shots / f"tablet-{name}.png"))
+    assert path and Path(path).stat().st_size > 5000
+    return Path(path)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from kivy.app import App
+    from kivy.core.window import Window  # after conftest set DISPLAY
+
+    from kiosk.tablet import TabletApp
+
+    Window.size = (1280, 720)
+    previous = App.get_running_app()
+    if previous is not None:  # an app from an earlier test module that never stopped: kv's `app` still means it
+        advance(2)  # let its queued label updates run while it is still the app
+        previous.dispatch("on_stop")
+    chain, content = Demo(tmp_path_factory.mktemp("demo"), ASSETS, timeout=1).load_assets()
+    cache = Cache(tmp_path_factory.mktemp("cache") / "cache.db")
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
+                 content=content)
+    engine = Engine.load(CacheReader(cache), now=NOW)
+    service = StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001"),
+                           Store("demo", "south", "s001", "tablet-1", "Europe/Sofia", "BG"),
+                           phone_key=b"demo-chain-phone-key-2026", qr_keys=signing.TrustedKeys([KEY.public_key()]),
+                           engine=lambda: engine, clock=lambda: NOW)
+    tablet = TabletApp(service, Translator("en"), store_name="Demo Coffee & Bakery · Sofia Center", lock_after_s=120)
+    tablet._run_prepare()
+    advance(5)
+    yield tablet
+    tablet.lock()
+    tablet.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
+    assert tablet.root not in Window.children and App.get_running_app() is None
+    cache.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh(app):
+    app.lock()
+    app.set_language("en")
+    advance(3)
+    yield
+
+
+def screen(app, name: str):
+    return app.root.get_screen(name)
+
+
+def keys(grid) -> dict:
+    return {b.text: b for b in grid.children}
+
+
+def log_in(app, staff_id: str, pin: str) -> None:
+    login = screen(app, "login")
+    choice = next(c for c in login.ids.staff_list.children if c.staff_id == staff_id)
+    tap(choice)
+    pad = keys(login.ids.pin_keypad)
+    for digit in pin:
+        tap(pad[digit])
+    tap(login.ids.pin_ok)
+
+
+def type_phone(app, digits: str) -> None:
+    pad = keys(screen(app, "home").ids.phone_keypad)
+    for digit in digits:
+        tap(pad[digit])
+
+
+def test_login_with_the_right_pin_reaches_home(app, shots):
+    login = screen(app, "login")
+    assert app.root.current == "login"
+    names = [c.title for c in reversed(login.ids.staff_list.children)]
+    assert names == ["Ivana Petrova", "Georgi Dimitrov", "Olga Ivanova"]
+    tap(login.ids.pin_ok)
+    assert login.ids.login_message.text == "Tap your name first."
+    tap(login.ids.staff_list.children[-1])
+    pad = keys(login.ids.pin_keypad)
+    for digit in "2468":
+        tap(pad[digit])
+    assert login.ids.pin_dots.text == "● ● ● ●"
+    shot(shots, "01-login")
+    tap(login.ids.pin_ok)
+    until(lambda: app.root.current == "home")
+    home = screen(app, "home")
+    assert home.ids.staff_name.text == "Ivana Petrova"
+    assert len(home.ids.products.children) > 20  # what is in stock, to build a basket with
+    assert home.ids.kpi_contacts.value == "0"
+    shot(shots, "02-home")
+
+
+def test_five_wrong_pins_lock_with_the_message(app, shots):
+    login = screen(app, "login")
+    messages = []
+    for _ in range(5):
+        log_in(app, "st-03", "0000")
+        messages.append(login.ids.login_message.text)
+    assert messages[:4] == [f"Wrong PIN. {n} tries left." for n in (4, 3, 2, 1)]
+    assert messages[4] == "Locked. Try again in 5 min."
+    log_in(app, "st-03", "8642")  # the right PIN, while locked
+    assert app.root.current == "login" and login.ids.login_message.text == "Locked. Try again in 5 min."
+    app.set_language("bg")
+    advance(3)
+    assert login.ids.login_message.text == "Заключено. Опитайте отново след 5 мин."
+    shot(shots, "03-locked-bg")
+
+
+def test_lookup_without_the_customers_agreement_is_refused(app):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    type_phone(app, "0899100101")
+    assert home.ids.phone.text == "089 910 0101"
+    tap(home.ids.look_up)
+    assert home.ids.lookup_message.text == "Ask the customer for permission before you look them up."
+    assert not app.has_customer and home.ids.customer_name.text.strip() == ""
+    assert app.service.reader.consent_history("c-0001") == []
+    tap(home.ids.agree)  # the customer says yes: no need to type the number again
+    tap(home.ids.look_up)
+    assert home.ids.customer_name.text == "Мария" and home.ids.phone.text.strip() == ""
+
+
+def test_lookup_with_agreement_shows_the_profile_and_recommendations(app, shots):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    tap(home.ids.agree)
+    assert app.agreed
+    type_phone(app, "0899100101")
+    tap(home.ids.look_up)
+    assert home.ids.customer_name.text == "Мария"
+    assert "coffee lover" in home.ids.customer_facts.text and "champions" in home.ids.customer_facts.text
+    assert len(home.ids.purchases.text.splitlines()) == 5
+    rows = list(reversed(home.ids.recs.children))
+    assert len(rows) == 5 and all("bought" in row.why for row in rows)
+    assert home.ids.phone.text.strip() == ""  # the number is not kept on screen
+    assert app.service.reader.consent_history("c-0001")[-1]["channel"] == "tablet"
+    tap(rows[0].ids.add)  # a recommendation into the basket
+    assert home.ids.basket.text == rows[0].name
+    assert 1 <= len(home.ids.add_ons.children) <= 3
+    shot(shots, "04-customer")
+
+
+def test_lookup_by_a_scanned_app_code(app):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    tap(home.ids.agree)
+    home.ids.qr_text.text = qr.issue_token(KEY, "c-0004", now=NOW.timestamp(), ttl_s=600)  # a scanner typing
+    tap(home.ids.look_up)
+    assert home.ids.customer_name.text == "Елена" and home.ids.qr_text.text == ""
+
+
+def test_an_outcome_updates_todays_kpis(app, shots):
+    log_in(app, "st-02", "1357")  # nobody else records outcomes for Georgi in this module
+    home = screen(app, "home")
+    tap(home.ids.agree)
+    type_phone(app, "0899100102")
+    tap(home.ids.look_up)
+    assert home.ids.customer_name.text == "Георги"
+    coffee = next(b for b in home.ids.products.children if b.sku == "COF-003")
+    tap(coffee)
+    add_on = list(reversed(home.ids.add_ons.children))[0]
+    tap(add_on.ids.add)
+    assert home.ids.basket.text.startswith("Cappuccino, ")
+    tap(home.ids.add_on_sold)
+    assert (home.ids.kpi_contacts.value, home.ids.kpi_rate.value, home.ids.kpi_add_ons.value) == ("1", "100%", "1")
+    assert home.ids.outcome_message.text == "Outcome saved."
+    assert not app.has_customer and home.ids.basket.text.strip() == "" and home.ids.agree.state == "normal"
+
+    tap(home.ids.contacted)  # the next customer only talked
+    assert (home.ids.kpi_contacts.value, home.ids.kpi_rate.value, home.ids.kpi_add_ons.value) == ("2", "50%", "1")
+    shot(shots, "05-today")
+    events = [row.wire for row in app.service.outbox.window(after_seq=0, limit=1000)]
+    assert sum(b'"type":"assisted_sale"' in e for e in events) == 2
+
+
+def test_inactivity_locks_and_forgets_the_customer(app):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    tap(home.ids.agree)
+    type_phone(app, "0899100101")
+    tap(home.ids.look_up)
+    assert home.ids.customer_name.text == "Мария"
+    app.last_touch = time.monotonic() - (app.lock_after_s - 3)  # 3 s left
+    until(lambda: app.countdown_text.startswith("Locking in"))
+    app.last_touch = time.monotonic() - app.lock_after_s - 1
+    until(lambda: app.root.current == "login")
+    assert app.service.staff is None and app.service.customer is None
+    gc.collect()
+    assert not reachable(app, "Мария") and not reachable(app, "c-0001")
+
+
+def test_language_switch_on_home(app, shots):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    tap(home.ids.agree)
+    type_phone(app, "0899100104")
+    tap(home.ids.look_up)
+    app.set_language("bg")
+    advance(3)
+    assert home.ids.look_up.text == "Търси" and home.ids.contacted.text == "Осъществен контакт"
+    assert any("\u0400" <= ch <= "\u04ff" for ch in home.ids.customer_facts.text)
+    assert any(b.text == "Капучино" for b in home.ids.products.children)
+    shot(shots, "06-home-bg")
+
+
+def reachable(root: object, text: str) -> bool:
+    seen, todo = set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        try:
+            if isinstance(obj, type | types.ModuleType):
+                continue
+            if isinstance(obj, str):
+                if text in obj:
+                    return True
+                continue
+            if isinstance(obj, types.FunctionType):
+                todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
+                continue
+            todo.extend(gc.get_referents(obj))
+        except ReferenceError:  # a dead weak proxy: nothing behind it
+            continue
+    return False
