@@ -8,39 +8,32 @@ thread with ``Clock.schedule_once``. Nothing else here runs off the UI thread.
 from __future__ import annotations
 
 import io
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
-from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
+from .chrome import StoreApp
 from .i18n import Translator, format_price
 from .screens import AttractScreen, ConsentScreen, CouponView, IdentifyScreen, MenuRow, OfferCard, OffersScreen
 from .session import KioskService
 
 KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv")
-LARGE_TEXT_SCALE = 1.35
-COUNTDOWN_S = 5
 
 
-class KioskApp(App):
-    lang_version = NumericProperty(0)
-    text_scale = NumericProperty(1.0)
-    large_text = BooleanProperty(False)
-    online = BooleanProperty(True)
+class KioskApp(StoreApp):
+    home_screen = "attract"
+    countdown_s = 5
+    countdown_msgid = "Ending in {seconds} s"
     personal = BooleanProperty(False)
     identified = BooleanProperty(False)  # a known shopper: their choices can be changed
-    store_name = StringProperty("")
-    countdown_text = StringProperty("")
     greeting = StringProperty("")
     camera_message = StringProperty("")
     phone_display = StringProperty("")
@@ -51,19 +44,14 @@ class KioskApp(App):
     def __init__(self, service: KioskService, translator: Translator, *, store_name: str,
                  camera: Callable[[], FrameSource] | None, idle_timeout_s: float = 30.0,
                  online: Callable[[], bool] = lambda: True, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(translator, store_name=store_name, online=online, **kwargs)
         self.service = service
-        self.translator = translator
-        self.store_name = store_name
         self.camera_factory = camera
         self.idle_timeout_s = idle_timeout_s
-        self.is_online = online
         self.scanner: QrScanner | None = None
         self.coupon_view: CouponView | None = None
         self.phone_digits = ""
         self._menu_rows: list[tuple[str, str]] = []
-        self.last_touch = time.monotonic()
-        translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
         self.title = "store-edge kiosk"
 
     # --- building ----------------------------------------------------------------------------
@@ -76,9 +64,7 @@ class KioskApp(App):
         for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen()):
             manager.add_widget(screen)
         self._load_slides(manager.get_screen("attract"))
-        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
-        Clock.schedule_interval(self._idle_tick, 0.25)
-        Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())), 1.0)
+        self.start_chrome()
         return manager
 
     def _load_slides(self, attract: AttractScreen) -> None:
@@ -88,9 +74,6 @@ class KioskApp(App):
         attract.slides = slides or [self.store_name]
         attract.next_slide()
 
-    def tr(self, msgid: str, _version: object = None) -> str:
-        return self.translator.gettext(msgid)
-
     # --- chrome ------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:
         self.translator.set_language(code)
@@ -98,30 +81,11 @@ class KioskApp(App):
         if self.root.current == "offers":
             self.show_offers()
 
-    def toggle_large_text(self) -> None:
-        self.large_text = not self.large_text
-        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+    def idle_limit_s(self) -> float:
+        return self.idle_timeout_s
 
-    def _touched(self, *args: object) -> bool:
-        self.last_touch = time.monotonic()
-        self.countdown_text = ""
-        return False  # let the touch go on to the widgets
-
-    def _key(self, window: object, key: int, *args: object) -> bool:
-        self.last_touch = time.monotonic()
-        return key == 27  # Esc from a keyboard or a barcode scanner must not quit the kiosk
-
-    def _idle_tick(self, dt: float) -> None:
-        if self.root is None or self.root.current == "attract":
-            self.countdown_text = ""
-            return
-        left = self.idle_timeout_s - (time.monotonic() - self.last_touch)
-        if left <= 0:
-            self.end_session()
-        elif left <= COUNTDOWN_S:
-            self.countdown_text = self.tr("Ending in {seconds} s").format(seconds=math.ceil(left))
-        else:
-            self.countdown_text = ""
+    def on_idle(self) -> None:
+        self.end_session()
 
     def _go(self, screen: str) -> None:
         self.last_touch = time.monotonic()

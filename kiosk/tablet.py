@@ -19,7 +19,6 @@ staff member forgotten. Nothing here runs off the UI thread.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.resources import resource_find
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -40,14 +39,13 @@ from kivy.utils import escape_markup
 
 from sync.cache.db import CacheError
 
+from .chrome import StoreApp
 from .i18n import Translator
 from .staff import ASK_FIRST, CustomerView, StaffService
 
 log = logging.getLogger("store_edge.tablet")
 KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = ("theme.kv", "staff.kv")  # theme.kv first: staff.kv uses its colours and widgets
-LARGE_TEXT_SCALE = 1.35
-COUNTDOWN_S = 10
 PIN_MAX = 8
 PHONE_MAX = 16
 TAP_YOUR_NAME = "Tap your name first."
@@ -84,13 +82,10 @@ class ProductButton(Button):
     sku = StringProperty("")
 
 
-class TabletApp(App):
-    lang_version = NumericProperty(0)
-    text_scale = NumericProperty(1.0)
-    large_text = BooleanProperty(False)
-    online = BooleanProperty(True)
-    store_name = StringProperty("")
-    countdown_text = StringProperty("")
+class TabletApp(StoreApp):
+    home_screen = "login"
+    countdown_s = 10
+    countdown_msgid = "Locking in {seconds} s"
     staff_id = StringProperty("")
     staff_name = StringProperty("")
     pin_dots = StringProperty("")
@@ -111,21 +106,15 @@ class TabletApp(App):
 
     def __init__(self, service: StaffService, translator: Translator, *, store_name: str,
                  lock_after_s: float = 120.0, online: Callable[[], bool] = lambda: True, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(translator, store_name=store_name, online=online, **kwargs)
         self.service = service
-        self.translator = translator
-        self.store_name = store_name
         self.lock_after_s = lock_after_s
-        self.is_online = online
         self.pin = ""
         self.phone_digits = ""
         self.basket: list[str] = []
         self.add_ons_in_basket = 0
-        self.last_touch = time.monotonic()
         self._messages: dict[str, tuple[str, dict]] = {}  # property -> (msgid, args), translated again on a switch
-        self._events: list = []
         self._loaded_kv: list[str] = []
-        translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
         self.title = "store-edge staff tablet"
 
     # --- building ----------------------------------------------------------------------------
@@ -141,9 +130,7 @@ class TabletApp(App):
         manager.add_widget(LoginScreen())
         manager.add_widget(HomeScreen())
         self._fill_staff(manager.get_screen("login"))
-        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
-        self._events = [Clock.schedule_interval(self._idle_tick, 0.25),
-                        Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())), 1.0)]
+        self.start_chrome()
         return manager
 
     def detach(self) -> None:
@@ -155,7 +142,6 @@ class TabletApp(App):
         running App until it stops).
         """
         Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
-        Window.unbind(on_touch_down=self._touched, on_key_down=self._key)
         if self.root is not None:
             Window.remove_widget(self.root)
         for path in self._loaded_kv:
@@ -166,9 +152,7 @@ class TabletApp(App):
             App._running_app = None  # as App._stop does
 
     def on_stop(self) -> None:
-        for event in self._events:
-            event.cancel()
-        self._events = []
+        self.stop_chrome()
 
     def _fill_staff(self, login: LoginScreen) -> None:
         box = login.ids.staff_list
@@ -182,9 +166,6 @@ class TabletApp(App):
         """After a bundle: the staff list as the cache has it now (UI thread)."""
         if self.root is not None:
             self._fill_staff(self.root.get_screen("login"))
-
-    def tr(self, msgid: str, _version: object = None) -> str:
-        return self.translator.gettext(msgid)
 
     def _say(self, prop: str, msgid: str = "", **args: object) -> None:
         """Show a message (an msgid and its placeholders) in a property, in the current language."""
@@ -206,30 +187,11 @@ class TabletApp(App):
             self._basket_changed()
             self._show_kpis()
 
-    def toggle_large_text(self) -> None:
-        self.large_text = not self.large_text
-        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+    def idle_limit_s(self) -> float:
+        return self.lock_after_s
 
-    def _touched(self, *args: object) -> bool:
-        self.last_touch = time.monotonic()
-        self.countdown_text = ""
-        return False
-
-    def _key(self, window: object, key: int, *args: object) -> bool:
-        self.last_touch = time.monotonic()  # a barcode scanner typing a QR code counts as activity
-        return key == 27  # Esc must not quit
-
-    def _idle_tick(self, dt: float) -> None:
-        if self.root is None or self.root.current == "login":
-            self.countdown_text = ""
-            return
-        left = self.lock_after_s - (time.monotonic() - self.last_touch)
-        if left <= 0:
-            self.lock()
-        elif left <= COUNTDOWN_S:
-            self.countdown_text = self.tr("Locking in {seconds} s").format(seconds=math.ceil(left))
-        else:
-            self.countdown_text = ""
+    def on_idle(self) -> None:
+        self.lock()
 
     # --- login -------------------------------------------------------------------------------
     def choose_staff(self, staff_id: str) -> None:

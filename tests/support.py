@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +43,26 @@ def sample_content(products: int = 3, *, price: int = 199) -> dict:
                     "title": {"en": "Coffee and croissant", "bg": "Кафе и кроасан", "ru": "Кофе и круассан"},
                     "sku": "SKU00000"}],
     }
+
+
+def reachable(root: object, text: str) -> bool:
+    seen, todo = set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        try:
+            if isinstance(obj, type | types.ModuleType):
+                continue
+            if isinstance(obj, str):
+                if text in obj:
+                    return True
+                continue
+            if isinstance(obj, types.FunctionType):
+                todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
+                continue
+            todo.extend(gc.get_referents(obj))
+        except ReferenceError:  # a dead weak proxy: nothing behind it
+            continue
+    return False

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import types
 from datetime import UTC, datetime
 
 import cv2
 import numpy as np
 import pytest
+from support import reachable
 
 from decisions import coupons
 from decisions.engine import Engine
@@ -48,23 +47,6 @@ def CacheReaderFor(cache):  # noqa: N802
     return CacheReader(cache)
 
 
-def reachable(root: object, text: str, limit: int = 200_000) -> bool:
-    """Is a string containing ``text`` reachable from ``root`` through Python references?"""
-    seen, todo = set(), [root]
-    while todo and len(seen) < limit:
-        obj = todo.pop()
-        if id(obj) in seen or isinstance(obj, type | types.ModuleType):
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, str):
-            if text in obj:
-                return True
-            continue
-        if isinstance(obj, types.FunctionType):  # what it closes over, not the whole module it lives in
-            todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
-            continue
-        todo.extend(gc.get_referents(obj))
-    return False
 
 
 def events(outbox: Outbox) -> list[dict]:

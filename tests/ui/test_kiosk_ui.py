@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gc
 import time
-import types
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 import qrcode
+from support import reachable
+from ui_driver import advance, shot, tap, until
 
 from decisions.identity import qr
 from kiosk.camera import FileFrames
@@ -22,37 +22,12 @@ NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
 KEY = signing.generate_private_key()
 
 
-def advance(frames: int = 3) -> None:
-    from kivy.base import EventLoop
-    for _ in range(frames):
-        EventLoop.idle()
 
 
-def until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        advance(1)
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("the screen did not get there in time")
 
 
-def tap(widget) -> None:
-    from kivy.tests.common import UnitTestTouch
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    touch.touch_up()
-    advance(3)
 
 
-def shot(app, shots: Path, name: str) -> Path:
-    from kivy.core.window import Window
-    advance(6)
-    path = Window.screenshot(str(shots / f"{name}.png"))
-    assert path and Path(path).stat().st_size > 5000
-    return Path(path)
 
 
 def qr_frame(text: str) -> np.ndarray:
@@ -98,11 +73,11 @@ def test_attract_screen_offers_identification_and_browsing(app, shots):
     attract = screen(app, "attract")
     assert app.root.current == "attract"
     assert "personal offers" in attract.ids.start.text
-    shot(app, shots, "01-attract")
+    shot(shots, "01-attract")
     tap(attract.ids.browse)
     until(lambda: app.root.current == "offers")
     assert not app.personal and len(screen(app, "offers").ids.cards.children) >= 1
-    shot(app, shots, "02-offers-anonymous")
+    shot(shots, "02-offers-anonymous")
 
 
 def test_qr_from_the_camera_reaches_consent_then_offers(app, shots):
@@ -112,11 +87,11 @@ def test_qr_from_the_camera_reaches_consent_then_offers(app, shots):
     until(lambda: app.root.current == "consent", timeout=20)
     consent = screen(app, "consent")
     assert consent.ids.personal_offers.state == "down"  # her recorded choice, shown again
-    shot(app, shots, "03-consent")
+    shot(shots, "03-consent")
     tap(consent.ids.save)
     until(lambda: app.root.current == "offers")
     assert app.personal and app.greeting == "Hello, Мария!"
-    shot(app, shots, "04-offers-personal")
+    shot(shots, "04-offers-personal")
 
 
 def test_invalid_phone_number_shows_the_error(app, shots):
@@ -128,7 +103,7 @@ def test_invalid_phone_number_shows_the_error(app, shots):
         tap(keys[digit])
     tap(identify.ids.continue_)
     assert app.root.current == "identify" and "too short" in identify.ids.phone_error.text
-    shot(app, shots, "05-phone-error")
+    shot(shots, "05-phone-error")
 
 
 def test_no_thanks_shows_anonymous_offers_only(app):
@@ -156,7 +131,7 @@ def test_send_to_phone_shows_a_qr_code_that_decodes_to_the_coupon(app, shots):
     send = next(w for w in first.walk() if getattr(w, "text", "") == "Send to my phone")
     tap(send)
     until(lambda: app.coupon_view is not None)
-    path = shot(app, shots, "06-coupon")
+    path = shot(shots, "06-coupon")
     image = cv2.imread(str(path))
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert text == app.coupon_view.code
@@ -197,7 +172,7 @@ def test_language_switch_changes_the_visible_texts(app, shots):
     app.set_language("bg")
     advance(3)
     assert attract.ids.start.text != english and any("\u0400" <= ch <= "\u04ff" for ch in attract.ids.start.text)
-    shot(app, shots, "07-attract-bg")
+    shot(shots, "07-attract-bg")
     app.set_language("ru")
     advance(3)
     assert attract.ids.browse.text == app.translator.gettext("Just browse") != "Just browse"
@@ -212,27 +187,6 @@ def test_large_text_makes_the_text_bigger(app):
     app.toggle_large_text()
 
 
-def reachable(root: object, text: str) -> bool:
-    seen, todo = set(), [root]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        try:
-            if isinstance(obj, type | types.ModuleType):
-                continue
-            if isinstance(obj, str):
-                if text in obj:
-                    return True
-                continue
-            if isinstance(obj, types.FunctionType):
-                todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
-                continue
-            todo.extend(gc.get_referents(obj))
-        except ReferenceError:  # a dead weak proxy: nothing behind it
-            continue
-    return False
 
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import gc
 import time
-import types
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from support import reachable
+from ui_driver import advance, shot, tap, until
 
 from decisions.engine import Engine
 from decisions.identity import qr
@@ -30,37 +30,12 @@ NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
 KEY = signing.generate_private_key()
 
 
-def advance(frames: int = 3) -> None:
-    from kivy.base import EventLoop
-    for _ in range(frames):
-        EventLoop.idle()
 
 
-def until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        advance(1)
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("the screen did not get there in time")
 
 
-def tap(widget) -> None:
-    from kivy.tests.common import UnitTestTouch
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    touch.touch_up()
-    advance(3)
 
 
-def shot(shots: Path, name: str) -> Path:
-    from kivy.core.window import Window
-    advance(6)
-    path = Window.screenshot(str(shots / f"tablet-{name}.png"))
-    assert path and Path(path).stat().st_size > 5000
-    return Path(path)
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +114,14 @@ def test_login_with_the_right_pin_reaches_home(app, shots):
     for digit in "2468":
         tap(pad[digit])
     assert login.ids.pin_dots.text == "● ● ● ●"
-    shot(shots, "01-login")
+    shot(shots, "tablet-01-login")
     tap(login.ids.pin_ok)
     until(lambda: app.root.current == "home")
     home = screen(app, "home")
     assert home.ids.staff_name.text == "Ivana Petrova"
     assert len(home.ids.products.children) > 20  # what is in stock, to build a basket with
     assert home.ids.kpi_contacts.value == "0"
-    shot(shots, "02-home")
+    shot(shots, "tablet-02-home")
 
 
 def test_five_wrong_pins_lock_with_the_message(app, shots):
@@ -162,7 +137,7 @@ def test_five_wrong_pins_lock_with_the_message(app, shots):
     app.set_language("bg")
     advance(3)
     assert login.ids.login_message.text == "Заключено. Опитайте отново след 5 мин."
-    shot(shots, "03-locked-bg")
+    shot(shots, "tablet-03-locked-bg")
 
 
 def test_lookup_without_the_customers_agreement_is_refused(app):
@@ -196,7 +171,7 @@ def test_lookup_with_agreement_shows_the_profile_and_recommendations(app, shots)
     tap(rows[0].ids.add)  # a recommendation into the basket
     assert home.ids.basket.text == rows[0].name
     assert 1 <= len(home.ids.add_ons.children) <= 3
-    shot(shots, "04-customer")
+    shot(shots, "tablet-04-customer")
 
 
 def test_lookup_by_a_scanned_app_code(app):
@@ -227,7 +202,7 @@ def test_an_outcome_updates_todays_kpis(app, shots):
 
     tap(home.ids.contacted)  # the next customer only talked
     assert (home.ids.kpi_contacts.value, home.ids.kpi_rate.value, home.ids.kpi_add_ons.value) == ("2", "50%", "1")
-    shot(shots, "05-today")
+    shot(shots, "tablet-05-today")
     events = [row.wire for row in app.service.outbox.window(after_seq=0, limit=1000)]
     assert sum(b'"type":"assisted_sale"' in e for e in events) == 2
 
@@ -259,27 +234,5 @@ def test_language_switch_on_home(app, shots):
     assert home.ids.look_up.text == "Търси" and home.ids.contacted.text == "Осъществен контакт"
     assert any("\u0400" <= ch <= "\u04ff" for ch in home.ids.customer_facts.text)
     assert any(b.text == "Капучино" for b in home.ids.products.children)
-    shot(shots, "06-home-bg")
+    shot(shots, "tablet-06-home-bg")
 
-
-def reachable(root: object, text: str) -> bool:
-    seen, todo = set(), [root]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        try:
-            if isinstance(obj, type | types.ModuleType):
-                continue
-            if isinstance(obj, str):
-                if text in obj:
-                    return True
-                continue
-            if isinstance(obj, types.FunctionType):
-                todo.extend(cell.cell_contents for cell in obj.__closure__ or ())
-                continue
-            todo.extend(gc.get_referents(obj))
-        except ReferenceError:  # a dead weak proxy: nothing behind it
-            continue
-    return False

@@ -1,0 +1,86 @@
+"""What the kiosk and the staff tablet share around their screens: language, large text, the
+online flag, and the inactivity timer with its countdown. Each app says where idle leads."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from .i18n import Translator
+
+LARGE_TEXT_SCALE = 1.35
+
+
+class StoreApp(App):
+    lang_version = NumericProperty(0)
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    online = BooleanProperty(True)
+    store_name = StringProperty("")
+    countdown_text = StringProperty("")
+
+    home_screen = "attract"  # where nobody is using the screen; no timer runs there
+    countdown_s = 5  # the countdown shows for the last seconds
+    countdown_msgid = "Ending in {seconds} s"
+
+    def __init__(self, translator: Translator, *, store_name: str, online, **kwargs):
+        super().__init__(**kwargs)
+        self.translator = translator
+        self.store_name = store_name
+        self.is_online = online
+        self.last_touch = time.monotonic()
+        self._chrome_events: list = []
+        translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
+
+    def idle_limit_s(self) -> float:
+        raise NotImplementedError
+
+    def on_idle(self) -> None:
+        """The screen has been left alone for ``idle_limit_s``."""
+        raise NotImplementedError
+
+    def start_chrome(self) -> None:
+        """Call from build(): watch touches and keys, tick the idle timer, follow the online flag."""
+        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
+        self._chrome_events = [Clock.schedule_interval(self._idle_tick, 0.25),
+                               Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())),
+                                                       1.0)]
+
+    def stop_chrome(self) -> None:
+        Window.unbind(on_touch_down=self._touched, on_key_down=self._key)
+        for event in self._chrome_events:
+            event.cancel()
+        self._chrome_events = []
+
+    def tr(self, msgid: str, _version: object = None) -> str:
+        return self.translator.gettext(msgid)
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+
+    def _touched(self, *args: object) -> bool:
+        self.last_touch = time.monotonic()
+        self.countdown_text = ""
+        return False  # let the touch go on to the widgets
+
+    def _key(self, window: object, key: int, *args: object) -> bool:
+        self.last_touch = time.monotonic()  # a barcode scanner typing a code counts as activity
+        return key == 27  # Esc from a keyboard or a scanner must not quit the app
+
+    def _idle_tick(self, dt: float) -> None:
+        if self.root is None or self.root.current == self.home_screen:
+            self.countdown_text = ""
+            return
+        left = self.idle_limit_s() - (time.monotonic() - self.last_touch)
+        if left <= 0:
+            self.on_idle()
+        elif left <= self.countdown_s:
+            self.countdown_text = self.tr(self.countdown_msgid).format(seconds=math.ceil(left))
+        else:
+            self.countdown_text = ""

@@ -1,0 +1,39 @@
+"""Driving the real Kivy widget tree in tests: frames, taps, waits, screenshots."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def advance(frames: int = 3) -> None:
+    from kivy.base import EventLoop
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        advance(1)
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the screen did not get there in time")
+
+
+def tap(widget) -> None:
+    from kivy.tests.common import UnitTestTouch
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    advance(3)
+
+
+def shot(shots: Path, name: str) -> Path:
+    from kivy.core.window import Window
+    advance(6)
+    path = Window.screenshot(str(shots / f"{name}.png"))
+    assert path and Path(path).stat().st_size > 5000
+    return Path(path)
