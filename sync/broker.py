@@ -35,6 +35,10 @@ def free_port() -> int:
 
 
 def mosquitto_binary() -> str | None:
+    """``STORE_EDGE_MOSQUITTO`` names a broker installed elsewhere; else PATH and the usual places."""
+    named = os.environ.get("STORE_EDGE_MOSQUITTO")
+    if named is not None:
+        return named if os.access(named, os.X_OK) else None
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
     )

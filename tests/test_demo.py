@@ -121,11 +121,11 @@ def test_demo_once_syncs_the_chain_and_sends_an_event(tmp_path: Path):
     assert "head office received 2 events so far (2 offer_shown)" in second.stdout
 
 
-def test_demo_without_mosquitto_names_the_apt_line(monkeypatch, tmp_path: Path, capsys):
-    import sync.demo
-
-    monkeypatch.setattr(sync.demo, "mosquitto_binary", lambda: None)
-    assert sync.demo.main(["--once", "--var", str(tmp_path)]) == 1
-    err = capsys.readouterr().err
+def test_demo_without_mosquitto_names_the_apt_line(tmp_path: Path):
+    env = {**os.environ, "STORE_EDGE_MOSQUITTO": str(tmp_path / "no-such-mosquitto")}
+    result = subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(tmp_path / "var")], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    err = result.stderr
     assert "mosquitto is not installed" in err and "apt-get install -y --no-install-recommends mosquitto" in err
-    assert not any(tmp_path.iterdir())  # nothing made before the check
+    assert not (tmp_path / "var").exists()  # nothing made before the check
