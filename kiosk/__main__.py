@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync import config as config_mod
-from sync.config import ConfigError, DeviceConfig
+from sync.config import ConfigError, DeviceConfig, read_key_file
 from sync.protocol.signing import TrustedKeys
 from sync.runtime import setup_logging
 
@@ -44,10 +44,6 @@ class Plan:
 
 def prepare(cfg: DeviceConfig, base_dir: Path) -> Plan:
     """Check the configuration and load the keys; raises ConfigError naming what is wrong."""
-    from pos.service import load_coupon_key
-
-    from .runtime import load_phone_key
-
     kind = cfg.device.kind
     if kind not in KINDS:
         raise ConfigError(f"[device] kind: {kind!r} is not run by python -m kiosk (it runs {' or '.join(KINDS)})")
@@ -61,12 +57,13 @@ def prepare(cfg: DeviceConfig, base_dir: Path) -> Plan:
     def path(name: str) -> Path | str:
         return base_dir / name if name else ""
 
-    phone_key = load_phone_key(path(cfg.sync.phone_key_file))
+    phone_key = read_key_file("[sync] phone_key_file", path(cfg.sync.phone_key_file),
+                              needed_for="the kiosk and the tablet need the chain's phone key to look customers "
+                                         "up by phone number")
     coupon_key = None
     if kind == "kiosk":
-        if not cfg.pos.coupon_key_file:
-            raise ConfigError("[pos] coupon_key_file: not set; the kiosk needs the store's coupon key to issue coupons")
-        coupon_key = load_coupon_key(path(cfg.pos.coupon_key_file))
+        coupon_key = read_key_file("[pos] coupon_key_file", path(cfg.pos.coupon_key_file),
+                                   needed_for="the kiosk needs the store's coupon key to issue coupons")
     d = cfg.device
     return Plan(kind, qr_keys, phone_key, coupon_key, (d.chain, d.region, d.store, d.id, d.timezone, d.country))
 

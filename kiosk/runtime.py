@@ -4,14 +4,12 @@ per bundle; and the device's key files."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from decisions.engine import Engine
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
-from sync.config import ConfigError
 from sync.protocol.signing import TrustedKeys
 
 from .session import KioskService, Store
@@ -59,17 +57,3 @@ def build_staff_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: by
     service = StaffService(cache, outbox, Store(*store), phone_key=phone_key, qr_keys=qr_keys, engine=engine,
                            clock=lambda: datetime.now(UTC), lookup=lookup)
     return service, engine
-
-
-def load_phone_key(path: str | Path) -> bytes:
-    """The chain's phone-hash key (``[sync] phone_key_file``): the file's bytes exactly, no newline stripped."""
-    if not str(path):
-        raise ConfigError("[sync] phone_key_file: not set; the kiosk and the tablet need the chain's phone key "
-                          "to look customers up by phone number")
-    try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"[sync] phone_key_file: cannot read {path} ({exc.strerror})") from None
-    if len(key) < 16:
-        raise ConfigError(f"[sync] phone_key_file: {path} holds {len(key)} bytes; a phone key has at least 16")
-    return key

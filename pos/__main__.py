@@ -10,7 +10,7 @@ from sync import config as config_mod
 from sync.agent import SyncAgent
 from sync.runtime import setup_logging, wait_for_stop_signal
 
-from .service import PosService, load_coupon_key
+from .service import PosService
 
 log = logging.getLogger("store_edge.pos")
 
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_mod.load(args.config)
         if not cfg.pos.enabled:
             raise config_mod.ConfigError("[pos] enabled: this device is not the store's till device")
-        key = load_coupon_key(cfg.pos.coupon_key_file)
+        key = config_mod.read_key_file("[pos] coupon_key_file", cfg.pos.coupon_key_file,
+                                       needed_for="the till needs the store's coupon key to check coupons")
     except config_mod.ConfigError as exc:
         print(f"store-edge-pos: configuration error: {exc}", file=sys.stderr)
         return 2

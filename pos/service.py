@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
-from sync.config import ConfigError
 
 from .desk import Desk, answer
 from .http import MAX_BODY_BYTES, PosServer
-
-
-def load_coupon_key(path: str | Path) -> bytes:
-    try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"[pos] coupon_key_file: cannot read {path} ({exc.strerror})") from None
-    if len(key) < 16:
-        raise ConfigError(f"[pos] coupon_key_file: {path} holds {len(key)} bytes; a store key has 32")
-    return key
 
 
 class PosService:

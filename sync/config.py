@@ -184,3 +184,16 @@ def redacted(config: DeviceConfig) -> dict[str, dict[str, Any]]:
             value = getattr(section, k.name)
             out[f.name][k.name] = "***" if (f.name, k.name) in SECRET_KEYS and value else value
     return out
+
+
+def read_key_file(setting: str, path: str | Path, *, needed_for: str) -> bytes:
+    """A secret key file named by ``setting`` (e.g. ``[pos] coupon_key_file``): its exact bytes."""
+    if not str(path):
+        raise ConfigError(f"{setting}: not set; {needed_for}")
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+    if len(key) < 16:
+        raise ConfigError(f"{setting}: {path} holds {len(key)} bytes; a key has at least 16")
+    return key
