@@ -23,10 +23,8 @@ sys.path.insert(0, str(ROOT))
 from decisions import coupons  # noqa: E402
 from pos.desk import Desk  # noqa: E402
 from pos.http import PosServer  # noqa: E402
-from sync.cache import Cache  # noqa: E402
-from sync.cache.bundles import apply_bundle  # noqa: E402
 from sync.cache.outbox import Outbox  # noqa: E402
-from sync.demo import ASSETS, Demo  # noqa: E402
+from sync.demo import demo_cache  # noqa: E402
 
 N = 2000
 
@@ -35,11 +33,7 @@ def main() -> int:
     print("store-edge point-of-sale benchmark (issue 8)")
     ok = True
     with tempfile.TemporaryDirectory() as d:
-        chain, store = Demo(Path(d) / "demo", ASSETS, timeout=1).load_assets()
-        cache = Cache(Path(d) / "cache.db")
-        apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-        apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                     content=store)
+        cache = demo_cache(Path(d) / "cache.db")
         key = coupons.store_key(b"bench secret", "s001")
         desk = Desk(cache, Outbox(cache, boot_id="b", device="pos-1", store="s001"), store="s001", coupon_key=key)
         offer = next(o for o in desk.playbook().offers if o.id == "OFF-MORNING-COMBO")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from decisions import coupons
 from decisions.identity import qr
-from sync.demo import ASSETS, CHAIN, DEVICE, REGION, ROOT, STORE, Demo, DemoError
+from sync.demo import ASSETS, CHAIN, DEVICE, REGION, ROOT, STORE, Demo, DemoError, demo_cache
 from sync.protocol.signing import TrustedKeys
 
 from .display import NoDisplay, configure_kivy, has_display, start_xvfb
@@ -88,16 +88,10 @@ def offline_store(var: Path, *, clock, qr_keys: TrustedKeys) -> KioskService:
     For the UI tests and the benchmarks, which need the real screens over real data, not the network.
     """
     from decisions.engine import Engine
-    from sync.cache import Cache
-    from sync.cache.bundles import apply_bundle
     from sync.cache.outbox import Outbox
     from sync.cache.read import CacheReader
 
-    chain, store = Demo(var / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(var / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream=f"store/{STORE}", scope=f"store/{STORE}", version=1, sha256="x", mode="snapshot",
-                 content=store)
+    cache = demo_cache(var / "cache.db")
     engine = Engine.load(CacheReader(cache), now=clock())
     return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE),
                         Store(CHAIN, REGION, STORE, DEVICE, "Europe/Sofia", "BG"), qr_keys=qr_keys,

@@ -30,6 +30,8 @@ from . import config as config_mod
 from . import publish
 from .agent import SyncAgent
 from .broker import Mosquitto, mosquitto_binary
+from .cache import Cache
+from .cache.bundles import apply_bundle
 from .protocol import signing
 from .protocol.content import SECTIONS, ContentError, validate
 from .responder import Responder
@@ -83,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def demo_cache(path: Path) -> Cache:
+    """A cache at ``path`` holding the demo chain (chain and store s001 bundles, version 1), applied
+    straight from assets/demo with no broker: for the tests, the benchmarks and an offline kiosk."""
+    chain, store = Demo(path.parent, ASSETS, timeout=1).load_assets()
+    cache = Cache(path)
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
+    apply_bundle(cache, stream=f"store/{STORE}", scope=f"store/{STORE}", version=1, sha256="x", mode="snapshot",
+                 content=store)
+    return cache
 
 
 class Demo:

@@ -13,8 +13,23 @@ from support import CHAIN, wait_for
 from sync import config as config_mod
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto
+from sync.cache import Cache
+from sync.cache.outbox import Outbox
 from sync.protocol import signing
 from sync.responder import Responder
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[Cache]:
+    """An empty device cache."""
+    c = Cache(tmp_path / "cache.db")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def outbox(cache: Cache) -> Outbox:
+    return Outbox(cache, boot_id="boot-1", device="kiosk-1", store="s001")
 
 
 @pytest.fixture(scope="session")

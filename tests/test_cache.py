@@ -12,24 +12,12 @@ from pathlib import Path
 import pytest
 from support import cache_snapshot, sample_content
 
-from sync.cache import Cache, CacheError, CacheFull, open_cache, schema
+from sync.cache import Cache, CacheError, CacheFull, schema
 from sync.cache.bundles import StaleVersion, applied_version, apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile, forget_lookups, record_consent, remember_lookup
 from sync.cache.read import CacheReader
 from sync.protocol import events
-
-
-@pytest.fixture
-def cache(tmp_path: Path):
-    c = open_cache(tmp_path / "cache.db")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def outbox(cache: Cache) -> Outbox:
-    return Outbox(cache, boot_id="boot-1", device="kiosk-1", store="s001")
 
 
 def apply(cache: Cache, scope: str, version: int, content: dict, *, mode: str = "snapshot", stream: str | None = None):

@@ -19,10 +19,8 @@ from decisions.engine import Engine
 from decisions.offers import decide_offers
 from decisions.playbook import Playbook
 from decisions.shopper import Shopper
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
 from sync.cache.read import CacheReader
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 
 MONDAY_0830 = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # 08:30 in Sofia
 RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))
@@ -30,11 +28,7 @@ RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory) -> tuple[Engine, CacheReader]:
-    chain, store = Demo(tmp_path_factory.mktemp("demo"), ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path_factory.mktemp("cache") / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store)
+    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db")
     reader = CacheReader(cache)
     return Engine.load(reader, now=MONDAY_0830), reader
 
@@ -346,11 +340,7 @@ def test_adaptive_offer_prefers_the_better_variant_and_is_seeded(demo_engine):
 
 @pytest.fixture
 def fresh_cache(tmp_path):
-    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store)
+    cache = demo_cache(tmp_path / "cache.db")
     return cache
 
 

@@ -14,10 +14,8 @@ from decisions import coupons
 from decisions.engine import Engine
 from decisions.identity import qr
 from kiosk.session import KioskService, Store
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
@@ -27,11 +25,7 @@ STORE = Store("demo", "south", "s001", "kiosk-1", "Europe/Sofia", "BG")
 
 @pytest.fixture
 def kiosk(tmp_path):
-    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store)
+    cache = demo_cache(tmp_path / "cache.db")
     outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
     key = signing.generate_private_key()
     engine = Engine.load(CacheReaderFor(cache), now=NOW)

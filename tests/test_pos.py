@@ -20,10 +20,8 @@ from decisions.playbook import Playbook
 from pos.desk import Desk
 from pos.http import MAX_BODY_BYTES, PosServer
 from pos.qr import coupon_qr_png
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 
 SERIALS = itertools.count()
 SECRET = b"demo chain coupon secret"
@@ -35,11 +33,7 @@ CAPPUCCINO = {"sku": "COF-003", "qty": 1, "amount_cents": 260}
 
 @pytest.fixture
 def store(tmp_path):
-    chain, store_content = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store_content)
+    cache = demo_cache(tmp_path / "cache.db")
     outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
     desk = Desk(cache, outbox, store="s001", coupon_key=KEY)
     server = PosServer(desk).start()

@@ -12,12 +12,10 @@ from decisions.engine import Engine
 from decisions.identity import qr
 from kiosk.session import Store
 from kiosk.staff import ASK_FIRST, CONSENT_WORDING, LOCKED, NOT_FOUND, WRONG_PIN, Kpis, NotLoggedIn, StaffService
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile
 from sync.cache.read import CacheReader
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
@@ -36,11 +34,7 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path):
-    chain, content = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=content)
+    cache = demo_cache(tmp_path / "cache.db")
     engine = Engine.load(CacheReader(cache), now=NOW)
     yield cache, engine
     cache.close()

@@ -15,27 +15,15 @@ from decisions.catalog import Catalog
 from decisions.context import Context, Weather
 from decisions.menus import decide_menu
 from decisions.trends import Trend, describe, scores, trending
-from sync.cache import Cache, open_cache
+from sync.cache import Cache
 from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.cache.sales import record_sale
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 
 NOW = 1_795_000_000.0
 HL = 1800.0
-
-
-@pytest.fixture
-def cache(tmp_path: Path):
-    c = open_cache(tmp_path / "cache.db")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def outbox(cache: Cache) -> Outbox:
-    return Outbox(cache, boot_id="boot-1", device="kiosk-1", store="s001")
 
 
 # --- the model ------------------------------------------------------------------------------------------------
@@ -266,11 +254,7 @@ RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))
 
 
 def test_trending_item_moves_up_the_menu(tmp_path: Path):
-    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=store)
+    cache = demo_cache(tmp_path / "cache.db")
     outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
     reader = CacheReader(cache)
     catalog = Catalog.from_source(reader)

@@ -19,11 +19,9 @@ from decisions.identity import qr
 from kiosk.i18n import Translator
 from kiosk.session import Store
 from kiosk.staff import StaffService
-from sync.cache import Cache
-from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
-from sync.demo import ASSETS, Demo
+from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
@@ -50,11 +48,7 @@ def app(tmp_path_factory):
     if previous is not None:  # an app from an earlier test module that never stopped: kv's `app` still means it
         advance(2)  # let its queued label updates run while it is still the app
         previous.dispatch("on_stop")
-    chain, content = Demo(tmp_path_factory.mktemp("demo"), ASSETS, timeout=1).load_assets()
-    cache = Cache(tmp_path_factory.mktemp("cache") / "cache.db")
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content=content)
+    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db")
     engine = Engine.load(CacheReader(cache), now=NOW)
     service = StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001"),
                            Store("demo", "south", "s001", "tablet-1", "Europe/Sofia", "BG"),
