@@ -28,6 +28,9 @@ class DeviceTopics:
     def bundle(self, scope: str) -> str:
         return f"{self.root}/bundle/{scope}"
 
+    def override(self, scope: str) -> str:
+        return override_topic(self.chain, scope)
+
     @property
     def profiles(self) -> str:
         return f"{self.root}/profiles/store/{self.store}"
@@ -84,6 +87,10 @@ class DeviceTopics:
 
 def bundle_topic(chain: str, scope: str) -> str:
     return f"{PREFIX}/{chain}/bundle/{scope}"
+
+
+def override_topic(chain: str, scope: str) -> str:
+    return f"{PREFIX}/{chain}/override/{scope}"
 
 
 def lookup_request_topic(chain: str) -> str:
