@@ -26,6 +26,7 @@ from .session import KioskService
 
 KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv")
+MAX_OFFERS = 6
 
 
 class KioskApp(StoreApp):
@@ -49,6 +50,7 @@ class KioskApp(StoreApp):
         self.camera_factory = camera
         self.idle_timeout_s = idle_timeout_s
         self.scanner: QrScanner | None = None
+        self._retiring: QrScanner | None = None
         self.coupon_view: CouponView | None = None
         self.phone_digits = ""
         self._menu_rows: list[tuple[str, str]] = []
@@ -63,6 +65,7 @@ class KioskApp(StoreApp):
         manager = ScreenManager(transition=NoTransition())
         for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen()):
             manager.add_widget(screen)
+        self._cards = [OfferCard(index=i) for i in range(MAX_OFFERS)]
         self._load_slides(manager.get_screen("attract"))
         self.start_chrome()
         return manager
@@ -98,6 +101,7 @@ class KioskApp(StoreApp):
         self._start_camera()
 
     def _start_camera(self) -> None:
+        self._release_camera()
         if self.camera_factory is None:
             self.camera_message = self.tr("No camera here. Please enter your phone number.")
             return
@@ -111,9 +115,17 @@ class KioskApp(StoreApp):
         self.scanner.start()
 
     def _stop_camera(self) -> None:
+        # Not joined here: the read in progress takes up to a frame time (33 ms), which the shopper
+        # would wait for on the way to their offers. The next scan, or quitting, waits for it.
         if self.scanner is not None:
-            self.scanner.stop()
-            self.scanner = None
+            self.scanner.request_stop()
+            self._retiring, self.scanner = self.scanner, None
+
+    def _release_camera(self) -> None:
+        """Wait until the previous scanner has let go of the camera, so the next one can open it."""
+        if self._retiring is not None:
+            self._retiring.stop()
+            self._retiring = None
 
     def _on_scan(self, text: str) -> None:  # the scanner's thread
         Clock.schedule_once(lambda dt: self.qr_scanned(text))
@@ -177,7 +189,7 @@ class KioskApp(StoreApp):
 
     def show_offers(self) -> None:
         lang = self.translator.language
-        decision = self.service.offers(lang=lang)
+        decision = self.service.offers(k=MAX_OFFERS, lang=lang)
         self.personal = decision.mode == "personal"
         self.identified = self.service.session.profile is not None
         name = self.service.greeting_name()
@@ -186,11 +198,13 @@ class KioskApp(StoreApp):
         cards = screen.ids.cards
         cards.clear_widgets()
         self._choices = decision.offers
-        for i, choice in enumerate(decision.offers):
-            title = choice.title.get(lang) or choice.title.get("en", choice.offer_id)
+        for card, choice in zip(self._cards, decision.offers, strict=False):
             price = self.service.price(choice)
-            cards.add_widget(OfferCard(title=title, index=i, why=" · ".join(choice.reasons[:2]),
-                                       price=format_price(*price, lang) if price else ""))
+            image = self.service.image(choice)
+            card.show(title=choice.title.get(lang) or choice.title.get("en", choice.offer_id),
+                      price=format_price(*price, lang) if price else "", why=" · ".join(choice.reasons[:2]),
+                      image=str(image) if image else "")
+            cards.add_widget(card)
         menu = self.service.menu(lang)
         rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None
                  else "") for item in menu.items]
@@ -216,7 +230,8 @@ class KioskApp(StoreApp):
         """Done, Back, or the idle timeout: nothing of the shopper stays on screen or in memory."""
         self._stop_camera()
         if self.coupon_view is not None:
-            self.coupon_view.dismiss()
+            # At once: while a fading view is up it swallows touches, and the next shopper's taps are lost.
+            self.coupon_view.dismiss(animation=False)
             self.coupon_view = None
         self.service.end()
         self._choices = ()
@@ -224,7 +239,10 @@ class KioskApp(StoreApp):
         self.personal = self.identified = False
         self.greeting = self.phone_display = self.phone_error = self.countdown_text = ""
         self.root.get_screen("offers").ids.cards.clear_widgets()
+        for card in self._cards:
+            card.wipe()
         self.root.current = "attract"
 
     def on_stop(self) -> None:
         self._stop_camera()
+        self._release_camera()

@@ -272,6 +272,10 @@ class QrScanner:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the loop to end without waiting: it ends after the read in progress (up to a frame time)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to end and wait for it (up to ``timeout``; a read in progress finishes first)."""
         self._stop.set()

@@ -46,7 +46,8 @@ def build_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes, c
                   store: tuple[str, str, str, str, str, str]) -> tuple[KioskService, EngineHolder]:
     cache, outbox, engine, lookup = _wire(agent)
     service = KioskService(cache, outbox, Store(*store), qr_keys=qr_keys, phone_key=phone_key,
-                           coupon_key=coupon_key, engine=engine, clock=lambda: datetime.now(UTC), lookup=lookup)
+                           coupon_key=coupon_key, engine=engine, clock=lambda: datetime.now(UTC), lookup=lookup,
+                           media_dir=agent.media_dir)
     return service, engine
 
 

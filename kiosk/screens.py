@@ -49,10 +49,21 @@ class OffersScreen(Screen):
 
 
 class OfferCard(BoxLayout):
-    title = StringProperty("")
-    price = StringProperty("")
-    why = StringProperty("")
+    """One of the offers screen's six cards. The app keeps them and refills them for each shopper:
+    building a card from its kv rule costs more than the rest of the way from QR code to offers."""
+
+    title = StringProperty(" ")
+    price = StringProperty(" ")
+    why = StringProperty(" ")
+    image = StringProperty("")
     index = NumericProperty(0)
+
+    def show(self, title: str, price: str, why: str, image: str) -> None:
+        self.title, self.price, self.why, self.image = title or " ", price or " ", why or " ", image
+
+    def wipe(self) -> None:
+        # ' ' not '': Kivy keeps an emptied label's last layout (and its words) in memory
+        self.show(" ", " ", " ", "")
 
 
 class MenuRow(BoxLayout):

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from decisions import coupons
 from decisions.caps import count, windows
@@ -85,10 +86,10 @@ class KioskService:
 
     def __init__(self, cache: Cache, outbox: Outbox, store: Store, *, qr_keys: TrustedKeys, phone_key: bytes,
                  coupon_key: bytes, engine: Callable[[], Engine], clock: Callable[[], datetime],
-                 lookup: Callable[[str, str], dict | None] | None = None):
+                 lookup: Callable[[str, str], dict | None] | None = None, media_dir: Path | None = None):
         self.cache = cache
         self.outbox = outbox
-        self.reader = CacheReader(cache)
+        self.reader = CacheReader(cache, media_dir)
         self.store = store
         self.qr_keys = qr_keys
         self.phone_key = phone_key
@@ -184,6 +185,12 @@ class KioskService:
 
     def menu(self, lang: str = "en") -> MenuDecision:
         return self.engine().menu(self.context(), lang=lang, limit=12)
+
+    def image(self, choice: OfferChoice) -> Path | None:
+        """The offer's product picture, once its verified file is in the media folder."""
+        product = self.engine().catalog.products.get(choice.sku or "")
+        sha = product.get("image") if product else None
+        return self.reader.media_path(sha) if sha else None
 
     def price(self, choice: OfferChoice) -> tuple[int, str] | None:
         """(cents, currency) the shopper pays with this offer, or None when it has no price."""

@@ -316,3 +316,23 @@ def test_bad_arguments_are_refused():
         QrScanner(source, print, print, downscale=0)
     with pytest.raises(ValueError):
         QrScanner(source, print, print, downscale=1.5)
+
+
+def test_request_stop_returns_at_once_and_the_loop_ends_and_closes_its_source():
+    class SlowCamera(FileFrames):
+        closed = False
+
+        def read(self):
+            time.sleep(0.2)  # a read blocked in the driver
+            return super().read()
+
+        def close(self):
+            self.closed = True
+
+    source = SlowCamera([scene(seed=2)])
+    scanner = QrScanner(source, Recorder().on_code, Recorder().on_error).start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    scanner.request_stop()
+    assert time.monotonic() - started < 0.05  # the UI thread does not wait for the read
+    assert scanner.wait(5) and not scanner.running and source.closed

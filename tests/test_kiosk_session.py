@@ -86,3 +86,29 @@ def test_qr_identification_and_its_refusals(kiosk):
     assert "expired" in service.identify_qr(qr.issue_token(key, "c-0002", now=NOW.timestamp() - 7200,
                                                            ttl_s=600)).message
     assert not service.identify_qr("5901234123457").ok
+
+
+def test_an_offer_shows_its_product_picture_once_the_verified_file_is_here(tmp_path):
+    import hashlib
+
+    from sync.cache.bundles import apply_bundle
+    from sync.cache.read import CacheReader
+
+    picture = cv2.imencode(".png", np.full((60, 80, 3), (40, 90, 200), np.uint8))[1].tobytes()
+    sha = hashlib.sha256(picture).hexdigest()
+    cache = demo_cache(tmp_path / "cache.db")
+    products = CacheReader(cache).products()
+    apply_bundle(cache, stream="device/kiosk-1", scope="device/kiosk-1", version=1, sha256="y", mode="delta",
+                 content={"products": [dict(p, image=sha) for p in products],
+                          "media": [{"sha256": sha, "url": "http://ho/m", "size": len(picture)}]})
+    engine = Engine.load(CacheReader(cache), now=NOW)
+    media = tmp_path / "media"
+    media.mkdir()
+    service = KioskService(cache, Outbox(cache, boot_id="b", device="kiosk-1", store="s001"), STORE,
+                           qr_keys=signing.TrustedKeys([]), phone_key=PHONE_KEY, coupon_key=b"k" * 32,
+                           engine=lambda: engine, clock=lambda: NOW, media_dir=media)
+    choice = next(c for c in service.offers().offers if c.sku)
+    assert service.image(choice) is None  # not downloaded yet: the card shows no picture, not a broken one
+    (media / sha).write_bytes(picture)
+    assert service.image(choice) == media / sha
+    cache.close()

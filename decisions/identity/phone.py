@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult, geocoder
+from babel import Locale
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 MAX_INPUT_CHARS = 64
 
@@ -105,8 +106,8 @@ def _country_name(country_code: int, default_region: str) -> str:
     """The English name of the country a calling code belongs to ("" when unknown)."""
     region = default_region if phonenumbers.country_code_for_region(default_region or "") == country_code else (
         phonenumbers.region_code_for_country_code(country_code))
-    example = phonenumbers.example_number(region)
-    name = geocoder.country_name_for_number(example, "en") if example else ""
+    # Babel's CLDR names, not phonenumbers.geocoder: the geocoder's import alone costs a kiosk 100 MB.
+    name = Locale("en").territories.get(region, "") if region and region != "ZZ" else ""
     return f"the {name}" if name.startswith("United ") or name.endswith(_THE_ENDINGS) or name in _THE else name
 
 
