@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-dir", default=".", help="relative paths in the config start here")
     parser.add_argument("--lang", default="bg", choices=("bg", "en", "ru"), help="the language the screen opens in")
     parser.add_argument("--windowed", action="store_true", help="kiosk: a window instead of fullscreen")
-    parser.add_argument("--camera", default="0", help="kiosk: camera index or device path; 'none' for phone only")
+    parser.add_argument("--camera", help="kiosk: camera index or device path; 'none' for phone only "
+                                         "(default: [kiosk] camera)")
     args = parser.parse_args(argv)
     setup_logging()
     base = Path(args.base_dir)
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     agent = SyncAgent(cfg, base_dir=base).start()
     try:
         if plan.kind == "kiosk":
-            run_kiosk(agent, plan, cfg, lang=args.lang, camera=args.camera)
+            run_kiosk(agent, plan, cfg, lang=args.lang, camera=args.camera or cfg.kiosk.camera)
         else:
             run_tablet(agent, plan, cfg, lang=args.lang)
     finally:
@@ -118,7 +119,8 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -
                                     coupon_key=plan.coupon_key, store=plan.store)
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
     app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
-                   camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set)
+                   camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
+                   idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview)
     agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
     app.run()
 

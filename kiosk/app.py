@@ -15,12 +15,13 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
 from .chrome import StoreApp
 from .i18n import Translator, format_price
+from .preview import CameraPreview
 from .screens import AttractScreen, ConsentScreen, CouponView, IdentifyScreen, MenuRow, OfferCard, OffersScreen
 from .session import KioskService
 
@@ -41,16 +42,19 @@ class KioskApp(StoreApp):
     phone_error = StringProperty("")
     menu_name = StringProperty("")
     menu_note = StringProperty("")
+    preview_texture = ObjectProperty(None, allownone=True)
 
     def __init__(self, service: KioskService, translator: Translator, *, store_name: str,
                  camera: Callable[[], FrameSource] | None, idle_timeout_s: float = 30.0,
-                 online: Callable[[], bool] = lambda: True, **kwargs):
+                 camera_preview: bool = True, online: Callable[[], bool] = lambda: True, **kwargs):
         super().__init__(translator, store_name=store_name, online=online, **kwargs)
         self.service = service
         self.camera_factory = camera
         self.idle_timeout_s = idle_timeout_s
         self.scanner: QrScanner | None = None
         self._retiring: QrScanner | None = None
+        self.preview = CameraPreview(lambda texture: setattr(self, "preview_texture", texture)) if camera_preview \
+            else None
         self.coupon_view: CouponView | None = None
         self.phone_digits = ""
         self._menu_rows: list[tuple[str, str]] = []
@@ -111,7 +115,10 @@ class KioskApp(StoreApp):
             self.camera_message = self.tr("No camera here. Please enter your phone number.")
             return
         self.camera_message = self.tr("Hold your phone's code up to the camera")
-        self.scanner = QrScanner(source, on_code=self._on_scan, on_error=self._on_camera_error)
+        if self.preview is not None:
+            self.preview.start()
+        self.scanner = QrScanner(source, on_code=self._on_scan, on_error=self._on_camera_error,
+                                 preview=self.preview.offer if self.preview else None)
         self.scanner.start()
 
     def _stop_camera(self) -> None:
@@ -120,6 +127,8 @@ class KioskApp(StoreApp):
         if self.scanner is not None:
             self.scanner.request_stop()
             self._retiring, self.scanner = self.scanner, None
+        if self.preview is not None:
+            self.preview.clear()
 
     def _release_camera(self) -> None:
         """Wait until the previous scanner has let go of the camera, so the next one can open it."""

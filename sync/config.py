@@ -98,6 +98,19 @@ class PosSection:
 
 
 @dataclass(frozen=True)
+class KioskSection:
+    """The shopper kiosk's screen (ignored on other kinds)."""
+
+    camera: str = "0"  # an OpenCV camera index or device path; "none" for the phone keypad only
+    camera_preview: bool = True  # show the live camera picture while scanning; false for privacy
+    idle_timeout_s: float = 30.0  # a session with no touch for this long ends (countdown in the last 5 s)
+
+    def __post_init__(self) -> None:
+        if self.idle_timeout_s < 10:
+            raise ConfigError("[kiosk] idle_timeout_s: must be at least 10 (the countdown alone takes 5)")
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     device: DeviceSection = DeviceSection()
     cache: CacheSection = CacheSection()
@@ -105,6 +118,7 @@ class DeviceConfig:
     sync: SyncSection = SyncSection()
     weather: WeatherSection = WeatherSection()
     pos: PosSection = PosSection()
+    kiosk: KioskSection = KioskSection()
 
 
 SECRET_KEYS = {("broker", "password")}

@@ -130,10 +130,20 @@ def test_redacted_hides_the_password_only(tmp_path: Path):
     assert shown["broker"]["port"] == 8883
     assert shown["device"]["id"] == "kiosk-1"
     assert shown["sync"]["trusted_keys"] == ("config/keys/demo-chain.pub",)
-    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos"}
+    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos", "kiosk"}
     assert "s3cret-pw" not in repr(shown)
     assert "s3cret-pw" not in repr(config)  # the dataclass repr leaves it out too
     # the password from the environment is hidden the same way
     assert redacted(load(env={"STORE_EDGE_BROKER_PASSWORD": "env-pw"}))["broker"]["password"] == "***"
     # an unset password is shown as unset
     assert redacted(load(env={}))["broker"]["password"] == ""
+
+
+def test_kiosk_section_reads_and_checks_its_keys(tmp_path):
+    path = tmp_path / "device.toml"
+    path.write_text('[kiosk]\ncamera = "none"\ncamera_preview = false\nidle_timeout_s = 45\n')
+    cfg = load(path, env={})
+    assert (cfg.kiosk.camera, cfg.kiosk.camera_preview, cfg.kiosk.idle_timeout_s) == ("none", False, 45.0)
+    path.write_text("[kiosk]\nidle_timeout_s = 3\n")
+    with pytest.raises(ConfigError, match=r"\[kiosk\] idle_timeout_s"):
+        load(path, env={})

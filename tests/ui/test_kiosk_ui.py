@@ -85,6 +85,11 @@ def test_qr_from_the_camera_reaches_consent_then_offers(app, shots):
     app.camera_factory = lambda: FileFrames([qr_frame(token)], fps=20)
     tap(screen(app, "attract").ids.start)
     until(lambda: app.root.current == "consent", timeout=20)
+    # the live picture was on screen while scanning, and is painted over once the scan is done
+    texture = screen(app, "identify").ids.preview.texture or app.preview._texture
+    assert texture is not None and app.preview_texture is None and app.preview.last_frame() is None
+    pixels = np.frombuffer(texture.pixels, np.uint8).reshape(-1, 4)[:, :3]  # RGBA
+    assert pixels.min() == pixels.max()  # one flat colour: no trace of the camera picture
     consent = screen(app, "consent")
     assert consent.ids.personal_offers.state == "down"  # her recorded choice, shown again
     shot(shots, "03-consent")
@@ -92,6 +97,17 @@ def test_qr_from_the_camera_reaches_consent_then_offers(app, shots):
     until(lambda: app.root.current == "offers")
     assert app.personal and app.greeting == "Hello, Мария!"
     shot(shots, "04-offers-personal")
+
+
+def test_the_live_camera_picture_shows_while_scanning(app, shots):
+    blank = np.full((720, 1280, 3), 200, np.uint8)
+    blank[100:300, 100:500] = (30, 120, 220)  # something to see
+    app.camera_factory = lambda: FileFrames([blank], fps=20)
+    tap(screen(app, "attract").ids.start)
+    until(lambda: app.preview_texture is not None, timeout=10)
+    pixels = np.frombuffer(app.preview_texture.pixels, np.uint8).reshape(-1, 4)[:, :3]  # RGBA
+    assert pixels.min() < 100 < pixels.max()  # the camera's picture, not a flat fill
+    shot(shots, "03-identify-camera")
 
 
 def test_invalid_phone_number_shows_the_error(app, shots):
