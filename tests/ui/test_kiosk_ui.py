@@ -215,3 +215,25 @@ def test_a_returning_shopper_can_change_their_choices(app):
     tap(screen(app, "consent").ids.no_thanks)
     until(lambda: app.root.current == "offers")
     assert not app.personal and app.greeting == "Hello!"  # withdrawn at once
+
+
+def test_a_portrait_screen_stacks_what_a_landscape_one_puts_side_by_side(app, shots):
+    from kivy.core.window import Window
+
+    Window.size = (720, 1280)
+    try:
+        advance(5)
+        tap(screen(app, "attract").ids.start)
+        identify = screen(app, "identify")
+        assert identify.ids.keypad.top < identify.ids.camera_status.y  # the keypad below the camera
+        assert identify.ids.keypad.width > 0.8 * Window.width
+        shot(shots, "08-identify-portrait")
+        app.end_session()
+        phone_to_offers(app, "0899100101")
+        offers = screen(app, "offers")
+        assert offers.ids.cards.y > offers.ids.menu.top  # the offers above the menu
+        assert len(offers.ids.cards.children) == 3 and offers.ids.cards.width > 0.8 * Window.width
+        shot(shots, "09-offers-portrait")
+    finally:
+        Window.size = (1280, 720)
+        advance(5)
