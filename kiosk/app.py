@@ -69,7 +69,10 @@ class KioskApp(StoreApp):
         manager = ScreenManager(transition=NoTransition())
         for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen()):
             manager.add_widget(screen)
+        # Built once and refilled: a fresh card or dialog per shopper costs time and, for the
+        # dialog, memory that Kivy gives back only slowly.
         self._cards = [OfferCard(index=i) for i in range(MAX_OFFERS)]
+        self._coupon_dialog = CouponView()
         self._load_slides(manager.get_screen("attract"))
         self.start_chrome()
         return manager
@@ -229,9 +232,10 @@ class KioskApp(StoreApp):
 
     def send_to_phone(self, index: int) -> None:
         coupon = self.service.send_to_phone(self._choices[index])
-        texture = CoreImage(io.BytesIO(coupon.qr_png), ext="png").texture
+        texture = CoreImage(io.BytesIO(coupon.qr_png), ext="png", nocache=True).texture
         texture.mag_filter = "nearest"
-        self.coupon_view = CouponView(texture=texture, code=coupon.code)
+        self.coupon_view = self._coupon_dialog
+        self.coupon_view.texture, self.coupon_view.code = texture, coupon.code
         self.coupon_view.open()
 
     # --- goodbye ---------------------------------------------------------------------------------
@@ -241,6 +245,7 @@ class KioskApp(StoreApp):
         if self.coupon_view is not None:
             # At once: while a fading view is up it swallows touches, and the next shopper's taps are lost.
             self.coupon_view.dismiss(animation=False)
+            self.coupon_view.texture, self.coupon_view.code = None, " "
             self.coupon_view = None
         self.service.end()
         self._choices = ()
