@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .context import TEMPERATURE_BANDS, WEATHER_CODES, WEEKDAYS, Context
+from .reasons import Listing, Reason, Term, in_stock, terms
 from .shopper import Shopper
 
 
@@ -245,7 +246,8 @@ def _profile(f: Facts) -> Mapping:
 def _segment(value, where, dayparts):
     names = _names(value, where)
     return (lambda f: bool(names & set(_profile(f).get("segments") or ())),
-            lambda f: "in segment " + ", ".join(sorted(names & set(_profile(f).get("segments") or ()))), True)
+            lambda f: Reason("in segment {segments}",
+                             segments=terms(sorted(names & set(_profile(f).get("segments") or ())))), True)
 
 
 def _tier(value, where, dayparts):
@@ -254,7 +256,7 @@ def _tier(value, where, dayparts):
     def tier(f: Facts) -> str | None:
         return (_profile(f).get("rfm") or {}).get("tier")
 
-    return (lambda f: tier(f) in names, lambda f: f"RFM tier: {tier(f)}", True)
+    return (lambda f: tier(f) in names, lambda f: Reason("RFM tier: {tier}", tier=Term(tier(f))), True)
 
 
 def _customer(value, where, dayparts):
@@ -265,7 +267,8 @@ def _customer(value, where, dayparts):
         p = _profile(f)
         return (p.get("rfm") or {}).get("tier") == "new" or not p.get("last_visit")
 
-    return (lambda f: f.shopper.personal and is_new(f) == (value == "new"), lambda f: f"{value} customer", True)
+    return (lambda f: f.shopper.personal and is_new(f) == (value == "new"),
+            lambda f: Reason("new customer" if value == "new" else "returning customer"), True)
 
 
 def _days_since_visit(value, where, dayparts):
@@ -274,7 +277,8 @@ def _days_since_visit(value, where, dayparts):
     def days(f: Facts) -> int | None:
         return f.shopper.days_since_visit(f.local.date())
 
-    return (lambda f: _within(days(f), lo, hi), lambda f: f"last visit {days(f)} days ago", True)
+    return (lambda f: _within(days(f), lo, hi),
+            lambda f: Reason("last visit {n} day ago", plural="last visit {n} days ago", n=days(f)), True)
 
 
 def _bought(value, where, dayparts):
@@ -292,8 +296,9 @@ def _bought(value, where, dayparts):
         return f.shopper.bought(f.now, days, category=target, category_of=f.category_of)
 
     def explain(f: Facts) -> str:
-        what = f.name_of(target) if by_sku else target
-        return f"bought {what} {count(f)} times in {days} days"
+        what = f.name_of(target) if by_sku else Term(target)
+        return Reason("bought {what} once in {days} days", plural="bought {what} {n} times in {days} days",
+                      n=count(f), what=what, days=days)
 
     return (lambda f: count(f) >= times, explain, True)
 
@@ -304,43 +309,46 @@ def _bought_category(value, where, dayparts):
     def cats(f: Facts) -> set[str]:
         return {f.category_of.get(line["sku"]) for line in f.shopper.history} & names
 
-    return (lambda f: bool(cats(f)), lambda f: "has bought " + ", ".join(sorted(cats(f))), True)
+    return (lambda f: bool(cats(f)),
+            lambda f: Reason("has bought {categories}", categories=terms(sorted(cats(f)))), True)
 
 
 def _identified(value, where, dayparts):
     if not isinstance(value, bool):
         raise PlaybookError(f"{where}: must be true or false")
     return (lambda f: f.shopper.personal == value,
-            lambda f: "identified shopper" if value else "anonymous shopper", True)
+            lambda f: Reason("identified shopper" if value else "anonymous shopper"), True)
 
 
-def _place(attr: str):
+def _place(attr: str, template: str):
     def build(value, where, dayparts):
         names = _names(value, where)
-        return (lambda f: getattr(f.ctx, attr) in names, lambda f: f"{attr} {getattr(f.ctx, attr)}", False)
+        return (lambda f: getattr(f.ctx, attr) in names, lambda f: Reason(template, name=getattr(f.ctx, attr)), False)
     return build
 
 
 def _daypart(value, where, dayparts):
     names = _names(value, where, tuple(dayparts))
-    return (lambda f: f.daypart in names, lambda f: f"{f.daypart} ({f.local:%H:%M})", False)
+    return (lambda f: f.daypart in names,
+            lambda f: Reason("{daypart} ({time})", daypart=Term(f.daypart), time=f"{f.local:%H:%M}"), False)
 
 
 def _weekday(value, where, dayparts):
     names = _names(value, where, WEEKDAYS)
-    return (lambda f: f.weekday in names, lambda f: f"on {f.local:%A}", False)
+    return (lambda f: f.weekday in names, lambda f: Reason("on {weekday}", weekday=Term(f"{f.local:%A}")), False)
 
 
 def _temperature_band(value, where, dayparts):
     names = _names(value, where, TEMPERATURE_BANDS)
     return (lambda f: f.weather is not None and f.weather.band in names,
-            lambda f: f"{f.weather.temperature_c:.0f} °C outside ({f.weather.band})", False)
+            lambda f: Reason("{temperature:.0f} °C outside ({band})", temperature=f.weather.temperature_c,
+                             band=Term(f.weather.band)), False)
 
 
 def _temperature_c(value, where, dayparts):
     lo, hi = _bounds(value, where)
     return (lambda f: f.weather is not None and _within(f.weather.temperature_c, lo, hi),
-            lambda f: f"{f.weather.temperature_c:.0f} °C outside", False)
+            lambda f: Reason("{temperature:.0f} °C outside", temperature=f.weather.temperature_c), False)
 
 
 def _weather(value, where, dayparts):
@@ -359,32 +367,34 @@ def _precipitation(value, where, dayparts):
 def _basket_contains(value, where, dayparts):
     names = _names(value, where)
     return (lambda f: bool(names & f.basket),
-            lambda f: ", ".join(f.name_of(s) for s in sorted(names & f.basket)) + " in the basket", False)
+            lambda f: Reason("{items} in the basket", items=Listing(f.name_of(s) for s in sorted(names & f.basket))),
+            False)
 
 
 def _basket_category(value, where, dayparts):
     names = _names(value, where)
     return (lambda f: bool(names & f.basket_categories),
-            lambda f: ", ".join(sorted(names & f.basket_categories)) + " in the basket", False)
+            lambda f: Reason("{items} in the basket", items=terms(sorted(names & f.basket_categories))), False)
 
 
 def _in_stock(value, where, dayparts):
     if not isinstance(value, str) or not value:
         raise PlaybookError(f"{where}: must be a sku")
-    return (lambda f: (f.stock(value) or 0) > 0, lambda f: f"in stock: {f.name_of(value)} ({f.stock(value)})", False)
+    return (lambda f: (f.stock(value) or 0) > 0, lambda f: in_stock(f.name_of(value), f.stock(value)), False)
 
 
 def _stock_at_least(value, where, dayparts):
     if not isinstance(value, dict) or not isinstance(value.get("sku"), str) or not isinstance(value.get("units"), int):
         raise PlaybookError(f"{where}: must be {{'sku': ..., 'units': n}}")
     sku, units = value["sku"], value["units"]
-    return (lambda f: (f.stock(sku) or 0) >= units, lambda f: f"in stock: {f.name_of(sku)} ({f.stock(sku)})", False)
+    return (lambda f: (f.stock(sku) or 0) >= units, lambda f: in_stock(f.name_of(sku), f.stock(sku)), False)
 
 
 LEAVES: dict[str, Callable] = {
     "segment": _segment, "tier": _tier, "customer": _customer, "days_since_visit": _days_since_visit,
     "bought": _bought, "bought_category": _bought_category, "identified": _identified,
-    "store": _place("store"), "region": _place("region"), "daypart": _daypart, "weekday": _weekday,
+    "store": _place("store", "store {name}"), "region": _place("region", "region {name}"),
+    "daypart": _daypart, "weekday": _weekday,
     "temperature_band": _temperature_band, "temperature_c": _temperature_c, "weather": _weather,
     "precipitation": _precipitation, "basket_contains": _basket_contains, "basket_category": _basket_category,
     "in_stock": _in_stock, "stock_at_least": _stock_at_least,

@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .reasons import Reason, Term
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNELS = ("kiosk", "tablet", "signage")
 WEATHER_CODES = ("clear", "cloudy", "rain", "snow", "storm")
 TEMPERATURE_BANDS = ("cold", "mild", "hot")
+SKY_WORDS = {"clear": "clear", "cloudy": "cloudy", "rain": "rainy", "snow": "snowing", "storm": "stormy"}
 DEFAULT_DAYPARTS = {
     "morning": ("06:00", "11:00"),
     "lunch": ("11:00", "15:00"),
@@ -45,9 +48,9 @@ class Weather:
     def wet(self) -> bool:
         return self.condition in ("rain", "snow", "storm") or self.precipitation_mm_h >= 0.2
 
-    def describe(self) -> str:
-        words = {"clear": "clear", "cloudy": "cloudy", "rain": "rainy", "snow": "snowing", "storm": "stormy"}
-        return f"{words.get(self.condition, self.condition)} and {self.temperature_c:.0f} °C"
+    def describe(self) -> Reason:
+        return Reason("{sky} and {temperature:.0f} °C", sky=Term(SKY_WORDS.get(self.condition, self.condition)),
+                      temperature=self.temperature_c)
 
 
 def weather_from_observation(obs: Mapping[str, object]) -> Weather:

@@ -59,6 +59,7 @@ from typing import Any
 
 from sync.runtime import gc_paused
 
+from .reasons import Reason
 from .rfm import DAY, Line, as_rows, epoch, iter_lines
 
 SIMILARITIES = ("jaccard", "lift")
@@ -214,10 +215,6 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
 
 
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
 def recommend(
     affinity: Mapping[str, float],
     neighbours: Mapping[str, Mapping[str, float] | Iterable[tuple[str, float]]],
@@ -265,10 +262,12 @@ def recommend(
     return out
 
 
-def _reason(i: str, name: Callable[[str], str], counts: Mapping[str, int] | None, days: float) -> str:
+def _reason(i: str, name: Callable[[str], str], counts: Mapping[str, int] | None, days: float) -> Reason:
     if counts is None:
-        return f"often bought with {name(i)}, which you buy"
+        return Reason("often bought with {item}, which you buy", item=name(i))
     n = counts.get(i, 0)
     if n == 0:
-        return f"often bought with {name(i)}, which you have bought before"
-    return f"often bought with {name(i)} (you bought it {_times(n)} in {days:g} days)"
+        return Reason("often bought with {item}, which you have bought before", item=name(i))
+    return Reason("often bought with {item} (you bought it once in {days:g} days)",
+                  plural="often bought with {item} (you bought it {n} times in {days:g} days)", n=n, item=name(i),
+                  days=days)

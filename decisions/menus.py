@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .catalog import Catalog
 from .context import Context, in_window
+from .reasons import Reason, Term
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,16 @@ def decide_menu(menus: Sequence[Mapping], catalog: Catalog, ctx: Context, *, lan
     reasons: list[str] = []
     if current:
         menu = current[0]
-        reasons.append(f"{ctx.daypart or 'this time'} menu ({local:%H:%M})")
+        reasons.append(Reason("{daypart} menu ({time})", daypart=Term(ctx.daypart or "this time"),
+                              time=f"{local:%H:%M}"))
     elif ordered:
         menu = ordered[0]
-        reasons.append(f"no menu is set for {local:%H:%M}; showing {menu['id']}")
+        reasons.append(Reason("no menu is set for {time}; showing {menu}", time=f"{local:%H:%M}", menu=menu["id"]))
     else:
-        return MenuDecision(None, "", (), (), ("no menus in the cache",))
+        return MenuDecision(None, "", (), (), (Reason("no menus in the cache"),))
     weather = ctx.current_weather
     boosted: list[str] = []
-    weather_reason = "weather unknown"
+    weather_reason = Reason("weather unknown")
     if weather is not None:
         hints = menu.get("weather") or {}
         for key in (weather.band, weather.condition):
@@ -74,10 +76,10 @@ def decide_menu(menus: Sequence[Mapping], catalog: Catalog, ctx: Context, *, lan
             continue
         why = []
         if sku in boosted:
-            why.append(f"suits the weather: {weather_reason}")
+            why.append(Reason("suits the weather: {weather}", weather=weather_reason))
         if trending.get(sku):
-            why.append("popular in this store in the last hours")
-        why.append(f"on the {menu['name'].get(lang) or menu['id']} menu")
+            why.append(Reason("popular in this store in the last hours"))
+        why.append(Reason("on the {menu} menu", menu=menu["name"].get(lang) or menu["id"]))
         price = catalog.prices.get(sku) or {}
         shown.append(MenuItem(sku, catalog.name(sku, lang), price.get("price_cents"), price.get("currency"),
                               tuple(why)))

@@ -31,6 +31,7 @@ from .catalog import Catalog
 from .conditions import Facts, Node
 from .context import Context
 from .playbook import Offer, Playbook
+from .reasons import Listing, Reason, in_stock
 from .shopper import Shopper
 
 HALF_LIFE_DAYS = 30.0
@@ -217,21 +218,21 @@ def _relevance(offer: Offer, catalog: Catalog, ctx: Context, affinity: Mapping[s
 
 
 def _stock_reasons(offer: Offer, catalog: Catalog, lang: str) -> list[str]:
-    return [f"in stock: {catalog.name(p, lang)} ({catalog.stock(p)})" for p in offer.products]
+    return [in_stock(catalog.name(p, lang), catalog.stock(p)) for p in offer.products]
 
 
 def _relevance_reasons(offer: Offer, catalog: Catalog, ctx: Context, affinity: Mapping[str, float],
                        lang: str) -> list[str]:
     reasons = []
     if offer.sku and affinity.get(offer.sku):
-        reasons.append(f"buys {catalog.name(offer.sku, lang)} often (recent purchases weigh "
-                       f"{affinity[offer.sku]:.1f})")
+        reasons.append(Reason("buys {item} often (recent purchases weigh {weight:.1f})",
+                              item=catalog.name(offer.sku, lang), weight=affinity[offer.sku]))
     pull = _basket_pull(offer, catalog, ctx)
     if pull:
         partner = max(ctx.basket, key=lambda s: catalog.neighbours.get(offer.sku, {}).get(s, 0.0))
-        reasons.append(f"often bought with {catalog.name(partner, lang)} in the basket")
+        reasons.append(Reason("often bought with {item} in the basket", item=catalog.name(partner, lang)))
     if offer.sku and ctx.trending.get(offer.sku):
-        reasons.append(f"trending in this store ({_trend(ctx, offer.sku):.0%} of the top item)")
+        reasons.append(Reason("trending in this store ({share:.0%} of the top item)", share=_trend(ctx, offer.sku)))
     return reasons
 
 
@@ -240,15 +241,17 @@ def _variant(offer: Offer, arm: str | None, facts: Facts, ctx: Context, stats: M
     by_id = {v.id: v for v in offer.variants}
     if arm is not None:
         variant = by_id.get(arm)
-        return arm, (variant.title if variant else offer.title), f"experiment arm: {arm}"
+        return arm, (variant.title if variant else offer.title), Reason("experiment arm: {arm}", arm=arm)
     eligible = [v for v in offer.variants if v.audience.test(facts)]
     if offer.adaptive and len(eligible) > 1:
         weather = facts.weather.band if facts.weather else None
         context = bandit.stats_context(facts.daypart, weather)
         winner, rate = bandit.choose(offer.id, [v.id for v in eligible], context, stats, rng)
-        return winner, by_id[winner].title, f"variant {winner}: best sampled redemption rate ({rate:.0%}) for {context}"
+        return winner, by_id[winner].title, Reason(
+            "variant {variant}: best sampled redemption rate ({rate:.0%}) for {context}", variant=winner, rate=rate,
+            context=context)
     if eligible:
         v = eligible[0]
         why = v.audience.reasons(facts)
-        return v.id, v.title, f"copy for {', '.join(why)}" if why else None
+        return v.id, v.title, Reason("copy for {why}", why=Listing(why)) if why else None
     return "default", offer.title, None

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sync.runtime import gc_paused
 
+from .reasons import Reason, Term
 from .rfm import DAY, Line, as_rows, epoch
 
 DEFAULT_WINDOW_DAYS = 28
@@ -182,7 +183,6 @@ def rank(
     ``window_days`` only feeds the words of the reason and should be the one the figures used.
     """
     excluded = set(exclude)
-    where = "at this store" if daypart is None else f"at this store in the {daypart}"
     out: list[tuple[str, float, str]] = []
     if k <= 0:
         return out
@@ -190,8 +190,16 @@ def rank(
         if sku in excluded or not in_stock(sku):
             continue
         score, baskets = scores[sku]
-        basket_words = "1 basket" if baskets == 1 else f"{baskets} baskets"
-        out.append((sku, score, f"popular {where} (in {basket_words} in the last {window_days:g} days)"))
+        out.append((sku, score, _popular(baskets, window_days, daypart)))
         if len(out) == k:
             break
     return out
+
+
+def _popular(baskets: int, days: float, daypart: str | None) -> Reason:
+    if daypart is None:
+        return Reason("popular at this store (in {n} basket in the last {days:g} days)",
+                      plural="popular at this store (in {n} baskets in the last {days:g} days)", n=baskets, days=days)
+    return Reason("popular at this store in the {daypart} (in {n} basket in the last {days:g} days)",
+                  plural="popular at this store in the {daypart} (in {n} baskets in the last {days:g} days)",
+                  n=baskets, days=days, daypart=Term(daypart))

@@ -38,6 +38,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .reasons import Reason
+
 WINDOW_S = 7200.0
 HALF_LIFE_S = 1800.0
 MIN_SCORE = 0.5
@@ -97,23 +99,22 @@ def scores(trends: Mapping[str, Trend]) -> dict[str, float]:
     return {sku: t.score for sku, t in trends.items()}
 
 
-def _window_words(window_s: float) -> str:
+def _window_words(window_s: float) -> Reason:
     minutes = round(window_s / 60)
     if minutes == 0:
-        return f"{window_s:g} seconds"
-    if minutes == 60:
-        return "hour"
+        return Reason("{seconds:g} seconds", seconds=window_s)
     if minutes % 60 == 0:
-        return f"{minutes // 60} hours"
-    return "minute" if minutes == 1 else f"{minutes} minutes"
+        return Reason("hour", plural="{n} hours", n=minutes // 60)
+    return Reason("minute", plural="{n} minutes", n=minutes)
 
 
 def describe(trend: Trend, window_s: float = WINDOW_S) -> str:
     """Words for a reason: "12 sold here in the last 2 hours" (and the coupons, when there were any)."""
-    parts = []
-    if trend.units:
-        parts.append(f"{trend.units} sold")
-    if trend.redeemed:
-        parts.append("1 coupon redeemed" if trend.redeemed == 1 else f"{trend.redeemed} coupons redeemed")
-    what = " and ".join(parts) or "trending"
-    return f"{what} here in the last {_window_words(window_s)}"
+    sold = Reason("{n} sold", plural="{n} sold", n=trend.units) if trend.units else None
+    redeemed = Reason("{n} coupon redeemed", plural="{n} coupons redeemed", n=trend.redeemed) if trend.redeemed \
+        else None
+    if sold and redeemed:
+        what = Reason("{sold} and {redeemed}", sold=sold, redeemed=redeemed)
+    else:
+        what = sold or redeemed or Reason("trending")
+    return Reason("{what} here in the last {window}", what=what, window=_window_words(window_s))

@@ -214,8 +214,8 @@ class KioskApp(StoreApp):
             price = self.service.price(choice)
             image = self.service.image(choice)
             card.show(title=choice.title.get(lang) or choice.title.get("en", choice.offer_id),
-                      price=format_price(*price, lang) if price else "", why=" · ".join(choice.reasons[:2]),
-                      image=str(image) if image else "")
+                      price=format_price(*price, lang) if price else "",
+                      why=" · ".join(map(self.say, choice.reasons[:2])), image=str(image) if image else "")
             cards.add_widget(card)
         menu = self.service.menu(lang)
         rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None

@@ -11,6 +11,8 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from decisions.reasons import say
+
 from .i18n import Translator
 
 LARGE_TEXT_SCALE = 1.35
@@ -59,6 +61,10 @@ class StoreApp(App):
 
     def tr(self, msgid: str, _version: object = None) -> str:
         return self.translator.gettext(msgid)
+
+    def say(self, reason: str) -> str:
+        """An engine's reason in the screen's language (decisions.reasons)."""
+        return say(reason, self.translator.gettext, self.translator.ngettext)
 
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text

@@ -37,6 +37,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.uix.togglebutton import ToggleButton
 from kivy.utils import escape_markup
 
+from decisions.reasons import Term, terms
 from sync.cache.db import CacheError
 
 from .chrome import StoreApp
@@ -293,12 +294,12 @@ class TabletApp(StoreApp):
             self.customer_name = self.customer_segments = self.customer_tier = self.customer_purchases = ""
             return
         self.customer_name = customer.first_name or self.tr("Customer")
-        self.customer_segments = ", ".join(s.replace("_", " ") for s in customer.segments) or "–"
-        self.customer_tier = (customer.rfm_tier or "–").replace("_", " ")
+        self.customer_segments = self.say(terms(customer.segments)) or "–"
+        self.customer_tier = self.say(Term(customer.rfm_tier)) if customer.rfm_tier else "–"
         self.customer_purchases = "\n".join(f"{p.at}   {p.name}" + (f" ×{p.qty}" if p.qty != 1 else "")
                                             for p in customer.last_purchases) or "–"
         for s in customer.recommendations:
-            recs.add_widget(RecRow(sku=s.sku, name=s.name, why=s.reasons[0] if s.reasons else ""))
+            recs.add_widget(RecRow(sku=s.sku, name=s.name, why=self.say(s.reasons[0]) if s.reasons else ""))
 
     # --- basket and add-ons ----------------------------------------------------------------
     def _show_products(self) -> None:
@@ -335,7 +336,8 @@ class TabletApp(StoreApp):
         if not self.basket or self.service.staff is None:
             return
         for s in self.service.add_ons(self.basket, lang=lang):
-            box.add_widget(RecRow(sku=s.sku, name=s.name, why=s.reasons[0] if s.reasons else "", add_on=True))
+            box.add_widget(RecRow(sku=s.sku, name=s.name, why=self.say(s.reasons[0]) if s.reasons else "",
+                                  add_on=True))
 
     # --- outcomes and KPIs -------------------------------------------------------------------
     def outcome(self, kind: str) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import calendar
+import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
+from decisions.context import DEFAULT_DAYPARTS, SKY_WORDS, TEMPERATURE_BANDS
+from decisions.rfm import TIERS
 from kiosk.i18n import LOCALE_DIR, Translator, catalog_path, format_price
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MSGIDS = [
     "Tap to see your personal offers",
@@ -82,6 +90,46 @@ MSGIDS = [
     "Customer",
 ]
 PLURAL = ("{n} offer", "{n} offers")
+
+
+def engine_reasons() -> tuple[set[str], set[tuple[str, str]]]:
+    """Every template the engine can give a Reason (decisions/*.py, read as source): (singular, plural pairs)."""
+    singular, plural = set(), set()
+
+    def texts(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.IfExp):
+            return texts(node.body) + texts(node.orelse)
+        return []
+
+    for path in (ROOT / "decisions").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            if node.func.id == "Reason" and node.args:
+                kw = {k.arg: k.value for k in node.keywords}
+                if "plural" in kw:
+                    plural.add((texts(node.args[0])[0], texts(kw["plural"])[0]))
+                else:
+                    singular.update(texts(node.args[0]))
+            elif node.func.id == "_place":
+                singular.update(texts(node.args[1]))
+    return singular, plural
+
+
+def engine_vocabulary() -> set[str]:
+    """The words a Reason carries as Terms: dayparts, weekdays, weather, RFM tiers, the demo's categories and
+    segments."""
+    products = json.loads((ROOT / "assets/demo/products.json").read_text())
+    profiles = json.loads((ROOT / "assets/demo/profiles.json").read_text())
+    return (set(DEFAULT_DAYPARTS) | {"this time"} | set(calendar.day_name) | set(SKY_WORDS.values())
+            | set(TEMPERATURE_BANDS) | set(TIERS) | {p["category"] for p in products}
+            | {s for p in profiles for s in p.get("segments", [])})
+
+
+REASONS, REASON_PLURALS = engine_reasons()
+VOCABULARY = engine_vocabulary()
 TRANSLATED = ("bg", "ru")
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
@@ -107,7 +155,7 @@ def tr() -> Translator:
 def test_catalog_parses_with_exactly_the_kiosk_messages(lang):
     catalog = load(lang)
     ids = {m.id for m in catalog if m.id}
-    assert ids == set(MSGIDS) | {PLURAL}
+    assert ids == set(MSGIDS) | {PLURAL} | REASONS | REASON_PLURALS | VOCABULARY
     assert not [m.id for m in catalog if m.id and m.fuzzy], "fuzzy entries are dropped at run time"
     assert str(catalog.locale) == lang
 
@@ -129,6 +177,26 @@ def test_every_message_is_translated_into_cyrillic_with_its_placeholders(lang, m
     assert CYRILLIC.search(text), f"{lang}: {text!r} has no Cyrillic"
     assert placeholders(text) == placeholders(msgid)
     assert Translator(lang).gettext(msgid) == text
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+@pytest.mark.parametrize("msgid", sorted(REASONS | VOCABULARY))
+def test_every_engine_reason_and_word_is_translated(lang, msgid):
+    text = load(lang).get(msgid).string
+    assert text.strip(), f"{lang}: {msgid!r} is untranslated"
+    assert placeholders(text) == placeholders(msgid)
+    if re.sub(r"\{[^{}]*\}", "", msgid).strip(" ()"):  # words, not only placeholders
+        assert CYRILLIC.search(text), f"{lang}: {text!r} has no Cyrillic"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+@pytest.mark.parametrize("pair", sorted(REASON_PLURALS))
+def test_every_engine_reason_with_a_count_has_each_plural_form(lang, pair):
+    forms = load(lang).get(pair).string
+    assert len(forms) == {"bg": 2, "ru": 3}[lang]
+    for form in forms:
+        assert CYRILLIC.search(form)
+        assert set(placeholders(form)) <= set(placeholders(pair[1]))
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)

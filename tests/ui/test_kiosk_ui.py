@@ -194,6 +194,16 @@ def test_language_switch_changes_the_visible_texts(app, shots):
     assert attract.ids.browse.text == app.translator.gettext("Just browse") != "Just browse"
 
 
+def test_the_engines_reasons_on_the_cards_follow_the_language(app, shots):
+    tap(screen(app, "attract").ids.browse)
+    until(lambda: app.root.current == "offers")
+    app.set_language("bg")
+    advance(3)
+    whys = [card.why for card in screen(app, "offers").ids.cards.children]
+    assert whys and all(any("\u0400" <= ch <= "\u04ff" for ch in why) for why in whys if why.strip())
+    shot(shots, "07-offers-bg")
+
+
 def test_large_text_makes_the_text_bigger(app):
     button = screen(app, "attract").ids.start
     before = button.font_size
