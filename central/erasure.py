@@ -102,10 +102,12 @@ def export_profile(db: Database, profile_id: str) -> dict | None:
         "identifiers": table(f"SELECT kind, value FROM aliases WHERE profile_id IN ({marks}) ORDER BY kind, value",
                              ("kind", "value")),
         "consents": [row for pid in ids for row in history(db, pid)],
-        "qr_tokens": table(f"SELECT token_id, key_id, issued_at, expires_at FROM qr_tokens WHERE profile_id IN ({marks})"
-                           " ORDER BY issued_at", ("token_id", "key_id", "issued_at", "expires_at")),
-        "stores": table(f"SELECT store, first_seen, last_seen, visits FROM profile_stores WHERE profile_id IN ({marks})"
-                        " ORDER BY store", ("store", "first_seen", "last_seen", "visits")),
+        "qr_tokens": table(f"SELECT token_id, key_id, issued_at, expires_at FROM qr_tokens"
+                           f" WHERE profile_id IN ({marks}) ORDER BY issued_at",
+                           ("token_id", "key_id", "issued_at", "expires_at")),
+        "stores": table(f"SELECT store, first_seen, last_seen, visits FROM profile_stores"
+                        f" WHERE profile_id IN ({marks}) ORDER BY store",
+                        ("store", "first_seen", "last_seen", "visits")),
         "purchases": table(f"SELECT basket_id, sku, qty, amount_cents, at, store FROM basket_lines"
                            f" WHERE profile_id IN ({marks}) ORDER BY at, line_id",
                            ("basket_id", "sku", "qty", "amount_cents", "at", "store")),

@@ -73,7 +73,8 @@ def upsert_profile(db: Database, profile: Mapping, *, now: float | None = None, 
             pid = golden  # an update addressed to a merged-away id lands on the winner
         exists = db.scalar("SELECT 1 FROM profiles WHERE profile_id = ?", (pid,))
         values = {f: profile.get(f) for f in PLAIN_FIELDS}
-        values.update({f: json.dumps(profile[f], ensure_ascii=False) for f in JSON_FIELDS if profile.get(f) is not None})
+        values.update({f: json.dumps(profile[f], ensure_ascii=False)
+                       for f in JSON_FIELDS if profile.get(f) is not None})
         if exists:
             sets = {k: v for k, v in values.items() if v is not None}
             if sets:
