@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from support import wait_for
@@ -77,3 +81,26 @@ def test_cli_publish_override_erase_and_reports(tmp_path, broker, headoffice, ce
     assert "kiosk-2" in out and "never seen" in out
     assert main([*cli, "jobs", "--force"]) == 0
     assert "jobs: ran" in capsys.readouterr().out
+
+
+def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_config, start_agent, office):
+    c = central_config.central
+    upsert_profile(office.db, {"profile_id": "P-SRV", "phone_hash": "d1" * 32, "first_name": "Sam"})
+    config = tmp_path / "serve.toml"
+    config.write_text(f'[central]\nchain = "{c.chain}"\ndsn = "{c.dsn}"\nkeys_dir = "{c.keys_dir}"\n'
+                      f'jobs_every_s = 0.5\n[broker]\nport = {broker.port}\n')
+    proc = subprocess.Popen([sys.executable, "-m", "central", "--config", str(config), "serve", "--workers", "2",
+                             "--no-http"], cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    try:
+        agent = start_agent()
+        wait_for(lambda: agent.lookup("phone_hash", "d1" * 32, timeout_s=1).status == "found", timeout=20,
+                 what="a worker of 'serve' answers")
+        agent.outbox.record("identified", {"profile_id": "P-SRV", "method": "phone"})
+        wait_for(lambda: agent.outbox.stats().rows == 0, what="'serve' stored and acked the event")
+        # The scheduled jobs send the store its profile deltas: the visit made it a customer of s001.
+        wait_for(lambda: office.db.scalar("SELECT count(*) FROM store_cache WHERE profile_id = 'P-SRV'"
+                                          " AND sent_at > 0"), what="scheduled jobs ran and sent deltas")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    assert "2 worker(s)" in proc.stderr.read()
