@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from decisions.rfm import epoch
+
 from .consents import current_consents, record_consent
 from .db import Database
 
@@ -73,6 +75,8 @@ def upsert_profile(db: Database, profile: Mapping, *, now: float | None = None, 
             pid = golden  # an update addressed to a merged-away id lands on the winner
         exists = db.scalar("SELECT 1 FROM profiles WHERE profile_id = ?", (pid,))
         values = {f: profile.get(f) for f in PLAIN_FIELDS}
+        if profile.get("last_visit"):
+            values["last_visit"] = epoch(profile["last_visit"])
         values.update({f: json.dumps(profile[f], ensure_ascii=False)
                        for f in JSON_FIELDS if profile.get(f) is not None})
         if exists:

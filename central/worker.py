@@ -38,12 +38,13 @@ ACK_BATCH = 2000
 FLUSH_INTERVAL_S = 0.05
 
 
-def client_id(chain: str, number: int) -> str:
+def worker_client_id(chain: str, number: int) -> str:
     return f"central-{chain}-{number}"
 
 
 class Worker:
-    def __init__(self, config: CentralConfig, number: int = 1, *, keys: Keyring | None = None):
+    def __init__(self, config: CentralConfig, number: int = 1, *, keys: Keyring | None = None,
+                 client_id: str | None = None):
         self.config = config
         self.chain = config.central.chain
         self.number = number
@@ -51,7 +52,8 @@ class Worker:
         self.lookup_db = Database(config.central.dsn)  # reads on paho's thread, never behind a write
         self.keys = keys or Keyring(config.central.keys_dir)
         share = f"$share/{topics.EVENTS_SHARE_GROUP}/"
-        self.link = BrokerLink(config.broker, client_id(self.chain, number), on_message=self._on_message,
+        self.link = BrokerLink(config.broker, client_id or worker_client_id(self.chain, number),
+                               on_message=self._on_message,
                                subscriptions=[(topics.shared_events_filter(self.chain), 1),
                                               (share + topics.lookup_request_topic(self.chain), 0),
                                               (topics.presence_filter(self.chain), 1)])

@@ -20,6 +20,7 @@ from central.content_files import ContentProblem
 from central.fleet import fleet
 from central.profiles import upsert_profile
 from central.reports import offer_rows, proof_of_play_rows, write_report
+from sync.cache.profiles import erase_profile as erase_at_device
 from sync.protocol import topics
 from sync.protocol.overrides import Override, parse_override
 from sync.protocol.signing import TrustedKeys
@@ -175,3 +176,21 @@ def test_override_to_a_region_and_its_end(office):
     screen.loop_stop()
     screen.disconnect()
     assert office.db.scalar("SELECT count(*) FROM overrides") == 2
+
+
+def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker, start_agent, device_config):
+    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia"})
+    start_worker()
+    here = start_agent(device_config("kiosk-1", "s001"))
+    there = start_agent(device_config("kiosk-2", "s002"))
+    for agent in (here, there):
+        agent.outbox.record("identified", {"profile_id": "P-GONE", "method": "qr"})
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 2, what="both visits stored")
+    for store in ("s001", "s002"):
+        office.sync_store(store)
+    wait_for(lambda: here.reader.profile("P-GONE") and there.reader.profile("P-GONE"), what="cached in both")
+
+    erase_at_device(here.outbox.cache, here.outbox, "P-GONE")  # the shopper asks at the kiosk in s001
+    wait_for(lambda: there.reader.profile("P-GONE") is None, what="the other store purged it too")
+    assert office.db.scalar("SELECT count(*) FROM profiles") == 0
+    assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
