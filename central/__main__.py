@@ -33,7 +33,7 @@ from sync.runtime import setup_logging, wait_for_stop_signal
 
 from . import config as config_mod
 from . import publishing
-from .content_files import ContentProblem, load_stores, load_tree
+from .content_files import ContentProblem, load_stores
 from .db import open_database
 from .erasure import export_profile
 from .fleet import fleet, format_fleet
@@ -166,9 +166,9 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig) -> int:
         stack.callback(db.close)
         keys = Keyring(c.keys_dir)
         if args.cmd == "publish" and args.dry_run:
-            root = Path(c.content_dir)
-            plans = publishing.plan(db, load_tree(root, config.base_url), scopes=args.scope, force=args.force)
-            print(publishing.dry_run(load_stores(root), plans, c.max_inline_bytes))
+            office = HeadOffice(config, db, keys, link=None)  # a dry run needs no broker
+            plans = office.plan_content(args.scope, force=args.force)
+            print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
             return 0
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
             return offline_command(args, config, db, keys)
@@ -247,7 +247,8 @@ def online_command(args, office: HeadOffice) -> int:
         stores = args.store or [r[0] for r in office.db.execute("SELECT DISTINCT store FROM profile_stores")]
         for store in sorted(stores):
             s = office.sync_store(store)
-            print(f"{store}: {s.upserted} profile(s) sent, {s.deleted} removed")
+            print(f"{store}: {s.upserted} profile(s) sent; {s.to_evict} no longer chosen (dropped at the next"
+                  " publish)")
     return 0
 
 

@@ -22,7 +22,7 @@ from .erasure import Erasure, erase_profile
 from .keys import Keyring
 from .merge import Merge, merge_profiles
 from .mqtt import BrokerLink
-from .profiles import wire_profile
+from .profiles import wire_profile, wire_profiles
 from .selection import choose_customers
 
 log = logging.getLogger("store_edge.central")
@@ -32,11 +32,11 @@ log = logging.getLogger("store_edge.central")
 class StoreSync:
     store: str
     upserted: int
-    deleted: int
+    to_evict: int  # held but no longer chosen: dropped by the store's next bundle snapshot
 
 
 class HeadOffice:
-    def __init__(self, config: CentralConfig, db: Database, keys: Keyring, link: BrokerLink):
+    def __init__(self, config: CentralConfig, db: Database, keys: Keyring, link: BrokerLink | None):
         self.config, self.db, self.keys, self.link = config, db, keys, link
         self.chain = config.central.chain
 
@@ -60,27 +60,31 @@ class HeadOffice:
                        delete=[merged.loser])
         return merged
 
-    def sync_store(self, store: str, *, now: float | None = None) -> StoreSync:
-        """Send a store the profile deltas that bring its cache to the chosen customers."""
-        now = time.time() if now is None else now
+    def chosen_profiles(self, store: str, *, now: float | None = None) -> list[dict]:
+        """The customers ``store`` should hold now, as devices get them."""
         c = self.config.central
-        chosen = choose_customers(self.db, store, now=now, days=c.select_days, top=c.select_top)
+        now = time.time() if now is None else now
+        return wire_profiles(self.db, choose_customers(self.db, store, now=now, days=c.select_days, top=c.select_top))
+
+    def sync_store(self, store: str, *, now: float | None = None) -> StoreSync:
+        """Send a store the profile deltas that bring its cache up to date with the chosen customers.
+
+        Deltas only add and update: a delta that deletes a profile is an erasure on the device (it
+        purges the customer's consents and unsent events), so customers who are no longer chosen
+        leave with the store's next bundle snapshot, whose ``profiles`` section replaces the scope's.
+        """
+        chosen = self.chosen_profiles(store, now=now)
         held = dict(self.db.execute("SELECT profile_id, digest FROM store_cache WHERE store = ?", (store,)))
-        upsert = []
-        for pid in chosen:
-            profile = wire_profile(self.db, pid)
-            if profile is not None and held.get(pid) != digest(profile):
-                upsert.append(profile)
-        delete = sorted(set(held) - set(chosen))
-        send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=upsert, delete=delete, now=now)
-        return StoreSync(store, len(upsert), len(delete))
+        upsert = [p for p in chosen if held.get(p["profile_id"]) != digest(p)]
+        send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=upsert, now=now)
+        return StoreSync(store, len(upsert), len(set(held) - {p["profile_id"] for p in chosen}))
 
     def run_jobs(self, *, now: float | None = None, force: bool = False) -> jobs.JobResult:
-        """RFM and co-purchase (incremental), then profile deltas to every store that saw changes."""
+        """RFM and co-purchase (skipped when nothing is new), then profile deltas to every store: new visits
+        change who a store should hold even when the jobs had nothing to do. Deltas carry only changes."""
         result = jobs.run(self.db, now=time.time() if now is None else now, force=force)
-        if result.ran:
-            for (store,) in self.db.execute("SELECT DISTINCT store FROM profile_stores ORDER BY store"):
-                self.sync_store(store, now=now)
+        for (store,) in self.db.execute("SELECT DISTINCT store FROM profile_stores ORDER BY store"):
+            self.sync_store(store, now=now)
         return result
 
     # --- content -----------------------------------------------------------------------------
@@ -88,9 +92,13 @@ class HeadOffice:
         root = Path(self.config.central.content_dir)
         return content_files.load_stores(root), content_files.load_tree(root, self.config.base_url)
 
+    def plan_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[publishing.Planned]:
+        stores, tree = self.load_content()
+        return publishing.plan(self.db, tree, scopes=scopes, force=force, stores=[s.store for s in stores],
+                               store_profiles=self.chosen_profiles)
+
     def publish_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[dict]:
-        _stores, tree = self.load_content()
-        plans = publishing.plan(self.db, tree, scopes=scopes, force=force)
+        plans = self.plan_content(scopes, force=force)
         return publishing.publish(self.db, self.link, self.keys.active, self.chain, plans,
                                   http_dir=Path(self.config.central.http_dir), base_url=self.config.base_url,
                                   max_inline_bytes=self.config.central.max_inline_bytes)

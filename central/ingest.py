@@ -114,7 +114,8 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
         at = float(e.get("wall_time") or now)
         payload = e.get("payload") if isinstance(e.get("payload"), dict) else {}
-        pid = golden.get(_profile_of(e) or "")
+        raw = _profile_of(e)
+        pid = golden.get(raw, raw) if raw else None  # an id head office has not met yet is kept as it is
         key = (store, device)
         if store and device:
             seen[key] = max(seen.get(key, 0.0), at)

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from sync.protocol.content import SECTIONS, validate
 
 from .content_files import ScopeContent, Store
 from .db import Database
-from .deltas import next_version
+from .deltas import digest, next_version
 from .mqtt import BrokerLink
 
 
@@ -52,8 +52,11 @@ def job_sections(db: Database) -> dict[str, list]:
 
 
 def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] | None = None,
-         force: bool = False) -> list[Planned]:
-    wanted = set(scopes) if scopes is not None else set(tree) | {"chain"}
+         force: bool = False, stores: Iterable[str] = (),
+         store_profiles: Callable[[str], list[dict]] | None = None) -> list[Planned]:
+    """What each scope's bundle holds now. ``store_profiles(store)``: the customers a store caches,
+    sent as the store bundle's ``profiles`` section (a snapshot, so customers no longer chosen leave)."""
+    wanted = set(scopes) if scopes is not None else set(tree) | {"chain"} | {f"store/{s}" for s in stores}
     out = []
     for scope in sorted(wanted):
         sc = tree.get(scope, ScopeContent(scope))
@@ -61,6 +64,10 @@ def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] |
         if scope == "chain":
             for name, items in job_sections(db).items():
                 content.setdefault(name, items)  # head office's own file wins over the job
+        if scope.startswith("store/") and store_profiles and "profiles" not in content:
+            chosen = store_profiles(scope.removeprefix("store/"))
+            if chosen:
+                content["profiles"] = chosen
         if not content:
             continue
         validate(content)
@@ -96,8 +103,19 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
                    (p.scope, version, p.sha256, len(p.data), url, now))
         db.executemany("INSERT INTO offer_skus (offer, sku) VALUES (?, ?) ON CONFLICT (offer) DO UPDATE"
                        " SET sku = excluded.sku", [(o["id"], o.get("sku")) for o in p.content.get("offers", [])])
+        if p.scope.startswith("store/") and "profiles" in p.content:
+            _held_by_snapshot(db, p.scope.removeprefix("store/"), p.content["profiles"], now)
         sent.append(manifest)
     return sent
+
+
+def _held_by_snapshot(db: Database, store: str, profiles: list[dict], now: float) -> None:
+    """After a store snapshot the store holds exactly these (besides what it looked up itself)."""
+    with db.transaction():
+        db.execute("DELETE FROM store_cache WHERE store = ? AND sent_at > 0", (store,))
+        db.executemany("INSERT INTO store_cache (store, profile_id, digest, sent_at) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (store, profile_id) DO UPDATE SET digest = excluded.digest,"
+                       " sent_at = excluded.sent_at", [(store, p["profile_id"], digest(p), now) for p in profiles])
 
 
 def _write(path: Path, data: bytes) -> None:

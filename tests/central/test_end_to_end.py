@@ -194,3 +194,23 @@ def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker,
     wait_for(lambda: there.reader.profile("P-GONE") is None, what="the other store purged it too")
     assert office.db.scalar("SELECT count(*) FROM profiles") == 0
     assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
+
+
+def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, headoffice, start_agent):
+    now = time.time()
+    for pid, last_seen in (("P-REGULAR", now - 3600), ("P-GONE-AWAY", now - 400 * 86400)):
+        upsert_profile(office.db, {"profile_id": pid, "first_name": pid.title()})
+        office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                          " VALUES (?, 's001', ?, ?, 5)", (pid, last_seen - 86400, last_seen))
+    agent = start_agent()
+    office.sync_store("s001")  # select_top 200: both are chosen
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY"), what="both customers cached")
+    agent.outbox.record("identified", {"profile_id": "P-GONE-AWAY", "method": "qr"})  # unsent: must survive
+    office.config = dataclasses.replace(office.config, central=dataclasses.replace(office.config.central,
+                                                                                   select_top=0))
+    assert office.sync_store("s001").to_evict == 1
+    sent = {m["scope"] for m in office.publish_content()}
+    assert "store/s001" in sent
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY") is None, what="the store's snapshot dropped them")
+    assert agent.reader.profile("P-REGULAR")["first_name"] == "P-Regular"
+    assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there
