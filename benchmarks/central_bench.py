@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 import psycopg  # noqa: E402
 
-from central import content_files, jobs, publishing  # noqa: E402
+from central import jobs  # noqa: E402
 from central.config import CentralConfig, CentralSection  # noqa: E402
 from central.db import Database, open_database  # noqa: E402
+from central.headoffice import HeadOffice  # noqa: E402
 from central.ingest import store_events  # noqa: E402
 from central.keys import Keyring  # noqa: E402
 from central.mqtt import BrokerLink  # noqa: E402
@@ -208,16 +209,19 @@ def bench_publish(db: Database, config: CentralConfig, keys: Keyring, stores: in
             f"SKU{i:03d},{rng.randrange(60)}\n" for i in range(500)))
         lines.append(f"s{s:04d},r{s % 20},kiosk-1|sign-1")
     (root / "stores.csv").write_text("\n".join(lines) + "\n")
+    # 100 customers seen lately in each store: every store bundle carries its chosen customers' profiles.
+    customers = int(db.scalar("SELECT count(*) FROM profiles"))
+    db.copy_rows("profile_stores", ("profile_id", "store", "first_seen", "last_seen", "visits"),
+                 ((f"C{(s * 100 + k) % customers:07d}", f"s{s:04d}", NOW - 90 * DAY, NOW - k * 3600, 3)
+                  for s in range(stores) for k in range(100)))
     link = BrokerLink(config.broker, "bench-publisher").start()
+    office = HeadOffice(config, db, keys, link)
     started = time.perf_counter()
-    tree = content_files.load_tree(root, config.base_url)
-    plans = publishing.plan(db, tree)
-    sent = publishing.publish(db, link, keys.active, CHAIN, plans, http_dir=Path(config.central.http_dir),
-                              base_url=config.base_url, max_inline_bytes=config.central.max_inline_bytes)
+    sent = office.publish_content()
     elapsed = time.perf_counter() - started
     link.stop()
-    report(f"build + sign + publish bundles for {stores:,} stores ({len(sent):,} bundles, 500 skus each, read"
-           " from CSV)", f"{elapsed:.1f} s", "< 60 s", elapsed < 60 and len(sent) == stores + 1)
+    report(f"build + sign + publish bundles for {stores:,} stores ({len(sent):,} bundles from CSV: 500 skus,"
+           " 100 customers each)", f"{elapsed:.1f} s", "< 60 s", elapsed < 60 and len(sent) == stores + 1)
 
 
 def bench_jobs(db: Database, customers: int, lines: int) -> None:
@@ -231,7 +235,7 @@ def bench_jobs(db: Database, customers: int, lines: int) -> None:
         " SELECT 'L' || g, 'B' || (g / 4), 'C' || lpad(((g / 4) * 7919 % ?)::text, 7, '0'),"
         " 'SKU' || lpad(floor(power(random(), 2) * 500)::int::text, 3, '0'), 1, (100 + random() * 900)::int,"
         " ? - ((g / 4) * 37 % 31536000), 's' || lpad(((g / 4) % 1000)::text, 4, '0')"
-        " FROM generate_series(0, ? - 1) AS g", (customers, NOW, lines))
+        " FROM generate_series(0::bigint, ? - 1) AS g", (customers, NOW, lines))
     db.execute("INSERT INTO basket_queue (basket_id) SELECT DISTINCT basket_id FROM basket_lines")
     db.execute("ANALYZE")
     print(f"    (generated {lines:,} lines in {baskets:,} baskets for {customers:,} customers in"
@@ -256,7 +260,10 @@ def main() -> int:
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--stores", type=int, default=1000)
+    p.add_argument("--only", choices=("ingest", "lookup", "publish", "jobs"), action="append",
+                   help="run only these parts (repeatable)")
     args = p.parse_args()
+    parts = set(args.only or ("ingest", "lookup", "publish", "jobs"))
     profiles, lines = int(1_000_000 * args.scale), int(10_000_000 * args.scale)
     name = f"se_central_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
@@ -275,17 +282,23 @@ def main() -> int:
 
             pg_conf, lite_conf = config(pg_url, "pg"), config(f"{tmp}/central.db", "lite")
             pg, lite = open_database(pg_url), open_database(lite_conf.central.dsn)
-            bench_ingest(pg, "PostgreSQL", 10_000, args.events)
-            bench_worker_over_mqtt(pg_conf, 50_000, broker)
-            bench_ingest(lite, "SQLite", 5_000, args.events)
-            bench_worker_over_mqtt(lite_conf, 50_000, broker)
+            if "ingest" in parts:
+                bench_ingest(pg, "PostgreSQL", 10_000, args.events)
+                bench_worker_over_mqtt(pg_conf, 50_000, broker)
+                bench_ingest(lite, "SQLite", 5_000, args.events)
+                bench_worker_over_mqtt(lite_conf, 50_000, broker)
             for db, conf, label in ((pg, pg_conf, "PostgreSQL"), (lite, lite_conf, "SQLite")):
-                t = time.perf_counter()
-                load_profiles(db, profiles)
-                print(f"    (loaded {profiles:,} profiles into {label} in {time.perf_counter() - t:.0f} s)", flush=True)
-                bench_lookups(db, conf, broker, profiles, label)
-            bench_publish(pg, pg_conf, keys, args.stores)
-            bench_jobs(pg, profiles, lines)
+                if "lookup" in parts or (parts & {"jobs", "publish"} and db is pg):
+                    t = time.perf_counter()
+                    load_profiles(db, profiles)
+                    print(f"    (loaded {profiles:,} profiles into {label} in {time.perf_counter() - t:.0f} s)",
+                          flush=True)
+                if "lookup" in parts:
+                    bench_lookups(db, conf, broker, profiles, label)
+            if "publish" in parts:
+                bench_publish(pg, pg_conf, keys, args.stores)
+            if "jobs" in parts:
+                bench_jobs(pg, profiles, lines)
             pg.close()
             lite.close()
     finally:
