@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import HEADOFFICE, write_headoffice
+from headoffice_files import HEADOFFICE, write_headoffice
 
 from central import publishing
 from central.__main__ import main
