@@ -42,6 +42,7 @@ from .http import FileServer
 from .keys import Keyring, NoSigningKey
 from .merge import MergeError
 from .mqtt import BrokerLink
+from .profiles import upsert_profile
 from .qr_cards import issue_card
 from .reports import REPORTS, write_report
 
@@ -196,8 +197,6 @@ def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring) -
             return 1
         print(json.dumps(doc if args.cmd == "export" else doc["consents"], indent=1, ensure_ascii=False))
     elif args.cmd == "profiles":
-        from .profiles import upsert_profile
-
         rows = json.loads(Path(args.file).read_text(encoding="utf-8"))
         with db.transaction():
             for row in rows:
