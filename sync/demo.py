@@ -135,16 +135,16 @@ class Demo:
 
         (self.var / "head-office").mkdir(exist_ok=True)
         events = EventStore(self.var / "head-office" / "events.db")
-        stack.callback(events.conn.close)
+        stack.callback(events.close)
         responder = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=key, events=events,
                               client_id="demo-head-office").start()
         stack.callback(responder.stop)
-        responder.add_profiles(store_content["profiles"])
+        held = responder.add_profiles(store_content["profiles"])
         version = self.next_version()
         responder.publish_bundle("chain", chain_content, version=version)
         responder.publish_bundle(f"store/{STORE}", store_content, version=version)
         print(f"head office: published chain and store/{STORE} bundles, version {version}"
-              f" ({len(responder.profiles)} profiles held for lookups)")
+              f" ({held} profiles held for lookups)")
 
         agent = SyncAgent(self.device_config(broker.port, pub_path)).start()
         stack.callback(agent.stop)

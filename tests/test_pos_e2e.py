@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from support import wait_for
 
+from central.offer_results import lift_report
 from decisions import coupons
 from decisions.caps import CapCounts
 from decisions.consent import current_consents
@@ -28,7 +29,6 @@ from sync.agent.connection import request_properties
 from sync.cache.engine_state import Shown, record_offers_shown
 from sync.cache.redemption import Issued, record_coupon_issued
 from sync.demo import ASSETS, Demo
-from sync.responder.reports import lift_report
 
 KEY = coupons.store_key(b"e2e chain coupon secret", "s001")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 16:00 in Sofia, a Monday

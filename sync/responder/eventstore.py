@@ -1,54 +1,46 @@
-"""Events received from stores, deduplicated by event id."""
+"""The events a reference head office received: central's store (SQLite), read back for tests and the demo."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-import time
+import shutil
+import tempfile
 from pathlib import Path
+
+from central.db import open_database
+from central.ingest import store_events
 
 
 class EventStore:
-    def __init__(self, path: str | Path = ":memory:"):
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, store TEXT, device TEXT, seq INTEGER,"
-            " type TEXT, wall_time REAL, received_at REAL, body TEXT)"
-        )
-        self.lock = threading.Lock()
-        self.duplicates = 0
+    """Events deduplicated by id in a central store at ``path`` (a temporary file by default)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self._tmp = None
+        if path is None or str(path) == ":memory:":
+            # Not SQLite's :memory:: the worker writing and the tests reading use two connections.
+            self._tmp = tempfile.mkdtemp(prefix="se-responder-")
+            path = Path(self._tmp) / "central.db"
+        self.path = Path(path)
+        self.db = open_database(self.path)
 
     def add_many(self, events: list[dict]) -> int:
         """Store events; duplicates (same id) are dropped. Returns how many were new."""
-        now = time.time()
-        with self.lock:
-            before = self.conn.total_changes
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], e.get("wall_time"), now,
-                  json.dumps(e)) for e in events],
-            )
-            self.conn.execute("COMMIT")
-            new = self.conn.total_changes - before
-            self.duplicates += len(events) - new
-            return new
+        return len(store_events(self.db, events).new)
 
     def count(self, type: str | None = None) -> int:
-        with self.lock:
-            if type:
-                return self.conn.execute("SELECT count(*) FROM events WHERE type = ?", (type,)).fetchone()[0]
-            return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        if type:
+            return int(self.db.scalar("SELECT count(*) FROM events WHERE type = ?", (type,)))
+        return int(self.db.scalar("SELECT count(*) FROM events"))
 
     def ids(self) -> set[str]:
-        with self.lock:
-            return {r[0] for r in self.conn.execute("SELECT id FROM events")}
+        return {r[0] for r in self.db.execute("SELECT id FROM events")}
 
     def events(self, type: str | None = None) -> list[dict]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT body FROM events WHERE ?1 IS NULL OR type = ?1 ORDER BY store, device, seq", (type,)
-            ).fetchall()
+        rows = self.db.execute("SELECT body FROM events WHERE ? IS NULL OR type = ? ORDER BY store, device, seq",
+                               (type, type))
         return [json.loads(r[0]) for r in rows]
+
+    def close(self) -> None:
+        self.db.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)

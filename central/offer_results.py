@@ -1,17 +1,34 @@
-"""Head office's numbers from the events: lift by arm, double spends, and the bandits' statistics.
+"""Offer results from the events: impressions, sends and redemptions per arm, lift against the holdout
+with a 95 % confidence interval, double spends, and the bandits' statistics.
 
-Every function reads the deduplicated events (``EventStore.events()``) and is pure.
+Every function reads deduplicated event envelopes (from the central store, or the reference
+responder's) and is pure.
 
 - A coupon redeemed in two places (two offline stores, or two devices of one store before either
   synced) counts once, at its earliest redemption, and is listed under ``double_spends``.
 - Lift compares, per offer, how often shoppers bought the offer's product after seeing the offer
-  (per arm) with how often held-out shoppers bought it after being held out.
+  (per arm) with how often held-out shoppers bought it after being held out. Its 95 % interval is
+  the usual one for a ratio of two proportions (Katz's log method): with p1 = x1/n1 for the arm and
+  p0 = x0/n0 for the holdout, ``exp(ln(p1/p0) +- 1.96 * sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0)) - 1``.
+  It is left out (None) while either arm has no purchase yet.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+
+Z95 = 1.959964
+
+
+def lift_interval(x1: int, n1: int, x0: int, n0: int, z: float = Z95) -> tuple[float, float, float] | None:
+    """(lift, low, high) of the arm's purchase rate x1/n1 over the holdout's x0/n0; None without data."""
+    if min(x1, x0) <= 0 or min(n1, n0) <= 0:
+        return None
+    log_rr = math.log((x1 / n1) / (x0 / n0))
+    se = math.sqrt(max(0.0, 1 / x1 - 1 / n1 + 1 / x0 - 1 / n0))
+    return (math.exp(log_rr) - 1, math.exp(log_rr - z * se) - 1, math.exp(log_rr + z * se) - 1)
 
 
 def _by_type(events: Iterable[Mapping]) -> dict[str, list[Mapping]]:
@@ -84,12 +101,15 @@ def lift_report(events: Iterable[Mapping], offer_skus: Mapping[str, str] | None 
             exposed = len(c["exposed_profiles"])
             arms[arm] = {"shown": c["shown"], "coupons": c["coupons"], "redeemed": c["redeemed"],
                          "redemption_rate": round(c["redeemed"] / c["coupons"], 4) if c["coupons"] else None,
-                         "exposed_profiles": exposed,
+                         "exposed_profiles": exposed, "bought_after": c["bought_after"],
                          "purchase_rate": round(c["bought_after"] / exposed, 4) if exposed else None}
-        control = arms.get("holdout", {}).get("purchase_rate")
+        control = arms.get("holdout", {})
         for arm, row in arms.items():
-            if arm != "holdout" and control and row["purchase_rate"] is not None:
-                row["lift_vs_holdout"] = round(row["purchase_rate"] / control - 1, 4)
+            if arm != "holdout" and control.get("purchase_rate") and row["purchase_rate"] is not None:
+                row["lift_vs_holdout"] = round(row["purchase_rate"] / control["purchase_rate"] - 1, 4)
+                ci = lift_interval(row["bought_after"], row["exposed_profiles"], control["bought_after"],
+                                   control["exposed_profiles"])
+                row["lift_ci95"] = [round(ci[1], 4), round(ci[2], 4)] if ci else None
         out[offer] = arms
     return {"offers": out, "double_spends": double}
 

@@ -1,0 +1,306 @@
+"""Head office's command line: ``store-edge-central <command>`` (docs/central.md has examples of each).
+
+    serve                 workers (events, acks, lookups, presence), the HTTP file server, scheduled jobs
+    publish               content from the YAML/CSV files to the stores (--dry-run shows each store's share)
+    override start|end    an emergency message or playlist to a store, a region or all, with an expiry
+    fleet                 every device: presence, last seen, versions, health, last error; stale and offline
+    report                CSV and PNG: proof_of_play, offers, staff (or all)
+    profiles import       load profiles (JSON list or CSV) into the golden store
+    merge A B             two profiles are one person (the oldest wins)
+    erase ID              erase a customer everywhere;  export ID: everything held about them (JSON)
+    consents ID           the consent ledger of one customer
+    jobs                  RFM and co-purchase now, then profile deltas to the stores
+    sync-stores           profile deltas to the stores (who each store caches)
+    qr issue ID           a signed QR card for a customer
+    keys new|activate|list  signing keys and their rotation
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from sync.config import ConfigError
+from sync.protocol.overrides import Override, OverrideRejected
+from sync.runtime import setup_logging, wait_for_stop_signal
+
+from . import config as config_mod
+from . import publishing
+from .content_files import ContentProblem, load_stores
+from .db import open_database
+from .erasure import export_profile
+from .fleet import fleet, format_fleet
+from .headoffice import HeadOffice
+from .http import FileServer
+from .keys import Keyring, NoSigningKey
+from .merge import MergeError
+from .mqtt import BrokerLink
+from .profiles import upsert_profile
+from .qr_cards import issue_card
+from .reports import REPORTS, write_report
+
+log = logging.getLogger("store_edge.central")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """``90s``, ``15m``, ``2h``, ``1d`` -> seconds."""
+    unit = DURATION_UNITS.get(text[-1:])
+    try:
+        return float(text[:-1]) * unit if unit else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d") from None
+
+
+def _scope_args(p: argparse.ArgumentParser) -> None:
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--store")
+    target.add_argument("--region")
+    target.add_argument("--device")
+    target.add_argument("--all", action="store_true", help="every store of the chain")
+
+
+def _scope(args: argparse.Namespace) -> str:
+    if args.all:
+        return "chain"
+    for kind in ("store", "region", "device"):
+        if getattr(args, kind):
+            return f"{kind}/{getattr(args, kind)}"
+    raise AssertionError("argparse requires one target")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="store-edge-central", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="central TOML (default $STORE_EDGE_CENTRAL_CONFIG)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the workers, the HTTP file server and the scheduled jobs")
+    serve.add_argument("--workers", type=int, help="how many workers in this process (default [central] workers)")
+    serve.add_argument("--first-worker", type=int, default=1, help="number of the first (stable client ids)")
+    serve.add_argument("--no-http", action="store_true", help="another server or a CDN serves http_dir")
+    serve.add_argument("--no-jobs", action="store_true", help="another process runs the scheduled jobs")
+    pub = sub.add_parser("publish", help="publish head office's files")
+    pub.add_argument("--scope", action="append", help="only this scope (repeatable): chain, region/r, ...")
+    pub.add_argument("--dry-run", action="store_true", help="show what each store would get; publish nothing")
+    pub.add_argument("--force", action="store_true", help="publish a new version even if unchanged")
+    ov = sub.add_parser("override", help="emergency override")
+    ov_sub = ov.add_subparsers(dest="action", required=True)
+    start = ov_sub.add_parser("start")
+    _scope_args(start)
+    start.add_argument("--id", help="override id (default ov-<time>)")
+    start.add_argument("--title")
+    start.add_argument("--body", default="")
+    start.add_argument("--style", default="alert")
+    start.add_argument("--playlist", help="JSON list of content items instead of a message")
+    start.add_argument("--expires-in", type=duration, required=True, help="e.g. 30m, 2h (at most 7d)")
+    end = ov_sub.add_parser("end")
+    _scope_args(end)
+    end.add_argument("--id", required=True)
+    sub.add_parser("fleet", help="the devices and their state")
+    rep = sub.add_parser("report", help="CSV and PNG reports")
+    rep.add_argument("name", choices=[*REPORTS, "all"])
+    rep.add_argument("--out", default="var/central/reports")
+    rep.add_argument("--no-chart", action="store_true")
+    prof = sub.add_parser("profiles", help="profile data")
+    prof_sub = prof.add_subparsers(dest="action", required=True)
+    imp = prof_sub.add_parser("import")
+    imp.add_argument("file", help="JSON list of profiles (the bundle's profiles fields, plus loyalty_id, created_at)")
+    merge = sub.add_parser("merge", help="merge two profiles of one person")
+    merge.add_argument("a")
+    merge.add_argument("b")
+    erase = sub.add_parser("erase", help="erase a customer everywhere")
+    erase.add_argument("profile_id")
+    export = sub.add_parser("export", help="everything held about one customer, as JSON")
+    export.add_argument("profile_id")
+    consents = sub.add_parser("consents", help="one customer's consent ledger")
+    consents.add_argument("profile_id")
+    jobs = sub.add_parser("jobs", help="RFM and co-purchase, then profile deltas")
+    jobs.add_argument("--force", action="store_true", help="run even if nothing new arrived")
+    sync = sub.add_parser("sync-stores", help="send each store its profile deltas")
+    sync.add_argument("--store", action="append")
+    qr = sub.add_parser("qr", help="QR cards")
+    qr_sub = qr.add_subparsers(dest="action", required=True)
+    qr_issue = qr_sub.add_parser("issue")
+    qr_issue.add_argument("profile_id")
+    qr_issue.add_argument("--ttl", type=duration, default=365 * 86400.0)
+    keys = sub.add_parser("keys", help="signing keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    new = keys_sub.add_parser("new")
+    new.add_argument("--activate", action="store_true", help="sign with it at once (first key only!)")
+    act = keys_sub.add_parser("activate")
+    act.add_argument("key_id")
+    keys_sub.add_parser("list")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup_logging()
+    try:
+        config = config_mod.load(args.config)
+        return run(args, config)
+    except ContentProblem as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"store-edge-central: {len(exc.problems)} problem(s); nothing was published", file=sys.stderr)
+        return 2
+    except (ConfigError, NoSigningKey, ConnectionError, MergeError, OverrideRejected, ValueError, OSError) as exc:
+        print(f"store-edge-central: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace, config: config_mod.CentralConfig) -> int:
+    c = config.central
+    if args.cmd == "keys":
+        return keys_command(args, Keyring(c.keys_dir))
+    if args.cmd == "serve":
+        return serve(args, config)
+    with ExitStack() as stack:
+        db = open_database(c.dsn)
+        stack.callback(db.close)
+        keys = Keyring(c.keys_dir)
+        if args.cmd == "publish" and args.dry_run:
+            office = HeadOffice(config, db, keys, link=None)  # a dry run needs no broker
+            plans = office.plan_content(args.scope, force=args.force)
+            print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
+            return 0
+        if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
+            return offline_command(args, config, db, keys)
+        link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
+        stack.callback(link.stop)
+        office = HeadOffice(config, db, keys, link)
+        return online_command(args, office)
+
+
+def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring) -> int:
+    """Commands that need the store but not the broker."""
+    c = config.central
+    if args.cmd == "fleet":
+        stores = load_stores(Path(c.content_dir)) if (Path(c.content_dir) / "stores.csv").exists() else []
+        print(format_fleet(fleet(db, now=time.time(), stale_after_s=c.stale_after_s, stores=stores), now=time.time()))
+    elif args.cmd == "report":
+        names = list(REPORTS) if args.name == "all" else [args.name]
+        for name in names:
+            for path in write_report(db, name, Path(args.out), chart=not args.no_chart):
+                print(path)
+    elif args.cmd in ("export", "consents"):
+        doc = export_profile(db, args.profile_id)
+        if doc is None:
+            print(f"store-edge-central: no profile {args.profile_id!r}", file=sys.stderr)
+            return 1
+        print(json.dumps(doc if args.cmd == "export" else doc["consents"], indent=1, ensure_ascii=False))
+    elif args.cmd == "profiles":
+        rows = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        with db.transaction():
+            for row in rows:
+                upsert_profile(db, row)
+        print(f"{len(rows)} profile(s) imported")
+    elif args.cmd == "qr":
+        print(issue_card(db, keys, args.profile_id, ttl_s=int(args.ttl)))
+    return 0
+
+
+def online_command(args, office: HeadOffice) -> int:
+    if args.cmd == "publish":
+        sent = office.publish_content(args.scope, force=args.force)
+        for m in sent:
+            print(f"published {m['scope']} v{m['version']} sha256 {m['sha256'][:12]} {m['size']} B"
+                  f" {'by url' if 'url' in m else 'inline'}")
+        print(f"{len(sent)} bundle(s) published")
+    elif args.cmd == "override":
+        now = time.time()
+        scope = _scope(args)
+        if args.action == "start":
+            playlist = json.loads(args.playlist) if args.playlist else None
+            message = None if playlist else {"title": args.title or "", "body": args.body, "style": args.style}
+            ov = Override(office.chain, scope, args.id or f"ov-{int(now)}", now, now + args.expires_in, "start",
+                          message=message, playlist=playlist)
+        else:
+            ov = Override(office.chain, scope, args.id, now, now + 60, "end")
+        office.override(ov)
+        print(f"override {ov.override_id} {ov.action} on {scope}"
+              + (f" until {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ov.expires_at))}"
+                 if ov.action == "start" else ""))
+    elif args.cmd == "merge":
+        m = office.merge(args.a, args.b)
+        print(f"merged {m.loser} into {m.winner}; {len(m.stores)} store(s) updated")
+    elif args.cmd == "erase":
+        e = office.erase(args.profile_id, requested_by="cli")
+        if e is None:
+            print(f"store-edge-central: no profile {args.profile_id!r}", file=sys.stderr)
+            return 1
+        print(f"erased {len(e.profile_ids)} profile(s); {e.events_anonymised} event(s) anonymised;"
+              f" erase sent to {len(e.stores)} store(s)")
+    elif args.cmd == "jobs":
+        r = office.run_jobs(force=args.force)
+        print(f"jobs: {'ran' if r.ran else 'nothing new'}; {r.customers} customers, {r.baskets} new baskets,"
+              f" {r.pairs} pairs, {r.seconds:.1f}s")
+    elif args.cmd == "sync-stores":
+        stores = args.store or [r[0] for r in office.db.execute("SELECT DISTINCT store FROM profile_stores")]
+        for store in sorted(stores):
+            s = office.sync_store(store)
+            print(f"{store}: {s.upserted} profile(s) sent; {s.to_evict} no longer chosen (dropped at the next"
+                  " publish)")
+    return 0
+
+
+def keys_command(args, keys: Keyring) -> int:
+    if args.action == "new":
+        kid = keys.new_key()
+        if args.activate:
+            keys.activate(kid)
+        print(f"key {kid}: {keys.folder / f'chain-{kid}.pub'} goes to every device's [sync] trusted_keys"
+              + ("; active now" if args.activate else "; then run 'keys activate " + kid + "'"))
+    elif args.action == "activate":
+        keys.activate(args.key_id)
+        print(f"signing with {args.key_id} from now on")
+    else:
+        active = keys.active_id if keys.keys else None
+        for kid in sorted(keys.keys):
+            print(f"{kid}{'  (active)' if kid == active else ''}")
+    return 0
+
+
+def serve(args, config: config_mod.CentralConfig) -> int:
+    from .worker import Worker
+
+    c = config.central
+    open_database(c.dsn).close()  # migrate once, before the workers
+    keys = Keyring(c.keys_dir)
+    keys.active_id  # noqa: B018 - fail now, not at the first erasure, if there is no key
+    workers = [Worker(config, n, keys=keys).start()
+               for n in range(args.first_worker, args.first_worker + (args.workers or c.workers))]
+    server = None if args.no_http else FileServer(c.http_dir, c.http_host, c.http_port).start()
+    stop = threading.Event()
+    jobs_thread = None
+    if not args.no_jobs:
+        office = HeadOffice(config, open_database(c.dsn), keys, workers[0].link)  # its own connection
+
+        def scheduled() -> None:
+            while not stop.wait(c.jobs_every_s):
+                try:
+                    office.run_jobs()
+                except Exception:
+                    log.exception("scheduled jobs failed; next try in %.0fs", c.jobs_every_s)
+        jobs_thread = threading.Thread(target=scheduled, name="central-jobs", daemon=True)
+        jobs_thread.start()
+    log.info("central serving chain %s: %d worker(s)%s", c.chain, len(workers),
+             f", files on :{server.port}" if server else "")
+    wait_for_stop_signal()
+    stop.set()
+    for w in workers:
+        w.stop()
+    if server:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

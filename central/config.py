@@ -1,0 +1,63 @@
+"""Head office's configuration: defaults, one TOML file, then ``STORE_EDGE_<SECTION>_<KEY>`` variables.
+
+The same loader as the devices' (``sync.config``): ``STORE_EDGE_CENTRAL_DSN=postgresql://...``
+switches the store to PostgreSQL, ``STORE_EDGE_BROKER_HOST`` names the broker. See
+``config/central.example.toml`` for every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sync.config import BrokerSection, ConfigError, _section
+
+
+@dataclass(frozen=True)
+class CentralSection:
+    chain: str = "demo"
+    dsn: str = "var/central/central.db"  # a SQLite path, or postgresql://user@host/db
+    keys_dir: str = "config/keys/central"  # chain-<key id>.key files and the 'active' file naming one
+    content_dir: str = "headoffice"  # head office's YAML/CSV files, one folder per scope
+    http_dir: str = "var/central/http"  # bundle bodies and media served over HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = 8088
+    http_base_url: str = ""  # how devices reach http_dir (a CDN, say); default http://http_host:http_port
+    workers: int = 2
+    max_inline_bytes: int = 256 * 1024  # above this (or the broker's message limit) a bundle goes by URL
+    stale_after_s: float = 180.0  # a device silent this long is stale in the fleet view
+    select_days: int = 30  # a store caches the customers seen there in this many days...
+    select_top: int = 200  # ...plus this many more, by likelihood of visit
+    lookup_ttl_s: int = 900
+    jobs_every_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    central: CentralSection = CentralSection()
+    broker: BrokerSection = BrokerSection()
+
+    @property
+    def base_url(self) -> str:
+        return self.central.http_base_url or f"http://{self.central.http_host}:{self.central.http_port}"
+
+
+def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> CentralConfig:
+    env = dict(os.environ if env is None else env)
+    path = path or env.get("STORE_EDGE_CENTRAL_CONFIG")
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    central = _section("central", CentralSection, raw.pop("central", {}), env)
+    broker = _section("broker", BrokerSection, raw.pop("broker", {}), env)
+    if raw:
+        raise ConfigError(f"unknown section [{next(iter(raw))}]")
+    return CentralConfig(central, broker)

@@ -1,0 +1,289 @@
+"""Head office's content files: YAML and CSV per scope, checked with the bundle schema, errors by file and line.
+
+Layout of ``content_dir``::
+
+    stores.csv                 store,region,devices  (devices separated by '|'): who gets what
+    chain/                     files for every store
+    region/<r>/  store/<s>/  device/<d>/     files for one region, store or device
+    media/                     images and videos the content names by file name
+
+A file is one section named by its stem (``offers.yaml``, ``prices.csv``), or a YAML mapping of
+several sections (``signage.yaml`` with ``playlists:`` and ``schedules:``). Sections and fields
+are those of ``sync.protocol.content`` (whatever that schema holds when this runs). In CSV, a
+column ``name.en`` fills the ``en`` key of the ``name`` object, a list field is split on ``|``,
+a cell starting with ``{`` or ``[`` is JSON, and numbers are converted by the field's type.
+A media field (``media``, ``image``) may name a file in ``media/``; it becomes the file's sha256
+and the file is listed in the ``media`` section with its URL.
+
+Every problem is reported as ``<file>:<line>: <section>[<item>] (<id>): <what is wrong with which
+field>``, all of them at once, and nothing is published while any remains.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sync.protocol.content import SECTIONS, SHA256_RE, SHA_FIELDS, ContentError, validate
+from sync.protocol.topics import is_valid_scope
+
+CONTENT_SUFFIXES = (".yaml", ".yml", ".csv", ".json")
+_FIELD_RE = re.compile(r"field '([^']+)'")
+_INDEX_RE = re.compile(r"^\w+\[(\d+)\]")
+
+
+class ContentProblem(ValueError):
+    """Head office's files are wrong; one line per problem, each naming file, line and field."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, but dates stay text: the bundle schema wants ISO strings, not date objects."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Store:
+    store: str
+    region: str
+    devices: tuple[str, ...]
+
+    def scopes(self) -> list[str]:
+        return ["chain", f"region/{self.region}", f"store/{self.store}", *(f"device/{d}" for d in self.devices)]
+
+
+@dataclass
+class ScopeContent:
+    scope: str
+    content: dict[str, list] = field(default_factory=dict)
+    origins: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # section -> (file, line) per item
+    media: dict[str, Path] = field(default_factory=dict)  # sha256 -> file
+
+
+@dataclass
+class _Item:
+    value: object
+    line: int
+    field_lines: dict[str, int]
+
+
+def load_stores(root: Path) -> list[Store]:
+    path = root / "stores.csv"
+    if not path.exists():
+        raise ContentProblem([f"{path}: missing (store,region,devices: which stores there are)"])
+    stores, problems = [], []
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for row in reader:
+            line = reader.line_num
+            if not row.get("store") or not row.get("region"):
+                problems.append(f"{path}:{line}: field 'store' and 'region' are required")
+                continue
+            devices = tuple(d for d in (row.get("devices") or "").split("|") if d)
+            stores.append(Store(row["store"].strip(), row["region"].strip(), devices))
+    if problems:
+        raise ContentProblem(problems)
+    return stores
+
+
+def load_tree(root: Path, base_url: str) -> dict[str, ScopeContent]:
+    """Every scope's content from ``root``; raises ContentProblem listing every problem."""
+    scopes: dict[str, ScopeContent] = {}
+    problems: list[str] = []
+    media = _media_files(root / "media")
+    folders = [("chain", root / "chain")] + [
+        (f"{kind}/{d.name}", d) for kind in ("region", "store", "device") if (root / kind).is_dir()
+        for d in sorted((root / kind).iterdir()) if d.is_dir()]
+    for scope, folder in folders:
+        if not folder.is_dir():
+            continue
+        if not is_valid_scope(scope):
+            problems.append(f"{folder}: not a valid scope name")
+            continue
+        sc = scopes[scope] = ScopeContent(scope)
+        for path in sorted(p for p in folder.iterdir() if p.suffix in CONTENT_SUFFIXES):
+            try:
+                sections = _read_file(path)
+            except ContentProblem as exc:
+                problems.extend(exc.problems)
+                continue
+            for section, items in sections.items():
+                for n, item in enumerate(items):
+                    problem = _check_item(path, section, item, n, media, sc, base_url)
+                    if problem:
+                        problems.append(problem)
+                        continue
+                    sc.content.setdefault(section, []).append(item.value)
+                    sc.origins.setdefault(section, []).append((str(path), item.line))
+        if sc.media:
+            sc.content["media"] = sc.content.get("media", []) + [
+                {"sha256": sha, "url": f"{base_url}/media/{sha}", "size": p.stat().st_size,
+                 "mime": mimetypes.guess_type(p.name)[0] or "application/octet-stream"}
+                for sha, p in sorted(sc.media.items())]
+            sc.origins["media"] = sc.origins.get("media", []) + [(str(p), 0) for _, p in sorted(sc.media.items())]
+        try:
+            validate(sc.content)
+        except ContentError as exc:  # what only the whole section shows: duplicate keys across files
+            problems.append(_locate(str(exc), sc))
+    if problems:
+        raise ContentProblem(problems)
+    return scopes
+
+
+def _media_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _check_item(path: Path, section: str, item: _Item, n: int, media: dict[str, Path], sc: ScopeContent,
+                base_url: str) -> str | None:
+    if section not in SECTIONS:
+        return f"{path}:{item.line}: unknown section {section!r} (known: {', '.join(sorted(SECTIONS))})"
+    value = item.value
+    if isinstance(value, dict):
+        for f in SHA_FIELDS[section]:
+            ref = value.get(f)
+            if isinstance(ref, str) and not SHA256_RE.match(ref) and f != "sha256":
+                file = media.get(ref)
+                if file is None:
+                    return f"{path}:{item.field_lines.get(f, item.line)}: {section}[{n}]: field {f!r}: no media file" \
+                           f" {ref!r} in media/ (and not a sha256)"
+                sha = hashlib.sha256(file.read_bytes()).hexdigest()
+                sc.media[sha] = file
+                value[f] = sha
+    try:
+        validate({section: [value]})
+    except ContentError as exc:
+        message = str(exc).replace(f"{section}[0]", f"{section}[{n}]", 1)
+        m = _FIELD_RE.search(message)
+        line = item.field_lines.get(m.group(1), item.line) if m else item.line
+        return f"{path}:{line}: {message}"
+    return None
+
+
+def _locate(message: str, sc: ScopeContent) -> str:
+    m = _INDEX_RE.match(message)
+    section = message.split("[", 1)[0]
+    if m and section in sc.origins and int(m.group(1)) < len(sc.origins[section]):
+        file, line = sc.origins[section][int(m.group(1))]
+        return f"{file}:{line}: {message}"
+    return f"{sc.scope}: {message}"
+
+
+def _read_file(path: Path) -> dict[str, list[_Item]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentProblem([f"{path}: cannot read ({exc})"]) from None
+    if path.suffix == ".csv":
+        return {path.stem: _read_csv(path, text)}
+    if path.suffix == ".json":
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise ContentProblem([f"{path}: not JSON ({exc})"]) from None
+        docs = doc if isinstance(doc, dict) else {path.stem: doc}
+        return {s: [_Item(v, 0, {}) for v in (items if isinstance(items, list) else [items])]
+                for s, items in docs.items()}
+    return _read_yaml(path, text)
+
+
+def _read_yaml(path: Path, text: str) -> dict[str, list[_Item]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise ContentProblem([f"{path}:{line}: YAML syntax error: {getattr(exc, 'problem', exc)}"]) from None
+    if node is None:
+        return {}
+    if isinstance(node, yaml.SequenceNode):
+        return {path.stem: _items(path, node, data)}
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for (key, value), section in zip(node.value, data, strict=True):
+            if not isinstance(value, yaml.SequenceNode):
+                raise ContentProblem([f"{path}:{key.start_mark.line + 1}: section {section!r} must be a list"])
+            out[section] = _items(path, value, data[section])
+        return out
+    raise ContentProblem([f"{path}:{node.start_mark.line + 1}: expected a list of items or a mapping of sections"])
+
+
+def _items(path: Path, node: yaml.SequenceNode, values: list) -> list[_Item]:
+    out = []
+    for child, value in zip(node.value, values, strict=True):
+        lines = {}
+        if isinstance(child, yaml.MappingNode):
+            lines = {k.value: k.start_mark.line + 1 for k, _ in child.value if isinstance(k, yaml.ScalarNode)}
+        out.append(_Item(value, child.start_mark.line + 1, lines))
+    return out
+
+
+def _read_csv(path: Path, text: str) -> list[_Item]:
+    section = SECTIONS.get(path.stem)
+    if section is None:
+        raise ContentProblem([f"{path}:1: unknown section {path.stem!r} (the file's name names its section)"])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    items, problems = [], []
+    for row in reader:
+        line = reader.line_num
+        item: dict = {}
+        for column, cell in row.items():
+            if column is None or cell is None or cell == "":
+                continue
+            name, _, sub = column.strip().partition(".")
+            spec = section.fields.get(name)
+            try:
+                value = _cell(cell, spec.types if spec else (str,))
+            except ValueError as exc:
+                problems.append(f"{path}:{line}: {path.stem}: field {name!r}: {exc}")
+                continue
+            if sub:
+                item.setdefault(name, {})[sub] = value
+            else:
+                item[name] = value
+        items.append(_Item(item, line, {}))
+    if problems:
+        raise ContentProblem(problems)
+    return items
+
+
+def _cell(text: str, types: tuple[type, ...]) -> object:
+    text = text.strip()
+    if text[:1] in "{[" and (dict in types or list in types):
+        return json.loads(text)
+    if list in types:
+        return [p.strip() for p in text.split("|") if p.strip()]
+    if bool in types:
+        if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text.lower() in ("true", "yes", "1")
+    if int in types:
+        try:
+            return int(text)
+        except ValueError:
+            if float in types:
+                try:
+                    return float(text)
+                except ValueError:
+                    pass
+            raise ValueError(f"{text!r} is not a number") from None
+    return text

@@ -1,0 +1,116 @@
+"""Erasure (right to be forgotten) and export (right of access) for one customer.
+
+Erasure removes the golden profile and its tombstones, their identifiers, consent ledger, QR
+tokens and store visits; it keeps that customer's events and basket lines for the chain's
+numbers but without the person (``profile_id`` cleared, in the row and in the event body). What
+remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data)
+and, per erased id, its sha256 in ``erased_subjects``, so that an event a device sends later
+(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+from .consents import history
+from .db import Database
+from .profiles import COLUMNS, resolve, row_dict
+
+
+@dataclass(frozen=True)
+class Erasure:
+    profile_ids: tuple[str, ...]  # the ids the devices may know: the golden id and merged-away ones
+    stores: tuple[str, ...]
+    events_anonymised: int
+
+
+def subject_hash(profile_id: str) -> str:
+    return hashlib.sha256(profile_id.encode()).hexdigest()
+
+
+def _family(db: Database, golden: str) -> list[str]:
+    return [golden] + [r[0] for r in db.execute("SELECT profile_id FROM profiles WHERE merged_into = ?"
+                                               " ORDER BY profile_id", (golden,))]
+
+
+def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float | None = None) -> Erasure | None:
+    """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id."""
+    now = time.time() if now is None else now
+    with db.transaction():
+        golden = resolve(db, "profile_id", profile_id)
+        if golden is None:
+            return None
+        ids = _family(db, golden)
+        marks = ", ".join("?" for _ in ids)
+        stores = sorted({r[0] for r in db.execute(
+            f"SELECT store FROM store_cache WHERE profile_id IN ({marks})"
+            f" UNION SELECT store FROM profile_stores WHERE profile_id IN ({marks})", (*ids, *ids))})
+        anonymised = anonymise_events(db, ids)
+        db.execute(f"UPDATE basket_lines SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
+        for table in ("consents", "aliases", "qr_tokens", "profile_stores", "store_cache", "profiles"):
+            db.execute(f"DELETE FROM {table} WHERE profile_id IN ({marks})", ids)
+        db.execute("INSERT INTO erasures (erased_at, profiles, events_anonymised, stores_notified, requested_by)"
+                   " VALUES (?, ?, ?, ?, ?)", (now, len(ids), anonymised, len(stores), requested_by))
+        db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       [(subject_hash(i), now) for i in ids])
+    return Erasure(tuple(ids), tuple(stores), anonymised)
+
+
+def anonymise_events(db: Database, ids: list[str]) -> int:
+    marks = ", ".join("?" for _ in ids)
+    rows = db.execute(f"SELECT id, body FROM events WHERE profile_id IN ({marks})", ids)
+    db.executemany("UPDATE events SET profile_id = NULL, body = ? WHERE id = ?",
+                   [(json.dumps(strip_person(json.loads(body))), eid) for eid, body in rows])
+    return len(rows)
+
+
+def strip_person(event: dict) -> dict:
+    """The event without the person: its profile id cleared (payloads carry no other personal field)."""
+    payload = event.get("payload")
+    if isinstance(payload, dict) and "profile_id" in payload:
+        event = {**event, "payload": {**payload, "profile_id": None}}
+    return event
+
+
+def export_profile(db: Database, profile_id: str) -> dict | None:
+    """Everything held about one customer: profile, merged-away profiles, identifiers, consent history,
+    QR tokens, store visits, purchases and events. None if nobody by that id."""
+    golden = resolve(db, "profile_id", profile_id)
+    if golden is None:
+        return None
+    ids = _family(db, golden)
+    marks = ", ".join("?" for _ in ids)
+    rows = db.execute(f"SELECT {', '.join(COLUMNS)}, merged_into, merged_snapshot FROM profiles"
+                      f" WHERE profile_id IN ({marks})", ids)
+    profiles = []
+    for r in rows:
+        doc = row_dict(r[:len(COLUMNS)])
+        doc["merged_into"] = r[len(COLUMNS)]
+        doc["merged_snapshot"] = json.loads(r[-1]) if r[-1] else None
+        profiles.append(doc)
+    profiles.sort(key=lambda d: (d["merged_into"] is not None, d["profile_id"]))
+
+    def table(sql: str, cols: tuple[str, ...]) -> list[dict]:
+        return [dict(zip(cols, r, strict=True)) for r in db.execute(sql, ids)]
+
+    return {
+        "profile_id": golden,
+        "profiles": profiles,
+        "identifiers": table(f"SELECT kind, value FROM aliases WHERE profile_id IN ({marks}) ORDER BY kind, value",
+                             ("kind", "value")),
+        "consents": [row for pid in ids for row in history(db, pid)],
+        "qr_tokens": table(f"SELECT token_id, key_id, issued_at, expires_at FROM qr_tokens"
+                           f" WHERE profile_id IN ({marks}) ORDER BY issued_at",
+                           ("token_id", "key_id", "issued_at", "expires_at")),
+        "stores": table(f"SELECT store, first_seen, last_seen, visits FROM profile_stores"
+                        f" WHERE profile_id IN ({marks}) ORDER BY store",
+                        ("store", "first_seen", "last_seen", "visits")),
+        "purchases": table(f"SELECT basket_id, sku, qty, amount_cents, at, store FROM basket_lines"
+                           f" WHERE profile_id IN ({marks}) ORDER BY at, line_id",
+                           ("basket_id", "sku", "qty", "amount_cents", "at", "store")),
+        "events": [json.loads(r[0]) for r in db.execute(
+            f"SELECT body FROM events WHERE profile_id IN ({marks}) ORDER BY wall_time, id", ids)],
+    }

@@ -1,0 +1,60 @@
+"""The fleet view: every device with presence, last seen, content versions, health and last error.
+
+A device is ``offline`` when its presence says so (its will, or a clean stop), ``stale`` when it
+says it is online but nothing (no event, no presence) came for ``stale_after_s``, and ``never seen``
+when ``stores.csv`` lists it and it has never connected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .content_files import Store
+from .db import Database
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    store: str
+    device: str
+    status: str  # online | stale | offline | never seen
+    last_seen: float | None
+    versions: dict
+    health: dict
+    last_error: str | None
+
+
+def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:
+    rows = {(s, d): (state, seen, health, err) for s, d, state, seen, health, err in db.execute(
+        "SELECT store, device, state, last_seen, health, last_error FROM devices")}
+    for store in stores:
+        for device in store.devices:
+            rows.setdefault((store.store, device), (None, None, None, None))
+    out = []
+    for (store, device), (state, seen, health, err) in sorted(rows.items()):
+        h = json.loads(health) if health else {}
+        if seen is None:
+            status = "never seen"
+        elif state == "offline":
+            status = "offline"
+        elif now - seen > stale_after_s:
+            status = "stale"
+        else:
+            status = "online"
+        out.append(DeviceRow(store, device, status, seen, h.get("sync_state") or {}, h, err))
+    return out
+
+
+def format_fleet(rows: list[DeviceRow], *, now: float) -> str:
+    lines = [f"{'store':<8} {'device':<14} {'status':<10} {'last seen':>10}  {'outbox':>6}  versions / last error"]
+    for r in rows:
+        ago = f"{int(now - r.last_seen)}s ago" if r.last_seen else "-"
+        versions = " ".join(f"{k}=v{v}" for k, v in sorted(r.versions.items())) or "-"
+        extra = f"{versions}" + (f"  ERROR: {r.last_error}" if r.last_error else "")
+        lines.append(f"{r.store:<8} {r.device:<14} {r.status:<10} {ago:>10}  {r.health.get('outbox_rows', '-'):>6}"
+                     f"  {extra}")
+    problems = [r for r in rows if r.status != "online"]
+    lines.append(f"{len(rows)} device(s); {len(problems)} not online"
+                 + (": " + ", ".join(f"{r.store}/{r.device} ({r.status})" for r in problems) if problems else ""))
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Head office's actions that touch both the store and the stores: each a few lines over the modules.
+
+A :class:`HeadOffice` holds the central store, the signing keys and one broker connection; the
+command line and the workers use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.protocol import topics
+from sync.protocol.overrides import Override, sign_override
+
+from . import content_files, jobs, publishing
+from .config import CentralConfig
+from .db import Database
+from .deltas import digest, send_delta
+from .erasure import Erasure, erase_profile
+from .keys import Keyring
+from .merge import Merge, merge_profiles
+from .mqtt import BrokerLink
+from .profiles import wire_profile, wire_profiles
+from .selection import choose_customers
+
+log = logging.getLogger("store_edge.central")
+
+
+@dataclass(frozen=True)
+class StoreSync:
+    store: str
+    upserted: int
+    to_evict: int  # held but no longer chosen: dropped by the store's next bundle snapshot
+
+
+class HeadOffice:
+    def __init__(self, config: CentralConfig, db: Database, keys: Keyring, link: BrokerLink | None):
+        self.config, self.db, self.keys, self.link = config, db, keys, link
+        self.chain = config.central.chain
+
+    # --- customers ---------------------------------------------------------------------------
+    def erase(self, profile_id: str, *, requested_by: str) -> Erasure | None:
+        """Erase a customer here and send the erase delta to every store that holds them."""
+        erasure = erase_profile(self.db, profile_id, requested_by=requested_by)
+        if erasure is None:
+            return None
+        for store in erasure.stores:
+            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids))
+        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told", len(erasure.profile_ids),
+                 erasure.events_anonymised, len(erasure.stores))
+        return erasure
+
+    def merge(self, a: str, b: str) -> Merge:
+        merged = merge_profiles(self.db, a, b)
+        winner = wire_profile(self.db, merged.winner)
+        for store in merged.stores:
+            send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=[winner],
+                       delete=[merged.loser])
+        return merged
+
+    def chosen_profiles(self, store: str, *, now: float | None = None) -> list[dict]:
+        """The customers ``store`` should hold now, as devices get them."""
+        c = self.config.central
+        now = time.time() if now is None else now
+        return wire_profiles(self.db, choose_customers(self.db, store, now=now, days=c.select_days, top=c.select_top))
+
+    def sync_store(self, store: str, *, now: float | None = None) -> StoreSync:
+        """Send a store the profile deltas that bring its cache up to date with the chosen customers.
+
+        Deltas only add and update: a delta that deletes a profile is an erasure on the device (it
+        purges the customer's consents and unsent events), so customers who are no longer chosen
+        leave with the store's next bundle snapshot, whose ``profiles`` section replaces the scope's.
+        """
+        chosen = self.chosen_profiles(store, now=now)
+        held = dict(self.db.execute("SELECT profile_id, digest FROM store_cache WHERE store = ?", (store,)))
+        upsert = [p for p in chosen if held.get(p["profile_id"]) != digest(p)]
+        send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=upsert, now=now)
+        return StoreSync(store, len(upsert), len(set(held) - {p["profile_id"] for p in chosen}))
+
+    def run_jobs(self, *, now: float | None = None, force: bool = False) -> jobs.JobResult:
+        """RFM and co-purchase (skipped when nothing is new), then profile deltas to every store: new visits
+        change who a store should hold even when the jobs had nothing to do. Deltas carry only changes."""
+        result = jobs.run(self.db, now=time.time() if now is None else now, force=force)
+        for (store,) in self.db.execute("SELECT DISTINCT store FROM profile_stores ORDER BY store"):
+            self.sync_store(store, now=now)
+        return result
+
+    # --- content -----------------------------------------------------------------------------
+    def load_content(self) -> tuple[list[content_files.Store], dict[str, content_files.ScopeContent]]:
+        root = Path(self.config.central.content_dir)
+        return content_files.load_stores(root), content_files.load_tree(root, self.config.base_url)
+
+    def plan_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[publishing.Planned]:
+        stores, tree = self.load_content()
+        return publishing.plan(self.db, tree, scopes=scopes, force=force, stores=[s.store for s in stores],
+                               store_profiles=self.chosen_profiles)
+
+    def publish_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[dict]:
+        plans = self.plan_content(scopes, force=force)
+        return publishing.publish(self.db, self.link, self.keys.active, self.chain, plans,
+                                  http_dir=Path(self.config.central.http_dir), base_url=self.config.base_url,
+                                  max_inline_bytes=self.config.central.max_inline_bytes)
+
+    # --- emergency override ------------------------------------------------------------------
+    def override(self, override: Override) -> bytes:
+        """Sign and publish an override (``start`` or ``end``), retained on its scope."""
+        payload = sign_override(override, self.keys.active)
+        self.link.publish(topics.override_topic(self.chain, override.scope), payload, retain=True)
+        self.db.execute("INSERT INTO overrides (override_id, scope, action, issued_at, expires_at, body)"
+                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (override.override_id, override.scope, override.action, override.issued_at,
+                         override.expires_at, payload.decode()))
+        return payload

@@ -1,0 +1,180 @@
+"""Events in: store each once (dedupe by event id), and feed what they say to the rest of the store.
+
+A batch is bulk-loaded into a staging table (COPY on PostgreSQL) and moved into ``events`` with
+``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING RETURNING id``: the ids that come back are
+the events seen for the first time, and only those feed the derived tables, in the same
+transaction. So a duplicate (a device resending after a lost ack), a reordered batch or a late
+event from a device that was offline for a week is stored once and counted once.
+
+What the events feed:
+
+- profiles: ``identified``, ``sale``, ``redeemed``, ``assisted_sale`` are visits (``profile_stores``,
+  ``profiles.last_visit``); ``sale`` lines go to ``basket_lines`` and the co-purchase queue;
+  ``consent_given`` / ``consent_withdrawn`` append to the consent ledger; ``erasure`` (asked for at a
+  device) is returned to the caller, which erases centrally and tells the other stores;
+- ``proof_of_play``: one row per play (item, store, device, day, seconds);
+- ``health`` and every other event: the device's last seen time, its health and its last error;
+- offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
+  are read from ``events`` by the reports.
+
+Events about an erased customer (a device that was offline did not know yet) are stored without
+the person.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .consents import PURPOSES, STATUSES, record_consent
+from .db import Database
+from .erasure import strip_person, subject_hash
+from .profiles import resolve_many
+
+VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
+STAGE_COLUMNS = ("id", "store", "device", "seq", "type", "wall_time", "received_at", "profile_id", "body")
+
+
+@dataclass
+class Ingested:
+    new: list[dict] = field(default_factory=list)
+    duplicates: int = 0
+    erasure_requests: list[str] = field(default_factory=list)  # profile ids erased at a device
+
+
+def _stage(db: Database) -> None:
+    temp = "TEMPORARY" if db.postgres else "TEMP"
+    db.execute(f"CREATE {temp} TABLE IF NOT EXISTS event_stage (id TEXT, store TEXT, device TEXT, seq BIGINT,"
+               " type TEXT, wall_time DOUBLE PRECISION, received_at DOUBLE PRECISION, profile_id TEXT, body TEXT)")
+    db.execute("DELETE FROM event_stage")
+
+
+def store_events(db: Database, events: Iterable[dict], *, now: float | None = None) -> Ingested:
+    """Store a batch of event envelopes; returns the new ones (in arrival order) and the duplicate count."""
+    now = time.time() if now is None else now
+    unique: dict[str, dict] = {}
+    total = 0
+    for e in events:
+        total += 1
+        unique.setdefault(e["id"], e)
+    out = Ingested()
+    if not unique:
+        return out
+    with db.transaction():
+        batch = _without_erased(db, list(unique.values()))
+        _stage(db)
+        db.copy_rows("event_stage", STAGE_COLUMNS, (
+            (e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], e.get("wall_time"), now,
+             _profile_of(e), json.dumps(e, ensure_ascii=False)) for e in batch))
+        cols = ", ".join(STAGE_COLUMNS)
+        new_ids = {r[0] for r in db.execute(
+            f"INSERT INTO events ({cols}) SELECT {cols} FROM event_stage WHERE true"
+            " ON CONFLICT (id) DO NOTHING RETURNING id")}
+        out.new = [e for e in batch if e["id"] in new_ids]
+        out.duplicates = total - len(out.new)
+        if out.new:
+            _derive(db, out, now)
+    return out
+
+
+def _profile_of(event: dict) -> str | None:
+    payload = event.get("payload")
+    pid = payload.get("profile_id") if isinstance(payload, dict) else None
+    return pid if isinstance(pid, str) and pid else None
+
+
+def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
+    pids = {p for e in batch if (p := _profile_of(e))}
+    if not pids:
+        return batch
+    hashes = {subject_hash(p): p for p in pids}
+    marks = ", ".join("?" for _ in hashes)
+    erased = {hashes[r[0]] for r in db.execute(
+        f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", list(hashes))}
+    if not erased:
+        return batch
+    return [strip_person(e) if _profile_of(e) in erased else e for e in batch]
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+def _derive(db: Database, out: Ingested, now: float) -> None:
+    golden = resolve_many(db, {p for e in out.new if (p := _profile_of(e))})
+    visits: dict[tuple[str, str], list[float]] = {}
+    lines, baskets, plays, consents = [], set(), [], []
+    seen: dict[tuple[str, str], float] = {}
+    health: dict[tuple[str, str], tuple[float, str]] = {}
+    errors: dict[tuple[str, str], tuple[float, str]] = {}
+    for e in out.new:
+        store, device, kind = e.get("store"), e.get("device"), e["type"]
+        at = float(e.get("wall_time") or now)
+        payload = e.get("payload") if isinstance(e.get("payload"), dict) else {}
+        raw = _profile_of(e)
+        pid = golden.get(raw, raw) if raw else None  # an id head office has not met yet is kept as it is
+        key = (store, device)
+        if store and device:
+            seen[key] = max(seen.get(key, 0.0), at)
+        if pid and store and kind in VISIT_TYPES:
+            visits.setdefault((pid, store), []).append(at)
+        if kind == "sale":
+            basket = str(payload.get("basket_id") or e["id"])
+            sale_at = float(payload.get("at") or at)
+            for n, line in enumerate(payload.get("lines") or []):
+                lines.append((f"{e['id']}:{n}", basket, pid, line["sku"], int(line["qty"]), int(line["amount_cents"]),
+                              sale_at, store))
+            baskets.add(basket)
+        elif kind in ("consent_given", "consent_withdrawn") and pid:
+            if payload.get("purpose") in PURPOSES and payload.get("status") in STATUSES:
+                consents.append((pid, payload, store, at))
+        elif kind == "proof_of_play":
+            item = payload.get("item") or payload.get("content_item") or payload.get("id")
+            if item:
+                started = float(payload.get("started_at") or payload.get("at") or at)
+                plays.append((e["id"], store, device, str(item), _day(started), payload.get("duration_s")))
+        elif kind == "health":
+            if at >= health.get(key, (0.0, ""))[0]:
+                health[key] = (at, json.dumps(payload))
+            if payload.get("last_error"):
+                errors[key] = (at, str(payload["last_error"]))
+        elif kind == "command_result" and payload.get("error"):
+            errors[key] = (at, f"{payload.get('command', 'command')}: {payload['error']}")
+        elif kind == "erasure" and _profile_of(e):
+            out.erasure_requests.append(_profile_of(e))
+
+    g = db.dialect.greatest
+    db.copy_rows("basket_lines", ("line_id", "basket_id", "profile_id", "sku", "qty", "amount_cents", "at", "store"),
+                 lines)
+    db.executemany("INSERT INTO basket_queue (basket_id) VALUES (?) ON CONFLICT DO NOTHING", [(b,) for b in baskets])
+    db.executemany(
+        "INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (profile_id, store) DO UPDATE SET"
+        f" first_seen = {db.dialect.least}(profile_stores.first_seen, excluded.first_seen),"
+        f" last_seen = {g}(profile_stores.last_seen, excluded.last_seen),"
+        " visits = profile_stores.visits + excluded.visits",
+        [(pid, store, min(ts), max(ts), len(ts)) for (pid, store), ts in sorted(visits.items())])
+    last: dict[str, float] = {}
+    for (pid, _store), ts in visits.items():
+        last[pid] = max(last.get(pid, 0.0), max(ts))
+    db.executemany(f"UPDATE profiles SET last_visit = {g}(coalesce(last_visit, 0), ?) WHERE profile_id = ?",
+                   [(t, pid) for pid, t in sorted(last.items())])
+    for pid, payload, store, at in consents:
+        record_consent(db, pid, payload["purpose"], payload["status"], at=at,
+                       wording_version=payload.get("wording_version"), channel=payload.get("channel"), store=store,
+                       source="device")
+    db.executemany("INSERT INTO proof_of_play (event_id, store, device, item, day, duration_s)"
+                   " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", plays)
+    db.executemany(
+        "INSERT INTO devices (store, device, last_seen) VALUES (?, ?, ?) ON CONFLICT (store, device)"
+        f" DO UPDATE SET last_seen = {g}(coalesce(devices.last_seen, 0), excluded.last_seen)",
+        [(s, d, t) for (s, d), t in sorted(seen.items())])
+    db.executemany("UPDATE devices SET health = ?, health_at = ? WHERE store = ? AND device = ?"
+                   " AND coalesce(health_at, 0) <= ?",
+                   [(body, t, s, d, t) for (s, d), (t, body) in sorted(health.items())])
+    db.executemany("UPDATE devices SET last_error = ?, last_error_at = ? WHERE store = ? AND device = ?"
+                   " AND coalesce(last_error_at, 0) <= ?",
+                   [(msg, t, s, d, t) for (s, d), (t, msg) in sorted(errors.items())])

@@ -1,0 +1,157 @@
+"""Bundles per scope from head office's files and the jobs' output: versioned, signed, sha256, retained QoS 1.
+
+``plan`` builds every scope's content and says what would go out (the dry run prints it per
+store); ``publish`` signs and sends it. A scope whose content bytes are unchanged since the last
+publish is not sent again. Content above ``max_inline_bytes`` is written to
+``http_dir/bundles/`` and the manifest carries its URL; media files are copied to
+``http_dir/media/<sha256>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.protocol import bundle as wire
+from sync.protocol import topics
+from sync.protocol.content import SECTIONS, validate
+
+from .content_files import ScopeContent, Store
+from .db import Database
+from .deltas import digest, next_version
+from .mqtt import BrokerLink
+
+
+@dataclass
+class Planned:
+    scope: str
+    content: dict
+    data: bytes
+    sha256: str
+    current: int  # the version published now (0: never)
+    unchanged: bool
+    media: dict[str, Path]
+
+    @property
+    def sections(self) -> dict[str, int]:
+        return {name: len(items) for name, items in sorted(self.content.items())}
+
+
+def job_sections(db: Database) -> dict[str, list]:
+    """What the jobs add to the chain bundle: the co-purchase pairs."""
+    rows = db.execute("SELECT a, b, score, n FROM co_purchase ORDER BY a, b")
+    return {"co_purchase": [{"a": a, "b": b, "score": s, "count": n} for a, b, s, n in rows]} if rows else {}
+
+
+def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] | None = None,
+         force: bool = False, stores: Iterable[str] = (),
+         store_profiles: Callable[[str], list[dict]] | None = None) -> list[Planned]:
+    """What each scope's bundle holds now. ``store_profiles(store)``: the customers a store caches,
+    sent as the store bundle's ``profiles`` section (a snapshot, so customers no longer chosen leave)."""
+    wanted = set(scopes) if scopes is not None else set(tree) | {"chain"} | {f"store/{s}" for s in stores}
+    out = []
+    for scope in sorted(wanted):
+        sc = tree.get(scope, ScopeContent(scope))
+        content = dict(sc.content)
+        if scope == "chain":
+            for name, items in job_sections(db).items():
+                content.setdefault(name, items)  # head office's own file wins over the job
+        if scope.startswith("store/") and store_profiles and "profiles" not in content:
+            chosen = store_profiles(scope.removeprefix("store/"))
+            if chosen:
+                content["profiles"] = chosen
+        if not content:
+            continue
+        validate(content)
+        data = wire.encode_content(content)
+        sha = hashlib.sha256(data).hexdigest()
+        row = db.query_one("SELECT version, sha256 FROM streams WHERE stream = ?", (f"bundle:{scope}",))
+        current, last_sha = (row[0], row[1]) if row else (0, None)
+        out.append(Planned(scope, content, data, sha, current, unchanged=not force and last_sha == sha,
+                           media=dict(sc.media)))
+    return out
+
+
+def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, plans: list[Planned], *,
+            http_dir: Path, base_url: str, max_inline_bytes: int, now: float | None = None) -> list[dict]:
+    """Sign and publish every changed plan; returns the manifests sent."""
+    now = time.time() if now is None else now
+    sent = []
+    for p in plans:
+        if p.unchanged:
+            continue
+        for sha, path in p.media.items():
+            _place(path, http_dir / "media" / sha)
+        version = next_version(db, f"bundle:{p.scope}", p.sha256)
+        url = None
+        if len(p.data) > max_inline_bytes:
+            name = f"bundles/{p.scope.replace('/', '-')}-{version}-{p.sha256[:16]}.json.gz"
+            _write(http_dir / name, p.data)
+            url = f"{base_url}/{name}"
+        manifest, _ = wire.build_manifest(chain=chain, scope=p.scope, version=version, content=p.content, key=key,
+                                          url=url)
+        link.publish(topics.bundle_topic(chain, p.scope), json.dumps(manifest).encode(), retain=True)
+        db.execute("INSERT INTO bundles (scope, version, sha256, size, url, published_at) VALUES (?, ?, ?, ?, ?, ?)",
+                   (p.scope, version, p.sha256, len(p.data), url, now))
+        db.executemany("INSERT INTO offer_skus (offer, sku) VALUES (?, ?) ON CONFLICT (offer) DO UPDATE"
+                       " SET sku = excluded.sku", [(o["id"], o.get("sku")) for o in p.content.get("offers", [])])
+        if p.scope.startswith("store/") and "profiles" in p.content:
+            _held_by_snapshot(db, p.scope.removeprefix("store/"), p.content["profiles"], now)
+        sent.append(manifest)
+    return sent
+
+
+def _held_by_snapshot(db: Database, store: str, profiles: list[dict], now: float) -> None:
+    """After a store snapshot the store holds exactly these (besides what it looked up itself)."""
+    with db.transaction():
+        db.execute("DELETE FROM store_cache WHERE store = ? AND sent_at > 0", (store,))
+        db.executemany("INSERT INTO store_cache (store, profile_id, digest, sent_at) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (store, profile_id) DO UPDATE SET digest = excluded.digest,"
+                       " sent_at = excluded.sent_at", [(store, p["profile_id"], digest(p), now) for p in profiles])
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _place(source: Path, target: Path) -> None:
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def dry_run(stores: list[Store], plans: list[Planned], max_inline_bytes: int) -> str:
+    """What each store would get: per scope the version, size and sections, then the effective item counts."""
+    by_scope = {p.scope: p for p in plans}
+    lines = []
+    for store in stores:
+        lines.append(f"store {store.store} (region {store.region}, devices {', '.join(store.devices) or 'none'}):")
+        effective: dict[str, set] = {}
+        for scope in store.scopes():
+            p = by_scope.get(scope)
+            if p is None:
+                continue
+            how = "url" if len(p.data) > max_inline_bytes else "inline"
+            state = f"unchanged at v{p.current}" if p.unchanged else f"v{p.current + 1}"
+            sections = ", ".join(f"{n} {c}" for n, c in p.sections.items())
+            lines.append(f"  {scope:<20} {state:<16} {len(p.data):>9} B {how:<6} {sections}")
+            for name, items in p.content.items():
+                key = SECTIONS[name].key
+                effective.setdefault(name, set()).update(tuple(i[k] for k in key) for i in items)
+        if effective:
+            lines.append("  effective: " + ", ".join(f"{n} {len(k)}" for n, k in sorted(effective.items())))
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""The central store's tables, and forward-only migrations for SQLite and PostgreSQL.
+
+``schema_version`` holds the number of migrations applied. A migration is a list of statements
+in the shared dialect; ``{serial}`` becomes the backend's auto-numbered primary key. Migrations
+run at open, inside one transaction, under an advisory lock on PostgreSQL so that workers
+starting together do not race. A database written by newer software is refused.
+
+JSON columns are TEXT on both backends: the service reads them whole, never queries inside.
+"""
+
+from __future__ import annotations
+
+from .db import Database
+
+MIGRATIONS: list[list[str]] = [
+    [  # 1: the first schema
+        """CREATE TABLE profiles (
+            profile_id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+            first_name TEXT, phone_hash TEXT, loyalty_id TEXT, segments TEXT, rfm TEXT, purchase_summary TEXT,
+            attributes TEXT, last_visit DOUBLE PRECISION, merged_into TEXT, merged_at DOUBLE PRECISION,
+            merged_snapshot TEXT)""",
+        # kind: profile_id (its own id, and the ids of profiles merged into it), phone_hash, loyalty_id, qr_token
+        """CREATE TABLE aliases (kind TEXT NOT NULL, value TEXT NOT NULL, profile_id TEXT NOT NULL,
+            PRIMARY KEY (kind, value))""",
+        "CREATE INDEX aliases_profile ON aliases (profile_id)",
+        """CREATE TABLE consents (id {serial}, profile_id TEXT NOT NULL, purpose TEXT NOT NULL,
+            status TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, wording_version TEXT, channel TEXT, store TEXT,
+            source TEXT NOT NULL)""",
+        "CREATE INDEX consents_profile ON consents (profile_id, purpose, id)",
+        """CREATE TABLE qr_tokens (token_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, key_id TEXT NOT NULL,
+            issued_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX qr_tokens_profile ON qr_tokens (profile_id)",
+        # No personal data: when, how much, and a hash of the id so late events from offline devices are anonymised.
+        """CREATE TABLE erasures (id {serial}, erased_at DOUBLE PRECISION NOT NULL, profiles INTEGER NOT NULL,
+            events_anonymised INTEGER NOT NULL, stores_notified INTEGER NOT NULL, requested_by TEXT NOT NULL)""",
+        "CREATE TABLE erased_subjects (subject_hash TEXT PRIMARY KEY, erased_at DOUBLE PRECISION NOT NULL)",
+        """CREATE TABLE events (id TEXT PRIMARY KEY, store TEXT, device TEXT, seq BIGINT, type TEXT NOT NULL,
+            wall_time DOUBLE PRECISION, received_at DOUBLE PRECISION NOT NULL, profile_id TEXT, body TEXT NOT NULL)""",
+        "CREATE INDEX events_type ON events (type, wall_time)",
+        "CREATE INDEX events_profile ON events (profile_id)",
+        """CREATE TABLE basket_lines (line_id TEXT PRIMARY KEY, basket_id TEXT NOT NULL, profile_id TEXT,
+            sku TEXT NOT NULL, qty INTEGER NOT NULL, amount_cents BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL,
+            store TEXT)""",
+        "CREATE INDEX basket_lines_profile ON basket_lines (profile_id)",
+        "CREATE INDEX basket_lines_basket ON basket_lines (basket_id)",
+        # Baskets not yet counted into item_counts / pair_counts: the co-purchase job's work queue.
+        "CREATE TABLE basket_queue (basket_id TEXT PRIMARY KEY)",
+        """CREATE TABLE profile_stores (profile_id TEXT NOT NULL, store TEXT NOT NULL,
+            first_seen DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION NOT NULL, visits INTEGER NOT NULL,
+            PRIMARY KEY (profile_id, store))""",
+        "CREATE INDEX profile_stores_store ON profile_stores (store, last_seen)",
+        # What each store holds, so an erasure reaches every store that cached the profile.
+        """CREATE TABLE store_cache (store TEXT NOT NULL, profile_id TEXT NOT NULL, digest TEXT NOT NULL,
+            sent_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, profile_id))""",
+        "CREATE INDEX store_cache_profile ON store_cache (profile_id)",
+        """CREATE TABLE proof_of_play (event_id TEXT PRIMARY KEY, store TEXT, device TEXT, item TEXT NOT NULL,
+            day TEXT NOT NULL, duration_s DOUBLE PRECISION)""",
+        "CREATE INDEX proof_of_play_day ON proof_of_play (day, item)",
+        """CREATE TABLE devices (store TEXT NOT NULL, device TEXT NOT NULL, state TEXT, boot_id TEXT,
+            presence_at DOUBLE PRECISION, last_seen DOUBLE PRECISION, health TEXT, health_at DOUBLE PRECISION,
+            last_error TEXT, last_error_at DOUBLE PRECISION, PRIMARY KEY (store, device))""",
+        "CREATE TABLE streams (stream TEXT PRIMARY KEY, version BIGINT NOT NULL, sha256 TEXT)",
+        """CREATE TABLE bundles (scope TEXT NOT NULL, version BIGINT NOT NULL, sha256 TEXT NOT NULL,
+            size BIGINT NOT NULL, url TEXT, published_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (scope, version))""",
+        "CREATE TABLE offer_skus (offer TEXT PRIMARY KEY, sku TEXT)",
+        "CREATE TABLE item_counts (sku TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        "CREATE TABLE pair_counts (a TEXT NOT NULL, b TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (a, b))",
+        "CREATE TABLE co_purchase (a TEXT NOT NULL, b TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,"
+        " n BIGINT NOT NULL, PRIMARY KEY (a, b))",
+        "CREATE TABLE jobs (name TEXT PRIMARY KEY, watermark BIGINT NOT NULL, ran_at DOUBLE PRECISION NOT NULL)",
+        """CREATE TABLE overrides (override_id TEXT NOT NULL, scope TEXT NOT NULL, action TEXT NOT NULL,
+            issued_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, body TEXT NOT NULL,
+            PRIMARY KEY (override_id, scope, action))""",
+    ],
+]
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by newer software; it is refused, not downgraded."""
+
+
+def migrate(db: Database) -> int:
+    """Bring ``db`` to the newest schema; returns the version."""
+    with db.transaction():
+        if db.postgres:
+            db.execute("SELECT pg_advisory_xact_lock(6006)")  # workers starting together migrate once
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = db.scalar("SELECT max(version) FROM schema_version") or 0
+        if current > len(MIGRATIONS):
+            raise SchemaTooNew(f"central database is at schema {current}; this software knows {len(MIGRATIONS)}")
+        for number in range(current + 1, len(MIGRATIONS) + 1):
+            for statement in MIGRATIONS[number - 1]:
+                db.execute(statement.format(serial=db.dialect.serial_pk))
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        return len(MIGRATIONS)

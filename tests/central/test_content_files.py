@@ -1,0 +1,96 @@
+"""Head office's YAML and CSV files: loading, errors by file, line and field, and the dry run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from headoffice_files import HEADOFFICE, write_headoffice
+
+from central import publishing
+from central.__main__ import main
+from central.content_files import ContentProblem, load_stores, load_tree
+
+BASE = "http://files.example"
+
+
+def test_files_become_scoped_content_with_media_by_sha256(tmp_path):
+    root = write_headoffice(tmp_path)
+    tree = load_tree(root, BASE)
+    chain = tree["chain"].content
+    assert [p["sku"] for p in chain["products"]] == ["COF-001", "PAS-001"]
+    assert chain["prices"][0] == {"sku": "COF-001", "price_cents": 180, "currency": "EUR"}  # CSV typed by schema
+    assert chain["content_items"][0]["valid_until"] == "2027-01-01"  # dates stay text
+    assert chain["schedules"][0]["priority"] == 1 and chain["playlists"][0]["items"] == ["txt-welcome"]
+    (media,) = chain["media"]
+    assert chain["products"][1]["image"] == media["sha256"] and media["url"] == f"{BASE}/media/{media['sha256']}"
+    assert media["size"] == (root / "media" / "croissant.png").stat().st_size
+    assert tree["region/north"].content == {"prices": [{"sku": "COF-001", "price_cents": 170, "currency": "EUR"}]}
+    assert tree["store/s001"].content["inventory"][1] == {"sku": "PAS-001", "on_hand": 12}
+    assert [s.scopes() for s in load_stores(root)][1] == ["chain", "region/north", "store/s002", "device/kiosk-2"]
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("chain/offers.yaml", "- id: OFF-1\n  priority: ten\n  channels: [kiosk]\n  title: {en: x}\n",
+     "chain/offers.yaml:2: offers[0] (OFF-1): field 'priority' must be int, got str"),
+    ("chain/offers.yaml", "- id: OFF-1\n  priority: 1\n  channels: [kiosk]\n  title: {en: x}\n"
+                          "- id: OFF-2\n  priority: 1\n  title: {en: y}\n",
+     "chain/offers.yaml:5: offers[1] (OFF-2): missing field 'channels'"),
+    ("chain/prices.csv", "sku,price_cents,currency\nCOF-001,180,EUR\nPAS-001,1.5.0,EUR\n",
+     "chain/prices.csv:3: prices: field 'price_cents': '1.5.0' is not a number"),
+    ("chain/prices.csv", "sku,price_cents\nCOF-001,180\n",
+     "chain/prices.csv:2: prices[0] (COF-001): missing field 'currency'"),
+    ("chain/products.yaml", "- sku: A\n  name: {en: a}\n  category: x\n  image: nowhere.png\n",
+     "chain/products.yaml:4: products[0]: field 'image': no media file 'nowhere.png'"),
+    ("chain/menus.yaml", "- id: M1\n  name: [oops\n", "chain/menus.yaml:3: YAML syntax error"),
+    ("chain/widgets.yaml", "- id: W1\n", "chain/widgets.yaml:1: unknown section 'widgets'"),
+    ("chain/more_prices.yaml", "prices:\n  - {sku: COF-001, price_cents: 1, currency: EUR}\n",
+     "chain/prices.csv:2: prices[1]: duplicate key 'COF-001'"),
+])
+def test_errors_name_file_line_and_field(tmp_path, name, text, expected):
+    root = write_headoffice(tmp_path, {**HEADOFFICE, name: text})
+    with pytest.raises(ContentProblem) as err:
+        load_tree(root, BASE)
+    assert any(p.startswith(f"{root}/{expected}") for p in err.value.problems), err.value.problems
+
+
+def test_dry_run_shows_each_store_its_share_and_publishes_nothing(tmp_path, capsys):
+    root = write_headoffice(tmp_path / "ho")
+    config = tmp_path / "central.toml"
+    config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\nkeys_dir = "{tmp_path}/k"\n'
+                      '[broker]\nport = 1\n')  # no broker there: a dry run must not need one
+    assert main(["--config", str(config), "publish", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    s001, s002 = out.split("store s002")
+    assert "store s001 (region south, devices kiosk-1, sign-1)" in s001 and "store/s001" in s001
+    assert "region/north" not in s001 and "region/north" in s002 and "store/s001" not in s002
+    assert "chain                v1" in out and "prices 2" in out
+    assert "effective: content_items 1, inventory 2, media 1, offers 1, playlists 1, prices 2, products 2" in s001
+
+
+def test_cli_reports_every_problem_and_exits_2(tmp_path, capsys):
+    root = write_headoffice(tmp_path / "ho", {**HEADOFFICE, "chain/offers.yaml": "- id: X\n  priority: a\n",
+                                              "chain/prices.csv": "sku,price_cents,currency\nA,b,EUR\n"})
+    config = tmp_path / "central.toml"
+    config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\n')
+    assert main(["--config", str(config), "publish", "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "store-edge-central: 2 problem(s); nothing was published"
+    assert err[0].endswith("offers.yaml:2: offers[0] (X): field 'priority' must be int, got str")
+    assert err[1].endswith("prices.csv:2: prices: field 'price_cents': 'b' is not a number")
+
+
+def test_plan_skips_unchanged_content(tmp_path, db):
+    tree = load_tree(write_headoffice(tmp_path), BASE)
+    plans = publishing.plan(db, tree)
+    assert {p.scope for p in plans} == {"chain", "region/north", "store/s001"}
+    for p in plans:
+        publishing.next_version(db, f"bundle:{p.scope}", p.sha256)
+    assert all(p.unchanged for p in publishing.plan(db, tree))
+    assert not any(p.unchanged for p in publishing.plan(db, tree, force=True))
+
+
+def test_example_headoffice_folder_is_valid():
+    root = Path(__file__).resolve().parents[2] / "config" / "headoffice.example"
+    tree = load_tree(root, BASE)
+    assert tree["chain"].content["offers"] and load_stores(root)

@@ -1,0 +1,216 @@
+"""Head office and a real device agent over a real Mosquitto, with the central store on SQLite and PostgreSQL.
+
+Publish from files -> the device applies the bundle; a shopper identifies -> the lookup is answered;
+the events come back and are acked -> the reports show them. Erasure reaches a device that was
+offline when it was sent. Two workers on the shared subscription store every event exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from support import CHAIN, wait_for
+
+from central.content_files import ContentProblem
+from central.fleet import fleet
+from central.profiles import upsert_profile
+from central.reports import offer_rows, proof_of_play_rows, write_report
+from sync.cache.profiles import erase_profile as erase_at_device
+from sync.protocol import topics
+from sync.protocol.overrides import Override, parse_override
+from sync.protocol.signing import TrustedKeys
+
+PHONE = "c4" * 32
+
+
+def test_publish_from_files_and_the_device_applies_it(office, headoffice, start_agent):
+    sent = office.publish_content()
+    assert {m["scope"] for m in sent} == {"chain", "region/north", "store/s001"}
+    agent = start_agent()  # after the publish: the retained manifests reach it
+    wait_for(lambda: len(agent.reader.products()) == 2 and agent.reader.stock("PAS-001") == 12,
+             what="chain and store bundles applied")
+    assert agent.reader.price("COF-001")["price_cents"] == 180  # region/north's price is not for the south
+    assert [p["id"] for p in agent.reader.playlists()] == ["pl-all-day"]
+    image = agent.reader.product("PAS-001")["image"]
+    wait_for(lambda: agent.reader.media_path(image), what="media file fetched over HTTP from head office")
+    assert agent.reader.media_path(image).read_bytes() == (headoffice / "media" / "croissant.png").read_bytes()
+
+    assert office.publish_content() == []  # unchanged: nothing goes out again
+    (headoffice / "chain" / "prices.csv").write_text("sku,price_cents,currency\nCOF-001,abc,EUR\n")
+    with pytest.raises(ContentProblem, match="prices.csv:2"):
+        office.publish_content()
+    (headoffice / "chain" / "prices.csv").write_text("sku,price_cents,currency\nCOF-001,199,EUR\nPAS-001,150,EUR\n")
+    (manifest,) = office.publish_content(["chain"])
+    assert manifest["version"] == 2
+    wait_for(lambda: agent.reader.price("COF-001")["price_cents"] == 199, what="new price applied")
+
+
+def test_content_above_the_inline_limit_goes_by_http(office, headoffice, start_agent):
+    office.config = dataclasses.replace(
+        office.config, central=dataclasses.replace(office.config.central, max_inline_bytes=300))
+    sent = {m["scope"]: m for m in office.publish_content()}
+    assert sent["chain"]["url"].startswith(office.config.base_url) and "content" not in sent["chain"]
+    agent = start_agent()
+    wait_for(lambda: len(agent.reader.products()) == 2, what="bundle fetched by URL and applied")
+
+
+def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, tmp_path):
+    upsert_profile(office.db, {"profile_id": "P-ANA", "phone_hash": PHONE, "first_name": "Ana",
+                               "consents": {"personal_offers": "granted"}})
+    db = office.db
+    db.execute("INSERT INTO offer_skus (offer, sku) VALUES ('OFF-1', 'COF-001')")
+    start_worker()
+    agent = start_agent()
+
+    found = agent.lookup("phone_hash", PHONE, timeout_s=3)
+    assert found.status == "found" and found.profile["first_name"] == "Ana"
+    assert found.profile["consents"] == {"personal_offers": "granted"}
+    assert agent.lookup("phone_hash", "00" * 32, timeout_s=3).status == "not_found"
+
+    out = agent.outbox
+    out.record("identified", {"profile_id": "P-ANA", "method": "phone"})
+    out.record("offer_shown", {"offer": "OFF-1", "profile_id": "P-ANA", "arm": "A", "variant": "v1"})
+    out.record("offer_held_out", {"offer": "OFF-1", "profile_id": "P-BEN", "arm": "holdout"})
+    out.record("sale", {"basket_id": "B1", "at": time.time() + 1, "profile_id": "P-ANA",
+                        "lines": [{"sku": "COF-001", "qty": 1, "amount_cents": 180}]})
+    out.record("proof_of_play", {"item": "txt-welcome", "duration_s": 8})
+    out.record("assisted_sale", {"staff_id": "st-01", "profile_id": "P-ANA", "channel": "tablet",
+                                 "outcome": {"contacted": True, "purchased": True, "add_ons": 2}, "basket": []})
+    wait_for(lambda: out.stats().rows == 0, what="head office acked every event")  # stored, then acked
+    assert db.scalar("SELECT count(*) FROM events") >= 6
+
+    rows = {r["arm"]: r for r in offer_rows(db)}
+    assert (rows["A"]["impressions"], rows["A"]["bought_after"], rows["holdout"]["impressions"]) == (1, 1, 1)
+    assert [(r["store"], r["item"], r["plays"]) for r in proof_of_play_rows(db)] == [("s001", "txt-welcome", 1)]
+    assert db.execute("SELECT store, visits FROM profile_stores WHERE profile_id = 'P-ANA'") == [("s001", 3)]
+    files = [f for name in ("proof_of_play", "offers", "staff") for f in write_report(db, name, tmp_path / "rep")]
+    assert sorted(p.name for p in files) == ["offers.csv", "offers.png", "proof_of_play.csv", "proof_of_play.png",
+                                              "staff.csv", "staff.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in files if p.suffix == ".png")
+    assert "s001,st-01,1,1,1,2,1.0" in (tmp_path / "rep" / "staff.csv").read_text()
+    assert "OFF-1,A,1,0,0,1,1,1.0" in (tmp_path / "rep" / "offers.csv").read_text()
+
+    now = time.time()
+    device = next(d for d in fleet(db, now=now, stale_after_s=60) if d.device == "kiosk-1")
+    assert device.status == "online"
+    agent.stop()
+    wait_for(lambda: next(d for d in fleet(db, now=time.time(), stale_after_s=60)
+                          if d.device == "kiosk-1").status == "offline", what="offline in the fleet view")
+    assert next(d for d in fleet(db, now=now + 120, stale_after_s=60) if d.device == "kiosk-1").status == "offline"
+
+
+def test_erasure_reaches_a_device_that_was_offline(office, start_worker, start_agent, device_config):
+    upsert_profile(office.db, {"profile_id": "P-ERASE", "phone_hash": PHONE, "first_name": "Eva"})
+    upsert_profile(office.db, {"profile_id": "P-KEEP", "first_name": "Kim"})
+    start_worker()
+    config = device_config()
+    agent = start_agent(config)
+    agent.outbox.record("identified", {"profile_id": "P-ERASE", "method": "phone"})
+    agent.outbox.record("identified", {"profile_id": "P-KEEP", "method": "qr"})
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 2, what="visits at head office")
+    assert office.sync_store("s001").upserted == 2
+    wait_for(lambda: agent.reader.profile("P-ERASE") and agent.reader.profile("P-KEEP"), what="profiles cached")
+    agent.stop()
+
+    erasure = office.erase("P-ERASE", requested_by="test")
+    assert erasure.stores == ("s001",)
+    restarted = start_agent(config)  # same device id: its persistent session held the erase delta
+    wait_for(lambda: restarted.reader.profile("P-ERASE") is None, what="erasure applied after reconnect")
+    assert restarted.reader.profile("P-KEEP")["first_name"] == "Kim"
+    assert restarted.lookup("phone_hash", PHONE, timeout_s=3).status == "not_found"
+
+
+def test_two_workers_store_every_event_exactly_once(office, start_worker, start_agent):
+    workers = [start_worker(1), start_worker(2)]
+    agent = start_agent()
+    ids = [agent.outbox.record("offer_shown", {"offer": "OFF-1", "n": i}) for i in range(3000)]
+    wait_for(lambda: agent.outbox.stats().rows == 0, timeout=60, what="all events acked")
+    stored = office.db.execute("SELECT id FROM events WHERE type = 'offer_shown'")
+    assert sorted(r[0] for r in stored) == sorted(ids)
+    assert all(w.stored > 0 for w in workers) and sum(w.stored for w in workers) == len(ids)
+
+    # A device resends a batch (its ack was lost): dropped by either worker.
+    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="resender")
+    device.connect("127.0.0.1", office.config.broker.port)
+    device.loop_start()
+    body = json.dumps([{"id": i, "seq": n, "type": "offer_shown", "store": "s001", "device": "kiosk-1",
+                        "payload": {"offer": "OFF-1"}} for n, i in enumerate(ids[:50])]).encode()
+    device.publish(topics.PREFIX + f"/{CHAIN}/events/s001/kiosk-1", body, qos=1).wait_for_publish(5)
+    wait_for(lambda: sum(w.duplicates for w in workers) >= 50, what="duplicates seen")
+    device.loop_stop()
+    device.disconnect()
+    assert office.db.scalar("SELECT count(*) FROM events WHERE type = 'offer_shown'") == len(ids)
+
+
+def test_override_to_a_region_and_its_end(office):
+    got: list[bytes] = []
+    arrived = threading.Event()
+    topic = topics.override_topic(CHAIN, "region/south")
+    now = time.time()
+    office.override(Override(CHAIN, "region/south", "ov-flood", now, now + 3600, "start",
+                             message={"title": "Store closes at 18:00", "body": "Flood warning", "style": "alert"}))
+
+    def on_message(client, userdata, msg):
+        got.append(msg.payload)
+        arrived.set()
+
+    screen = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="a-screen")
+    screen.on_message = on_message
+    screen.connect("127.0.0.1", office.config.broker.port)
+    screen.subscribe(topic, 1)
+    screen.loop_start()
+    assert arrived.wait(5)  # retained: a screen that connects later still gets it
+    keys = TrustedKeys([office.keys.active.public_key()])
+    start = parse_override(got[-1], chain=CHAIN, scope="region/south", keys=keys)
+    assert start.active_at(now + 60) and start.message["title"] == "Store closes at 18:00"
+    arrived.clear()
+    office.override(Override(CHAIN, "region/south", "ov-flood", now + 5, now + 65, "end"))
+    assert arrived.wait(5)
+    end = parse_override(got[-1], chain=CHAIN, scope="region/south", keys=keys)
+    assert end.action == "end" and end.override_id == "ov-flood"
+    screen.loop_stop()
+    screen.disconnect()
+    assert office.db.scalar("SELECT count(*) FROM overrides") == 2
+
+
+def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker, start_agent, device_config):
+    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia"})
+    start_worker()
+    here = start_agent(device_config("kiosk-1", "s001"))
+    there = start_agent(device_config("kiosk-2", "s002"))
+    for agent in (here, there):
+        agent.outbox.record("identified", {"profile_id": "P-GONE", "method": "qr"})
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 2, what="both visits stored")
+    for store in ("s001", "s002"):
+        office.sync_store(store)
+    wait_for(lambda: here.reader.profile("P-GONE") and there.reader.profile("P-GONE"), what="cached in both")
+
+    erase_at_device(here.outbox.cache, here.outbox, "P-GONE")  # the shopper asks at the kiosk in s001
+    wait_for(lambda: there.reader.profile("P-GONE") is None, what="the other store purged it too")
+    assert office.db.scalar("SELECT count(*) FROM profiles") == 0
+    assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
+
+
+def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, headoffice, start_agent):
+    now = time.time()
+    for pid, last_seen in (("P-REGULAR", now - 3600), ("P-GONE-AWAY", now - 400 * 86400)):
+        upsert_profile(office.db, {"profile_id": pid, "first_name": pid.title()})
+        office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                          " VALUES (?, 's001', ?, ?, 5)", (pid, last_seen - 86400, last_seen))
+    agent = start_agent()
+    office.sync_store("s001")  # select_top 200: both are chosen
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY"), what="both customers cached")
+    agent.outbox.record("identified", {"profile_id": "P-GONE-AWAY", "method": "qr"})  # unsent: must survive
+    office.config = dataclasses.replace(office.config, central=dataclasses.replace(office.config.central,
+                                                                                   select_top=0))
+    assert office.sync_store("s001").to_evict == 1
+    sent = {m["scope"] for m in office.publish_content()}
+    assert "store/s001" in sent
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY") is None, what="the store's snapshot dropped them")
+    assert agent.reader.profile("P-REGULAR")["first_name"] == "P-Regular"
+    assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there
