@@ -44,6 +44,8 @@ from .drain import OutboxDrain
 
 log = logging.getLogger("store_edge.sync.agent")
 MAX_RECONNECT_DELAY_S = 30.0
+# The I/O loop turns at least every 0.2 s, or once per reconnect wait; longer than this and it is stuck.
+IO_STALL_S = MAX_RECONNECT_DELAY_S * 1.2 + 15.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class SyncAgent:
         self._lookups: dict[bytes, tuple[Future, float]] = {}
         self._services: dict[str, Callable[[bytes], bytes]] = {}
         self.started_at = time.monotonic()
+        self.last_io_turn = self.started_at
         self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0}
         self._cache: Cache | None = None
         self.outbox: Outbox | None = None
@@ -118,6 +121,10 @@ class SyncAgent:
         self.bundles.join(timeout)
         if self._weather_thread is not None:
             self._weather_thread.join(timeout)
+
+    def io_alive(self) -> bool:
+        """The I/O thread is running and not stuck: the main loop pings systemd's watchdog only then."""
+        return self._thread.is_alive() and time.monotonic() - self.last_io_turn < IO_STALL_S
 
     def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
@@ -169,6 +176,7 @@ class SyncAgent:
         next_health = time.monotonic() + 5.0
         next_poll = 0.0
         while not self._stop.is_set():
+            self.last_io_turn = time.monotonic()
             if self._client is None:
                 if self._connect():
                     delay = 0.5
@@ -239,8 +247,13 @@ class SyncAgent:
 
     def _connect(self) -> bool:
         b = self.config.broker
-        client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
-                                       boot_id=self.boot_id, now=time.time())
+        try:
+            # TLS files are read here: an unreadable or bad one is logged (never its contents) and retried.
+            client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
+                                           boot_id=self.boot_id, now=time.time())
+        except (OSError, ValueError) as exc:
+            log.error("cannot set up the connection to %s:%d (%s); check [broker] TLS files", b.host, b.port, exc)
+            return False
         # Our drain bounds the window; paho's own cap would rescan its queue on every PUBACK.
         client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
