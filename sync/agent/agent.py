@@ -97,7 +97,8 @@ class SyncAgent:
         self.drain: OutboxDrain | None = None
         self.bundles = BundleWorker(
             cache_path=self.cache_path,
-            media=MediaFetcher(self.media_dir, retries=config.sync.media_retries),
+            media=MediaFetcher(self.media_dir, retries=config.sync.media_retries,
+                               budget_bytes=config.cache.media_budget_bytes),
             chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied,
             max_bytes=config.cache.max_bytes or None,
         )
