@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt
 
 from ..cache.db import Cache, CacheError
 from ..cache.outbox import Outbox
-from ..cache.profiles import forget_lookups, remember_lookup
+from ..cache.profiles import forget_lookups, purge_expired, remember_lookup
 from ..cache.read import CacheReader
 from ..cache.weather import save_weather
 from ..config import DeviceConfig
@@ -44,6 +44,7 @@ from .drain import OutboxDrain
 
 log = logging.getLogger("store_edge.sync.agent")
 MAX_RECONNECT_DELAY_S = 30.0
+PURGE_INTERVAL_S = 300.0  # personal data past its TTL leaves the device within this
 # The I/O loop turns at least every 0.2 s, or once per reconnect wait; longer than this and it is stuck.
 IO_STALL_S = MAX_RECONNECT_DELAY_S * 1.2 + 15.0
 
@@ -175,9 +176,13 @@ class SyncAgent:
     def _run(self) -> None:
         delay = 0.5
         next_health = time.monotonic() + 5.0
+        next_purge = 0.0
         next_poll = 0.0
         while not self._stop.is_set():
             self.last_io_turn = time.monotonic()
+            if self.last_io_turn >= next_purge:  # online or not: a TTL does not wait for the network
+                self._purge_personal_data()
+                next_purge = self.last_io_turn + PURGE_INTERVAL_S
             if self._client is None:
                 if self._connect():
                     delay = 0.5
@@ -502,6 +507,15 @@ class SyncAgent:
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
         }
+
+    def _purge_personal_data(self) -> None:
+        try:
+            purged = purge_expired(self._cache)
+        except CacheError as exc:
+            log.error("personal data purge failed: %s", exc)
+            return
+        if any(purged.values()):
+            log.info("purged past their TTL: %d profiles, %d consent rows", purged["profiles"], purged["consents"])
 
     def _record_health(self) -> None:
         try:
