@@ -112,14 +112,18 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -
     from .app import KioskApp
     from .camera import OpenCvCamera
     from .i18n import Translator
+    from .maintenance import MaintenanceService
     from .runtime import build_service
     from .service import run_as_service
 
     service, engine = build_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                     coupon_key=plan.coupon_key, store=plan.store)
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
+    maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
+                                     broker=(cfg.broker.host, cfg.broker.port), health=agent.health)
     app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
-                   camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set)
+                   camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
+                   maintenance=maintenance)
     agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
     run_as_service(app, alive=agent.io_alive)
     app.run()
