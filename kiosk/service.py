@@ -23,14 +23,21 @@ def run_as_service(app: App, *, alive: Callable[[], bool], notifier: Notifier | 
     notifier = notifier or Notifier()
     interval = notifier.watchdog_interval_s() or IDLE_PING_S
 
+    pings = []
+
     def ping(dt: float) -> None:
         if alive():
             notifier.watchdog()
 
     def started(*args: object) -> None:
         notifier.ready(f"{app.title}: on screen")
-        Clock.schedule_interval(ping, interval)
+        pings.append(Clock.schedule_interval(ping, interval))
 
-    app.bind(on_start=started, on_stop=lambda *args: notifier.stopping())
+    def stopped(*args: object) -> None:
+        for event in pings:
+            event.cancel()
+        notifier.stopping()
+
+    app.bind(on_start=started, on_stop=stopped)
     # systemd stops a service with SIGTERM; leave through App.stop so the agent says 'offline' itself.
     signal.signal(signal.SIGTERM, lambda *args: Clock.schedule_once(lambda dt: app.stop()))

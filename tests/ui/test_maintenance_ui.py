@@ -137,3 +137,45 @@ def test_a_barista_cannot_open_it_and_wrong_pins_lock(app, device):
     results = [app.maintenance.unlock("st-01", "0000").status for _ in range(5)]
     assert results == ["wrong"] * 4 + ["locked"]
     assert app.maintenance.unlock("st-01", "2468").status == "locked"  # even the right PIN, until it ends
+
+
+def test_the_screen_pings_systemd_from_its_ui_loop_only(app, tmp_path, monkeypatch):
+    """Last in this module: it stops the app's chrome as systemd's stop would."""
+    import signal
+    import socket
+
+    from kiosk.service import run_as_service
+    from sync.sdnotify import Notifier
+
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # a ping every 0.1 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(tmp_path / "notify"))
+        systemd.settimeout(0.05)
+
+        def received() -> list[bytes]:
+            out = []
+            while True:
+                try:
+                    out.append(systemd.recv(256))
+                except TimeoutError:
+                    return out
+
+        try:
+            run_as_service(app, alive=lambda: True, notifier=Notifier(str(tmp_path / "notify")))
+            app.dispatch("on_start")
+            assert received()[0].startswith(b"READY=1")
+            deadline = time.monotonic() + 0.6
+            while time.monotonic() < deadline:  # the UI loop turns: Kivy's Clock pings
+                advance(1)
+                time.sleep(0.02)
+            assert received().count(b"WATCHDOG=1") >= 3
+            time.sleep(0.4)  # the UI loop does not turn (a frozen screen): no ping at all
+            assert received() == []
+            app.dispatch("on_stop")
+            assert received() == [b"STOPPING=1"]
+            advance(10)
+            assert received() == []  # the pings stopped with the app
+        finally:
+            signal.signal(signal.SIGTERM, previous_sigterm)
