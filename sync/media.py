@@ -138,6 +138,8 @@ class MediaFetcher:
             return []
         with self._lock:
             used = self.disk_bytes() - self._partial_bytes(keep)
+            if used + size <= self.budget_bytes:
+                return []
             protected = self.referenced | self._on_screen | {keep}
             orphans = sorted((e.stat().st_mtime, e.name, e.stat().st_size) for e in self.dir.iterdir()
                              if e.is_file() and e.name not in protected)
