@@ -93,47 +93,48 @@ class Plan:
 
 
 def install(plan: Plan, root: Path) -> list[Path]:
-    """Write every file for ``plan`` under ``root``; returns them in the order written."""
+    """Write every file for ``plan`` under ``root``; returns them in the order written.
+
+    Every input is read and the device.toml checked before the first write, so bad input writes nothing.
+    """
     plan.check()
-    out = _Writer(root)
-    out.folder(ETC, 0o750)
-    out.folder(f"{ETC}/secrets", 0o700)
-    out.folder(f"{ETC}/tls", 0o750)
-    out.folder(f"{ETC}/keys", 0o750)
+    files: list[tuple[str, bytes, int]] = []  # (path, contents, mode), in the order written
     broker_password = ""
     if plan.password_file:
         broker_password = f"{ETC}/secrets/broker-password"
-        out.file(broker_password, _read(plan.password_file, "--password-file").strip() + b"\n", 0o600)
+        files.append((broker_password, _read(plan.password_file, "--password-file").strip() + b"\n", 0o600))
     tls = {}
     for (name, option), source, mode in zip((("ca_file", "--ca"), ("cert_file", "--cert"), ("key_file", "--key")),
                                             (plan.ca, plan.cert, plan.key), (0o644, 0o644, 0o600), strict=True):
         if source:
             tls[name] = f"{ETC}/tls/{TLS_FILES[name]}"
-            out.file(tls[name], _read(source, option), mode)
-    trusted = []
-    for key in plan.trusted_keys:
-        trusted.append(f"{ETC}/keys/{key.name}")
-        out.file(trusted[-1], _read(key, "--trusted-key"), 0o644)
+            files.append((tls[name], _read(source, option), mode))
+    trusted = [f"{ETC}/keys/{key.name}" for key in plan.trusted_keys]
+    files += [(path, _read(key, "--trusted-key"), 0o644) for path, key in zip(trusted, plan.trusted_keys, strict=True)]
     secrets = {}
     for setting, option, source, name in (
             ("phone_key_file", "--phone-key", plan.phone_key, "phone.key"),
             ("coupon_key_file", "--coupon-key", plan.coupon_key, f"coupons-{plan.store}.key")):
         if source:
             secrets[setting] = f"{ETC}/secrets/{name}"
-            out.file(secrets[setting], _read(source, option), 0o600)
+            files.append((secrets[setting], _read(source, option), 0o600))
     device_toml = _device_toml(plan, tls, broker_password, trusted, secrets)
     _validate(device_toml)
-    out.file(f"{ETC}/device.toml", device_toml.encode(), 0o640)
-    out.folder("/var/lib/store-edge", 0o750)
-    out.folder("/var/lib/store-edge/media", 0o750)
-    out.folder("/var/log/store-edge", 0o750)
-    for unit in UNITS:
-        out.file(f"/etc/systemd/system/{unit}", render_unit(unit, plan.prefix).encode(), 0o644)
+    files.append((f"{ETC}/device.toml", device_toml.encode(), 0o640))
+    files += [(f"/etc/systemd/system/{unit}", render_unit(unit, plan.prefix).encode(), 0o644) for unit in UNITS]
+    files += [("/usr/lib/sysusers.d/store-edge.conf", (SOURCE / "store-edge.sysusers").read_bytes(), 0o644),
+              ("/usr/lib/tmpfiles.d/store-edge.conf", (SOURCE / "store-edge.tmpfiles").read_bytes(), 0o644),
+              ("/etc/pam.d/store-edge-display", (SOURCE / "pam-store-edge-display").read_bytes(), 0o644)]
+
+    out = _Writer(root)
+    for folder, mode in ((ETC, 0o750), (f"{ETC}/secrets", 0o700), (f"{ETC}/tls", 0o750), (f"{ETC}/keys", 0o750),
+                         ("/var/lib/store-edge", 0o750), ("/var/lib/store-edge/media", 0o750),
+                         ("/var/log/store-edge", 0o750)):
+        out.folder(folder, mode)
+    for path, data, mode in files:
+        out.file(path, data, mode)
     unit, target = ENABLED[plan.kind]
     out.link(f"/etc/systemd/system/{target}.wants/{unit}", f"/etc/systemd/system/{unit}")
-    out.file("/usr/lib/sysusers.d/store-edge.conf", (SOURCE / "store-edge.sysusers").read_bytes(), 0o644)
-    out.file("/usr/lib/tmpfiles.d/store-edge.conf", (SOURCE / "store-edge.tmpfiles").read_bytes(), 0o644)
-    out.file("/etc/pam.d/store-edge-display", (SOURCE / "pam-store-edge-display").read_bytes(), 0o644)
     return out.written
 
 

@@ -105,6 +105,9 @@ def test_bad_input_names_the_option_and_writes_nothing(tmp_path, inputs):
     result = install(tmp_path / "root", inputs, "--store", "s 014")
     assert result.returncode == 2 and "--store" in result.stderr
     assert not (tmp_path / "root").exists()
+    result = install(tmp_path / "root", {**inputs, "phone": tmp_path / "missing.key"})
+    assert result.returncode == 2 and "--phone-key: cannot read" in result.stderr
+    assert not (tmp_path / "root").exists()  # not even the secrets read before it were written
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
