@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from support import wait_for
 
+from sync.agent.agent import IO_STALL_S
 from sync.protocol import signing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,3 +144,15 @@ def test_a_hung_main_loop_stops_the_pings_and_the_supervisor_restarts_the_agent(
                  what="STOPPING=1")
     finally:
         supervisor.stop()
+
+
+def test_the_main_loop_withholds_its_ping_while_the_io_thread_is_stuck(start_agent):
+    agent = start_agent()
+    wait_for(agent.io_alive, what="the I/O thread turning")
+    turned = agent.last_io_turn
+    wait_for(lambda: agent.last_io_turn > turned, what="another turn of the I/O loop")
+    agent.last_io_turn -= IO_STALL_S  # as if the I/O thread had not turned for that long
+    assert not agent.io_alive()
+    wait_for(agent.io_alive, what="the next turn")  # it turns again: pings resume
+    agent.stop()
+    assert not agent.io_alive()  # a dead I/O thread never gets a ping
