@@ -78,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--camera", help="kiosk: camera index or device path; 'none' for phone only "
                                          "(default: [kiosk] camera)")
     args = parser.parse_args(argv)
-    setup_logging()
     base = Path(args.base_dir)
     try:
         cfg = config_mod.load(args.config)
@@ -86,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"store-edge-screen: configuration error: {exc}", file=sys.stderr)
         return 2
+    setup_logging(cfg.log, device=cfg.device.id, secrets=config_mod.secret_values(cfg))
 
     from .display import configure_kivy
 
@@ -113,15 +113,21 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -
     from .app import KioskApp
     from .camera import OpenCvCamera
     from .i18n import Translator
+    from .maintenance import MaintenanceService
     from .runtime import build_service
+    from .service import run_as_service
 
     service, engine = build_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                     coupon_key=plan.coupon_key, store=plan.store)
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
+    maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
+                                     broker=(cfg.broker.host, cfg.broker.port), health=agent.health)
     app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
-                   idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview)
+                   idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
+                   maintenance=maintenance)
     agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
+    run_as_service(app, alive=agent.io_alive)
     app.run()
 
 
@@ -130,6 +136,7 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, lang: str) -> None:
 
     from .i18n import Translator
     from .runtime import build_staff_service
+    from .service import run_as_service
     from .tablet import TabletApp
 
     service, engine = build_staff_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key, store=plan.store)
@@ -140,6 +147,7 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, lang: str) -> None:
         app.refresh_staff()
 
     agent.on_bundle_applied(lambda manifest: Clock.schedule_once(reload))
+    run_as_service(app, alive=agent.io_alive)
     app.run()
 
 

@@ -2,31 +2,52 @@
 GUI); every decision comes from ``KioskService`` and the engine behind it.
 
 Threads: the camera scanner calls back on its own thread; ``_on_scan`` only hops to the UI
-thread with ``Clock.schedule_once``. Nothing else here runs off the UI thread.
+thread with ``Clock.schedule_once``; so does the maintenance screen's network test. Nothing else
+here runs off the UI thread.
+
+Locked down: Esc (a keyboard, a scanner, a remote's back key) and the compositor's close request
+are refused; no virtual keyboard (``kiosk.display``). The way to the maintenance screen is a long
+press in the top-left corner of the attract screen, then a maintenance PIN (``kiosk.maintenance``).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
-from kivy.lang import Builder
+from kivy.core.window import Window
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
 from .chrome import StoreApp
 from .i18n import Translator, format_price
+from .maintenance import MaintenanceService
 from .preview import CameraPreview
-from .screens import AttractScreen, ConsentScreen, CouponView, IdentifyScreen, MenuRow, OfferCard, OffersScreen
+from .screens import (
+    AttractScreen,
+    ConsentScreen,
+    CouponView,
+    IdentifyScreen,
+    MaintenancePinScreen,
+    MaintenanceRow,
+    MaintenanceScreen,
+    MaintenanceStaff,
+    MenuRow,
+    OfferCard,
+    OffersScreen,
+)
 from .session import KioskService
 
 KV_DIR = Path(__file__).parent / "kv"
-KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv")
+KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv", "maintenance.kv")
+CORNER_PX = 96  # the top-left square a technician presses
+LONG_PRESS_S = 3.0
 MAX_OFFERS = 6
 
 
@@ -44,11 +65,20 @@ class KioskApp(StoreApp):
     menu_note = StringProperty("")
     preview_texture = ObjectProperty(None, allownone=True)
 
+    maintenance_dots = StringProperty("")
+    maintenance_message = StringProperty("")
+    maintenance_network = StringProperty("")
+
     def __init__(self, service: KioskService, translator: Translator, *, store_name: str,
                  camera: Callable[[], FrameSource] | None, idle_timeout_s: float = 30.0,
-                 camera_preview: bool = True, online: Callable[[], bool] = lambda: True, **kwargs):
+                 camera_preview: bool = True, online: Callable[[], bool] = lambda: True,
+                 maintenance: MaintenanceService | None = None, **kwargs):
         super().__init__(translator, store_name=store_name, online=online, **kwargs)
         self.service = service
+        self.maintenance = maintenance
+        self._long_press = None
+        self._maintenance_staff = ""
+        self._maintenance_pin = ""
         self.camera_factory = camera
         self.idle_timeout_s = idle_timeout_s
         self.scanner: QrScanner | None = None
@@ -62,12 +92,12 @@ class KioskApp(StoreApp):
 
     # --- building ----------------------------------------------------------------------------
     def build(self) -> ScreenManager:
-        for name in KV_FILES:
-            Builder.load_file(str(KV_DIR / name))
+        self.load_kv_files(KV_DIR / name for name in KV_FILES)
         # No animated transition: a ScreenManager drops every touch while one runs, and a shopper
         # tapping fast would lose the first digits of their number.
         manager = ScreenManager(transition=NoTransition())
-        for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen()):
+        for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen(), MaintenancePinScreen(),
+                       MaintenanceScreen()):
             manager.add_widget(screen)
         # Built once and refilled: a fresh card or dialog per shopper costs time and, for the
         # dialog, memory that Kivy gives back only slowly.
@@ -76,6 +106,19 @@ class KioskApp(StoreApp):
         self._load_slides(manager.get_screen("attract"))
         self.start_chrome()
         return manager
+
+    def start_chrome(self) -> None:
+        super().start_chrome()
+        Window.bind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
+                    on_request_close=self._refuse_close)
+
+    def stop_chrome(self) -> None:
+        super().stop_chrome()
+        Window.unbind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
+                      on_request_close=self._refuse_close)
+
+    def _refuse_close(self, *args: object, **kwargs: object) -> bool:
+        return True  # the compositor's or the window manager's close: a kiosk never quits by itself
 
     def _load_slides(self, attract: AttractScreen) -> None:
         lang = self.translator.language
@@ -238,6 +281,78 @@ class KioskApp(StoreApp):
         self.coupon_view.texture, self.coupon_view.code = texture, coupon.code
         self.coupon_view.open()
 
+    # --- maintenance -----------------------------------------------------------------------------
+    def _corner_down(self, window: object, touch) -> bool:
+        in_corner = touch.x <= CORNER_PX and touch.y >= Window.height - CORNER_PX
+        if self.maintenance is not None and in_corner and self.root.current == self.home_screen:
+            self._cancel_long_press()
+            self._long_press = Clock.schedule_once(lambda dt: self.open_maintenance(), LONG_PRESS_S)
+        return False
+
+    def _corner_up(self, *args: object) -> bool:
+        self._cancel_long_press()
+        return False
+
+    def _cancel_long_press(self) -> None:
+        if self._long_press is not None:
+            self._long_press.cancel()
+            self._long_press = None
+
+    def open_maintenance(self) -> None:
+        """The PIN screen: staff who may maintain this device, and a PIN pad."""
+        self._long_press = None
+        self._maintenance_pin = self.maintenance_dots = self.maintenance_message = ""
+        members = self.maintenance.staff()
+        self._maintenance_staff = members[0].id if len(members) == 1 else ""
+        box = self.root.get_screen("maintenance_pin").ids.staff_list
+        box.clear_widgets()
+        for member in members:
+            box.add_widget(MaintenanceStaff(staff_id=member.id, title=f"{member.name} ({member.role})",
+                                            selected=member.id == self._maintenance_staff))
+        if not members:
+            self.maintenance_message = "No staff member here may open maintenance."
+        self._go("maintenance_pin")
+
+    def maintenance_choose(self, staff_id: str) -> None:
+        self._maintenance_staff = staff_id
+        for button in self.root.get_screen("maintenance_pin").ids.staff_list.children:
+            button.selected = button.staff_id == staff_id
+
+    def maintenance_key(self, digit: str) -> None:
+        if len(self._maintenance_pin) < 8:
+            self._maintenance_pin += digit
+        self.maintenance_dots = "•" * len(self._maintenance_pin)
+        self.maintenance_message = ""
+
+    def maintenance_submit(self) -> None:
+        if not self._maintenance_staff:
+            self.maintenance_message = "Choose who you are first."
+            return
+        result = self.maintenance.unlock(self._maintenance_staff, self._maintenance_pin)
+        self._maintenance_pin = self.maintenance_dots = ""
+        if not result.ok:
+            self.maintenance_message = result.text
+            return
+        self.maintenance_network = ""
+        self.maintenance_refresh()
+        self._go("maintenance")
+
+    def maintenance_refresh(self) -> None:
+        rows = self.root.get_screen("maintenance").ids.rows
+        rows.clear_widgets()
+        for what, value in self.maintenance.report():
+            rows.add_widget(MaintenanceRow(what=what, value=value))
+
+    def maintenance_network_test(self) -> None:
+        self.maintenance_network = "testing..."
+        service = self.maintenance
+
+        def run() -> None:  # off the UI thread: a dead network takes seconds to say so
+            result = service.network_test()
+            Clock.schedule_once(lambda dt: setattr(self, "maintenance_network", result.text))
+
+        threading.Thread(target=run, name="network-test", daemon=True).start()
+
     # --- goodbye ---------------------------------------------------------------------------------
     def end_session(self) -> None:
         """Done, Back, or the idle timeout: nothing of the shopper stays on screen or in memory."""
@@ -252,6 +367,8 @@ class KioskApp(StoreApp):
         self.phone_digits = ""
         self.personal = self.identified = False
         self.greeting = self.phone_display = self.phone_error = self.countdown_text = ""
+        self._maintenance_pin = self._maintenance_staff = ""
+        self.maintenance_dots = self.maintenance_message = self.maintenance_network = ""
         self.root.get_screen("offers").ids.cards.clear_widgets()
         for card in self._cards:
             card.wipe()
@@ -260,3 +377,4 @@ class KioskApp(StoreApp):
     def on_stop(self) -> None:
         self._stop_camera()
         self._release_camera()
+        self.stop_chrome()

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.resources import resource_find
 
 from decisions.reasons import say
 
@@ -37,6 +41,7 @@ class StoreApp(App):
         self.is_online = online
         self.last_touch = time.monotonic()
         self._chrome_events: list = []
+        self._loaded_kv: list[str] = []
         translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
 
     def idle_limit_s(self) -> float:
@@ -52,6 +57,32 @@ class StoreApp(App):
         self._chrome_events = [Clock.schedule_interval(self._idle_tick, 0.25),
                                Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())),
                                                        1.0)]
+
+    def load_kv_files(self, paths: Iterable[str | Path]) -> None:
+        """Load the app's kv files. One Builder per process: another app may have loaded theme.kv
+        already, and loading a file twice applies its rules twice (doubled status bars)."""
+        for path in map(str, paths):
+            if (resource_find(path) or path) not in Builder.files:
+                Builder.load_file(path)
+                self._loaded_kv.append(path)
+
+    def detach(self) -> None:
+        """Leave the process's one Kivy window and Builder as they were before this app (tests run
+        several apps in one process): what ``App.stop`` does, without ending the event loop.
+
+        Stops the timers, unbinds from the window, removes the root, unloads the kv files this app
+        loaded, dispatches ``on_stop`` and stops being the running app (kv's ``app`` holds on to the
+        running App until it stops).
+        """
+        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        if self.root is not None:
+            Window.remove_widget(self.root)
+        for path in self._loaded_kv:
+            Builder.unload_file(path)
+        self._loaded_kv = []
+        self.dispatch("on_stop")
+        if App.get_running_app() is self:
+            App._running_app = None  # as App._stop does
 
     def stop_chrome(self) -> None:
         Window.unbind(on_touch_down=self._touched, on_key_down=self._key)

@@ -42,7 +42,9 @@ def configure_kivy(*, kiosk_mode: bool, width: int = 1280, height: int = 720) ->
     """Kivy settings that must be in place before its window exists.
 
     An explicit [input] section: the default one probes every input device (and can double every
-    touch on Linux); Esc never quits; in kiosk mode the window is fullscreen, borderless, cursorless.
+    touch on Linux); Esc never quits; in kiosk mode the window is fullscreen, borderless, cursorless,
+    with no virtual keyboard (the screens have their own keypads) and no multitouch emulation (a
+    right click would leave red dots on the screen).
     """
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from kivy.config import Config
@@ -55,6 +57,8 @@ def configure_kivy(*, kiosk_mode: bool, width: int = 1280, height: int = 720) ->
     Config.add_section("input")
     Config.set("input", "mouse", "mouse")
     if kiosk_mode:
+        Config.set("kivy", "keyboard_mode", "system")
+        Config.set("input", "mouse", "mouse,disable_multitouch")
         Config.set("input", "touchscreen", "probesysfs,provider=hidinput")
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "borderless", "1")

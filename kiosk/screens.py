@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kivy.clock import Clock
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
@@ -74,3 +75,22 @@ class MenuRow(BoxLayout):
 class CouponView(ModalView):
     texture = ObjectProperty(None, allownone=True)
     code = StringProperty("")
+
+
+class MaintenancePinScreen(Screen):
+    """Staff choice and PIN pad for the maintenance screen (kiosk/kv/maintenance.kv)."""
+
+
+class MaintenanceScreen(Screen):
+    pass
+
+
+class MaintenanceStaff(Button):
+    staff_id = StringProperty("")
+    title = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+class MaintenanceRow(BoxLayout):
+    what = StringProperty("")
+    value = StringProperty("")

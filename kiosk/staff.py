@@ -31,7 +31,7 @@ from decisions.context import Context, weather_from_observation
 from decisions.engine import Engine
 from decisions.identity import phone as phones
 from decisions.identity import qr
-from decisions.identity.pins import PIN_RULE, check_pin
+from decisions.identity.pins import PIN_RULE, PinCheck, check_pin
 from decisions.recommendations import Suggestion
 from decisions.shopper import Shopper
 from sync.cache.db import Cache, CacheError
@@ -56,6 +56,18 @@ BAD_HASH = "This PIN can't be checked on this device. Please ask head office to 
 ASK_FIRST = "Ask the customer for permission before you look them up."
 NOT_FOUND = "No customer found for this number or code."
 NOT_SAVED = "The customer's consent could not be saved. Nothing was looked up."
+
+
+def attempt_pin(cache: Cache, staff_id: str, staff: dict, pin: str, *, now: float, max_failures: int = 5,
+                lockout_s: float = 300) -> PinCheck:
+    """One PIN attempt by a staff member from the cache, with the lockout state kept in the cache
+    (so it survives a restart). The tablet's login and the kiosk's maintenance screen both use it."""
+    failures, locked_until = pin_state(cache, staff_id)
+    result = check_pin(staff.get("pin_hash", ""), pin, failures=failures, locked_until=locked_until, now=now,
+                       max_failures=max_failures, lockout_s=lockout_s)
+    if (result.failures, result.locked_until) != (failures, locked_until):
+        save_pin_state(cache, staff_id, result.failures, result.locked_until)
+    return result
 
 
 class NotLoggedIn(RuntimeError):
@@ -157,11 +169,8 @@ class StaffService:
         staff = self.reader.staff(staff_id)
         if staff is None:
             return LoginResult(False, UNKNOWN_STAFF, status="unknown_staff")
-        failures, locked_until = pin_state(self.cache, staff_id)
-        result = check_pin(staff.get("pin_hash", ""), pin, failures=failures, locked_until=locked_until,
-                           now=self.clock().timestamp(), max_failures=self.max_failures, lockout_s=self.lockout_s)
-        if (result.failures, result.locked_until) != (failures, locked_until):
-            save_pin_state(self.cache, staff_id, result.failures, result.locked_until)
+        result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock().timestamp(),
+                             max_failures=self.max_failures, lockout_s=self.lockout_s)
         if result.ok:
             self.staff = StaffMember(staff_id, staff.get("name", staff_id), staff.get("role", ""))
             self.clear_customer()

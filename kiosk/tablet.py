@@ -25,12 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from babel.numbers import format_percent
-from kivy.app import App
-from kivy.clock import Clock
-from kivy.core.window import Window
-from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.resources import resource_find
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
@@ -115,42 +110,17 @@ class TabletApp(StoreApp):
         self.basket: list[str] = []
         self.add_ons_in_basket = 0
         self._messages: dict[str, tuple[str, dict]] = {}  # property -> (msgid, args), translated again on a switch
-        self._loaded_kv: list[str] = []
         self.title = "store-edge staff tablet"
 
     # --- building ----------------------------------------------------------------------------
     def build(self) -> ScreenManager:
-        for name in KV_FILES:
-            path = str(KV_DIR / name)
-            # One Builder per process: the kiosk may have loaded theme.kv already, and loading a file
-            # twice applies its rules twice (doubled status bars).
-            if (resource_find(path) or path) not in Builder.files:
-                Builder.load_file(path)
-                self._loaded_kv.append(path)
+        self.load_kv_files(KV_DIR / name for name in KV_FILES)
         manager = ScreenManager(transition=NoTransition())  # an animated transition drops touches
         manager.add_widget(LoginScreen())
         manager.add_widget(HomeScreen())
         self._fill_staff(manager.get_screen("login"))
         self.start_chrome()
         return manager
-
-    def detach(self) -> None:
-        """Leave the process's one Kivy window and Builder as they were before this app (tests run
-        several apps in one process): what ``App.stop`` does, without ending the event loop.
-
-        Stops the timers, unbinds from the window, removes the root, unloads the kv files this app
-        loaded, dispatches ``on_stop`` and stops being the running app (kv's ``app`` holds on to the
-        running App until it stops).
-        """
-        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
-        if self.root is not None:
-            Window.remove_widget(self.root)
-        for path in self._loaded_kv:
-            Builder.unload_file(path)
-        self._loaded_kv = []
-        self.dispatch("on_stop")
-        if App.get_running_app() is self:
-            App._running_app = None  # as App._stop does
 
     def on_stop(self) -> None:
         self.stop_chrome()

@@ -1,5 +1,7 @@
 """Device configuration: built-in defaults, then one TOML file, then environment variables.
 
+The file is ``--config``, else ``$STORE_EDGE_CONFIG``, else ``/etc/store-edge/device.toml`` when it
+exists (an installed device); with none of them the defaults stand (a developer's checkout).
 An environment variable ``STORE_EDGE_<SECTION>_<KEY>`` overrides ``[section] key``, for
 example ``STORE_EDGE_BROKER_HOST=10.0.0.5``. Errors name the key that is wrong.
 """
@@ -11,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+DEFAULT_PATH = Path("/etc/store-edge/device.toml")
 
 
 class ConfigError(ValueError):
@@ -32,7 +36,8 @@ class DeviceSection:
 class CacheSection:
     path: str = "var/cache.db"
     media_dir: str = "var/media"
-    max_bytes: int = 0
+    max_bytes: int = 0  # the SQLite file's cap; 0: none
+    media_budget_bytes: int = 0  # the media folder's cap, enforced by collecting least recently used files; 0: none
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,15 @@ class BrokerSection:
     key_file: str = ""
     username: str = ""
     password: str = field(default="", repr=False)
+    password_file: str = ""  # a 0600 file holding the password: what an installed device uses
+
+    def secret(self) -> str | None:
+        """The password: ``password`` itself, else the contents of ``password_file``; None without either."""
+        if self.password:
+            return self.password
+        if self.password_file:
+            return read_secret("[broker] password_file", self.password_file).decode().strip()
+        return None
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,35 @@ class PosSection:
     coupon_key_file: str = ""  # the store's coupon key from head office (32 raw bytes)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text")
+
+
+@dataclass(frozen=True)
+class LogSection:
+    """Where the logs go: stderr (journald under systemd) unless ``file`` names one, rotated by size."""
+
+    level: str = "info"
+    format: str = "json"
+    file: str = ""
+    max_bytes: int = 5 * 1024 * 1024  # one file; the budget is max_bytes * (backups + 1)
+    backups: int = 3
+
+    def __post_init__(self) -> None:
+        if self.level not in LOG_LEVELS:
+            raise ConfigError(f"[log] level: {self.level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if self.format not in LOG_FORMATS:
+            raise ConfigError(f"[log] format: {self.format!r} is not one of {', '.join(LOG_FORMATS)}")
+        if self.max_bytes < 4096:
+            raise ConfigError("[log] max_bytes: at least 4096")
+        if not 0 <= self.backups <= 100:
+            raise ConfigError("[log] backups: from 0 to 100")
+
+    @property
+    def budget_bytes(self) -> int:
+        return self.max_bytes * (self.backups + 1)
+
+
 @dataclass(frozen=True)
 class KioskSection:
     """The shopper kiosk's screen (ignored on other kinds)."""
@@ -119,6 +162,7 @@ class DeviceConfig:
     weather: WeatherSection = WeatherSection()
     pos: PosSection = PosSection()
     kiosk: KioskSection = KioskSection()
+    log: LogSection = LogSection()
 
 
 SECRET_KEYS = {("broker", "password")}
@@ -128,12 +172,14 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> D
     """Read ``path`` (optional) over the defaults, then apply ``STORE_EDGE_*`` variables."""
     env = dict(os.environ if env is None else env)
     raw: dict[str, dict[str, Any]] = {}
-    path = path or env.get("STORE_EDGE_CONFIG")
+    path = path or env.get("STORE_EDGE_CONFIG") or (DEFAULT_PATH if DEFAULT_PATH.is_file() else None)
     if path:
         try:
             raw = tomllib.loads(Path(path).read_text())
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
+        except PermissionError:
+            raise ConfigError(f"config file {path} is not readable by this user") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     sections = {}
@@ -200,14 +246,28 @@ def redacted(config: DeviceConfig) -> dict[str, dict[str, Any]]:
     return out
 
 
+def secret_values(config: DeviceConfig) -> list[str]:
+    """The secret values themselves, for the log formatter to mask should one ever reach a log line."""
+    try:
+        password = config.broker.secret()
+    except ConfigError:
+        password = None  # unreadable: the agent reports that, naming the setting
+    return [password] if password else []
+
+
+def read_secret(setting: str, path: str | Path) -> bytes:
+    """A secret file's bytes; an error names the setting and the path, never the contents."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+
+
 def read_key_file(setting: str, path: str | Path, *, needed_for: str) -> bytes:
     """A secret key file named by ``setting`` (e.g. ``[pos] coupon_key_file``): its exact bytes."""
     if not str(path):
         raise ConfigError(f"{setting}: not set; {needed_for}")
-    try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+    key = read_secret(setting, path)
     if len(key) < 16:
         raise ConfigError(f"{setting}: {path} holds {len(key)} bytes; a key has at least 16")
     return key

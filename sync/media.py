@@ -3,6 +3,13 @@
 Files live in ``media_dir/<sha256>``. A download grows in ``media_dir/.partial/<sha256>`` and
 is renamed into place only after its size and sha256 match the manifest, so a reader never
 sees half a file and a killed download resumes where it stopped.
+
+With a budget (``[cache] media_budget_bytes``) the folder never grows past it: files no content
+refers to any more are collected least recently used first (a file's mtime is its last use: the
+last time content referred to it), before their grace period ends if room is needed. A file the
+cache's content refers to, or one the screen says it is showing (``showing()``), is never
+collected; when they alone fill the budget a new download is refused, and every file already
+here stays.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +33,7 @@ class MediaError(RuntimeError):
 
 class MediaFetcher:
     def __init__(self, media_dir: str | Path, *, retries: int = 5, backoff_s: float = 0.5,
-                 timeout_s: float = 15.0, session: requests.Session | None = None):
+                 timeout_s: float = 15.0, session: requests.Session | None = None, budget_bytes: int = 0):
         self.dir = Path(media_dir)
         self.partial = self.dir / ".partial"
         self.partial.mkdir(parents=True, exist_ok=True)
@@ -34,6 +42,14 @@ class MediaFetcher:
         self.timeout_s = timeout_s
         self.session = session or requests.Session()
         self._orphaned_since: dict[str, float] = {}
+        self.budget_bytes = budget_bytes
+        self.referenced: set[str] = set()  # what the cache's content refers to; set before ensure()
+        self._on_screen: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+
+    def showing(self, sha256s: set[str]) -> None:
+        """The screen's files right now (any thread): never collected, even past their grace period."""
+        self._on_screen = frozenset(sha256s)
 
     def path(self, sha256: str) -> Path:
         return self.dir / sha256
@@ -42,7 +58,9 @@ class MediaFetcher:
         """Return the verified local file, downloading it first if needed. Raises MediaError."""
         final = self.path(sha256)
         if final.is_file():
+            os.utime(final)  # in use again: the last to be collected
             return final
+        self._make_room(size, keep=sha256)
         last: Exception | None = None
         for attempt in range(self.retries):
             try:
@@ -86,8 +104,12 @@ class MediaFetcher:
         _fsync_dir(self.dir)
 
     def collect(self, wanted: set[str], *, grace_s: float = 3600.0, now: float | None = None) -> list[str]:
-        """Delete files no content has referenced for ``grace_s``; the screen may still show one briefly."""
+        """Delete files no content has referenced for ``grace_s``; the screen may still show one briefly.
+
+        Over the budget, orphans in their grace period go too, least recently used first.
+        """
         now = time.monotonic() if now is None else now
+        self.referenced = set(wanted)
         removed = []
         for entry in self.partial.iterdir():
             if entry.name not in wanted:
@@ -97,11 +119,48 @@ class MediaFetcher:
                 self._orphaned_since.pop(entry.name, None)
                 continue
             since = self._orphaned_since.setdefault(entry.name, now)
-            if now - since >= grace_s:
+            if now - since >= grace_s and entry.name not in self._on_screen:
                 entry.unlink(missing_ok=True)
                 self._orphaned_since.pop(entry.name, None)
                 removed.append(entry.name)
+        try:
+            removed += self._make_room(0)
+        except MediaError as exc:  # the budget was lowered under content still in use: keep it all
+            log.warning("%s", exc)
         return removed
+
+    def _make_room(self, size: int, keep: str = "") -> list[str]:
+        """Collect orphans, least recently used first, until ``size`` more bytes fit the budget.
+
+        Raises MediaError, having deleted nothing it must keep, when they cannot.
+        """
+        if not self.budget_bytes:
+            return []
+        with self._lock:
+            used = self.disk_bytes() - self._partial_bytes(keep)
+            if used + size <= self.budget_bytes:
+                return []
+            protected = self.referenced | self._on_screen | {keep}
+            orphans = sorted((e.stat().st_mtime, e.name, e.stat().st_size) for e in self.dir.iterdir()
+                             if e.is_file() and e.name not in protected)
+            removed = []
+            for _, name, file_size in orphans:
+                if used + size <= self.budget_bytes:
+                    break
+                self.path(name).unlink(missing_ok=True)
+                self._orphaned_since.pop(name, None)
+                used -= file_size
+                removed.append(name)
+            if removed:
+                log.info("media budget: collected %d least recently used files no content uses", len(removed))
+            if used + size > self.budget_bytes:
+                raise MediaError(f"media budget full: {used} of {self.budget_bytes} bytes are in use by content; "
+                                 f"{size} more do not fit")
+            return removed
+
+    def _partial_bytes(self, sha256: str) -> int:
+        part = self.partial / sha256
+        return part.stat().st_size if sha256 and part.is_file() else 0
 
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())

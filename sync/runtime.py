@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import gc
-import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+from .logs import setup_logging  # noqa: F401  (every program's entry point imports it from here)
+from .sdnotify import Notifier
 
 
 def wait_for_stop_signal() -> None:
     """Block until SIGTERM (systemd stop) or SIGINT (Ctrl-C)."""
+    run_until_stopped(Notifier(address=""))
+
+
+def run_until_stopped(notifier: Notifier, *, alive: Callable[[], bool] = lambda: True,
+                      idle_s: float = 5.0) -> None:
+    """The main loop of a service: ping systemd's watchdog until SIGTERM or SIGINT.
+
+    The ping comes from this loop (the main thread), so a main thread that hangs stops the pings and
+    systemd restarts the service after ``WatchdogSec``. ``alive()`` lets the service withhold a ping
+    when one of its own threads is stuck. Call ``notifier.ready()`` before, ``stopping()`` comes here.
+    """
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
+    interval = notifier.watchdog_interval_s() or idle_s
+    while not done.wait(interval):
+        if alive():
+            notifier.watchdog()
+    notifier.stopping()
 
 
 @contextmanager

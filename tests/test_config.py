@@ -130,7 +130,7 @@ def test_redacted_hides_the_password_only(tmp_path: Path):
     assert shown["broker"]["port"] == 8883
     assert shown["device"]["id"] == "kiosk-1"
     assert shown["sync"]["trusted_keys"] == ("config/keys/demo-chain.pub",)
-    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos", "kiosk"}
+    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos", "kiosk", "log"}
     assert "s3cret-pw" not in repr(shown)
     assert "s3cret-pw" not in repr(config)  # the dataclass repr leaves it out too
     # the password from the environment is hidden the same way

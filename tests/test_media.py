@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -230,3 +232,73 @@ def test_collect_drops_partial_downloads_nothing_wants(tmp_path):
     fetcher.collect({wanted}, grace_s=0)
     assert (fetcher.partial / wanted).exists()
     assert not (fetcher.partial / abandoned).exists()
+
+
+def _aged(fetcher: MediaFetcher, name: str, size: int, last_use: float) -> None:
+    fetcher.path(name).write_bytes(b"x" * size)
+    os.utime(fetcher.path(name), (last_use, last_use))
+
+
+def test_over_budget_the_least_recently_used_orphans_go_first(tmp_path):
+    fetcher = MediaFetcher(tmp_path / "media", budget_bytes=10_000)
+    on_screen, in_cache, old, older, newest = ("a" * 64, "b" * 64, "c" * 64, "d" * 64, "e" * 64)
+    _aged(fetcher, in_cache, 4000, 100)   # the oldest of all, but the cache's content refers to it
+    _aged(fetcher, on_screen, 3000, 150)  # an orphan the screen is still showing
+    _aged(fetcher, older, 3000, 200)
+    _aged(fetcher, old, 3000, 300)
+    _aged(fetcher, newest, 3000, 400)
+    fetcher.showing({on_screen})
+    # 16,000 bytes on disk; within their grace period, but the budget says 10,000.
+    removed = fetcher.collect({in_cache}, grace_s=3600)
+    assert removed == [older, old]  # least recently used first, and only as many as needed
+    assert sorted(p.name for p in fetcher.dir.iterdir() if p.is_file()) == sorted([in_cache, on_screen, newest])
+    assert fetcher.disk_bytes() <= 10_000
+
+
+def test_a_download_that_cannot_fit_is_refused_and_nothing_in_use_is_lost(server: FileServer, tmp_path):
+    fetcher = MediaFetcher(tmp_path / "media", retries=1, backoff_s=0.001, budget_bytes=500_000)
+    kept, kept_sha = blob(300_000)
+    server.files["/kept"] = Served(kept)
+    fetcher.referenced = {kept_sha}
+    fetcher.ensure(kept_sha, server.url("/kept"), len(kept))
+    big, big_sha = blob(300_000)
+    server.files["/big"] = Served(big)
+    fetcher.referenced = {kept_sha, big_sha}
+    with pytest.raises(MediaError, match="media budget full: 300000 of 500000 bytes"):
+        fetcher.ensure(big_sha, server.url("/big"), len(big))
+    assert server.hits("/big") == []  # refused before a byte was fetched
+    assert fetcher.path(kept_sha).read_bytes() == kept
+    # Once the old content is dropped, it is collected to make room for the new.
+    fetcher.referenced = {big_sha}
+    assert fetcher.ensure(big_sha, server.url("/big"), len(big)).read_bytes() == big
+    assert not fetcher.path(kept_sha).exists()
+
+
+FULL_DISK = """
+import resource, sys
+from sync.media import MediaError, MediaFetcher
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # a disk with 200 kB left for one file
+fetcher = MediaFetcher(sys.argv[1], retries=2, backoff_s=0.001)
+try:
+    fetcher.ensure(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+except MediaError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_full_disk_fails_the_download_and_keeps_every_earlier_file(server: FileServer, fetcher: MediaFetcher):
+    earlier, earlier_sha = blob(100_000)
+    server.files["/earlier"] = Served(earlier)
+    fetcher.ensure(earlier_sha, server.url("/earlier"), len(earlier))
+    big, big_sha = blob(300_000)
+    server.files["/big"] = Served(big)
+    result = subprocess.run([sys.executable, "-c", FULL_DISK, str(fetcher.dir), big_sha, server.url("/big"),
+                             str(len(big))], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert "gave up after 2 attempts" in result.stdout and "File too large" in result.stdout
+    assert not fetcher.path(big_sha).exists()
+    assert fetcher.path(earlier_sha).read_bytes() == earlier
+    # With room again, the download resumes from what the full disk let it write.
+    assert fetcher.ensure(big_sha, server.url("/big"), len(big)).read_bytes() == big
+    assert server.hits("/big")[-1] == "bytes=200000-"

@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt
 
 from ..cache.db import Cache, CacheError
 from ..cache.outbox import Outbox
-from ..cache.profiles import forget_lookups, remember_lookup
+from ..cache.profiles import forget_lookups, purge_expired, remember_lookup
 from ..cache.read import CacheReader
 from ..cache.weather import save_weather
 from ..config import DeviceConfig
@@ -44,6 +44,9 @@ from .drain import OutboxDrain
 
 log = logging.getLogger("store_edge.sync.agent")
 MAX_RECONNECT_DELAY_S = 30.0
+PURGE_INTERVAL_S = 300.0  # personal data past its TTL leaves the device within this
+# The I/O loop turns at least every 0.2 s, or once per reconnect wait; longer than this and it is stuck.
+IO_STALL_S = MAX_RECONNECT_DELAY_S * 1.2 + 15.0
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,15 @@ class SyncAgent:
         self._lookups: dict[bytes, tuple[Future, float]] = {}
         self._services: dict[str, Callable[[bytes], bytes]] = {}
         self.started_at = time.monotonic()
+        self.last_io_turn = self.started_at
         self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0}
         self._cache: Cache | None = None
         self.outbox: Outbox | None = None
         self.drain: OutboxDrain | None = None
         self.bundles = BundleWorker(
             cache_path=self.cache_path,
-            media=MediaFetcher(self.media_dir, retries=config.sync.media_retries),
+            media=MediaFetcher(self.media_dir, retries=config.sync.media_retries,
+                               budget_bytes=config.cache.media_budget_bytes),
             chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied,
             max_bytes=config.cache.max_bytes or None,
         )
@@ -118,6 +123,10 @@ class SyncAgent:
         self.bundles.join(timeout)
         if self._weather_thread is not None:
             self._weather_thread.join(timeout)
+
+    def io_alive(self) -> bool:
+        """The I/O thread is running and not stuck: the main loop pings systemd's watchdog only then."""
+        return self._thread.is_alive() and time.monotonic() - self.last_io_turn < IO_STALL_S
 
     def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
@@ -167,8 +176,13 @@ class SyncAgent:
     def _run(self) -> None:
         delay = 0.5
         next_health = time.monotonic() + 5.0
+        next_purge = 0.0
         next_poll = 0.0
         while not self._stop.is_set():
+            self.last_io_turn = time.monotonic()
+            if self.last_io_turn >= next_purge:  # online or not: a TTL does not wait for the network
+                self._purge_personal_data()
+                next_purge = self.last_io_turn + PURGE_INTERVAL_S
             if self._client is None:
                 if self._connect():
                     delay = 0.5
@@ -239,8 +253,13 @@ class SyncAgent:
 
     def _connect(self) -> bool:
         b = self.config.broker
-        client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
-                                       boot_id=self.boot_id, now=time.time())
+        try:
+            # TLS files are read here: an unreadable or bad one is logged (never its contents) and retried.
+            client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
+                                           boot_id=self.boot_id, now=time.time())
+        except (OSError, ValueError) as exc:
+            log.error("cannot set up the connection to %s:%d (%s); check [broker] TLS files", b.host, b.port, exc)
+            return False
         # Our drain bounds the window; paho's own cap would rescan its queue on every PUBACK.
         client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
@@ -488,6 +507,15 @@ class SyncAgent:
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
         }
+
+    def _purge_personal_data(self) -> None:
+        try:
+            purged = purge_expired(self._cache)
+        except CacheError as exc:
+            log.error("personal data purge failed: %s", exc)
+            return
+        if any(purged.values()):
+            log.info("purged past their TTL: %d profiles, %d consent rows", purged["profiles"], purged["consents"])
 
     def _record_health(self) -> None:
         try:

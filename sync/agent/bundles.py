@@ -158,6 +158,7 @@ class BundleWorker(threading.Thread):
     def fetch_media(self, reader: CacheReader) -> None:
         """Fetch every media file the cache refers to and is missing; then collect the unused."""
         wanted = reader.wanted_media()
+        self.media.referenced = {m["sha256"] for m in wanted}
         for item in wanted:
             try:
                 self.media.ensure(item["sha256"], item["url"], item["size"])

@@ -28,7 +28,7 @@ def new_client(client_id: str, broker: BrokerSection, *, will_topic: str, boot_i
     will_props.WillDelayInterval = WILL_DELAY_S
     client.will_set(will_topic, presence("offline", boot_id, now), qos=1, retain=True, properties=will_props)
     if broker.username:
-        client.username_pw_set(broker.username, broker.password or None)
+        client.username_pw_set(broker.username, broker.secret())
     if broker.tls:
         client.tls_set(
             ca_certs=broker.ca_file or None,

@@ -27,6 +27,24 @@ def remember_lookup(cache: Cache, profile: dict, ttl_s: float, now: float | None
         )
 
 
+def purge_expired(cache: Cache, now: float | None = None) -> dict[str, int]:
+    """The scheduled TTL purge: profiles past their ``expires_at`` (lookup answers), then the local
+    consent rows of customers no longer on this device whose events have all left the outbox.
+
+    Consent rows of a customer still in the cache stay (the screens need them), and so do rows whose
+    consent event head office has not acknowledged yet (they are the device's only record of it).
+    """
+    now = time.time() if now is None else now
+    with cache.transaction() as conn:
+        profiles = conn.execute("DELETE FROM profiles WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                                (now,)).rowcount
+        consents = conn.execute(
+            "DELETE FROM consents WHERE profile_id NOT IN (SELECT profile_id FROM profiles)"
+            " AND profile_id NOT IN (SELECT json_extract(payload, '$.profile_id') FROM outbox"
+            " WHERE json_extract(payload, '$.profile_id') IS NOT NULL)").rowcount
+    return {"profiles": profiles, "consents": consents}
+
+
 def forget_lookups(cache: Cache) -> int:
     with cache.transaction() as conn:
         return conn.execute("DELETE FROM profiles WHERE scope = ?", (LOOKUP_SCOPE,)).rowcount

@@ -141,23 +141,41 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlite_utils.Database, path: Path | None = None) -> int:
-    """Bring the cache to the latest schema. Returns the version it started from."""
+class MigrationFailed(RuntimeError):
+    """A migration failed; the cache is unchanged at its old version and the old software still runs on it."""
+
+
+def migrate(db: sqlite_utils.Database, path: Path | None = None,
+            migrations: list[Callable[[sqlite_utils.Database], None]] | None = None) -> int:
+    """Bring the cache to the latest schema. Returns the version it started from.
+
+    Every pending migration runs in one transaction with the version bump: if any of them fails, the
+    file stays at the version it had, so the previous release (which refuses only newer schemas) still
+    runs on it after a rollback of the software.
+    """
+    migrations = MIGRATIONS if migrations is None else migrations
+    latest = len(migrations)
     start = schema_version(db)
-    if start > LATEST:
-        raise RuntimeError(f"cache schema v{start} is newer than this software (v{LATEST}); refusing to run")
-    if 0 < start < LATEST and path is not None:
-        backup = sqlite3.connect(path.with_name(f"{path.name}.v{start}.bak"))
+    if start > latest:
+        raise RuntimeError(f"cache schema v{start} is newer than this software (v{latest}); refusing to run")
+    backup_path = path.with_name(f"{path.name}.v{start}.bak") if path is not None else None
+    if 0 < start < latest and backup_path is not None:
+        backup = sqlite3.connect(backup_path)
         with backup:
             db.conn.backup(backup)
         backup.close()
-    for version in range(start, LATEST):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[version](db)
-            db.execute(f"PRAGMA user_version={version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    if start == latest:
+        return start
+    db.execute("BEGIN IMMEDIATE")
+    version = start
+    try:
+        for version in range(start, latest):
+            migrations[version](db)
+        db.execute(f"PRAGMA user_version={latest}")
+        db.execute("COMMIT")
+    except Exception as exc:
+        db.execute("ROLLBACK")
+        where = f"; a copy taken before it is {backup_path}" if start and backup_path else ""
+        raise MigrationFailed(f"cache migration to v{version + 1} failed ({exc}); the cache is unchanged "
+                              f"at v{start}{where}") from exc
     return start

@@ -52,8 +52,7 @@ def app(tmp_path_factory):
     advance(5)
     yield kiosk
     kiosk.end_session()
-    Window.remove_widget(kiosk.root)  # one window per process: leave it empty for the next app
-    Window.unbind(on_touch_down=kiosk._touched, on_key_down=kiosk._key)
+    kiosk.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
 
 
 @pytest.fixture(autouse=True)
