@@ -29,7 +29,8 @@ from pathlib import Path
 
 from sync.config import ConfigError
 from sync.protocol.overrides import Override, OverrideRejected
-from sync.runtime import setup_logging, wait_for_stop_signal
+from sync.runtime import run_until_stopped, setup_logging
+from sync.sdnotify import Notifier
 
 from . import config as config_mod
 from . import publishing
@@ -293,7 +294,9 @@ def serve(args, config: config_mod.CentralConfig) -> int:
         jobs_thread.start()
     log.info("central serving chain %s: %d worker(s)%s", c.chain, len(workers),
              f", files on :{server.port}" if server else "")
-    wait_for_stop_signal()
+    notifier = Notifier()
+    notifier.ready(f"{len(workers)} worker(s) for chain {c.chain}")
+    run_until_stopped(notifier, alive=lambda: all(w.alive for w in workers))
     stop.set()
     for w in workers:
         w.stop()

@@ -72,6 +72,11 @@ class Worker:
         self._flusher.start()
         return self
 
+    @property
+    def alive(self) -> bool:
+        """False once the thread that stores and acks events has died: the watchdog then stops."""
+        return self._flusher.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._flusher.join(5)

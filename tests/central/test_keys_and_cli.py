@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,9 +92,17 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
     config = tmp_path / "serve.toml"
     config.write_text(f'[central]\nchain = "{c.chain}"\ndsn = "{c.dsn}"\nkeys_dir = "{c.keys_dir}"\n'
                       f'jobs_every_s = 0.5\n[broker]\nport = {broker.port}\n')
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # plays systemd's notify socket
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(20)
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"}
+    env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-m", "central", "--config", str(config), "serve", "--workers", "2",
-                             "--no-http"], cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+                             "--no-http"], cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True,
+                            env=env)
     try:
+        assert notify.recv(256).startswith(b"READY=1")  # Type=notify: systemd waits for this
+        assert notify.recv(256) == b"WATCHDOG=1"  # and for a ping every WatchdogSec/2
         agent = start_agent()
         wait_for(lambda: agent.lookup("phone_hash", "d1" * 32, timeout_s=1).status == "found", timeout=20,
                  what="a worker of 'serve' answers")
@@ -103,4 +114,11 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
+    messages = []
+    notify.settimeout(0.5)
+    with contextlib.suppress(TimeoutError):
+        while True:
+            messages.append(notify.recv(256))
+    notify.close()
+    assert messages[-1] == b"STOPPING=1"
     assert "2 worker(s)" in proc.stderr.read()
