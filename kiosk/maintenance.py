@@ -8,7 +8,6 @@ and a network test: is the broker reachable, and the round trip of a TCP connect
 
 from __future__ import annotations
 
-import math
 import platform
 import socket
 import time
@@ -19,7 +18,7 @@ from importlib import metadata
 from sync.cache.db import Cache
 from sync.cache.read import CacheReader
 
-from .staff import LOCKED, UNKNOWN_STAFF, WRONG_PIN, LoginResult, StaffMember, attempt_pin
+from .staff import UNKNOWN_STAFF, LoginResult, StaffMember, attempt_pin, login_result
 
 MAINTENANCE_ROLES = ("manager", "technician")
 NOT_ALLOWED = "This staff member may not open the maintenance screen."
@@ -57,14 +56,7 @@ class MaintenanceService:
         if staff.get("role") not in MAINTENANCE_ROLES:
             return LoginResult(False, NOT_ALLOWED, status="not_allowed")
         result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock(), max_failures=self.max_failures)
-        if result.ok:
-            return LoginResult(True, status="ok")
-        if result.status == "locked":
-            return LoginResult(False, LOCKED, {"minutes": max(1, math.ceil(result.retry_after_s / 60))}, "locked")
-        if result.status == "wrong":
-            tries = self.max_failures - result.failures % self.max_failures
-            return LoginResult(False, WRONG_PIN, {"tries": tries}, "wrong")
-        return LoginResult(False, result.message, status=result.status)
+        return login_result(result, self.max_failures)
 
     def report(self) -> list[tuple[str, str]]:
         """The screen's rows: (what, value)."""

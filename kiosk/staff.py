@@ -70,6 +70,19 @@ def attempt_pin(cache: Cache, staff_id: str, staff: dict, pin: str, *, now: floa
     return result
 
 
+def login_result(result: PinCheck, max_failures: int) -> LoginResult:
+    """A PIN attempt as the message a login screen shows."""
+    if result.ok:
+        return LoginResult(True, status="ok")
+    if result.status == "locked":
+        return LoginResult(False, LOCKED, {"minutes": max(1, math.ceil(result.retry_after_s / 60))}, "locked")
+    if result.status == "wrong":
+        return LoginResult(False, WRONG_PIN, {"tries": max_failures - result.failures % max_failures}, "wrong")
+    if result.status == "invalid_pin":
+        return LoginResult(False, PIN_RULE, status="invalid_pin")
+    return LoginResult(False, BAD_HASH, status=result.status)
+
+
 class NotLoggedIn(RuntimeError):
     """A staff-only action with nobody logged in."""
 
@@ -174,15 +187,7 @@ class StaffService:
         if result.ok:
             self.staff = StaffMember(staff_id, staff.get("name", staff_id), staff.get("role", ""))
             self.clear_customer()
-            return LoginResult(True, status="ok")
-        if result.status == "locked":
-            return LoginResult(False, LOCKED, {"minutes": max(1, math.ceil(result.retry_after_s / 60))}, "locked")
-        if result.status == "wrong":
-            tries = self.max_failures - result.failures % self.max_failures
-            return LoginResult(False, WRONG_PIN, {"tries": tries}, "wrong")
-        if result.status == "invalid_pin":
-            return LoginResult(False, PIN_RULE, status="invalid_pin")
-        return LoginResult(False, BAD_HASH, status=result.status)
+        return login_result(result, self.max_failures)
 
     def logout(self) -> None:
         """Log out and forget the customer."""

@@ -112,3 +112,16 @@ def make_pki(folder: Path, clients: tuple[str, ...] = ()) -> dict[str, Path]:
     files["ca"] = folder / "ca.pem"
     files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+def write_device_toml(folder: Path, chain_key, *, device: str = "kiosk-1", broker: str = "", sync: str = "") -> Path:
+    """A device's TOML in ``folder`` that trusts ``chain_key``, with its cache and media there too;
+    ``broker`` and ``sync`` are extra lines for those sections."""
+    from sync.protocol import signing
+
+    (folder / "chain.pub").write_bytes(signing.public_key_pem(chain_key.public_key()))
+    path = folder / "device.toml"
+    path.write_text(f'[device]\nid = "{device}"\nchain = "demo"\n[cache]\npath = "{folder}/cache.db"\n'
+                    f'media_dir = "{folder}/media"\n[broker]\n{broker}\n'
+                    f'[sync]\ntrusted_keys = ["{folder}/chain.pub"]\n{sync}')
+    return path

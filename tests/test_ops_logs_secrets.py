@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import make_pki
+from support import make_pki, write_device_toml
 
 from sync.broker import Mosquitto
 from sync.config import LogSection
@@ -71,15 +71,9 @@ def config_check(config: Path, env: dict | None = None) -> subprocess.CompletedP
 
 
 def write_device(tmp_path: Path, chain_key, broker_lines: str, sync_lines: str = "") -> Path:
-    from sync.protocol import signing
-
-    (tmp_path / "chain.pub").write_bytes(signing.public_key_pem(chain_key.public_key()))
     (tmp_path / "phone.key").write_bytes(KEY_BYTES)
-    path = tmp_path / "device.toml"
-    path.write_text(f'[device]\nid = "kiosk-7"\n[cache]\npath = "{tmp_path}/cache.db"\nmedia_dir = "{tmp_path}/m"\n'
-                    f'[broker]\n{broker_lines}\n[sync]\ntrusted_keys = ["{tmp_path}/chain.pub"]\n'
-                    f'phone_key_file = "{tmp_path}/phone.key"\n{sync_lines}')
-    return path
+    return write_device_toml(tmp_path, chain_key, device="kiosk-7", broker=broker_lines,
+                             sync=f'phone_key_file = "{tmp_path}/phone.key"\n{sync_lines}')
 
 
 def test_config_check_prints_the_effective_config_with_secrets_hidden(tmp_path, chain_key):

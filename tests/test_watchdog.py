@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support import wait_for
+from support import wait_for, write_device_toml
 
 from sync.agent.agent import IO_STALL_S
-from sync.protocol import signing
 
 ROOT = Path(__file__).resolve().parent.parent
 # The stand-in for a hung main loop, in the test and not in the agent: a Python signal handler runs on
@@ -105,12 +104,7 @@ class Supervisor:
 
 @pytest.fixture
 def agent_toml(tmp_path: Path, broker, chain_key) -> Path:
-    (tmp_path / "chain.pub").write_bytes(signing.public_key_pem(chain_key.public_key()))
-    path = tmp_path / "device.toml"
-    path.write_text(f'[device]\nid = "kiosk-1"\nchain = "demo"\n[cache]\npath = "{tmp_path}/cache.db"\n'
-                    f'media_dir = "{tmp_path}/media"\n[broker]\nport = {broker.port}\n'
-                    f'[sync]\ntrusted_keys = ["{tmp_path}/chain.pub"]\n')
-    return path
+    return write_device_toml(tmp_path, chain_key, broker=f"port = {broker.port}")
 
 
 def test_a_hung_main_loop_stops_the_pings_and_the_supervisor_restarts_the_agent(tmp_path, agent_toml):

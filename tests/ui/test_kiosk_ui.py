@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 import qrcode
 from support import reachable
-from ui_driver import advance, shot, tap, until
+from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
 from decisions.identity import qr
 from kiosk.camera import FileFrames
-from kiosk.demo import offline_store
-from kiosk.i18n import Translator
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
@@ -40,19 +38,9 @@ def qr_frame(text: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from kivy.core.window import Window  # after conftest set DISPLAY
-
-    from kiosk.app import KioskApp
-
-    Window.size = (1280, 720)
-    service = offline_store(tmp_path_factory.mktemp("store"), clock=lambda: NOW,
-                            qr_keys=signing.TrustedKeys([KEY.public_key()]))
-    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
-    kiosk._run_prepare()
-    advance(5)
+    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), KEY, NOW)
     yield kiosk
-    kiosk.end_session()
-    kiosk.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
+    close_kiosk(kiosk)
 
 
 @pytest.fixture(autouse=True)

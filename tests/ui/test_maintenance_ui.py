@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from support import sample_content, wait_for
-from ui_driver import advance, shot, tap, until
+from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
-from kiosk.demo import offline_store
-from kiosk.i18n import Translator
 from kiosk.maintenance import MaintenanceService
 from sync.broker import free_port
 from sync.protocol import signing
@@ -21,19 +19,9 @@ NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from kivy.core.window import Window
-
-    from kiosk.app import KioskApp
-
-    Window.size = (1280, 720)
-    service = offline_store(tmp_path_factory.mktemp("store"), clock=lambda: NOW,
-                            qr_keys=signing.TrustedKeys([signing.generate_private_key().public_key()]))
-    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
-    kiosk._run_prepare()
-    advance(5)
+    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), signing.generate_private_key(), NOW)
     yield kiosk
-    kiosk.end_session()
-    kiosk.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
+    close_kiosk(kiosk)
 
 
 @pytest.fixture

@@ -37,3 +37,25 @@ def shot(shots: Path, name: str) -> Path:
     path = Window.screenshot(str(shots / f"{name}.png"))
     assert path and Path(path).stat().st_size > 5000
     return Path(path)
+
+
+def open_kiosk(store: Path, qr_key, now):
+    """The kiosk app on the demo store (no broker), laid out at 1280x720; ``close_kiosk`` when done."""
+    from kivy.core.window import Window  # after conftest set DISPLAY
+
+    from kiosk.app import KioskApp
+    from kiosk.demo import offline_store
+    from kiosk.i18n import Translator
+    from sync.protocol import signing
+
+    Window.size = (1280, 720)
+    service = offline_store(store, clock=lambda: now, qr_keys=signing.TrustedKeys([qr_key.public_key()]))
+    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
+    kiosk._run_prepare()
+    advance(5)
+    return kiosk
+
+
+def close_kiosk(kiosk) -> None:
+    kiosk.end_session()
+    kiosk.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
