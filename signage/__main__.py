@@ -53,23 +53,26 @@ def configure_video() -> None:
     os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
 
 
-def run(agent, cfg: config_mod.DeviceConfig, *, clock=None) -> None:
+def run(agent, cfg: config_mod.DeviceConfig) -> None:
     """The signage app on ``agent``'s cache, woken by its bundles and overrides; returns when the app stops."""
-    import time
+    build_app(agent, cfg.device, cfg.signage).run()
 
+
+def build_app(agent, device: config_mod.DeviceSection, settings: config_mod.SignageSection):
+    """A SignageApp reading ``agent``'s cache through its own connection, wired to the agent."""
     from sync.cache import Cache
     from sync.cache.outbox import Outbox
 
     from .app import SignageApp
     from .live import StoreInfo
 
-    d = cfg.device
+    d = device
     cache = Cache(agent.cache_path)  # the UI thread's own connection
     outbox = Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store)
     app = SignageApp(cache=cache, outbox=outbox, store=StoreInfo(d.chain, d.region, d.store, d.id, d.timezone),
-                     media_dir=agent.media_dir, settings=cfg.signage, clock=clock or time.time)
+                     media_dir=agent.media_dir, settings=settings)
     wire(agent, app)
-    app.run()
+    return app
 
 
 def wire(agent, app) -> None:

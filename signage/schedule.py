@@ -13,7 +13,8 @@ Rules, all in the store's wall-clock time (``zoneinfo``, so DST shifts move noth
 - Per zone, the matching entries of the highest priority play (several at equal priority are
   rotated together, by id). ``default`` entries play only when nothing else in their zone matches.
 - An entry that has played ``max_per_hour`` items in the current hour (UTC hours, as proof of play
-  counts them) drops out until the next hour.
+  counts them) drops out until the next hour. Plays are the caller's to count; the player evaluates
+  again after each play of a capped entry.
 - An active override beats every schedule: the most specific scope, then the newest, wins.
 
 A window boundary that falls in a DST gap (02:30 on a spring-forward night where 03:00 jumps to
@@ -120,18 +121,37 @@ def _seconds(text: str) -> int:
 class Schedule:
     entries: tuple[Entry, ...]
     timezone: str = "Europe/Sofia"
-    # Every second-of-day at which some entry's window opens or closes (and midnight), sorted.
-    boundaries: tuple[int, ...] = field(default=(0,), compare=False)
     hourly: bool = field(default=False, compare=False)  # some entry has max_per_hour
+    # date -> the seconds-of-day at which some entry's window opens or closes that day (and midnight)
+    _bounds: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_docs(cls, docs: Sequence[Mapping], timezone: str) -> Schedule:
         entries = tuple(sorted((Entry.from_doc(d) for d in docs), key=lambda e: (-e.priority, e.id)))
-        bounds = {0}
-        for e in entries:
-            for start, end in e.windows:
-                bounds.update((start, end))
-        return cls(entries, timezone, tuple(sorted(bounds)), any(e.max_per_hour for e in entries))
+        return cls(entries, timezone, any(e.max_per_hour for e in entries))
+
+    def boundaries(self, day: date) -> tuple[int, ...]:
+        """Where the result can change on ``day``: only edges of entries that the day's date and weekday allow,
+        so a deadline is never a moment at which nothing can change."""
+        found = self._bounds.get(day)
+        if found is None:
+            edges = {0}
+            yesterday = day - timedelta(days=1)
+            for e in self.entries:
+                today_ok = e.day_allows(day)
+                for start, end in e.windows:
+                    if start < end:
+                        if today_ok:
+                            edges.update((start, end))
+                    elif start > end:
+                        if today_ok:
+                            edges.add(start)
+                        if e.day_allows(yesterday):
+                            edges.add(end)
+            if len(self._bounds) > 64:
+                self._bounds.clear()
+            found = self._bounds[day] = tuple(sorted(edges))
+        return found
 
 
 @dataclass(frozen=True)
@@ -162,12 +182,14 @@ def evaluate(schedule: Schedule, now: datetime, context: ScheduleContext = Sched
     chosen: dict[str, list[Entry]] = {}
     top: dict[str, int] = {}
     defaults: dict[str, list[Entry]] = {}
+    capped = False  # an entry sits out for its max_per_hour: the next hour can change the result
     for e in schedule.entries:  # sorted by priority, highest first
         if e.zone in top and e.priority < top[e.zone]:
             continue
-        if e.max_per_hour is not None and plays.get(e.id, 0) >= e.max_per_hour:
-            continue
         if not e.matches(day, second):
+            continue
+        if e.max_per_hour is not None and plays.get(e.id, 0) >= e.max_per_hour:
+            capped = True
             continue
         if e.default:
             defaults.setdefault(e.zone, []).append(e)
@@ -178,7 +200,7 @@ def evaluate(schedule: Schedule, now: datetime, context: ScheduleContext = Sched
         chosen.setdefault(zone, entries)
 
     deadline = _next_boundary(schedule, tz, now, day, second)
-    if schedule.hourly:
+    if capped:
         ts = now.timestamp()
         deadline = min(deadline, datetime.fromtimestamp(ts - ts % HOUR_S + HOUR_S, UTC))
     override = None
@@ -199,12 +221,12 @@ def _next_boundary(schedule: Schedule, tz: ZoneInfo, now: datetime, day: date, s
     Wall times in the repeated hour of a fall-back night occur twice, so edges from an hour before the
     current wall time are tried too; the earliest instant after ``now`` wins.
     """
-    bounds = schedule.boundaries
     best: datetime | None = None
-    start = bisect.bisect_left(bounds, second - HOUR_S)
     for offset in range(3):
         d = day + timedelta(days=offset)
-        for b in bounds[start:] if offset == 0 else bounds:
+        bounds = schedule.boundaries(d)
+        start = bisect.bisect_left(bounds, second - HOUR_S) if offset == 0 else 0
+        for b in bounds[start:]:
             for instant in _instants(d, b, tz):
                 if instant > now and (best is None or instant < best):
                     best = instant
