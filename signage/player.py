@@ -57,7 +57,8 @@ log = logging.getLogger("store_edge.signage")
 FALLBACK_S = 10.0
 LIVE_BOARD_S = {"menu_board": 30.0, "offers": 10.0}
 PENDING_RECHECK_S = 2.0
-NO_SCHEDULE = Schedule(())  # a new bundle whose files are still downloading is looked at again this often
+NO_SCHEDULE = Schedule(())
+FRAME_SLACK_S = 0.1  # a new bundle whose files are still downloading is looked at again this often
 
 
 @dataclass
@@ -265,6 +266,13 @@ class Player:
                 return
         nxt = zp.upcoming or self._pick(zp)
         zp.upcoming = None
+        cur = zp.current
+        if cur is not None and not zp.cut and cur.slide.item is not None:
+            # On the beat: the next item starts when this one was due to end (at most a frame ago), so the
+            # playlist's timing does not drift by part of a frame per item.
+            due = cur.started_at + cur.slide.duration_s
+            if 0 <= now - due < FRAME_SLACK_S:
+                now = due
         self._show(zp, nxt, now)
         Clock.schedule_once(lambda dt: self._prepare_upcoming(zp), 0)
 
@@ -333,7 +341,9 @@ class Player:
                 continue
             try:
                 slide = build_slide(item, templates=lib.templates, boards=self.boards, lang=self.lang)
+                slide.size = zp.box.size  # the zone's: laid out once, here, not again on the swap frame
                 slide.prepare()
+                slide.settle()
             except SlideError as exc:
                 self.report(item, str(exc))
                 continue

@@ -40,6 +40,19 @@ class Slide(FloatLayout):
     def prepare(self) -> None:
         """Load and decode everything the first frame needs. Raises SlideError."""
 
+    def settle(self) -> None:
+        """Lay the slide out and render its text now, at its final size, so that the frame that swaps it in
+        only draws (Kivy would otherwise do both on that frame, about 30 ms for a menu board here)."""
+        from kivy.uix.label import Label
+        from kivy.uix.layout import Layout
+
+        for widget in self.walk():
+            if isinstance(widget, Layout):
+                widget.do_layout()
+        for widget in self.walk():
+            if isinstance(widget, Label):
+                widget.texture_update()
+
     def start(self) -> None:
         """The slide is on screen."""
 

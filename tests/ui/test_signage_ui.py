@@ -267,6 +267,7 @@ def test_video_plays_with_the_ffpyplayer_provider(screen, tmp_path):
     s.run(0.25)
     video = s.player.zones["main"].current.slide
     assert s.showing() == "vid-clip"
+    assert type(video.video).__module__ == "kivy.core.video.video_ffpyplayer"  # the provider README names
     until(lambda: video.frames >= 5, timeout=10)  # real frames decoded and drawn
     assert video._rect.texture.size == (320, 180)
 
