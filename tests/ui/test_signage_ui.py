@@ -313,10 +313,17 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
     call("display", {"mode": "auto"})
     s.run(0.5)
     assert s.player.state == "playing"
+    # reload: the player reads the cache again; a new bundle is taken at the next item boundary
+    content = s.content
+    content["playlists"][0]["items"] = ["txt-wifi"]
+    apply(s.cache, content, version=3)
+    assert call("reload", {})["result"] == {"player": "reloaded"}
+    s.run(5.5)
+    assert s.showing() == "txt-wifi" and s.player.library.versions["chain"] == 3
 
 
 def test_night_schedule_blanks_the_screen_and_health_says_so(screen):
-    settings = SignageSection(lang="en", display_on="06:30", display_off="23:00")
+    settings = SignageSection(lang="en", display_on="06:30", display_off="23:00", health_interval_s=60)
     s = screen(at("2026-11-23T22:59:58"), settings=settings)
     s.run(1)
     assert s.player.state == "playing"
@@ -324,6 +331,14 @@ def test_night_schedule_blanks_the_screen_and_health_says_so(screen):
     s.app._each_second(1)
     s.run(0.25)
     assert s.player.state == "off"
+    s.clock.advance(61)
+    s.app._each_second(1)
+    health = s.events("health")[-1]
+    assert health["source"] == "signage" and health["display"] == {
+        "on": False, "mode": "auto", "on_at": "06:30", "off_at": "23:00", "dpms": s.app.display.power.dpms}
+    assert health["content_versions"] == {"chain": 2, "store/s001": 1} and health["state"] == "off"
+    assert {"uptime_s", "fps", "rss_bytes", "disk_free_bytes", "last_error"} <= set(health)
+    assert health["rss_bytes"] > 50 * 2**20 and health["disk_free_bytes"] > 0
     s.clock.t = at("2026-11-24T06:30:00")
     s.app._each_second(1)
     s.run(0.5)
@@ -343,3 +358,58 @@ def test_portrait_rotation_picks_the_portrait_layout(screen, signage_shots):
     assert s.player.library.layout.id == "portrait"
     assert s.app.root.ids.stage.size == [720, 1280] or tuple(s.app.root.ids.stage.size) == (720, 1280)
     shot(signage_shots, "portrait-offers")
+
+
+def test_items_past_their_validity_are_not_played_offline(screen):
+    s = screen(at("2027-01-04T09:00"))  # a Monday; the combo slide below was valid until the end of 2026
+    content = s.content
+    next(i for i in content["content_items"] if i["id"] == "txt-combo")["valid_until"] = "2026-12-31"
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(16)
+    played = [item for _, zone, item in s.player.switches if zone == "main"]
+    assert "txt-combo" not in played and played[-3:] == ["img-croissant", "img-cappuccino", "img-croissant"]
+    assert s.player.errors == 0  # expired is not an error
+
+
+def test_systemd_hears_ready_after_the_first_frame_and_watchdog_pings_from_the_ui_loop(tmp_path, monkeypatch):
+    import socket
+
+    from sync.sdnotify import Notifier
+
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # pings every 0.1 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    from kivy.core.window import Window
+
+    cache = demo_cache(tmp_path / "cache.db")
+    apply(cache, week_content(tmp_path / "media"), version=2)
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="b", device="signage-1", store="s001"), store=STORE,
+                     media_dir=tmp_path / "media", settings=SignageSection(lang="en"),
+                     clock=SimClock(at("2026-11-23T09:00")), notifier=Notifier(str(path)))
+    app._run_prepare()
+    messages: list[str] = []
+    try:
+        until(lambda: any("READY=1" in m for m in _drain(sock, messages)), timeout=5)
+        assert "showing" in next(m for m in messages if "READY=1" in m)
+        advance(30)
+        until(lambda: sum("WATCHDOG=1" in m for m in _drain(sock, messages)) >= 2, timeout=5)
+    finally:
+        app.on_stop()
+        Window.remove_widget(app.root)
+        cache.close()
+    assert "STOPPING=1" in _drain(sock, messages)[-1]
+    sock.close()
+
+
+def _drain(sock, into: list[str]) -> list[str]:
+    """Every datagram systemd would have had so far, in order."""
+    while True:
+        try:
+            into.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return into
