@@ -177,7 +177,8 @@ class Player:
                 self._tick_zone(zp, now)
         elif self.state == "override" and self._special is not None:
             self._tick_zone(self._special, now)
-        self.proof.tick(now)
+        if self.state != "playing":
+            self.proof.tick(now)  # while playing it runs just after a swap, when the next boundary is furthest
 
     def _evaluate(self, now: float, *, cut: bool = True) -> None:
         self._dirty = False
@@ -304,6 +305,7 @@ class Player:
     def _prepare_upcoming(self, zp: ZonePlayer) -> None:
         if zp.upcoming is None and zp.current is not None and (zp is self._special or zp in self.zones.values()):
             zp.upcoming = self._pick(zp)
+            self.proof.tick(self.clock())
 
     def _drop_upcoming(self, zp: ZonePlayer, *, hold: bool = False) -> None:
         up = zp.upcoming
