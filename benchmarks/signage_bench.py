@@ -95,15 +95,14 @@ def schedule_eval() -> None:
 # --- cold start ---------------------------------------------------------------------------------------------
 def prepared_device(var: Path, port: int) -> Path:
     """A signage device's config and cache holding the demo chain with its pictures, as after a first sync."""
-    from sync.demo import ASSETS, demo_cache
+    from sync.demo import ASSETS, Demo, demo_cache
     from sync.protocol import signing
 
     media = var / "media"
     media.mkdir(parents=True, exist_ok=True)
-    cache = demo_cache(var / "cache.db")
-    for (sha, url) in cache.query("SELECT sha256, url FROM media"):
-        shutil.copy(ASSETS / url, media / sha)
-    cache.close()
+    demo_cache(var / "cache.db").close()
+    for entry in Demo(var, ASSETS, timeout=1).load_media():  # as the agent would have downloaded them
+        shutil.copy(ASSETS / entry["url"], media / entry["sha256"])
     (var / "chain.pub").write_bytes(signing.public_key_pem(signing.generate_private_key().public_key()))
     config = var / "device.toml"
     config.write_text(f"""[device]\nid = "signage-1"\nkind = "signage"\n[cache]\npath = "{var / 'cache.db'}"

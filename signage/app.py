@@ -120,8 +120,10 @@ class SignageApp(App):
             self._identify.parent.remove_widget(self._identify)
 
     def on_stop(self) -> None:
+        if self.player is None:
+            return  # stopped already (a later app may dispatch on_stop to the one before it)
         for event in self._events:
             event.cancel()
-        if self.player is not None:
-            self.player.stop()
+        self.player.stop()
+        self.player = None
         self.notifier.stopping()

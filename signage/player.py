@@ -137,6 +137,7 @@ class Player:
     def stop(self) -> None:
         if self._event is not None:
             self._event.cancel()
+            self._event = None
         self._clear_zones(record=True)
         self.proof.flush(self.clock())
 

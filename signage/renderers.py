@@ -220,7 +220,7 @@ def _fill(text: str, variables: Mapping[str, str], slide_text: str) -> str:
     return text.format(**variables, text=slide_text)
 
 
-class MenuRow(BoxLayout):
+class BoardRow(BoxLayout):
     name = StringProperty("")
     price = StringProperty("")
     font = NumericProperty(20)
@@ -260,7 +260,7 @@ class MenuBoardSlide(Slide):
         per_column = -(-len(decision.items) // self.columns)
         font = max(12, min(self.height * 0.7 / max(per_column, 1) * 0.5, self.width / self.columns * 0.045))
         for item in decision.items:
-            rows.add_widget(MenuRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font))
+            rows.add_widget(BoardRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font))
 
 
 class OfferCardView(BoxLayout):

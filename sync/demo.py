@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
 CHAIN, REGION, STORE, DEVICE = "demo", "south", "s001", "kiosk-1"
 CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase",
-                  "offer_stats", "layouts", "text_templates", "media")
+                  "offer_stats", "layouts", "text_templates")
 STORE_FILES = {"inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
                "basket_lines": "basket_lines"}
 APT_LINE = "sudo apt-get install -y --no-install-recommends mosquitto mosquitto-clients"
@@ -161,6 +161,7 @@ class Demo:
                               client_id="demo-head-office").start()
         stack.callback(responder.stop)
         responder.add_profiles(store_content["profiles"])
+        chain_content["media"] = self.load_media()
         media = serve_media(self.assets, chain_content["media"])
         stack.callback(media.shutdown)
         version = self.next_version()
@@ -191,19 +192,26 @@ class Demo:
 
     # --- setup ---------------------------------------------------------------------------------
     def load_assets(self) -> tuple[dict, dict]:
-        def section(name: str, file: str | None = None) -> list[dict]:
-            path = self.assets / f"{file or name}.json"
-            try:
-                items = json.loads(path.read_text(encoding="utf-8"))
-                return validate({name: items})[name]
-            except FileNotFoundError:
-                raise DemoError(f"{path} is missing") from None
-            except (ValueError, ContentError) as exc:
-                raise DemoError(f"{path}: {exc}") from None
-
+        """The chain and store bundles' content. The ``media`` section is separate (``load_media``): its
+        urls are relative to the assets until something serves them."""
+        section = self._section
         chain = {name: section(name) for name in CHAIN_SECTIONS}
         store = {name: section(name, file) for name, file in STORE_FILES.items()}
         return chain, store
+
+    def load_media(self) -> list[dict]:
+        """The signage pictures' ``media`` entries, urls relative to the assets folder."""
+        return self._section("media")
+
+    def _section(self, name: str, file: str | None = None) -> list[dict]:
+        path = self.assets / f"{file or name}.json"
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+            return validate({name: items})[name]
+        except FileNotFoundError:
+            raise DemoError(f"{path} is missing") from None
+        except (ValueError, ContentError) as exc:
+            raise DemoError(f"{path}: {exc}") from None
 
     def chain_keys(self) -> tuple[Ed25519PrivateKey, Path]:
         """The demo chain's Ed25519 pair, made on the first run. The private key never leaves var/."""
