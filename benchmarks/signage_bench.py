@@ -211,8 +211,7 @@ def soak(seconds: float) -> None:
     report(f"RSS over a {seconds:.0f} s soak, {result.plays} plays (after {warmup:.0f} s warm-up "
            f"{first / 2**20:.0f} MB, end {last / 2**20:.0f} MB)", f"+{growth:.1%}", "flat (< 10 %)", growth < 0.10)
     report("  least-squares trend over the rest of the soak", f"{trend:+.1%}", "no growth", trend < 0.03)
-    app.on_stop()
-    Window.remove_widget(app.root)
+    app.detach()
     cache.close()
     shutil.rmtree(var, ignore_errors=True)
 
@@ -244,7 +243,11 @@ def override_latency(rounds: int = 10) -> None:
     app = build_app(agent, cfg.device, SignageSection(lang="en"))
     app._run_prepare()
     flips: list[tuple[float, str]] = []
-    Window.bind(on_flip=lambda *a: flips.append((time.perf_counter(), app.player.state)))
+
+    def on_flip(*args: object) -> None:
+        flips.append((time.perf_counter(), app.player.state))
+
+    Window.bind(on_flip=on_flip)
     try:
         deadline = time.monotonic() + 20
         while not agent.connected.is_set() and time.monotonic() < deadline:
@@ -269,8 +272,8 @@ def override_latency(rounds: int = 10) -> None:
         report(f"override: published retained -> first frame showing it (p50 {statistics.median(latencies) * 1000:.0f}"
                f" ms, {rounds} rounds)", f"max {worst * 1000:.0f} ms", "< 2 s", worst < 2.0)
     finally:
-        app.on_stop()
-        Window.remove_widget(app.root)
+        Window.unbind(on_flip=on_flip)
+        app.detach()
         agent.stop()
         responder.stop()
         broker.stop()

@@ -119,6 +119,19 @@ class SignageApp(App):
         if self._identify is not None and self._identify.parent is not None:
             self._identify.parent.remove_widget(self._identify)
 
+    def detach(self) -> None:
+        """Leave the process's one Kivy window and Builder as they were before this app (tests and benchmarks
+        run several apps in one process): stop, remove the root, unload the kv, stop being the running app."""
+        from kivy.core.window import Window
+
+        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        if self.root is not None:
+            Window.remove_widget(self.root)
+        Builder.unload_file(str(KV))
+        self.dispatch("on_stop")
+        if App.get_running_app() is self:
+            App._running_app = None  # as App._stop does
+
     def on_stop(self) -> None:
         if self.player is None:
             return  # stopped already (a later app may dispatch on_stop to the one before it)

@@ -7,7 +7,7 @@ import base64
 import dataclasses
 import time
 
-from signage_content import week_content
+from signage_content import stop_previous_app, week_content
 from support import CHAIN, wait_for
 from ui_driver import advance, shot
 
@@ -41,6 +41,7 @@ def test_a_retained_override_reaches_the_running_player_and_takes_the_screen(
 
     cache = Cache(agent.cache_path)
     d = config.device
+    stop_previous_app()  # before this app exists: it becomes the running app when made
     app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store),
                      store=StoreInfo(d.chain, d.region, d.store, d.id, d.timezone), media_dir=agent.media_dir,
                      settings=SignageSection(lang="en"))
@@ -81,8 +82,5 @@ def test_a_retained_override_reaches_the_running_player_and_takes_the_screen(
             advance(1)
         assert app.player.state == "playing"
     finally:
-        from kivy.core.window import Window
-
-        app.on_stop()
-        Window.remove_widget(app.root)
+        app.detach()
         cache.close()

@@ -6,7 +6,7 @@ Marked slow; CI runs it. ``benchmarks/signage_bench.py`` reports the same figure
 from __future__ import annotations
 
 import pytest
-from signage_content import apply
+from signage_content import apply, stop_previous_app
 from ui_driver import advance
 
 from signage.app import SignageApp
@@ -22,11 +22,11 @@ WARMUP_S = 60.0
 
 @pytest.mark.slow
 def test_ten_minutes_of_fast_rotation_keeps_memory_flat(tmp_path):
-    from kivy.core.window import Window
 
     cache = demo_cache(tmp_path / "cache.db")
     apply(cache, soak_content(tmp_path / "media"), version=2)
     store = StoreInfo("demo", "south", "s001", "signage-1")
+    stop_previous_app()  # before this app exists: it becomes the running app when made
     app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="soak", device="signage-1", store="s001"),
                      store=store, media_dir=tmp_path / "media", settings=SignageSection(lang="en"))
     app._run_prepare()
@@ -43,6 +43,5 @@ def test_ten_minutes_of_fast_rotation_keeps_memory_flat(tmp_path):
         # the raw proof-of-play rows were written as the soak went (flushed every 10 s)
         assert cache.query("SELECT count(*) FROM proof_of_play")[0][0] > result.plays * 0.9
     finally:
-        app.on_stop()
-        Window.remove_widget(app.root)
+        app.detach()
         cache.close()

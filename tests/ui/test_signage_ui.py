@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from signage_content import SimClock, apply, image_bytes, media_entry, store_media, week_content
+from signage_content import SimClock, apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
 from ui_driver import advance, shot, until
 
 from signage.app import SignageApp
@@ -44,6 +44,7 @@ class Screen:
             apply(self.cache, {"content_items": [], "playlists": [], "schedules": []}, version=2)
         self.outbox = Outbox(self.cache, boot_id="boot", device=STORE.device, store=STORE.store)
         self.clock = SimClock(start)
+        stop_previous_app()
         self.app = SignageApp(cache=self.cache, outbox=self.outbox, store=STORE, media_dir=self.media,
                               settings=settings or SignageSection(lang="en", brand_name="Demo Coffee & Bakery",
                                                                   brand_tagline="Fresh every morning"),
@@ -69,11 +70,9 @@ class Screen:
         return [json.loads(p) for (p,) in self.cache.query("SELECT payload FROM outbox WHERE type = ?", (type,))]
 
     def close(self) -> None:
-        from kivy.core.window import Window
-
-        self.app.on_stop()
-        Window.remove_widget(self.app.root)
+        self.app.detach()
         self.cache.close()
+
 
 
 @pytest.fixture
@@ -384,10 +383,9 @@ def test_systemd_hears_ready_after_the_first_frame_and_watchdog_pings_from_the_u
     sock.setblocking(False)
     monkeypatch.setenv("WATCHDOG_USEC", "200000")  # pings every 0.1 s
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
-    from kivy.core.window import Window
-
     cache = demo_cache(tmp_path / "cache.db")
     apply(cache, week_content(tmp_path / "media"), version=2)
+    stop_previous_app()
     app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="b", device="signage-1", store="s001"), store=STORE,
                      media_dir=tmp_path / "media", settings=SignageSection(lang="en"),
                      clock=SimClock(at("2026-11-23T09:00")), notifier=Notifier(str(path)))
@@ -399,8 +397,7 @@ def test_systemd_hears_ready_after_the_first_frame_and_watchdog_pings_from_the_u
         advance(30)
         until(lambda: sum("WATCHDOG=1" in m for m in _drain(sock, messages)) >= 2, timeout=5)
     finally:
-        app.on_stop()
-        Window.remove_widget(app.root)
+        app.detach()
         cache.close()
     assert "STOPPING=1" in _drain(sock, messages)[-1]
     sock.close()
@@ -413,3 +410,30 @@ def _drain(sock, into: list[str]) -> list[str]:
             into.append(sock.recv(4096).decode())
         except BlockingIOError:
             return into
+
+
+def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
+    s = screen(at("2026-11-23T09:00"))
+    content = s.content
+    broken = b"GIF89a but not really"
+    sha = store_media(s.media, broken)
+    content["content_items"].append({"id": "img-broken", "kind": "image", "media": sha, "duration_s": 5})
+    content["playlists"][0]["items"] = ["img-broken"]  # breakfast: one picture, and it is broken
+    content["media"].append(media_entry(sha, broken))
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(1)
+    assert s.showing() == "brand" and s.player.blacklist == {"img-broken": sha}
+    brand = s.player.zones["main"].current.slide
+    assert brand.name == "Demo Coffee & Bakery" and brand.tagline == "Fresh every morning"
+    shot(signage_shots, "fallback-brand")
+    # head office fixes the picture: a new sha256, so the blacklist no longer holds, and it plays
+    fixed = image_bytes("fixed", (120, 60, 30))
+    fixed_sha = store_media(s.media, fixed)
+    content["content_items"][-1]["media"] = fixed_sha
+    content["media"].append(media_entry(fixed_sha, fixed))
+    apply(s.cache, content, version=4)
+    s.player.reload()
+    s.run(12)
+    assert s.showing() == "img-broken" and s.player.blacklist == {}
