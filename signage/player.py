@@ -97,7 +97,7 @@ class Player:
         self.cache, self.outbox, self.store = cache, outbox, store
         self.reader = CacheReader(cache, media_dir)
         self.clock, self.lang, self.orientation, self.layout_id = clock, lang, orientation, layout_id
-        self.brand_name, self.brand_tagline, self.seed = brand_name or store.store, brand_tagline, seed
+        self._brand_name, self._brand_tagline, self.seed = brand_name, brand_tagline, seed
         self.tz = ZoneInfo(store.timezone)
         self.boards = LiveBoards(cache, store, clock)
         self.proof = ProofOfPlay(cache, outbox)
@@ -356,6 +356,17 @@ class Player:
         slide = BrandSlide(name=self.brand_name, tagline=self.brand_tagline)
         slide.duration_s = FALLBACK_S
         return Showing(slide, None)
+
+    @property
+    def brand_name(self) -> str:
+        """The device's ``[signage] brand_name``, else the layout's brand from head office, else the store id."""
+        brand = (self.library.layout.brand if self.library else None) or {}
+        return self._brand_name or brand.get("name") or self.store.store
+
+    @property
+    def brand_tagline(self) -> str:
+        brand = (self.library.layout.brand if self.library else None) or {}
+        return self._brand_tagline or brand.get("tagline") or ""
 
     @staticmethod
     def _item(slot: Slot, lib: Library) -> Item | None:

@@ -426,14 +426,22 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     s.run(1)
     assert s.showing() == "brand" and s.player.blacklist == {"img-broken": sha}
     brand = s.player.zones["main"].current.slide
-    assert brand.name == "Demo Coffee & Bakery" and brand.tagline == "Fresh every morning"
+    assert brand.name == "Demo Coffee & Bakery" and brand.tagline == "Fresh every morning"  # [signage] config
+    content["layouts"][0]["brand"] = {"name": "Demo Coffee Sofia Center", "tagline": "Open 7:00-22:00"}
+    s.player._brand_name = s.player._brand_tagline = ""  # no brand in the device's config: head office's
+    apply(s.cache, content, version=4)
+    s.player.library = None
+    s.player.reload()
+    s.run(1)
+    brand = s.player.zones["main"].current.slide
+    assert (brand.name, brand.tagline) == ("Demo Coffee Sofia Center", "Open 7:00-22:00")
     shot(signage_shots, "fallback-brand")
     # head office fixes the picture: a new sha256, so the blacklist no longer holds, and it plays
     fixed = image_bytes("fixed", (120, 60, 30))
     fixed_sha = store_media(s.media, fixed)
     content["content_items"][-1]["media"] = fixed_sha
     content["media"].append(media_entry(fixed_sha, fixed))
-    apply(s.cache, content, version=4)
+    apply(s.cache, content, version=5)
     s.player.reload()
     s.run(12)
     assert s.showing() == "img-broken" and s.player.blacklist == {}
