@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="sync only: print the summary and exit (no window)")
     parser.add_argument("--script", action="store_true", help="play a scripted shopper, then keep running")
     parser.add_argument("--exit-after-script", action="store_true", help="with --script: close when it is done")
+    parser.add_argument("--signage", action="store_true", help="open the store's signage player instead of the kiosk")
     parser.add_argument("--var", type=Path, default=ROOT / "var" / "demo")
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.once:
             return demo.run(once=True)
+        if args.signage:
+            from signage.demo import run_demo
+
+            return run_demo(args.var, timeout=args.timeout, script=args.script, exit_after=args.exit_after_script)
         with ExitStack() as stack:
             agent, responder = demo.start_store(stack)
             if not has_display():

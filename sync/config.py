@@ -154,6 +154,36 @@ class KioskSection:
 
 
 @dataclass(frozen=True)
+class SignageSection:
+    """The signage player (``python -m signage``); see README, "Signage player"."""
+
+    rotation: int = 0  # degrees clockwise the picture is turned: 0, 90, 180, 270
+    layout: str = ""  # a layout id from the bundle; empty: the first one that fits the screen's orientation
+    lang: str = "bg"
+    brand_name: str = ""  # the fallback and waiting screens; empty: the store id
+    brand_tagline: str = ""
+    display_on: str = ""  # "HH:MM" the screen wakes; empty with display_off empty: always on
+    display_off: str = ""  # "HH:MM" the screen blanks (DPMS where the X server has it)
+    health_interval_s: float = 60.0
+    screenshot_width: int = 480
+
+    def __post_init__(self) -> None:
+        if self.rotation not in (0, 90, 180, 270):
+            raise ConfigError(f"[signage] rotation: must be 0, 90, 180 or 270, not {self.rotation}")
+        for key in ("display_on", "display_off"):
+            value = getattr(self, key)
+            if value and not _is_hhmm(value):
+                raise ConfigError(f"[signage] {key}: {value!r} is not HH:MM")
+        if bool(self.display_on) != bool(self.display_off):
+            raise ConfigError("[signage] display_on and display_off: set both or neither")
+
+
+def _is_hhmm(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     device: DeviceSection = DeviceSection()
     cache: CacheSection = CacheSection()
@@ -163,6 +193,7 @@ class DeviceConfig:
     pos: PosSection = PosSection()
     kiosk: KioskSection = KioskSection()
     log: LogSection = LogSection()
+    signage: SignageSection = SignageSection()
 
 
 SECRET_KEYS = {("broker", "password")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -41,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
 CHAIN, REGION, STORE, DEVICE = "demo", "south", "s001", "kiosk-1"
 CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase",
-                  "offer_stats")
+                  "offer_stats", "layouts", "text_templates")
 STORE_FILES = {"inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
                "basket_lines": "basket_lines"}
 APT_LINE = "sudo apt-get install -y --no-install-recommends mosquitto mosquitto-clients"
@@ -98,11 +100,29 @@ def demo_cache(path: Path) -> Cache:
     return cache
 
 
+def serve_media(assets: Path, media: list[dict]) -> ThreadingHTTPServer:
+    """Head office's media files (``url`` relative to ``assets``) on a local HTTP port, as a CDN would serve them;
+    the entries' urls are made absolute in place."""
+    handler = functools.partial(_QuietFiles, directory=str(assets))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, name="demo-media", daemon=True).start()
+    for entry in media:
+        if "://" not in entry["url"]:
+            entry["url"] = f"http://127.0.0.1:{server.server_port}/{entry['url']}"
+    return server
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 class Demo:
-    def __init__(self, var: Path, assets: Path, *, timeout: float):
+    def __init__(self, var: Path, assets: Path, *, timeout: float, device: str = DEVICE, kind: str = "kiosk"):
         self.var = var
         self.assets = assets
         self.timeout = timeout
+        self.device, self.kind = device, kind
 
     def run(self, *, once: bool) -> int:
         with ExitStack() as stack:
@@ -122,7 +142,8 @@ class Demo:
         return 0
 
     def start_store(self, stack: ExitStack) -> tuple[SyncAgent, Responder]:
-        """Broker, head office and the kiosk-1 agent with both bundles applied; torn down by ``stack``."""
+        """Broker, head office (and its media files) and the device's agent with both bundles applied; torn
+        down by ``stack``."""
         if mosquitto_binary() is None:
             raise DemoError(f"mosquitto is not installed; install it with:\n  {APT_LINE}")
         chain_content, store_content = self.load_assets()
@@ -140,6 +161,9 @@ class Demo:
                               client_id="demo-head-office").start()
         stack.callback(responder.stop)
         held = responder.add_profiles(store_content["profiles"])
+        chain_content["media"] = self.load_media()
+        media = serve_media(self.assets, chain_content["media"])
+        stack.callback(media.shutdown)
         version = self.next_version()
         responder.publish_bundle("chain", chain_content, version=version)
         responder.publish_bundle(f"store/{STORE}", store_content, version=version)
@@ -148,11 +172,11 @@ class Demo:
 
         agent = SyncAgent(self.device_config(broker.port, pub_path)).start()
         stack.callback(agent.stop)
-        self.wait(agent.connected.is_set, f"{DEVICE} to connect to the broker")
+        self.wait(agent.connected.is_set, f"{self.device} to connect to the broker")
         wanted = {"chain": version, f"store/{STORE}": version}
         self.wait(lambda: all(agent.reader.sync_state().get(s, {}).get("version") == v
                               for s, v in wanted.items()),
-                  lambda: f"{DEVICE} to apply both bundles (bundle worker counts: {agent.bundles.counts})")
+                  lambda: f"{self.device} to apply both bundles (bundle worker counts: {agent.bundles.counts})")
         self.summary(agent)
 
         offer = max(agent.reader.offers("kiosk"), key=lambda o: o["priority"])
@@ -160,7 +184,7 @@ class Demo:
                                                        "channel": "kiosk", "source": "demo"})
         self.wait(lambda: event_id in responder.events.ids() and agent.outbox.stats().rows == 0,
                   "the offer_shown event to reach head office and leave the outbox")
-        print(f"event: offer_shown {offer['id']} recorded on {DEVICE}, outbox drained")
+        print(f"event: offer_shown {offer['id']} recorded on {self.device}, outbox drained")
         total = responder.events.count()
         print(f"head office received {total} event{'s' if total != 1 else ''} so far"
               f" ({responder.events.count('offer_shown')} offer_shown)")
@@ -168,19 +192,26 @@ class Demo:
 
     # --- setup ---------------------------------------------------------------------------------
     def load_assets(self) -> tuple[dict, dict]:
-        def section(name: str, file: str | None = None) -> list[dict]:
-            path = self.assets / f"{file or name}.json"
-            try:
-                items = json.loads(path.read_text(encoding="utf-8"))
-                return validate({name: items})[name]
-            except FileNotFoundError:
-                raise DemoError(f"{path} is missing") from None
-            except (ValueError, ContentError) as exc:
-                raise DemoError(f"{path}: {exc}") from None
-
+        """The chain and store bundles' content. The ``media`` section is separate (``load_media``): its
+        urls are relative to the assets until something serves them."""
+        section = self._section
         chain = {name: section(name) for name in CHAIN_SECTIONS}
         store = {name: section(name, file) for name, file in STORE_FILES.items()}
         return chain, store
+
+    def load_media(self) -> list[dict]:
+        """The signage pictures' ``media`` entries, urls relative to the assets folder."""
+        return self._section("media")
+
+    def _section(self, name: str, file: str | None = None) -> list[dict]:
+        path = self.assets / f"{file or name}.json"
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+            return validate({name: items})[name]
+        except FileNotFoundError:
+            raise DemoError(f"{path} is missing") from None
+        except (ValueError, ContentError) as exc:
+            raise DemoError(f"{path}: {exc}") from None
 
     def chain_keys(self) -> tuple[Ed25519PrivateKey, Path]:
         """The demo chain's Ed25519 pair, made on the first run. The private key never leaves var/."""
@@ -209,10 +240,11 @@ class Demo:
             base = config_mod.load()
         except config_mod.ConfigError as exc:
             raise DemoError(f"configuration error: {exc}") from None
-        here = self.var / DEVICE
+        here = self.var / self.device
         return dataclasses.replace(
             base,
-            device=dataclasses.replace(base.device, id=DEVICE, kind="kiosk", chain=CHAIN, region=REGION, store=STORE),
+            device=dataclasses.replace(base.device, id=self.device, kind=self.kind, chain=CHAIN, region=REGION,
+                                       store=STORE),
             cache=dataclasses.replace(base.cache, path=str(here / "cache.db"), media_dir=str(here / "media")),
             broker=config_mod.BrokerSection(host="127.0.0.1", port=port, keepalive_s=base.broker.keepalive_s),
             sync=dataclasses.replace(base.sync, trusted_keys=(str(trusted_key),)),
@@ -233,7 +265,7 @@ class Demo:
         by_channel = ", ".join(f"{c} {len(r.offers(c))}" for c in ("kiosk", "tablet", "signage"))
         state = ", ".join(f"{stream} v{s['version']}" for stream, s in r.sync_state().items())
         counts = r.counts()
-        print(f"{DEVICE} (store {STORE}): bundles applied, cache {agent.cache_path}")
+        print(f"{self.device} (store {STORE}): bundles applied, cache {agent.cache_path}")
         print(f"  products: {len(products)}")
         print(f"  offers: {len(offers)} ({by_channel})")
         print(f"  profiles: {r.profile_count()}")
@@ -253,7 +285,7 @@ class Demo:
 
     def status(self, agent: SyncAgent, responder: Responder) -> None:
         state = ", ".join(f"{stream} v{s['version']}" for stream, s in agent.reader.sync_state().items())
-        print(f"{time.strftime('%H:%M:%S')} {DEVICE}: {'connected' if agent.connected.is_set() else 'OFFLINE'},"
+        print(f"{time.strftime('%H:%M:%S')} {self.device}: {'connected' if agent.connected.is_set() else 'OFFLINE'},"
               f" outbox {agent.outbox.stats().rows} rows, {state};"
               f" head office has {responder.events.count()} events")
 

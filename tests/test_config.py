@@ -130,7 +130,7 @@ def test_redacted_hides_the_password_only(tmp_path: Path):
     assert shown["broker"]["port"] == 8883
     assert shown["device"]["id"] == "kiosk-1"
     assert shown["sync"]["trusted_keys"] == ("config/keys/demo-chain.pub",)
-    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos", "kiosk", "log"}
+    assert set(shown) == {"device", "cache", "broker", "sync", "weather", "pos", "kiosk", "log", "signage"}
     assert "s3cret-pw" not in repr(shown)
     assert "s3cret-pw" not in repr(config)  # the dataclass repr leaves it out too
     # the password from the environment is hidden the same way
@@ -147,3 +147,12 @@ def test_kiosk_section_reads_and_checks_its_keys(tmp_path):
     path.write_text("[kiosk]\nidle_timeout_s = 3\n")
     with pytest.raises(ConfigError, match=r"\[kiosk\] idle_timeout_s"):
         load(path, env={})
+def test_signage_section_checks_rotation_and_display_times(tmp_path: Path):
+    config = load(write(tmp_path, '[signage]\nrotation = 90\ndisplay_on = "06:30"\ndisplay_off = "23:00"\n'), env={})
+    assert (config.signage.rotation, config.signage.display_on, config.signage.display_off) == (90, "06:30", "23:00")
+    with pytest.raises(ConfigError, match=r"\[signage\] rotation: must be 0, 90, 180 or 270, not 45"):
+        load(write(tmp_path, "[signage]\nrotation = 45\n"), env={})
+    with pytest.raises(ConfigError, match=r"\[signage\] display_off: '25:00' is not HH:MM"):
+        load(write(tmp_path, '[signage]\ndisplay_on = "06:00"\ndisplay_off = "25:00"\n'), env={})
+    with pytest.raises(ConfigError, match="set both or neither"):
+        load(write(tmp_path, '[signage]\ndisplay_on = "06:00"\n'), env={})

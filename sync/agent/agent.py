@@ -28,11 +28,13 @@ from ..cache.db import Cache, CacheError
 from ..cache.outbox import Outbox
 from ..cache.profiles import forget_lookups, purge_expired, remember_lookup
 from ..cache.read import CacheReader
+from ..cache.signage import active_overrides, save_override
 from ..cache.weather import save_weather
 from ..config import DeviceConfig
 from ..media import MediaFetcher
 from ..protocol import lookup as lookup_wire
 from ..protocol.bundle import Manifest
+from ..protocol.overrides import Override, OverrideRejected, check_override, parse_override
 from ..protocol.signing import TrustedKeys
 from ..protocol.topics import DeviceTopics
 from ..weather.open_meteo import OpenMeteo
@@ -80,6 +82,7 @@ class SyncAgent:
         self.keys = TrustedKeys.from_files([base / k for k in config.sync.trusted_keys])
         self.commands = CommandRegistry()
         self._listeners: list[Callable[[Manifest], None]] = []
+        self._override_listeners: list[Callable[[Override], None]] = []
         self._work: queue.Queue[Callable[[], None]] = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -131,6 +134,11 @@ class SyncAgent:
     def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
         self._listeners.append(listener)
+
+    def on_override(self, listener: Callable[[Override], None]) -> None:
+        """Called on the I/O thread with each override stored (start or end); a screen should hop to its UI
+        thread and read ``sync.cache.signage.active_overrides``."""
+        self._override_listeners.append(listener)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the I/O thread."""
@@ -348,6 +356,9 @@ class SyncAgent:
                 if topic == t.bundle(scope):
                     self.bundles.submit(Arrival(scope, scope, "snapshot", msg.payload))
                     return
+                if topic == t.override(scope):
+                    self._handle_override(scope, msg.payload)
+                    return
             log.warning("message on unexpected topic %s ignored", topic)
 
     # --- handlers ---------------------------------------------------------------------------
@@ -443,6 +454,52 @@ class SyncAgent:
         topic = getattr(props, "ResponseTopic", None) or self.topics.command_replies
         client.publish(topic, json.dumps(answer, default=str).encode(), qos=1,
                        properties=connection.reply_properties(getattr(props, "CorrelationData", None)))
+
+    def _handle_override(self, scope: str, payload: bytes) -> None:
+        if not payload:
+            return  # head office cleared the retained message; what the device holds expires by itself
+        try:
+            override = parse_override(payload, chain=self.topics.chain, scope=scope, keys=self.keys)
+        except OverrideRejected as exc:
+            log.warning("override rejected: %s", exc)
+            return
+        self._store_override(override, "broker")
+
+    def _store_override(self, override: Override, source: str) -> bool:
+        try:
+            stored = save_override(self._cache, override, source=source, received_at=time.time())
+        except CacheError as exc:
+            log.error("override %s not stored: %s", override.override_id, exc)
+            return False
+        if not stored:
+            log.info("override %s on %s ignored: a newer one is held", override.override_id, override.scope)
+            return False
+        log.info("override %s %s on %s (until %s)", override.override_id, override.action, override.scope,
+                 override.expires_at)
+        for listener in self._override_listeners:
+            try:
+                listener(override)
+            except Exception:
+                log.exception("override listener failed")
+        return True
+
+    def _override_command(self, args: dict) -> dict:
+        """An override from the store's staff tablet, for this device only. The command topic's ACL is the
+        trust here, as for ``reload``; head office's overrides come signed on ``override/{scope}``."""
+        now = time.time()
+        scope = f"device/{self.topics.device}"
+        if args.get("action") == "end":  # ending one from head office too: its row is under its own scope
+            held = {o.override_id: o.scope for o in active_overrides(self._cache, now)}
+            scope = held.get(str(args.get("override_id")), scope)
+        try:
+            override = Override(chain=self.topics.chain, scope=scope,
+                                override_id=str(args["override_id"]), issued_at=float(args.get("issued_at", now)),
+                                expires_at=float(args.get("expires_at", now)), action=str(args.get("action", "start")),
+                                message=args.get("message"), playlist=args.get("playlist"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"override: missing or malformed field {exc}") from None
+        check_override(override)
+        return {"stored": self._store_override(override, "command"), "scope": override.scope}
 
     def _handle_weather(self, payload: bytes) -> None:
         """Head office's retained weather for our store: stored unless malformed (then the cache is unchanged)."""
@@ -542,6 +599,7 @@ class SyncAgent:
         self.commands.register("report_health", lambda args: self.health())
         self.commands.register("clear_cache", clear_cache)
         self.commands.register("screenshot", screenshot)
+        self.commands.register("override", self._override_command)
 
 
 def _rss_bytes() -> int:

@@ -45,6 +45,10 @@ class CommandRegistry:
     def register(self, name: str, handler: Handler) -> None:
         self._handlers[name] = handler
 
+    def handler(self, name: str) -> Handler | None:
+        """The handler registered for ``name`` (a screen that extends a built-in command calls it first)."""
+        return self._handlers.get(name)
+
     def names(self) -> list[str]:
         return sorted(self._handlers)
 

@@ -79,6 +79,12 @@ class CacheReader:
     def schedules(self) -> list[dict]:
         return self._all("schedules")
 
+    def layouts(self) -> list[dict]:
+        return self._all("layouts")
+
+    def text_templates(self) -> list[dict]:
+        return self._all("text_templates")
+
     def media(self, sha256: str) -> dict | None:
         return self._one("media", "sha256", sha256)
 

@@ -133,7 +133,32 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["assisted_sales"].create_index(["staff_id", "at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Signage: layouts and text templates; emergency overrides; proof-of-play raw rows.
+
+    ``sync.cache.signage`` writes and reads the last two."""
+    for name in ("layouts", "text_templates"):
+        _section_table(db, name)
+    # The newest override per scope (by issued_at), as received and verified.
+    db["overrides"].create({"scope": str, "override_id": str, "action": str, "issued_at": float,
+                            "expires_at": float, "body": str, "source": str, "received_at": float}, pk="scope")
+    # One row per play. event_id is set when the row is summed into an hourly outbox event, and the row is
+    # deleted once that event has left the outbox (head office acked it).
+    db.execute(
+        """CREATE TABLE proof_of_play (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            item_id TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            duration_s REAL NOT NULL,
+            full INTEGER NOT NULL,
+            event_id TEXT
+        )"""
+    )
+    db["proof_of_play"].create_index(["event_id", "started_at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
 
 

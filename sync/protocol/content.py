@@ -60,16 +60,33 @@ SECTIONS: dict[str, Section] = {
         "id": _f(*STR, required=True), "name": _f(*DICT, required=True),
         "items": _f(*LIST, required=True), "dayparts": _f(*LIST), "weather": _f(*DICT),
     }),
+    # Signage (docs/protocol.md, "Signage content"). kind: image | video | text | menu_board | offers.
     "content_items": Section("content_items", ("id",), {
         "id": _f(*STR, required=True), "kind": _f(*STR, required=True),
         "media": _f(*STR), "duration_s": _f(*NUM), "text": _f(*DICT), "valid_until": _f(*STR),
+        "template": _f(*STR), "vars": _f(*DICT), "title": _f(*DICT), "limit": _f(*INT),
     }),
+    # items: item ids, or {"item": id, "duration_s": s, "weight": w}; order: sequential | shuffle | weighted.
     "playlists": Section("playlists", ("id",), {
         "id": _f(*STR, required=True), "items": _f(*LIST, required=True), "order": _f(*STR),
     }),
+    # dates: "YYYY-MM-DD" or {"from": date, "to": date}; dayparts: {"from": "HH:MM", "to": "HH:MM"} (may wrap
+    # midnight); zone: the layout zone it plays in (default "main"); default: plays when nothing else matches.
     "schedules": Section("schedules", ("id",), {
         "id": _f(*STR, required=True), "playlist": _f(*STR, required=True), "priority": _f(*INT),
         "dates": _f(*LIST), "weekdays": _f(*LIST), "dayparts": _f(*LIST), "max_per_hour": _f(*INT),
+        "zone": _f(*STR), "default": _f(bool),
+    }),
+    # zones: {"id", "kind": playlist | menu_board | offers | ticker | clock, "x", "y", "w", "h" (screen fractions),
+    # "playlist": the zone's own playlist when no schedule names the zone}.
+    "layouts": Section("layouts", ("id",), {
+        "id": _f(*STR, required=True), "zones": _f(*LIST, required=True), "orientation": _f(*STR),
+        "background": _f(*STR), "brand": _f(*DICT),
+    }),
+    # A text slide's look: title and body with {var} fields filled from the item's vars; colours as #rrggbb.
+    "text_templates": Section("text_templates", ("id",), {
+        "id": _f(*STR, required=True), "title": _f(*DICT), "body": _f(*DICT),
+        "background": _f(*STR), "foreground": _f(*STR), "accent": _f(*STR),
     }),
     "media": Section("media", ("sha256",), {
         "sha256": _f(*STR, required=True), "url": _f(*STR, required=True),

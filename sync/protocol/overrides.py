@@ -113,6 +113,11 @@ def parse_override(raw: bytes, *, chain: str, scope: str, keys: signing.TrustedK
     return override
 
 
+def check_override(override: Override) -> None:
+    """Raise OverrideRejected when ``override`` breaks the rules (for one that arrives unsigned, by command)."""
+    _check(override)
+
+
 def _check(o: Override) -> None:
     where = f"override {o.override_id!r} on {o.scope}"
     if not is_valid_scope(o.scope):

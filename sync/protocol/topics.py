@@ -75,7 +75,7 @@ class DeviceTopics:
         return f"{self.root}/pos/{self.store}/redeem"
 
     def subscriptions(self) -> list[str]:
-        return [self.bundle(s) for s in self.scopes()] + [
+        return [self.bundle(s) for s in self.scopes()] + [self.override(s) for s in self.scopes()] + [
             self.profiles,
             self.acks,
             self.commands,

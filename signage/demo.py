@@ -1,0 +1,194 @@
+"""The demo store's signage: ``./run-demo --signage`` (``python -m kiosk.demo --signage``).
+
+Starts what ``sync.demo`` starts, with the agent of the store's signage screen ``signage-1``, and
+opens the signage player on it (on Xvfb when there is no display). ``--script`` takes a screenshot of
+the schedule's layout, then has head office publish a signed emergency override, flashes the device
+id, and lets the schedule take the screen back; ``--exit-after-script`` closes when that is done.
+
+``python -m signage.demo --make-images`` draws the demo chain's signage pictures into
+``assets/demo/signage/`` and prints their ``media`` entries (sha256 and size) for
+``assets/demo/media.json``; the pictures are committed, so the demo never depends on how a given
+Pillow version encodes them. The demo serves that folder over HTTP and the agent downloads the files
+as it would from head office's CDN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+PICTURES = ROOT / "assets" / "demo" / "signage"
+SIZE = (1280, 720)
+
+# (file, headline, sub line, price, top colour, bottom colour)
+CARDS = [
+    ("croissant", "Butter croissant", "Baked here at 6:30 every morning", "€1.80", (196, 120, 52), (92, 44, 20)),
+    ("cappuccino", "Cappuccino", "Our house blend, with oat milk at no extra charge", "€2.60", (120, 78, 56),
+     (38, 24, 18)),
+    ("banitsa", "Banitsa with sirene", "Crisp filo, Bulgarian white cheese", "€1.70", (214, 164, 76), (120, 70, 24)),
+    ("bob-chorba", "Bob chorba", "Bean soup the way grandmother made it", "€3.60", (160, 64, 36), (62, 22, 14)),
+    ("lemonade", "Homemade lemonade", "Fresh lemons, mint, a little honey", "€3.00", (222, 196, 72), (96, 128, 40)),
+    ("tikvenik", "Tikvenik", "Pumpkin, walnuts and cinnamon in filo", "€2.40", (206, 116, 40), (84, 40, 20)),
+]
+
+
+def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
+    from importlib.util import find_spec
+
+    fonts = Path(find_spec("kivy").origin).parent / "data" / "fonts"  # Roboto, with Cyrillic; no Kivy import
+    return ImageFont.truetype(str(fonts / ("Roboto-Bold.ttf" if bold else "Roboto-Regular.ttf")), size)
+
+
+def product_card(headline: str, line: str, price: str, top: tuple[int, int, int],
+                 bottom: tuple[int, int, int], size: tuple[int, int] = SIZE) -> bytes:
+    """A 16:9 promotional picture: a warm gradient, soft light, the product, its price in a round tag (JPEG)."""
+    w, h = size
+    image = Image.new("RGB", size)
+    px = image.load()
+    for y in range(h):
+        t = y / (h - 1)
+        colour = tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        for x in range(w):
+            px[x, y] = colour
+    glow = Image.new("L", size, 0)
+    ImageDraw.Draw(glow).ellipse([w * 0.48, -h * 0.35, w * 1.25, h * 0.9], fill=90)
+    image = Image.composite(Image.new("RGB", size, (255, 236, 200)), image, glow.filter(ImageFilter.GaussianBlur(90)))
+    draw = ImageDraw.Draw(image)
+    scale = w / 1280
+    draw.text((80 * scale, 250 * scale), headline, font=_font(round(92 * scale)), fill=(255, 248, 236))
+    draw.text((84 * scale, 372 * scale), line, font=_font(round(38 * scale), bold=False), fill=(255, 236, 210))
+    r = 120 * scale
+    cx, cy = w - 230 * scale, h - 210 * scale
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 248, 236))
+    draw.text((cx, cy), price, font=_font(round(64 * scale)), fill=(140, 58, 30), anchor="mm")
+    draw.rectangle([80 * scale, 212 * scale, 200 * scale, 222 * scale], fill=(246, 176, 72))
+    draw.text((84 * scale, h - 90 * scale), "DEMO COFFEE & BAKERY", font=_font(round(28 * scale)),
+              fill=(255, 236, 210))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=86, optimize=True)
+    return out.getvalue()
+
+
+def make_demo_images(out: Path = PICTURES) -> list[dict]:
+    """Draw every card into ``out``; return the ``media`` entries (url relative to the demo's media server)."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, headline, line, price, top, bottom in CARDS:
+        data = product_card(headline, line, price, top, bottom)
+        (out / f"{name}.jpg").write_bytes(data)
+        entries.append({"sha256": hashlib.sha256(data).hexdigest(), "url": f"signage/{name}.jpg", "size": len(data),
+                        "mime": "image/jpeg"})
+    return entries
+
+
+DEVICE = "signage-1"
+SCRIPT_STEP_S = 2.5
+
+
+def run_demo(var: Path, *, timeout: float, script: bool, exit_after: bool) -> int:
+    """``./run-demo --signage``: the demo store with its signage screen. Raises DemoError or NoDisplay."""
+    import os
+    import tempfile
+    from contextlib import ExitStack
+
+    from kiosk.display import configure_kivy, has_display, start_xvfb
+    from sync.config import SignageSection
+    from sync.demo import ASSETS, Demo
+
+    from .__main__ import configure_video
+
+    demo = Demo(var, ASSETS, timeout=timeout, device=DEVICE, kind="signage")
+    shots = var / "screens" / "signage"
+    with ExitStack() as stack:
+        agent, responder = demo.start_store(stack)
+        if not has_display():
+            stack.callback(start_xvfb().terminate)
+            print(f"no display: running the signage player on Xvfb {os.environ['DISPLAY']}; screenshots in {shots}")
+        os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+        configure_video()
+        configure_kivy(kiosk_mode=False)
+        from .__main__ import build_app
+
+        settings = SignageSection(lang="en", brand_name="Demo Coffee & Bakery", brand_tagline="Fresh every morning")
+        app = build_app(agent, agent.config.device, settings)
+        if script:
+            from kivy.clock import Clock
+
+            shots.mkdir(parents=True, exist_ok=True)
+            Clock.schedule_once(lambda dt: ScriptedScreen(app, responder, demo, shots, exit_after).next(), 3.0)
+        app.run()
+    return 0
+
+
+class ScriptedScreen:
+    """What the demo shows of the screen, a step every few seconds, with a screenshot each."""
+
+    def __init__(self, app, responder, demo, shots: Path, exit_after: bool):
+        self.app, self.responder, self.demo, self.shots, self.exit_after = app, responder, demo, shots, exit_after
+        self.steps = [("schedule", lambda: None), ("override", self.flood), ("identify", lambda: app.identify(5)),
+                      ("override-ended", self.end_flood)]
+
+    def flood(self) -> None:
+        import time
+
+        from sync.protocol.overrides import Override, sign_override
+        from sync.protocol.topics import override_topic
+
+        now = time.time()
+        self.override = Override("demo", "store/s001", "ov-demo-closing", now, now + 600, "start",
+                                 message={"title": "Closing at 18:00 today",
+                                          "body": "Stock-taking: we open again tomorrow at 7:00", "style": "notice"})
+        self.responder.publish_retained(override_topic("demo", "store/s001"),
+                                        sign_override(self.override, self.demo.chain_key))
+
+    def end_flood(self) -> None:
+        import time
+        from dataclasses import replace
+
+        from sync.protocol.overrides import sign_override
+        from sync.protocol.topics import override_topic
+
+        now = time.time()
+        end = replace(self.override, issued_at=now, expires_at=now, action="end", message=None)
+        self.responder.publish_retained(override_topic("demo", "store/s001"), sign_override(end, self.demo.chain_key))
+
+    def next(self) -> None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+
+        if not self.steps:
+            print("scripted screen: done")
+            if self.exit_after:
+                self.app.stop()
+            return
+        name, action = self.steps.pop(0)
+        action()
+
+        def snap(dt: float) -> None:
+            print(f"scripted screen: {name} -> {Window.screenshot(str(self.shots / f'{name}.png'))}")
+            Clock.schedule_once(lambda dt: self.next(), SCRIPT_STEP_S)
+
+        Clock.schedule_once(snap, 1.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m signage.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--make-images", action="store_true", help="draw the demo pictures and print media.json")
+    args = parser.parse_args(argv)
+    if not args.make_images:
+        parser.print_help()
+        return 2
+    print(json.dumps(make_demo_images(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Live boards from the decision engine: the menu board and the anonymous offers.
+
+Signage shows the same thing to everyone in front of it, so offers are always decided for
+``Shopper.anonymous()`` on the ``signage`` channel: no profile, no personal data, ever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from decisions.context import Context, weather_from_observation
+from decisions.engine import Engine
+from decisions.menus import MenuDecision
+from decisions.offers import offer_price
+from decisions.shopper import Shopper
+from sync.cache import Cache
+from sync.cache.read import CacheReader
+from sync.cache.weather import latest_weather
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    chain: str
+    region: str
+    store: str
+    device: str
+    timezone: str = "Europe/Sofia"
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    title: str
+    price: str | None
+    was: str | None
+
+
+def money(cents: int | None, currency: str | None) -> str | None:
+    if cents is None:
+        return None
+    symbol = {"EUR": "€", "BGN": "лв", "USD": "$"}.get(currency or "", currency or "")
+    return f"{symbol}{cents / 100:.2f}" if symbol in ("€", "$") else f"{cents / 100:.2f} {symbol}"
+
+
+class LiveBoards:
+    """The engine for the cache as it is; ``reload()`` after a bundle (UI thread)."""
+
+    def __init__(self, cache: Cache, store: StoreInfo, clock: Callable[[], float]):
+        self.cache = cache
+        self.reader = CacheReader(cache)
+        self.store = store
+        self.clock = clock
+        self.engine: Engine | None = None
+
+    def reload(self) -> None:
+        self.engine = Engine.load(self.reader, now=datetime.fromtimestamp(self.clock(), UTC),
+                                  timezone=self.store.timezone)
+
+    def context(self) -> Context:
+        obs = latest_weather(self.cache, self.store.store)
+        s = self.store
+        return Context(now=datetime.fromtimestamp(self.clock(), UTC), store=s.store, region=s.region, device=s.device,
+                       channel="signage", timezone=s.timezone,
+                       weather=weather_from_observation(obs.as_dict()) if obs else None)
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            self.reload()
+        return self.engine
+
+    def menu(self, lang: str, limit: int = 12) -> MenuDecision:
+        return self._engine().menu(self.context(), lang=lang, limit=limit)
+
+    def offers(self, lang: str, k: int = 3) -> list[OfferCard]:
+        engine = self._engine()
+        decision = engine.offers(self.context(), Shopper.anonymous(), k=k, seed=int(self.clock() // 600), lang=lang)
+        cards = []
+        for choice in decision.offers:
+            price = offer_price(choice.raw, engine.catalog)
+            base = engine.catalog.prices.get(choice.sku or "") or {}
+            was = money(base.get("price_cents"), base.get("currency")) if price and base else None
+            cards.append(OfferCard(choice.title.get(lang) or next(iter(choice.title.values()), ""),
+                                   money(*price) if price else None, was))
+        return cards
+
+    def weather_line(self) -> str:
+        w = self.context().current_weather
+        return "" if w is None else f"{w.temperature_c:.0f}°C  {w.condition}"

@@ -1,0 +1,366 @@
+"""What a zone draws: one Kivy widget class per content kind, built and decoded before it is shown.
+
+Every slide is made by ``build_slide`` (for the next item while the current one plays) and
+``prepare()`` does the slow part: decode the image into a texture, open the video, ask the engine
+for the menu board. A slide that fails there raises SlideError and never reaches the screen.
+The kv rules that style them are in ``signage/kv/signage.kv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from kivy.core.image import Image as CoreImage
+from kivy.graphics import Color, Rectangle
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.utils import get_color_from_hex
+
+from .library import Item
+from .live import LiveBoards, money
+
+log = logging.getLogger("store_edge.signage")
+VIDEO_FIRST_FRAME_S = 5.0
+
+
+class SlideError(RuntimeError):
+    """This item cannot be shown; the message says why (for the log and the report)."""
+
+
+class Slide(FloatLayout):
+    background = ListProperty([0.11, 0.08, 0.06, 1])
+    item: Item | None = None
+    duration_s: float = 8.0
+
+    def prepare(self) -> None:
+        """Load and decode everything the first frame needs. Raises SlideError."""
+
+    def settle(self) -> None:
+        """Lay the slide out and render its text now, at its final size, so that the frame that swaps it in
+        only draws (Kivy would otherwise do both on that frame, about 30 ms for a menu board here)."""
+        from kivy.uix.label import Label
+        from kivy.uix.layout import Layout
+
+        for widget in self.walk():
+            if isinstance(widget, Layout):
+                widget.do_layout()
+        for widget in self.walk():
+            if isinstance(widget, Label):
+                widget.texture_update()
+
+    def start(self) -> None:
+        """The slide is on screen."""
+
+    def stop(self) -> None:
+        """The slide left the screen; free what it holds."""
+
+    def failure(self) -> str | None:
+        """A reason once the slide failed while playing (a video that never shows a frame)."""
+        return None
+
+    def ended_early(self) -> bool:
+        return False
+
+
+class ImageSlide(Slide):
+    texture = ObjectProperty(None, allownone=True)
+    cover_size = ListProperty([0, 0])
+
+    def __init__(self, path: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+        self.bind(size=self._fit, texture=self._fit)
+
+    def prepare(self) -> None:
+        try:
+            self.texture = CoreImage(str(self.path)).texture  # decoded and uploaded now, not on first draw
+        except Exception as exc:
+            raise SlideError(f"image {self.path.name[:12]} cannot be decoded ({exc.__class__.__name__})") from None
+        if self.texture is None:
+            raise SlideError(f"image {self.path.name[:12]} cannot be decoded")
+
+    def _fit(self, *args: object) -> None:
+        """Fill the zone, cropping the longer side (what a designer means by 'cover')."""
+        if self.texture is None or not self.width or not self.height:
+            return
+        tw, th = self.texture.size
+        scale = max(self.width / tw, self.height / th)
+        self.cover_size = [tw * scale, th * scale]
+
+    def stop(self) -> None:
+        self.texture = None
+
+
+class VideoSlide(Slide):
+    """Kivy's core video on the ffpyplayer provider; the first frame is decoded before it is shown."""
+
+    def __init__(self, path: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+        self.video = None
+        self._eos = False
+        self._started_at: float | None = None
+        self._frames = 0
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            self._rect = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._fit, size=self._fit)
+
+    def prepare(self) -> None:
+        from kivy.core.video import Video as CoreVideo
+
+        if CoreVideo is None:
+            raise SlideError("no video provider (install ffpyplayer)")
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            raise SlideError(f"video {self.path.name[:12]} is missing or empty")
+        self.video = CoreVideo(filename=str(self.path), eos="stop")
+        self.video.bind(on_frame=self._frame, on_eos=self._end)
+        self.video.play()  # decoding starts now; the texture is shown from start()
+        self.video.pause()
+
+    def start(self) -> None:
+        import time
+
+        self._started_at = time.monotonic()
+        if self.video is not None:
+            self.video.play()
+
+    def _frame(self, *args: object) -> None:
+        self._frames += 1
+        self._rect.texture = self.video.texture
+        self._fit()
+
+    def _fit(self, *args: object) -> None:
+        tex = self._rect.texture
+        if tex is None or not self.width:
+            self._rect.pos, self._rect.size = self.pos, self.size
+            return
+        scale = min(self.width / tex.width, self.height / tex.height)
+        w, h = tex.width * scale, tex.height * scale
+        self._rect.size = (w, h)
+        self._rect.pos = (self.center_x - w / 2, self.center_y - h / 2)
+
+    def _end(self, *args: object) -> None:
+        self._eos = True
+
+    def ended_early(self) -> bool:
+        return self._eos
+
+    def failure(self) -> str | None:
+        import time
+
+        if self._started_at is not None and self._frames == 0 and \
+                time.monotonic() - self._started_at > VIDEO_FIRST_FRAME_S:
+            return f"video {self.path.name[:12]} showed no frame in {VIDEO_FIRST_FRAME_S:g} s"
+        return None
+
+    @property
+    def frames(self) -> int:
+        return self._frames
+
+    def stop(self) -> None:
+        if self.video is not None:
+            self.video.unbind(on_frame=self._frame, on_eos=self._end)
+            self.video.stop()
+            self.video.unload()
+            self.video = None
+        self._rect.texture = None
+
+
+DEFAULT_TEMPLATE = {"background": "#fbf3e6", "foreground": "#2b1f1a", "accent": "#e38c2e"}
+
+
+class TextSlide(Slide):
+    """A slide from a text template: title and body with ``{var}`` fields filled from the item."""
+
+    title = StringProperty("")
+    body = StringProperty("")
+    footer = StringProperty("")
+    foreground = ListProperty([0.17, 0.12, 0.10, 1])
+    accent = ListProperty([0.89, 0.55, 0.18, 1])
+
+    def __init__(self, item: Item, template: Mapping | None, lang: str, **kwargs):
+        super().__init__(**kwargs)
+        self.item_doc, self.template, self.lang = item.doc, template or DEFAULT_TEMPLATE, lang
+
+    def prepare(self) -> None:
+        doc, t = self.item_doc, self.template
+        variables = {k: _localised(v, self.lang) for k, v in (doc.get("vars") or {}).items()}
+        text = _localised(doc.get("text"), self.lang)
+        try:
+            if "title" in t:
+                self.title = _fill(_localised(t["title"], self.lang), variables, text)
+                self.body = _fill(_localised(t.get("body"), self.lang), variables, text)
+            else:
+                self.title = text
+            self.footer = _fill(_localised(doc.get("title"), self.lang), variables, text)
+            self.background = get_color_from_hex(t.get("background", DEFAULT_TEMPLATE["background"]))
+            self.foreground = get_color_from_hex(t.get("foreground", DEFAULT_TEMPLATE["foreground"]))
+            self.accent = get_color_from_hex(t.get("accent", DEFAULT_TEMPLATE["accent"]))
+        except (KeyError, ValueError, IndexError) as exc:
+            raise SlideError(f"text template {t.get('id', '(default)')!r}: {exc}") from None
+
+
+def _localised(value: object, lang: str) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get(lang) or value.get("en") or next(iter(value.values()), ""))
+    return "" if value is None else str(value)
+
+
+def _fill(text: str, variables: Mapping[str, str], slide_text: str) -> str:
+    names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+    missing = names - set(variables) - {"text"}
+    if missing:
+        raise KeyError(f"no value for {{{sorted(missing)[0]}}}")
+    return text.format(**variables, text=slide_text)
+
+
+class BoardRow(BoxLayout):
+    name = StringProperty("")
+    price = StringProperty("")
+    font = NumericProperty(20)
+
+
+class MenuBoardSlide(Slide):
+    """The engine's menu decision for now: daypart, weather and stock aware, with prices."""
+
+    heading = StringProperty("")
+    note = StringProperty("")
+    columns = NumericProperty(1)
+
+    def __init__(self, boards: LiveBoards, lang: str, limit: int = 12, **kwargs):
+        super().__init__(**kwargs)
+        self.boards, self.lang, self.limit = boards, lang, limit
+        self.bind(size=self._layout_rows)
+
+    def prepare(self) -> None:
+        try:
+            decision = self.boards.menu(self.lang, self.limit)
+        except Exception as exc:  # the engine's own errors name the menu and field
+            raise SlideError(f"menu board: {exc}") from None
+        if not decision.items:
+            raise SlideError("menu board: nothing on the menu is in stock")
+        self.heading = decision.name
+        self.note = "  ·  ".join(r for r in decision.reasons if r)
+        self._decision = decision
+        self._layout_rows()
+
+    def _layout_rows(self, *args: object) -> None:
+        decision = getattr(self, "_decision", None)
+        if decision is None:
+            return
+        rows = self.ids.rows
+        rows.clear_widgets()
+        self.columns = 2 if self.width > self.height * 1.3 and len(decision.items) > 6 else 1
+        per_column = -(-len(decision.items) // self.columns)
+        font = max(12, min(self.height * 0.7 / max(per_column, 1) * 0.5, self.width / self.columns * 0.045))
+        for item in decision.items:
+            rows.add_widget(BoardRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font))
+
+
+class OfferCardView(BoxLayout):
+    title = StringProperty("")
+    price = StringProperty("")
+    was = StringProperty("")
+
+
+class OffersSlide(Slide):
+    """Anonymous offers for this store and moment (``LiveBoards.offers``): never a shopper's data."""
+
+    heading = StringProperty("Today at the counter")
+
+    def __init__(self, boards: LiveBoards, lang: str, k: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.boards, self.lang, self.k = boards, lang, k
+
+    def prepare(self) -> None:
+        try:
+            cards = self.boards.offers(self.lang, self.k)
+        except Exception as exc:
+            raise SlideError(f"offers: {exc}") from None
+        if not cards:
+            raise SlideError("offers: the engine has no offer for signage now")
+        box = self.ids.cards
+        for c in cards:
+            box.add_widget(OfferCardView(title=c.title, price=c.price or "", was=f"was {c.was}" if c.was else ""))
+
+
+class MessageSlide(Slide):
+    """An emergency override's message."""
+
+    title = StringProperty("")
+    body = StringProperty("")
+    style = StringProperty("alert")
+
+
+class BrandSlide(Slide):
+    """Store branding: shown when nothing at all can play."""
+
+    name = StringProperty("")
+    tagline = StringProperty("")
+
+
+class WaitingScreen(Slide):
+    """A fresh device: branded, with the device id an installer reads to register it."""
+
+    name = StringProperty("")
+    device_id = StringProperty("")
+    dots = NumericProperty(0)
+
+
+class IdentifyOverlay(FloatLayout):
+    device_id = StringProperty("")
+    detail = StringProperty("")
+    flash = BooleanProperty(True)
+
+
+class BlackCover(FloatLayout):
+    """The output blanked where DPMS is not available."""
+
+
+class TickerZone(Slide):
+    text = StringProperty("")
+    offset = NumericProperty(0)
+    speed_px_s = 120.0
+
+    def advance(self, dt: float) -> None:
+        label = self.ids.text
+        self.offset -= self.speed_px_s * dt
+        if self.offset < -label.width:
+            self.offset = self.width
+
+
+class ClockZone(Slide):
+    time_text = StringProperty("")
+    detail = StringProperty("")
+
+    def show(self, local: datetime, weather: str) -> None:
+        self.time_text = f"{local:%H:%M}"
+        self.detail = "   ".join(p for p in (f"{local:%a %d %b}", weather) if p)
+
+
+def build_slide(item: Item, *, templates: Mapping[str, Mapping], boards: LiveBoards, lang: str) -> Slide:
+    """The widget for ``item``, not yet prepared."""
+    if item.kind == "image":
+        slide: Slide = ImageSlide(item.path or Path("/nonexistent"))
+    elif item.kind == "video":
+        slide = VideoSlide(item.path or Path("/nonexistent"))
+    elif item.kind == "text":
+        template = templates.get(item.doc.get("template", "")) if item.doc.get("template") else None
+        if item.doc.get("template") and template is None:
+            raise SlideError(f"text template {item.doc['template']!r} is not in the cache")
+        slide = TextSlide(item, template, lang)
+    elif item.kind == "menu_board":
+        slide = MenuBoardSlide(boards, lang, item.doc.get("limit", 12))
+    elif item.kind == "offers":
+        slide = OffersSlide(boards, lang, item.doc.get("limit", 3))
+    else:
+        raise SlideError(f"unknown item kind {item.kind!r}")
+    slide.item = item
+    slide.duration_s = item.duration_s
+    return slide

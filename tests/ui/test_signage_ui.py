@@ -1,0 +1,447 @@
+"""The signage player on the real Kivy widget tree under Xvfb, with a simulated clock.
+
+Each test starts its own SignageApp on the shared window over a demo-store cache with a week of
+signage content. Screenshots go to test-output/screens/signage/.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from signage_content import SimClock, apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
+from ui_driver import advance, shot, until
+
+from signage.app import SignageApp
+from signage.live import StoreInfo
+from sync.cache.outbox import Outbox
+from sync.cache.signage import save_override
+from sync.config import SignageSection
+from sync.demo import demo_cache
+from sync.protocol.overrides import Override
+
+SOFIA = ZoneInfo("Europe/Sofia")
+STORE = StoreInfo("demo", "south", "s001", "signage-1", "Europe/Sofia")
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=SOFIA).timestamp()
+
+
+class Screen:
+    """A running SignageApp and the means to drive it: sim time, frames, events."""
+
+    def __init__(self, tmp: Path, start: float, content: bool = True, settings: SignageSection | None = None):
+        self.media = tmp / "media"
+        self.cache = demo_cache(tmp / "cache.db")
+        self.content = week_content(self.media) if content else None
+        if content:
+            apply(self.cache, self.content, version=2)
+        else:  # a fresh device: no signage content at all
+            apply(self.cache, {"content_items": [], "playlists": [], "schedules": []}, version=2)
+        self.outbox = Outbox(self.cache, boot_id="boot", device=STORE.device, store=STORE.store)
+        self.clock = SimClock(start)
+        stop_previous_app()
+        self.app = SignageApp(cache=self.cache, outbox=self.outbox, store=STORE, media_dir=self.media,
+                              settings=settings or SignageSection(lang="en", brand_name="Demo Coffee & Bakery",
+                                                                  brand_tagline="Fresh every morning"),
+                              clock=self.clock)
+        self.app._run_prepare()
+        advance(3)
+
+    @property
+    def player(self):
+        return self.app.player
+
+    def run(self, seconds: float, step: float = 0.25) -> None:
+        """Move sim time forward in steps, a frame per step."""
+        for _ in range(round(seconds / step)):
+            self.clock.advance(step)
+            advance(1)
+
+    def showing(self, zone: str = "main") -> str | None:
+        return self.player.now_showing().get(zone)
+
+    def events(self, type: str) -> list[dict]:
+        import json
+        return [json.loads(p) for (p,) in self.cache.query("SELECT payload FROM outbox WHERE type = ?", (type,))]
+
+    def close(self) -> None:
+        self.app.detach()
+        self.cache.close()
+
+
+
+@pytest.fixture
+def screen(tmp_path):
+    screens: list[Screen] = []
+
+    def make(start: float, **kwargs) -> Screen:
+        s = Screen(tmp_path, start, **kwargs)
+        screens.append(s)
+        return s
+
+    yield make
+    for s in screens:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def signage_shots(shots) -> Path:
+    path = shots / "signage"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def test_a_fresh_device_shows_the_waiting_screen_with_its_id(screen, signage_shots):
+    s = screen(at("2026-11-23T09:00"), content=False)
+    s.run(1)
+    assert s.player.state == "waiting"
+    waiting = s.player.stage.children[0]
+    assert waiting.device_id == "signage-1" and waiting.name == "Demo Coffee & Bakery"
+    shot(signage_shots, "waiting-for-content")
+    # the first bundle arrives: it plays at once
+    content = week_content(s.media)
+    apply(s.cache, content, version=3)
+    s.player.reload()
+    s.run(1)
+    assert s.player.state == "playing" and s.showing() == "img-croissant"
+
+
+def test_content_switches_at_the_daypart_boundaries(screen, signage_shots):
+    s = screen(at("2026-11-23T10:59:50"))  # a Monday, ten seconds before lunch
+    s.run(0.5)
+    assert s.showing() == "img-croissant"
+    shot(signage_shots, "breakfast-layout")
+    s.run(5)
+    assert s.showing() == "txt-combo"
+    shot(signage_shots, "text-slide-from-template")
+    s.run(4.5)  # 11:00:00.25: lunch, cut at the boundary
+    assert s.showing() == "img-soup"
+    lunch_start = [t for t in s.player.switches if t[2] == "img-soup"]
+    assert len(lunch_start) == 1
+    s.run(5)
+    assert s.showing() == "txt-wifi"
+    s.run(3)  # the slot's own 3 s, not the item's 5 s
+    assert s.showing() == "img-soup"
+    # Monday 22:00 is the overnight loop, and so is Tuesday 01:59; 02:00 falls back to the default
+    s.clock.t = at("2026-11-23T22:00:01")
+    s.run(0.5)
+    assert s.showing() == "txt-night"
+    s.clock.t = at("2026-11-24T01:59:00")
+    s.run(0.5)
+    assert s.showing() == "txt-night"
+    s.run(60)
+    assert s.showing() == "txt-wifi"
+    # the plays went to the proof-of-play rows, with their durations
+    s.player.proof.flush(s.clock())
+    rows = s.cache.query("SELECT item_id, zone, duration_s, full FROM proof_of_play WHERE item_id = 'img-croissant'")
+    assert rows[0][:3] == ("img-croissant", "main", 5.0) and rows[0][3] == 1
+
+
+def test_the_menu_board_zone_shows_the_engines_menu_with_prices(screen, signage_shots):
+    s = screen(at("2026-11-23T12:30"))
+    s.run(1)
+    side = s.player.zones["side"].current.slide
+    assert side.heading == "Lunch"
+    prices = [row.price for row in side.ids.rows.children]
+    assert prices and all(p.startswith("€") for p in prices)
+    shot(signage_shots, "lunch-menu-board")
+
+
+def test_an_override_takes_the_screen_then_the_schedule_resumes(screen, signage_shots):
+    s = screen(at("2026-11-23T09:00"))
+    s.run(6)
+    assert s.showing() == "txt-combo"
+    now = s.clock()
+    flood = Override("demo", "region/south", "ov-flood", now, now + 30, "start",
+                     message={"title": "Store closed: flooding", "body": "Please use the Vitosha Blvd store."})
+    save_override(s.cache, flood, source="test", received_at=now)
+    s.player.wake_overrides()
+    s.run(0.25)
+    assert s.player.state == "override" and s.showing("override") == "ov-flood"
+    shot(signage_shots, "emergency-override")
+    s.run(29)
+    assert s.player.state == "override"
+    s.run(1.5)  # expired
+    assert s.player.state == "playing"
+    assert s.showing() == "img-cappuccino"  # the breakfast loop goes on where it was, not from the top
+    # an override ended by command before its expiry
+    now = s.clock()
+    promo = Override("demo", "device/signage-1", "ov-tasting", now, now + 600, "start",
+                     playlist=["txt-night", {"item": "img-soup", "duration_s": 2}])
+    save_override(s.cache, promo, source="command", received_at=now)
+    s.player.wake_overrides()
+    s.run(0.5)
+    assert s.showing("override") == "txt-night"
+    s.run(5)
+    assert s.showing("override") == "img-soup"
+    end = Override("demo", "device/signage-1", "ov-tasting", now + 10, now + 10, "end")
+    save_override(s.cache, end, source="command", received_at=now + 10)
+    s.player.wake_overrides()
+    s.run(0.5)
+    assert s.player.state == "playing"
+
+
+def test_a_missing_or_corrupt_file_is_skipped_reported_and_blacklisted(screen, signage_shots, tmp_path):
+    s = screen(at("2026-11-23T09:00"))
+    content = s.content
+    broken = b"\x89PNG\r\n\x1a\n this is not an image"
+    broken_sha = store_media(s.media, broken)  # sha256 right, picture wrong: head office shipped a bad file
+    absent = image_bytes("absent", (0, 90, 0))
+    absent_sha = f"{7:064x}"  # named by the bundle, never downloaded
+    content["content_items"] += [{"id": "img-broken", "kind": "image", "media": broken_sha, "duration_s": 5},
+                                 {"id": "img-absent", "kind": "image", "media": absent_sha, "duration_s": 5}]
+    content["playlists"][0]["items"] = ["img-broken", "img-croissant", "img-absent", "txt-combo"]
+    content["media"] += [media_entry(broken_sha, broken), media_entry(absent_sha, absent)]
+    apply(s.cache, content, version=3)
+    s.player.library = None  # as on a fresh start with this bundle in the cache
+    s.player.reload()
+    s.run(12)
+    played = [item for _, zone, item in s.player.switches if zone == "main"]
+    assert "img-broken" not in played and "img-absent" not in played
+    assert played[-3:] == ["img-croissant", "txt-combo", "img-croissant"]
+    errors = {e["item"]: e["reason"] for e in s.events("playback_error")}
+    assert "cannot be decoded" in errors["img-broken"] and "not on the device" in errors["img-absent"]
+    assert s.player.blacklist == {"img-broken": broken_sha}
+    before = len(s.events("playback_error"))
+    s.run(20)  # the blacklisted item is not tried again
+    assert len(s.events("playback_error")) == before
+    health = s.app.health.snapshot()
+    assert health["blacklisted"] == ["img-broken"] and health["errors"] == 2
+    assert health["last_error"].startswith("img-absent: media")
+
+
+def test_a_new_bundle_swaps_in_at_an_item_boundary_once_its_files_are_here(screen, signage_shots):
+    s = screen(at("2026-11-23T09:00"))
+    s.run(2)
+    content = s.content
+    fresh = image_bytes("new season", (30, 80, 140))
+    import hashlib
+    sha = hashlib.sha256(fresh).hexdigest()
+    content["content_items"].append({"id": "img-new", "kind": "image", "media": sha, "duration_s": 5})
+    content["playlists"][0]["items"] = ["img-new", "txt-combo"]
+    content["media"].append(media_entry(sha, fresh))
+    apply(s.cache, content, version=3)
+    s.player.reload()
+    s.run(10)  # the file is not here yet: the old content plays on
+    assert "img-new" not in [t[2] for t in s.player.switches]
+    assert s.player.pending is not None and s.player.pending.missing == ("img-new",)
+    store_media(s.media, fresh)  # the download completes
+    s.run(2.5)
+    assert s.player.pending is not None and s.player.pending.complete
+    current = s.player.zones["main"].current
+    boundary = current.started_at + current.slide.duration_s
+    s.run(boundary - s.clock() - 0.25)
+    assert s.showing() != "img-new"  # not mid-item
+    s.run(0.5)
+    assert s.showing() == "img-new" and s.player.library.versions["chain"] == 3
+    shot(signage_shots, "new-bundle")
+
+
+def test_video_plays_with_the_ffpyplayer_provider(screen, tmp_path):
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 180))
+    for i in range(50):
+        frame = np.full((180, 320, 3), (40, 80 + i * 3, 160), np.uint8)
+        cv2.putText(frame, f"frame {i}", (20, 100), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        writer.write(frame)
+    writer.release()
+    s = screen(at("2026-11-23T09:00"))
+    data = clip.read_bytes()
+    sha = store_media(s.media, data)
+    content = s.content
+    content["content_items"].append({"id": "vid-clip", "kind": "video", "media": sha, "duration_s": 2})
+    content["playlists"][0]["items"] = ["vid-clip", "txt-combo"]
+    content["media"].append({**media_entry(sha, data), "mime": "video/x-msvideo"})
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(0.25)
+    video = s.player.zones["main"].current.slide
+    assert s.showing() == "vid-clip"
+    assert type(video.video).__module__ == "kivy.core.video.video_ffpyplayer"  # the provider README names
+    until(lambda: video.frames >= 5, timeout=10)  # real frames decoded and drawn
+    assert video._rect.texture.size == (320, 180)
+
+
+def test_screenshot_identify_and_display_commands(screen, signage_shots):
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    from signage import commands
+    from sync.agent.commands import CommandRegistry
+
+    s = screen(at("2026-11-23T09:00"))
+    s.run(1)
+    registry = CommandRegistry()
+    commands.register(registry, s.app)
+
+    def call(command: str, args: dict) -> dict:
+        box = {}
+        t = threading.Thread(target=lambda: box.update(registry.run(json.dumps({"command": command,
+                                                                                  "args": args}).encode())))
+        t.start()
+        until(lambda: not t.is_alive(), timeout=10)
+        return box
+
+    answer = call("identify", {"seconds": 5})
+    assert answer["ok"], answer
+    shot(signage_shots, "identify")
+    answer = call("screenshot", {"width": 320})
+    assert answer["ok"], answer
+    png = Image.open(io.BytesIO(base64.b64decode(answer["result"]["png_base64"])))
+    assert png.size == (320, 180)
+    assert len(set(png.convert("L").getdata())) > 20  # a picture, not a blank
+    answer = call("display", {"mode": "off"})
+    assert answer["ok"] and answer["result"]["on"] is False
+    s.run(0.5)
+    assert s.player.state == "off"
+    assert s.app.health.snapshot()["display"]["on"] is False
+    shot(signage_shots, "display-off")
+    assert call("display", {"mode": "sideways"})["error"].startswith("ValueError: mode must be one of")
+    call("display", {"mode": "auto"})
+    s.run(0.5)
+    assert s.player.state == "playing"
+    # reload: the player reads the cache again; a new bundle is taken at the next item boundary
+    content = s.content
+    content["playlists"][0]["items"] = ["txt-wifi"]
+    apply(s.cache, content, version=3)
+    assert call("reload", {})["result"] == {"player": "reloaded"}
+    s.run(5.5)
+    assert s.showing() == "txt-wifi" and s.player.library.versions["chain"] == 3
+
+
+def test_night_schedule_blanks_the_screen_and_health_says_so(screen):
+    settings = SignageSection(lang="en", display_on="06:30", display_off="23:00", health_interval_s=60)
+    s = screen(at("2026-11-23T22:59:58"), settings=settings)
+    s.run(1)
+    assert s.player.state == "playing"
+    s.run(2)
+    s.app._each_second(1)
+    s.run(0.25)
+    assert s.player.state == "off"
+    s.clock.advance(61)
+    s.app._each_second(1)
+    health = s.events("health")[-1]
+    assert health["source"] == "signage" and health["display"] == {
+        "on": False, "mode": "auto", "on_at": "06:30", "off_at": "23:00", "dpms": s.app.display.power.dpms}
+    assert health["content_versions"] == {"chain": 2, "store/s001": 1} and health["state"] == "off"
+    assert {"uptime_s", "fps", "rss_bytes", "disk_free_bytes", "last_error"} <= set(health)
+    assert health["rss_bytes"] > 50 * 2**20 and health["disk_free_bytes"] > 0
+    s.clock.t = at("2026-11-24T06:30:00")
+    s.app._each_second(1)
+    s.run(0.5)
+    assert s.player.state == "playing"
+
+
+def test_portrait_rotation_picks_the_portrait_layout(screen, signage_shots):
+    s = screen(at("2026-11-23T12:30"), settings=SignageSection(lang="en", rotation=90))
+    content = s.content
+    content["layouts"].append({"id": "portrait", "orientation": "portrait", "zones": [
+        {"id": "main", "kind": "playlist", "x": 0, "y": 0, "w": 1, "h": 0.55},
+        {"id": "side", "kind": "offers", "x": 0, "y": 0.55, "w": 1, "h": 0.45}]})
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(1)
+    assert s.player.library.layout.id == "portrait"
+    assert s.app.root.ids.stage.size == [720, 1280] or tuple(s.app.root.ids.stage.size) == (720, 1280)
+    shot(signage_shots, "portrait-offers")
+
+
+def test_items_past_their_validity_are_not_played_offline(screen):
+    s = screen(at("2027-01-04T09:00"))  # a Monday; the combo slide below was valid until the end of 2026
+    content = s.content
+    next(i for i in content["content_items"] if i["id"] == "txt-combo")["valid_until"] = "2026-12-31"
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(16)
+    played = [item for _, zone, item in s.player.switches if zone == "main"]
+    assert "txt-combo" not in played and played[-3:] == ["img-croissant", "img-cappuccino", "img-croissant"]
+    assert s.player.errors == 0  # expired is not an error
+
+
+def test_systemd_hears_ready_after_the_first_frame_and_watchdog_pings_from_the_ui_loop(tmp_path, monkeypatch):
+    import socket
+
+    from sync.sdnotify import Notifier
+
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # pings every 0.1 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    cache = demo_cache(tmp_path / "cache.db")
+    apply(cache, week_content(tmp_path / "media"), version=2)
+    stop_previous_app()
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="b", device="signage-1", store="s001"), store=STORE,
+                     media_dir=tmp_path / "media", settings=SignageSection(lang="en"),
+                     clock=SimClock(at("2026-11-23T09:00")), notifier=Notifier(str(path)))
+    app._run_prepare()
+    messages: list[str] = []
+    try:
+        until(lambda: any("READY=1" in m for m in _drain(sock, messages)), timeout=5)
+        assert "showing" in next(m for m in messages if "READY=1" in m)
+        advance(30)
+        until(lambda: sum("WATCHDOG=1" in m for m in _drain(sock, messages)) >= 2, timeout=5)
+    finally:
+        app.detach()
+        cache.close()
+    assert "STOPPING=1" in _drain(sock, messages)[-1]
+    sock.close()
+
+
+def _drain(sock, into: list[str]) -> list[str]:
+    """Every datagram systemd would have had so far, in order."""
+    while True:
+        try:
+            into.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return into
+
+
+def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
+    s = screen(at("2026-11-23T09:00"))
+    content = s.content
+    broken = b"GIF89a but not really"
+    sha = store_media(s.media, broken)
+    content["content_items"].append({"id": "img-broken", "kind": "image", "media": sha, "duration_s": 5})
+    content["playlists"][0]["items"] = ["img-broken"]  # breakfast: one picture, and it is broken
+    content["media"].append(media_entry(sha, broken))
+    apply(s.cache, content, version=3)
+    s.player.library = None
+    s.player.reload()
+    s.run(1)
+    assert s.showing() == "brand" and s.player.blacklist == {"img-broken": sha}
+    brand = s.player.zones["main"].current.slide
+    assert brand.name == "Demo Coffee & Bakery" and brand.tagline == "Fresh every morning"  # [signage] config
+    content["layouts"][0]["brand"] = {"name": "Demo Coffee Sofia Center", "tagline": "Open 7:00-22:00"}
+    s.player._brand_name = s.player._brand_tagline = ""  # no brand in the device's config: head office's
+    apply(s.cache, content, version=4)
+    s.player.library = None
+    s.player.reload()
+    s.run(1)
+    brand = s.player.zones["main"].current.slide
+    assert (brand.name, brand.tagline) == ("Demo Coffee Sofia Center", "Open 7:00-22:00")
+    shot(signage_shots, "fallback-brand")
+    # head office fixes the picture: a new sha256, so the blacklist no longer holds, and it plays
+    fixed = image_bytes("fixed", (120, 60, 30))
+    fixed_sha = store_media(s.media, fixed)
+    content["content_items"][-1]["media"] = fixed_sha
+    content["media"].append(media_entry(fixed_sha, fixed))
+    apply(s.cache, content, version=5)
+    s.player.reload()
+    s.run(12)
+    assert s.showing() == "img-broken" and s.player.blacklist == {}
