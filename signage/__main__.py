@@ -70,7 +70,7 @@ def build_app(agent, device: config_mod.DeviceSection, settings: config_mod.Sign
     cache = Cache(agent.cache_path)  # the UI thread's own connection
     outbox = Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store)
     app = SignageApp(cache=cache, outbox=outbox, store=StoreInfo(d.chain, d.region, d.store, d.id, d.timezone),
-                     media_dir=agent.media_dir, settings=settings)
+                     media_dir=agent.media_dir, settings=settings, on_media_in_use=agent.bundles.media.showing)
     wire(agent, app)
     return app
 

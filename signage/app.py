@@ -59,11 +59,13 @@ class DisplayControl:
 class SignageApp(App):
     def __init__(self, *, cache: Cache, outbox: Outbox, store: StoreInfo, media_dir: Path,
                  settings: SignageSection | None = None, clock: Callable[[], float] = time.time,
-                 notifier: Notifier | None = None, seed: int = 0, **kwargs):
+                 notifier: Notifier | None = None, seed: int = 0,
+                 on_media_in_use: Callable[[set[str]], None] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.cache, self.outbox, self.store, self.media_dir = cache, outbox, store, Path(media_dir)
         self.settings, self.clock, self.seed = settings or SignageSection(), clock, seed
         self.notifier = notifier or Notifier()
+        self.on_media_in_use = on_media_in_use
         self.player: Player | None = None
         self._events: list = []
         self._identify: IdentifyOverlay | None = None
@@ -85,6 +87,8 @@ class SignageApp(App):
         self.health = Health(self.player, media_dir=self.media_dir, display=self.display,
                              interval_s=s.health_interval_s)
         self.player.on_first_frame = self._first_frame
+        if self.on_media_in_use is not None:
+            self.player.watch_media(self.on_media_in_use)
         self.player.start()
         self._events = [Clock.schedule_interval(self._each_second, 1.0)]
         interval = self.notifier.watchdog_interval_s()

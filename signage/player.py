@@ -121,6 +121,8 @@ class Player:
         self._overrides_dirty = True
         self.switches: list[tuple[float, str, str | None]] = []  # (monotonic, zone, item): for tests, benchmarks
         self.on_first_frame: Callable[[], None] | None = None
+        self._on_media_in_use: Callable[[set[str]], None] | None = None
+        self._media_in_use: set[str] = set()
         self._event = None
         self._dt = 0.0
         self._missing_reported: set[tuple[str, str]] = set()
@@ -286,6 +288,7 @@ class Player:
             self._finish(zp, old, now)
         zp.current, zp.cut = nxt, False
         nxt.slide.start()
+        self._report_media()
         self.switches.append((time.monotonic(), zp.zone.id, nxt.item_id))
         if len(self.switches) > 10000:
             del self.switches[:5000]
@@ -306,7 +309,23 @@ class Player:
     def _prepare_upcoming(self, zp: ZonePlayer) -> None:
         if zp.upcoming is None and zp.current is not None and (zp is self._special or zp in self.zones.values()):
             zp.upcoming = self._pick(zp)
+            self._report_media()
             self.proof.tick(self.clock())
+
+    def watch_media(self, listener: Callable[[set[str]], None]) -> None:
+        """Tell ``listener`` the media files on screen or prepared next, now and whenever that changes, so that
+        the agent's disk budget never collects them (``sync.media.MediaFetcher.showing``)."""
+        self._on_media_in_use = listener
+        listener(set(self._media_in_use))
+
+    def _report_media(self) -> None:
+        players = [*self.zones.values(), *([self._special] if self._special else [])]
+        shown = {s.slide.item.media for zp in players for s in (zp.current, zp.upcoming)
+                 if s is not None and s.slide.item is not None and s.slide.item.media}
+        if shown != self._media_in_use:
+            self._media_in_use = shown
+            if self._on_media_in_use is not None:
+                self._on_media_in_use(set(shown))
 
     def _drop_upcoming(self, zp: ZonePlayer, *, hold: bool = False) -> None:
         up = zp.upcoming

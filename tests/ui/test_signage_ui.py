@@ -113,14 +113,19 @@ def test_a_fresh_device_shows_the_waiting_screen_with_its_id(screen, signage_sho
 
 def test_content_switches_at_the_daypart_boundaries(screen, signage_shots):
     s = screen(at("2026-11-23T10:59:50"))  # a Monday, ten seconds before lunch
+    in_use: list[set[str]] = []
+    s.player.watch_media(in_use.append)  # what the agent's disk budget must never collect
     s.run(0.5)
     assert s.showing() == "img-croissant"
+    croissant = next(i["media"] for i in s.content["content_items"] if i["id"] == "img-croissant")
+    assert croissant in in_use[-1]
     shot(signage_shots, "breakfast-layout")
     s.run(5)
     assert s.showing() == "txt-combo"
     shot(signage_shots, "text-slide-from-template")
     s.run(4.5)  # 11:00:00.25: lunch, cut at the boundary
     assert s.showing() == "img-soup"
+    assert croissant not in in_use[-1]  # off the screen: the budget may collect it again
     lunch_start = [t for t in s.player.switches if t[2] == "img-soup"]
     assert len(lunch_start) == 1
     s.run(5)
