@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,7 +120,8 @@ class Player:
         self._special: ZonePlayer | None = None  # a playlist override's full-screen zone
         self._dirty = True  # re-evaluate the schedule on the next tick
         self._overrides_dirty = True
-        self.switches: list[tuple[float, str, str | None]] = []  # (monotonic, zone, item): for tests, benchmarks
+        # (monotonic, zone, item) of the latest switches, for tests and benchmarks; bounded, the player runs for months
+        self.switches: deque[tuple[float, str, str | None]] = deque(maxlen=2000)
         self.on_first_frame: Callable[[], None] | None = None
         self._event = None
         self._dt = 0.0
@@ -287,8 +289,6 @@ class Player:
         zp.current, zp.cut = nxt, False
         nxt.slide.start()
         self.switches.append((time.monotonic(), zp.zone.id, nxt.item_id))
-        if len(self.switches) > 10000:
-            del self.switches[:5000]
         if self.on_first_frame is not None and nxt.slide.item is not None:
             callback, self.on_first_frame = self.on_first_frame, None
             Clock.schedule_once(lambda dt: callback(), 0)
