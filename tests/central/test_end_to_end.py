@@ -20,7 +20,9 @@ from central.content_files import ContentProblem
 from central.fleet import fleet
 from central.profiles import upsert_profile
 from central.reports import offer_rows, proof_of_play_rows, write_report
+from sync.cache import Cache
 from sync.cache.profiles import erase_profile as erase_at_device
+from sync.cache.signage import active_overrides
 from sync.protocol import topics
 from sync.protocol.overrides import Override, parse_override
 from sync.protocol.signing import TrustedKeys
@@ -147,7 +149,9 @@ def test_two_workers_store_every_event_exactly_once(office, start_worker, start_
     assert office.db.scalar("SELECT count(*) FROM events WHERE type = 'offer_shown'") == len(ids)
 
 
-def test_override_to_a_region_and_its_end(office):
+def test_override_to_a_region_and_its_end(office, start_agent):
+    agent = start_agent()  # a store device in region south: its agent follows override/region/south
+    device_cache = Cache(agent.cache_path)  # the screen's own connection, as the signage player has
     got: list[bytes] = []
     arrived = threading.Event()
     topic = topics.override_topic(CHAIN, "region/south")
@@ -168,13 +172,17 @@ def test_override_to_a_region_and_its_end(office):
     keys = TrustedKeys([office.keys.active.public_key()])
     start = parse_override(got[-1], chain=CHAIN, scope="region/south", keys=keys)
     assert start.active_at(now + 60) and start.message["title"] == "Store closes at 18:00"
+    wait_for(lambda: [o.override_id for o in active_overrides(device_cache, now + 60)] == ["ov-flood"],
+             what="the device's agent verified and stored the override")
     arrived.clear()
     office.override(Override(CHAIN, "region/south", "ov-flood", now + 5, now + 65, "end"))
     assert arrived.wait(5)
     end = parse_override(got[-1], chain=CHAIN, scope="region/south", keys=keys)
     assert end.action == "end" and end.override_id == "ov-flood"
+    wait_for(lambda: active_overrides(device_cache, now + 60) == [], what="the end reached the device")
     screen.loop_stop()
     screen.disconnect()
+    device_cache.close()
     assert office.db.scalar("SELECT count(*) FROM overrides") == 2
 
 
