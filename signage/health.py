@@ -7,7 +7,6 @@ on/off state with its schedule.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -15,14 +14,7 @@ from pathlib import Path
 from kivy.clock import Clock
 
 from sync.cache.db import CacheError
-
-
-def rss_bytes() -> int:
-    try:
-        with open(f"/proc/{os.getpid()}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
+from sync.runtime import rss_bytes
 
 
 def disk_free_bytes(path: Path) -> int:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sync.runtime import rss_bytes
+
 from .demo import CARDS, product_card
-from .health import rss_bytes
 
 ITEM_S = 0.2
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import random
 import select
@@ -37,6 +36,7 @@ from ..protocol.bundle import Manifest
 from ..protocol.overrides import Override, OverrideRejected, check_override, parse_override
 from ..protocol.signing import TrustedKeys
 from ..protocol.topics import DeviceTopics
+from ..runtime import rss_bytes
 from ..weather.open_meteo import OpenMeteo
 from ..weather.provider import Observation, WeatherError, WeatherProvider
 from . import connection
@@ -560,7 +560,7 @@ class SyncAgent:
             "outbox_bytes": stats.bytes,
             "cache_file_bytes": self.outbox.file_bytes(),
             "media_bytes": self.bundles.media.disk_bytes(),
-            "rss_bytes": _rss_bytes(),
+            "rss_bytes": rss_bytes(),
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
         }
@@ -601,10 +601,3 @@ class SyncAgent:
         self.commands.register("screenshot", screenshot)
         self.commands.register("override", self._override_command)
 
-
-def _rss_bytes() -> int:
-    try:
-        with open(f"/proc/{os.getpid()}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
