@@ -61,15 +61,16 @@ class Masked(logging.Formatter):
 
 
 class StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a line is logged, as logging's own last-resort handler
-    does, so a program (or a test) that replaces stderr later never gets lines sent to a closed file."""
+    """Writes to the process's own stderr (``sys.__stderr__``, file descriptor 2, which journald reads),
+    whatever ``sys.stderr`` has been replaced with since: Kivy replaces it with a stream that logs each
+    line (a handler writing there would call itself), and a test's capture closes its stream afterwards."""
 
     def __init__(self) -> None:
         logging.Handler.__init__(self)
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stderr
+        return sys.__stderr__ or sys.stderr
 
 
 def setup_logging(section: LogSection | None = None, *, device: str = "", secrets: Iterable[str] = ()) -> None:

@@ -161,3 +161,20 @@ def test_no_secret_in_the_logs_on_an_auth_failure_or_a_tls_failure(tmp_path, cha
         log = run_agent(config, "cannot set up the connection")
         assert "check [broker] TLS files" in log
         assert KEY_BYTES.decode() not in log and PASSWORD not in log
+
+
+def test_stderr_lines_go_to_the_process_stderr_even_when_a_toolkit_replaces_sys_stderr(restore_logging, capfd,
+                                                                                         monkeypatch):
+    class LoggingStream:  # what Kivy puts in sys.stderr: each write becomes a log record
+        def write(self, text: str) -> None:
+            if text.strip():
+                logging.getLogger("kivy.stderr").warning(text)
+
+        def flush(self) -> None:
+            pass
+
+    setup_logging(device="kiosk-7")
+    monkeypatch.setattr(sys, "stderr", LoggingStream())
+    logging.getLogger("store_edge.test").warning("camera stopped")  # recursed without end before
+    line = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
+    assert (line["msg"], line["device"]) == ("camera stopped", "kiosk-7")
