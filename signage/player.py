@@ -61,6 +61,10 @@ LIVE_BOARD_S = {"menu_board": 30.0, "offers": 10.0}
 PENDING_RECHECK_S = 2.0  # a new bundle whose files are still downloading is looked at again this often
 NO_SCHEDULE = Schedule(())
 FRAME_SLACK_S = 0.1
+# Kivy ticks at most 60 times a second. An item ends on the tick nearest its due time, as a video
+# player presents on the nearest vsync: waiting for the first tick after it would add up to a whole
+# frame to every switch.
+HALF_FRAME_S = 1 / 120
 FULL_GC_NEVER = 1 << 30  # generation-2 threshold: no automatic full collections while the player runs
 FULL_GC_MIN_S, FULL_GC_MAX_S, FULL_GC_SLACK_S = 10.0, 60.0, 0.5
 
@@ -271,7 +275,7 @@ class Player:
             reason = cur.slide.failure()
             if reason:
                 self.report(cur.slide.item, reason)
-            elif now < cur.started_at + cur.slide.duration_s and not cur.slide.ended_early():
+            elif now + HALF_FRAME_S < cur.started_at + cur.slide.duration_s and not cur.slide.ended_early():
                 return
         self._advance(zp, now)
 
@@ -284,10 +288,10 @@ class Player:
         zp.upcoming = None
         cur = zp.current
         if cur is not None and not zp.cut and cur.slide.item is not None:
-            # On the beat: the next item starts when this one was due to end (at most a frame ago), so the
+            # On the beat: the next item starts when this one was due to end (within a frame of now), so the
             # playlist's timing does not drift by part of a frame per item.
             due = cur.started_at + cur.slide.duration_s
-            if 0 <= now - due < FRAME_SLACK_S:
+            if -HALF_FRAME_S <= now - due < FRAME_SLACK_S:
                 now = due
         self._show(zp, nxt, now)
         Clock.schedule_once(lambda dt: self._prepare_upcoming(zp), 0)
