@@ -163,18 +163,23 @@ def test_no_secret_in_the_logs_on_an_auth_failure_or_a_tls_failure(tmp_path, cha
         assert KEY_BYTES.decode() not in log and PASSWORD not in log
 
 
-def test_stderr_lines_go_to_the_process_stderr_even_when_a_toolkit_replaces_sys_stderr(restore_logging, capfd,
-                                                                                         monkeypatch):
-    class LoggingStream:  # what Kivy puts in sys.stderr: each write becomes a log record
-        def write(self, text: str) -> None:
-            if text.strip():
-                logging.getLogger("kivy.stderr").warning(text)
+KIVY_AFTER_LOGGING = """
+import logging, sys
+from sync.logs import setup_logging
+setup_logging(device="kiosk-7")
+import kivy.logger  # Kivy puts its own stream in sys.stderr: each line written there becomes a log record
+assert type(sys.stderr).__name__ == "ProcessingStream"
+logging.getLogger("store_edge.test").warning("camera stopped")
+"""
 
-        def flush(self) -> None:
-            pass
 
-    setup_logging(device="kiosk-7")
-    monkeypatch.setattr(sys, "stderr", LoggingStream())
-    logging.getLogger("store_edge.test").warning("camera stopped")  # recursed without end before
-    line = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
-    assert (line["msg"], line["device"]) == ("camera stopped", "kiosk-7")
+def test_json_lines_reach_stderr_in_a_process_where_kivy_replaced_sys_stderr(tmp_path):
+    # A program's order: logging first, then Kivy. The handler once wrote to the replaced sys.stderr,
+    # which logged the line again, without end.
+    result = subprocess.run([sys.executable, "-c", KIVY_AFTER_LOGGING], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parent.parent,
+                            env={"PATH": "/usr/bin:/bin", "KIVY_HOME": str(tmp_path), "KIVY_NO_ARGS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [(d["msg"], d["device"]) for d in lines if d["logger"] == "store_edge.test"] == [("camera stopped",
+                                                                                             "kiosk-7")]

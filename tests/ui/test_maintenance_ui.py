@@ -11,7 +11,6 @@ from support import sample_content, wait_for
 from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
 from kiosk.maintenance import MaintenanceService
-from sync.broker import free_port
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
@@ -108,8 +107,8 @@ def test_long_press_then_pin_opens_the_maintenance_screen(app, device, shots):
     assert app.root.current == "attract" and app.maintenance_network == ""
 
 
-def test_the_network_test_says_when_the_broker_is_unreachable(app, device):
-    app.maintenance.broker = ("127.0.0.1", free_port())  # nothing listens there
+def test_the_network_test_says_when_the_broker_is_unreachable(app, device, broker):
+    broker.kill()  # the store's broker dies: the screen's own broker, not an empty port
     app.open_maintenance()
     for digit in "2468":
         app.maintenance_key(digit)
