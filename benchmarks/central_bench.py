@@ -39,13 +39,14 @@ from central.profiles import lookup  # noqa: E402
 from central.worker import Worker  # noqa: E402
 from sync.agent.connection import request_properties  # noqa: E402
 from sync.broker import Mosquitto  # noqa: E402
+from sync.clock import SYSTEM  # noqa: E402
 from sync.config import BrokerSection  # noqa: E402
 from sync.protocol import lookup as lookup_wire  # noqa: E402
 from sync.protocol import topics  # noqa: E402
 
 CHAIN = "bench"
 DAY = 86_400.0
-NOW = time.time()
+NOW = SYSTEM.time()
 
 
 def report(name: str, value: str, target: str, ok: bool | None) -> None:
@@ -88,9 +89,9 @@ def bench_ingest(db: Database, label: str, target: float, n: int) -> None:
     dupes = events[: n // 10]  # 10 % arrive again (lost acks)
     started = time.perf_counter()
     for i in range(0, n, batch):
-        store_events(db, events[i:i + batch])
+        store_events(db, events[i:i + batch], now=SYSTEM.time())
     for i in range(0, len(dupes), batch):
-        store_events(db, dupes[i:i + batch])
+        store_events(db, dupes[i:i + batch], now=SYSTEM.time())
     elapsed = time.perf_counter() - started
     rate = (n + len(dupes)) / elapsed
     stored = db.scalar("SELECT count(*) FROM events")
@@ -100,7 +101,7 @@ def bench_ingest(db: Database, label: str, target: float, n: int) -> None:
 
 def bench_worker_over_mqtt(config: CentralConfig, n: int, broker: Mosquitto) -> None:
     """The same through the worker: device batches of 50 over Mosquitto, stored, acked."""
-    worker = Worker(config, 1).start()
+    worker = Worker(config, 1, clock=SYSTEM).start()
     before = worker.db.scalar("SELECT count(*) FROM events")
     events = device_events(n, 100_000, seed=99)
     device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bench-device")
@@ -160,7 +161,7 @@ def bench_lookups(db: Database, config: CentralConfig, broker: Mosquitto, n: int
     report(f"lookup in the store, {label}, {n:,} profiles (p50 {statistics.median(times):.2f} ms)",
            f"p99 {percentile(times, 99):.2f} ms", "< 10 ms", percentile(times, 99) < 10)
 
-    worker = Worker(config, 1).start()
+    worker = Worker(config, 1, clock=SYSTEM).start()
     answered: dict[bytes, float] = {}
     got = threading.Event()
 
@@ -215,7 +216,7 @@ def bench_publish(db: Database, config: CentralConfig, keys: Keyring, stores: in
                  ((f"C{(s * 100 + k) % customers:07d}", f"s{s:04d}", NOW - 90 * DAY, NOW - k * 3600, 3)
                   for s in range(stores) for k in range(100)))
     link = BrokerLink(config.broker, "bench-publisher").start()
-    office = HeadOffice(config, db, keys, link)
+    office = HeadOffice(config, db, keys, link, clock=SYSTEM)
     started = time.perf_counter()
     sent = office.publish_content()
     elapsed = time.perf_counter() - started

@@ -35,6 +35,7 @@ from sync.cache.engine_state import impressions_since  # noqa: E402
 from sync.cache.read import CacheReader  # noqa: E402
 
 KEY = b"bench-chain-phone-key"
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia: the bench's store time
 rows: list[tuple[str, str, str, bool]] = []
 
 
@@ -90,8 +91,10 @@ def build_cache(path: Path, rng: random.Random) -> None:
     store = {"inventory": [{"sku": p["sku"], "on_hand": rng.choice([0, 3, 12, 40])} for p in products],
              "profiles": profiles, "basket_lines": lines}
     cache = Cache(path)
-    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain)
-    apply_bundle(cache, stream="store/s1", scope="store/s1", version=1, sha256="x", mode="snapshot", content=store)
+    at = NOW.timestamp()
+    apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain, at=at)
+    apply_bundle(cache, stream="store/s1", scope="store/s1", version=1, sha256="x", mode="snapshot", content=store,
+                 at=at)
     cache.close()
 
 
@@ -110,21 +113,21 @@ def main() -> int:
         reader = CacheReader(cache)
         before = rss_mb()
         t0 = time.perf_counter()
-        engine = Engine.load(reader, now=datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
+        engine = Engine.load(reader, now=NOW)
         load_s = time.perf_counter() - t0
         gc.collect()
         added = rss_mb() - before
         print(f"  (engine load: {load_s:.2f} s for {len(engine.playbook.offers)} offers, "
               f"{len(engine.catalog.products)} products)")
 
-        now = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
-        weather = Weather(5.0, 0.8, "rain", now)
+        weather = Weather(5.0, 0.8, "rain", NOW)
         kiosk_ms, menu_ms, shown = [], [], []
         for i in range(3_000):
-            moment = now + timedelta(minutes=rng.randrange(12 * 60))
+            moment = NOW + timedelta(minutes=rng.randrange(12 * 60))
             ctx = Context(now=moment, store="s1", region="r1", device="kiosk-1", channel="kiosk", weather=weather)
+            at = moment.timestamp()
             t = time.perf_counter()
-            profile = reader.profile_by_phone_hash(phone_hash(rng.randrange(100_000)))          # identify
+            profile = reader.profile_by_phone_hash(phone_hash(rng.randrange(100_000)), at)  # identify
             consents = current_consents(profile, reader.consent_history(profile["profile_id"]))  # consent
             shopper = Shopper.for_decision(profile, consents, reader.basket_lines(profile["profile_id"]))
             caps = count(windows(moment, "Europe/Sofia"),                                        # caps

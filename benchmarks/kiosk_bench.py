@@ -24,6 +24,7 @@ import qrcode  # noqa: E402
 
 from decisions.identity.qr import issue_token  # noqa: E402
 from kiosk.camera import FileFrames, QrScanner, decode_qr, shrink, to_gray  # noqa: E402
+from sync.clock import SYSTEM, FixedClock  # noqa: E402
 from sync.protocol.signing import generate_private_key  # noqa: E402
 
 rows: list[tuple[str, str, str, bool]] = []
@@ -80,7 +81,7 @@ def pct(sorted_values: list[float], q: float) -> float:
 
 
 def camera_decode_fps() -> None:
-    token = issue_token(generate_private_key(), "P0001234", now=time.time(), ttl_s=300)
+    token = issue_token(generate_private_key(), "P0001234", now=SYSTEM.time(), ttl_s=300)
     with_code = camera_frame(token, seed=1)
     gray = to_gray(with_code)
     assert decode_qr(shrink(gray, 0.5)) == [token] and decode_qr(gray) == [token], "the bench code must be readable"
@@ -143,6 +144,8 @@ def wait_screen(app, name: str, timeout: float = 10.0) -> float:
 
 
 def build_app(tmp: Path, key):
+    """The kiosk on the demo store, its clock standing at Monday 08:30 in Sofia: that hour's offers and menu,
+    whatever day the benchmark runs."""
     from datetime import UTC, datetime
 
     from kiosk.app import KioskApp
@@ -150,17 +153,17 @@ def build_app(tmp: Path, key):
     from kiosk.i18n import Translator
     from sync.protocol.signing import TrustedKeys
 
-    now = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
-    service = offline_store(tmp, clock=lambda: now, qr_keys=TrustedKeys([key.public_key()]))
+    clock = FixedClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
+    service = offline_store(tmp, clock=clock, qr_keys=TrustedKeys([key.public_key()]))
     app = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=600)
     app._run_prepare()
     idle(5)
-    return app, now
+    return app
 
 
-def qr_to_offers(app, key, now) -> None:
+def qr_to_offers(app, key) -> None:
     """A returning shopper who chose before: the QR code in front of the camera -> offers drawn."""
-    token = issue_token(key, "c-0001", now=now.timestamp(), ttl_s=3600)
+    token = issue_token(key, "c-0001", now=app.service.clock.time(), ttl_s=3600)
     empty, with_code = camera_frame(None, seed=5), camera_frame(token, seed=6)
     # first visit: she records her choices once
     app.start_identify()
@@ -225,7 +228,7 @@ def sessions_child() -> None:
     from kiosk.display import configure_kivy
 
     configure_kivy(kiosk_mode=False)
-    app, _ = build_app(Path(tempfile.mkdtemp()), generate_private_key())
+    app = build_app(Path(tempfile.mkdtemp()), generate_private_key())
     marks = {0: rss_mb()}
     for i in range(1, 1001):
         app.start_identify()
@@ -258,10 +261,10 @@ def cold_start_child() -> None:
     from kiosk.display import configure_kivy
 
     configure_kivy(kiosk_mode=False)
-    app, _ = build_app(Path(tempfile.mkdtemp()), generate_private_key())
+    app = build_app(Path(tempfile.mkdtemp()), generate_private_key())
     wait_screen(app, "attract")
     import psutil
-    print(time.time() - psutil.Process().create_time())
+    print(SYSTEM.time() - psutil.Process().create_time())  # psutil gives the start as wall-clock seconds
 
 
 def main() -> int:
@@ -285,8 +288,8 @@ def main() -> int:
     try:
         cold_start()
         key = generate_private_key()
-        app, now = build_app(Path(tempfile.mkdtemp()), key)
-        qr_to_offers(app, key, now)
+        app = build_app(Path(tempfile.mkdtemp()), key)
+        qr_to_offers(app, key)
         ui_fps_while_scanning(app)
         sessions_rss()
     finally:

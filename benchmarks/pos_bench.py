@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,20 +25,24 @@ from decisions import coupons  # noqa: E402
 from pos.desk import Desk  # noqa: E402
 from pos.http import PosServer  # noqa: E402
 from sync.cache.outbox import Outbox  # noqa: E402
+from sync.clock import FixedClock  # noqa: E402
 from sync.demo import demo_cache  # noqa: E402
 
 N = 2000
+# The desk and its coupons on a fixed Monday morning: the same offers apply on whatever day the benchmark runs.
+CLOCK = FixedClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
 
 
 def main() -> int:
     print("store-edge point-of-sale benchmark (issue 8)")
     ok = True
     with tempfile.TemporaryDirectory() as d:
-        cache = demo_cache(Path(d) / "cache.db")
+        cache = demo_cache(Path(d) / "cache.db", clock=CLOCK)
         key = coupons.store_key(b"bench secret", "s001")
-        desk = Desk(cache, Outbox(cache, boot_id="b", device="pos-1", store="s001"), store="s001", coupon_key=key)
+        desk = Desk(cache, Outbox(cache, boot_id="b", device="pos-1", store="s001", clock=CLOCK), store="s001",
+                    coupon_key=key, clock=CLOCK)
         offer = next(o for o in desk.playbook().offers if o.id == "OFF-MORNING-COMBO")
-        codes = [coupons.issue(key, store="s001", offer=offer, arm=None, expires_at=time.time() + 86400,
+        codes = [coupons.issue(key, store="s001", offer=offer, arm=None, expires_at=CLOCK.time() + 86400,
                                serial=i).code for i in range(N)]
         server = PosServer(desk).start()
         host, port = server.server_address[:2]

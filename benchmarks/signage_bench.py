@@ -95,13 +95,14 @@ def schedule_eval() -> None:
 # --- cold start ---------------------------------------------------------------------------------------------
 def prepared_device(var: Path, port: int) -> Path:
     """A signage device's config and cache holding the demo chain with its pictures, as after a first sync."""
-    from sync.demo import ASSETS, Demo, demo_cache
+    from sync.clock import SYSTEM
+    from sync.demo import ASSETS, demo_cache, load_media
     from sync.protocol import signing
 
     media = var / "media"
     media.mkdir(parents=True, exist_ok=True)
-    demo_cache(var / "cache.db").close()
-    for entry in Demo(var, ASSETS, timeout=1).load_media():  # as the agent would have downloaded them
+    demo_cache(var / "cache.db", clock=SYSTEM).close()
+    for entry in load_media(ASSETS):  # as the agent would have downloaded them
         shutil.copy(ASSETS / entry["url"], media / entry["sha256"])
     (var / "chain.pub").write_bytes(signing.public_key_pem(signing.generate_private_key().public_key()))
     config = var / "device.toml"
@@ -167,16 +168,18 @@ def soak(seconds: float) -> None:
     from signage.soak import run_soak, soak_content
     from sync.cache.bundles import apply_bundle
     from sync.cache.outbox import Outbox
+    from sync.clock import SYSTEM
     from sync.config import SignageSection
     from sync.demo import demo_cache
 
     var = Path(tempfile.mkdtemp(prefix="signage-soak-"))
-    cache = demo_cache(var / "cache.db")
+    cache = demo_cache(var / "cache.db", clock=SYSTEM)
     apply_bundle(cache, stream="chain", scope="chain", version=2, sha256="soak", mode="snapshot",
-                 content=soak_content(var / "media"))
-    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="bench", device="signage-1", store="s001"),
+                 content=soak_content(var / "media"), at=SYSTEM.time())
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="bench", device="signage-1", store="s001",
+                                                clock=SYSTEM),
                      store=StoreInfo("demo", "south", "s001", "signage-1"), media_dir=var / "media",
-                     settings=SignageSection(lang="en"))
+                     clock=SYSTEM, settings=SignageSection(lang="en"))
     app._run_prepare()
     for _ in range(10):
         EventLoop.idle()
@@ -185,7 +188,7 @@ def soak(seconds: float) -> None:
 
     def on_flip(*args: object) -> None:
         cur = player.zones["main"].current  # its start time only: holding the slide would keep its texture alive
-        flips.append((time.perf_counter(), time.time(), cur and cur.started_at))
+        flips.append((time.perf_counter(), SYSTEM.time(), cur and cur.started_at))
 
     Window.bind(on_flip=on_flip)
     result = run_soak(player, seconds)
@@ -225,6 +228,7 @@ def override_latency(rounds: int = 10) -> None:
     from sync import config as config_mod
     from sync.agent import SyncAgent
     from sync.broker import Mosquitto
+    from sync.clock import SYSTEM
     from sync.config import SignageSection
     from sync.protocol import signing
     from sync.protocol.overrides import Override, sign_override
@@ -236,11 +240,11 @@ def override_latency(rounds: int = 10) -> None:
     key = signing.generate_private_key()
     (var / "chain.pub").write_bytes(signing.public_key_pem(key.public_key()))
     broker = Mosquitto(data_dir=var / "broker").start()
-    responder = Responder(chain="demo", host="127.0.0.1", port=broker.port, key=key).start()
+    responder = Responder(chain="demo", host="127.0.0.1", port=broker.port, key=key, clock=SYSTEM).start()
     base = config_mod.load(config_path, env={})
     cfg = dataclasses.replace(base, broker=dataclasses.replace(base.broker, port=broker.port, tls=False))
-    agent = SyncAgent(cfg).start()
-    app = build_app(agent, cfg.device, SignageSection(lang="en"))
+    agent = SyncAgent(cfg, clock=SYSTEM).start()
+    app = build_app(agent, cfg.device, SignageSection(lang="en"), clock=SYSTEM)
     app._run_prepare()
     flips: list[tuple[float, str]] = []
 
@@ -254,7 +258,7 @@ def override_latency(rounds: int = 10) -> None:
             EventLoop.idle()
         latencies = []
         for i in range(rounds):
-            now = time.time()
+            now = SYSTEM.time()
             o = Override("demo", "store/s001", f"ov-bench-{i}", now, now + 60, "start", message={"title": f"Test {i}"})
             flips.clear()
             t0 = time.perf_counter()

@@ -29,6 +29,7 @@ from sync.agent.bundles import Arrival, BundleWorker  # noqa: E402
 from sync.broker import Mosquitto  # noqa: E402
 from sync.cache import Cache  # noqa: E402
 from sync.cache.outbox import Outbox  # noqa: E402
+from sync.clock import SYSTEM  # noqa: E402
 from sync.media import MediaFetcher  # noqa: E402
 from sync.protocol import bundle as wire  # noqa: E402
 from sync.protocol import signing  # noqa: E402
@@ -77,7 +78,7 @@ def bench_apply(tmp: Path) -> None:
     del content  # a device never holds the source objects; keep the heap as small as the agent's
     cache = Cache(tmp / "apply.db")
     worker = BundleWorker(cache_path=str(tmp / "apply.db"), media=MediaFetcher(tmp / "media"), chain="bench",
-                          keys=TrustedKeys([key.public_key()]), on_applied=lambda m: None)
+                          keys=TrustedKeys([key.public_key()]), on_applied=lambda m: None, clock=SYSTEM)
     t0 = time.perf_counter()
     worker.handle(cache, Arrival("store/s1", "store/s1", "snapshot", json.dumps(manifest).encode()))
     elapsed = time.perf_counter() - t0
@@ -104,7 +105,7 @@ def bench_drain(tmp: Path, broker: Mosquitto, key, batch_events: int) -> None:
     n = 20_000
     cfg = device(tmp, broker.port, key, f"drain{batch_events}", health_interval_s=3600.0, batch_events=batch_events)
     cache = Cache(cfg.cache.path)
-    outbox = Outbox(cache, boot_id="b", device=cfg.device.id, store="s001")
+    outbox = Outbox(cache, boot_id="b", device=cfg.device.id, store="s001", clock=SYSTEM)
     with cache.transaction() as conn:
         for i in range(n):
             outbox.append(conn, "offer_shown", {"offer": f"OFF{i % 99:05d}", "arm": "a"})
@@ -116,7 +117,7 @@ def bench_drain(tmp: Path, broker: Mosquitto, key, batch_events: int) -> None:
     responder = subprocess.Popen([sys.executable, "-m", "sync.responder", "--chain", "bench", "--port",
                                   str(broker.port), "--key", str(key_file)], cwd=ROOT, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    agent = SyncAgent(cfg)
+    agent = SyncAgent(cfg, clock=SYSTEM)
     t0 = time.perf_counter()
     agent.start()
     while len(agent.drain.delivered) + agent.drain.acked < n:
@@ -139,9 +140,9 @@ def bench_drain(tmp: Path, broker: Mosquitto, key, batch_events: int) -> None:
 
 def bench_lookup(tmp: Path, broker: Mosquitto, key) -> None:
     cfg = device(tmp, broker.port, key, "lookup", health_interval_s=3600.0)
-    responder = Responder(chain="bench", host="127.0.0.1", port=broker.port, key=key).start()
+    responder = Responder(chain="bench", host="127.0.0.1", port=broker.port, key=key, clock=SYSTEM).start()
     responder.add_profiles([{"profile_id": f"P{i}", "segments": ["coffee"]} for i in range(1000)])
-    agent = SyncAgent(cfg).start()
+    agent = SyncAgent(cfg, clock=SYSTEM).start()
     agent.connected.wait(10)
     times = []
     for i in range(1000):

@@ -79,7 +79,7 @@ def main() -> int:
         offers = [{"id": f"OFF{i:03d}", "priority": 1, "channels": ["kiosk"], "title": {"en": f"Offer {i}"},
                    **({"sku": f"SKU{i * 7:04d}"} if i % 5 else {})} for i in range(40)]
         apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot",
-                     content={"offers": offers})
+                     content={"offers": offers}, at=DAY_START)
         day = busy_day(rnd)
         redemptions = [(f"CODE{i:05d}", f"OFF{rnd.randrange(40):03d}", None, None, f"R{i}", 50,
                         DAY_START + rnd.random() * HOURS * 3600) for i in range(600)]

@@ -27,6 +27,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError
 from sync.protocol.overrides import Override, OverrideRejected
 from sync.runtime import run_until_stopped, setup_logging
@@ -141,12 +142,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM) -> int:
+    """The one place that picks the clock: the system's, or a test's; everything below reads it."""
     args = parser().parse_args(argv)
     setup_logging()
     try:
         config = config_mod.load(args.config)
-        return run(args, config)
+        return run(args, config, clock)
     except ContentProblem as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -157,35 +159,36 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def run(args: argparse.Namespace, config: config_mod.CentralConfig) -> int:
+def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock) -> int:
     c = config.central
     if args.cmd == "keys":
         return keys_command(args, Keyring(c.keys_dir))
     if args.cmd == "serve":
-        return serve(args, config)
+        return serve(args, config, clock)
     with ExitStack() as stack:
         db = open_database(c.dsn)
         stack.callback(db.close)
         keys = Keyring(c.keys_dir)
         if args.cmd == "publish" and args.dry_run:
-            office = HeadOffice(config, db, keys, link=None)  # a dry run needs no broker
+            office = HeadOffice(config, db, keys, link=None, clock=clock)  # a dry run needs no broker
             plans = office.plan_content(args.scope, force=args.force)
             print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
             return 0
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
-            return offline_command(args, config, db, keys)
+            return offline_command(args, config, db, keys, clock)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
         stack.callback(link.stop)
-        office = HeadOffice(config, db, keys, link)
+        office = HeadOffice(config, db, keys, link, clock=clock)
         return online_command(args, office)
 
 
-def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring) -> int:
+def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, clock: Clock) -> int:
     """Commands that need the store but not the broker."""
     c = config.central
     if args.cmd == "fleet":
         stores = load_stores(Path(c.content_dir)) if (Path(c.content_dir) / "stores.csv").exists() else []
-        print(format_fleet(fleet(db, now=time.time(), stale_after_s=c.stale_after_s, stores=stores), now=time.time()))
+        now = clock.time()
+        print(format_fleet(fleet(db, now=now, stale_after_s=c.stale_after_s, stores=stores), now=now))
     elif args.cmd == "report":
         names = list(REPORTS) if args.name == "all" else [args.name]
         for name in names:
@@ -199,12 +202,13 @@ def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring) -
         print(json.dumps(doc if args.cmd == "export" else doc["consents"], indent=1, ensure_ascii=False))
     elif args.cmd == "profiles":
         rows = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        now = clock.time()
         with db.transaction():
             for row in rows:
-                upsert_profile(db, row)
+                upsert_profile(db, row, now=now)
         print(f"{len(rows)} profile(s) imported")
     elif args.cmd == "qr":
-        print(issue_card(db, keys, args.profile_id, ttl_s=int(args.ttl)))
+        print(issue_card(db, keys, args.profile_id, now=clock.time(), ttl_s=int(args.ttl)))
     return 0
 
 
@@ -216,7 +220,7 @@ def online_command(args, office: HeadOffice) -> int:
                   f" {'by url' if 'url' in m else 'inline'}")
         print(f"{len(sent)} bundle(s) published")
     elif args.cmd == "override":
-        now = time.time()
+        now = office.clock.time()
         scope = _scope(args)
         if args.action == "start":
             playlist = json.loads(args.playlist) if args.playlist else None
@@ -269,20 +273,20 @@ def keys_command(args, keys: Keyring) -> int:
     return 0
 
 
-def serve(args, config: config_mod.CentralConfig) -> int:
+def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
     from .worker import Worker
 
     c = config.central
     open_database(c.dsn).close()  # migrate once, before the workers
     keys = Keyring(c.keys_dir)
     keys.active_id  # noqa: B018 - fail now, not at the first erasure, if there is no key
-    workers = [Worker(config, n, keys=keys).start()
+    workers = [Worker(config, n, clock=clock, keys=keys).start()
                for n in range(args.first_worker, args.first_worker + (args.workers or c.workers))]
-    server = None if args.no_http else FileServer(c.http_dir, c.http_host, c.http_port).start()
+    server = None if args.no_http else FileServer(c.http_dir, c.http_host, c.http_port, clock=clock).start()
     stop = threading.Event()
     jobs_thread = None
     if not args.no_jobs:
-        office = HeadOffice(config, open_database(c.dsn), keys, workers[0].link)  # its own connection
+        office = HeadOffice(config, open_database(c.dsn), keys, workers[0].link, clock=clock)  # its own connection
 
         def scheduled() -> None:
             while not stop.wait(c.jobs_every_s):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -37,9 +36,8 @@ def digest(profile: dict) -> str:
 
 
 def send_delta(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, store: str, *,
-               upsert: list[dict] = (), delete: list[str] = (), now: float | None = None) -> list[dict]:
+               upsert: list[dict] = (), delete: list[str] = (), now: float) -> list[dict]:
     """Send profile upserts and deletions to one store; returns the manifests sent."""
-    now = time.time() if now is None else now
     upsert, delete = list(upsert), list(delete)
     manifests = []
     while upsert or delete:

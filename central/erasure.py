@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 
 from .consents import history
@@ -36,9 +35,8 @@ def _family(db: Database, golden: str) -> list[str]:
                                                " ORDER BY profile_id", (golden,))]
 
 
-def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float | None = None) -> Erasure | None:
+def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float) -> Erasure | None:
     """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id."""
-    now = time.time() if now is None else now
     with db.transaction():
         golden = resolve(db, "profile_id", profile_id)
         if golden is None:

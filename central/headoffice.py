@@ -1,16 +1,16 @@
 """Head office's actions that touch both the store and the stores: each a few lines over the modules.
 
-A :class:`HeadOffice` holds the central store, the signing keys and one broker connection; the
-command line and the workers use it.
+A :class:`HeadOffice` holds the central store, the signing keys, one broker connection and the
+clock it was given; the command line and the workers use it.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync.clock import Clock
 from sync.protocol import topics
 from sync.protocol.overrides import Override, sign_override
 
@@ -36,55 +36,59 @@ class StoreSync:
 
 
 class HeadOffice:
-    def __init__(self, config: CentralConfig, db: Database, keys: Keyring, link: BrokerLink | None):
-        self.config, self.db, self.keys, self.link = config, db, keys, link
+    def __init__(self, config: CentralConfig, db: Database, keys: Keyring, link: BrokerLink | None, *,
+                 clock: Clock):
+        self.config, self.db, self.keys, self.link, self.clock = config, db, keys, link, clock
         self.chain = config.central.chain
 
     # --- customers ---------------------------------------------------------------------------
     def erase(self, profile_id: str, *, requested_by: str) -> Erasure | None:
         """Erase a customer here and send the erase delta to every store that holds them."""
-        erasure = erase_profile(self.db, profile_id, requested_by=requested_by)
+        now = self.clock.time()
+        erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now)
         if erasure is None:
             return None
         for store in erasure.stores:
-            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids))
+            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids),
+                       now=now)
         log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told", len(erasure.profile_ids),
                  erasure.events_anonymised, len(erasure.stores))
         return erasure
 
     def merge(self, a: str, b: str) -> Merge:
-        merged = merge_profiles(self.db, a, b)
+        now = self.clock.time()
+        merged = merge_profiles(self.db, a, b, now=now)
         winner = wire_profile(self.db, merged.winner)
         for store in merged.stores:
             send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=[winner],
-                       delete=[merged.loser])
+                       delete=[merged.loser], now=now)
         return merged
 
-    def chosen_profiles(self, store: str, *, now: float | None = None) -> list[dict]:
+    def chosen_profiles(self, store: str) -> list[dict]:
         """The customers ``store`` should hold now, as devices get them."""
         c = self.config.central
-        now = time.time() if now is None else now
-        return wire_profiles(self.db, choose_customers(self.db, store, now=now, days=c.select_days, top=c.select_top))
+        return wire_profiles(self.db, choose_customers(self.db, store, now=self.clock.time(), days=c.select_days,
+                                                       top=c.select_top))
 
-    def sync_store(self, store: str, *, now: float | None = None) -> StoreSync:
+    def sync_store(self, store: str) -> StoreSync:
         """Send a store the profile deltas that bring its cache up to date with the chosen customers.
 
         Deltas only add and update: a delta that deletes a profile is an erasure on the device (it
         purges the customer's consents and unsent events), so customers who are no longer chosen
         leave with the store's next bundle snapshot, whose ``profiles`` section replaces the scope's.
         """
-        chosen = self.chosen_profiles(store, now=now)
+        chosen = self.chosen_profiles(store)
         held = dict(self.db.execute("SELECT profile_id, digest FROM store_cache WHERE store = ?", (store,)))
         upsert = [p for p in chosen if held.get(p["profile_id"]) != digest(p)]
-        send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=upsert, now=now)
+        send_delta(self.db, self.link, self.keys.active, self.chain, store, upsert=upsert, now=self.clock.time())
         return StoreSync(store, len(upsert), len(set(held) - {p["profile_id"] for p in chosen}))
 
-    def run_jobs(self, *, now: float | None = None, force: bool = False) -> jobs.JobResult:
+    def run_jobs(self, *, force: bool = False) -> jobs.JobResult:
         """RFM and co-purchase (skipped when nothing is new), then profile deltas to every store: new visits
         change who a store should hold even when the jobs had nothing to do. Deltas carry only changes."""
-        result = jobs.run(self.db, now=time.time() if now is None else now, force=force)
+        result = jobs.run(self.db, now=self.clock.time(), force=force)
         for (store,) in self.db.execute("SELECT DISTINCT store FROM profile_stores ORDER BY store"):
-            self.sync_store(store, now=now)
+            self.sync_store(store)
         return result
 
     # --- content -----------------------------------------------------------------------------
@@ -101,7 +105,7 @@ class HeadOffice:
         plans = self.plan_content(scopes, force=force)
         return publishing.publish(self.db, self.link, self.keys.active, self.chain, plans,
                                   http_dir=Path(self.config.central.http_dir), base_url=self.config.base_url,
-                                  max_inline_bytes=self.config.central.max_inline_bytes)
+                                  max_inline_bytes=self.config.central.max_inline_bytes, now=self.clock.time())
 
     # --- emergency override ------------------------------------------------------------------
     def override(self, override: Override) -> bytes:

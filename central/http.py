@@ -12,10 +12,20 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from sync.clock import Clock
+
 _RANGE_RE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    def __init__(self, *args, clock: Clock, **kwargs):
+        self.clock = clock  # before the base class, which handles the request inside __init__
+        super().__init__(*args, **kwargs)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, from the service's clock."""
+        return super().date_time_string(self.clock.time() if timestamp is None else timestamp)
+
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         match = _RANGE_RE.match(self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
@@ -44,10 +54,10 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class FileServer:
-    def __init__(self, folder: str | Path, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, folder: str | Path, host: str = "127.0.0.1", port: int = 0, *, clock: Clock):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        handler = functools.partial(_Handler, directory=str(self.folder))
+        handler = functools.partial(_Handler, directory=str(self.folder), clock=clock)
         self.server = ThreadingHTTPServer((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="central-http", daemon=True)
 

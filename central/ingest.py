@@ -24,7 +24,6 @@ the person.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,9 +51,8 @@ def _stage(db: Database) -> None:
     db.execute("DELETE FROM event_stage")
 
 
-def store_events(db: Database, events: Iterable[dict], *, now: float | None = None) -> Ingested:
+def store_events(db: Database, events: Iterable[dict], *, now: float) -> Ingested:
     """Store a batch of event envelopes; returns the new ones (in arrival order) and the duplicate count."""
-    now = time.time() if now is None else now
     unique: dict[str, dict] = {}
     total = 0
     for e in events:

@@ -20,7 +20,6 @@ The rules (docs/central.md repeats them for head office):
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 from .consents import current_consents, record_consent, strictest
@@ -39,8 +38,7 @@ class MergeError(ValueError):
     """The two ids cannot be merged (unknown, or already one profile)."""
 
 
-def merge_profiles(db: Database, a: str, b: str, *, now: float | None = None) -> Merge:
-    now = time.time() if now is None else now
+def merge_profiles(db: Database, a: str, b: str, *, now: float) -> Merge:
     with db.transaction():
         ids = [resolve(db, "profile_id", x) for x in (a, b)]
         if None in ids:

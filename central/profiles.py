@@ -9,7 +9,6 @@ no table scans, whatever the number of profiles.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -63,11 +62,10 @@ def link(db: Database, profile_id: str, kind: str, value: str) -> None:
             raise AliasTaken(kind, value, owner)
 
 
-def upsert_profile(db: Database, profile: Mapping, *, now: float | None = None, channel: str = "import") -> str:
+def upsert_profile(db: Database, profile: Mapping, *, now: float, channel: str = "import") -> str:
     """Create or update a profile from head office's data (fields as in the ``profiles`` section, plus
     ``loyalty_id``, ``attributes`` and ``created_at``). A ``consents`` map is appended to the ledger
     where it differs from the current state. Returns the golden id."""
-    now = time.time() if now is None else now
     pid = profile["profile_id"]
     with db.transaction():
         golden = resolve(db, "profile_id", pid)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +80,8 @@ def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] |
 
 
 def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, plans: list[Planned], *,
-            http_dir: Path, base_url: str, max_inline_bytes: int, now: float | None = None) -> list[dict]:
+            http_dir: Path, base_url: str, max_inline_bytes: int, now: float) -> list[dict]:
     """Sign and publish every changed plan; returns the manifests sent."""
-    now = time.time() if now is None else now
     sent = []
     for p in plans:
         if p.unchanged:

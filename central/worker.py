@@ -20,6 +20,7 @@ from collections import defaultdict
 import paho.mqtt.client as mqtt
 
 from sync.agent.connection import reply_properties
+from sync.clock import Clock
 from sync.protocol import events as events_wire
 from sync.protocol import lookup as lookup_wire
 from sync.protocol import topics
@@ -43,9 +44,10 @@ def worker_client_id(chain: str, number: int) -> str:
 
 
 class Worker:
-    def __init__(self, config: CentralConfig, number: int = 1, *, keys: Keyring | None = None,
+    def __init__(self, config: CentralConfig, number: int = 1, *, clock: Clock, keys: Keyring | None = None,
                  client_id: str | None = None):
         self.config = config
+        self.clock = clock
         self.chain = config.central.chain
         self.number = number
         self.db = Database(config.central.dsn)  # writes: events and what they feed
@@ -57,7 +59,7 @@ class Worker:
                                subscriptions=[(topics.shared_events_filter(self.chain), 1),
                                               (share + topics.lookup_request_topic(self.chain), 0),
                                               (topics.presence_filter(self.chain), 1)])
-        self.office = HeadOffice(config, self.db, self.keys, self.link)
+        self.office = HeadOffice(config, self.db, self.keys, self.link, clock=clock)
         self.stored = 0
         self.duplicates = 0
         self._pending: list[dict] = []
@@ -149,7 +151,7 @@ class Worker:
                                 " ON CONFLICT DO NOTHING", served)
         if not batch:
             return
-        result = store_events(self.db, batch)
+        result = store_events(self.db, batch, now=self.clock.time())
         self.stored += len(result.new)
         self.duplicates += result.duplicates
         seqs: dict[tuple[str, str], list[int]] = defaultdict(list)

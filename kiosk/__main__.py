@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync import config as config_mod
+from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError, DeviceConfig, read_key_file
 from sync.protocol.signing import TrustedKeys
 from sync.runtime import setup_logging
@@ -92,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_kivy(kiosk_mode=plan.kind == "kiosk" and not args.windowed)
     from sync.agent import SyncAgent
 
-    agent = SyncAgent(cfg, base_dir=base).start()
+    clock = SYSTEM
+    agent = SyncAgent(cfg, base_dir=base, clock=clock).start()
     try:
         if plan.kind == "kiosk":
-            run_kiosk(agent, plan, cfg, lang=args.lang, camera=args.camera or cfg.kiosk.camera)
+            run_kiosk(agent, plan, cfg, clock=clock, lang=args.lang, camera=args.camera or cfg.kiosk.camera)
         else:
-            run_tablet(agent, plan, cfg, lang=args.lang)
+            run_tablet(agent, plan, cfg, clock=clock, lang=args.lang)
     finally:
         agent.stop()
     return 0
@@ -107,8 +109,8 @@ def _store_name(cfg: DeviceConfig) -> str:
     return f"{cfg.device.chain} · {cfg.device.store}"
 
 
-def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -> None:
-    from kivy.clock import Clock
+def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, camera: str) -> None:
+    from kivy.clock import Clock as KivyClock
 
     from .app import KioskApp
     from .camera import OpenCvCamera
@@ -117,36 +119,37 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, lang: str, camera: str) -
     from .runtime import build_service
     from .service import run_as_service
 
-    service, engine = build_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
+    service, engine = build_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                     coupon_key=plan.coupon_key, store=plan.store)
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
     maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
-                                     broker=(cfg.broker.host, cfg.broker.port), health=agent.health)
+                                     broker=(cfg.broker.host, cfg.broker.port), health=agent.health, clock=clock)
     app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
                    maintenance=maintenance)
-    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
+    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(lambda dt: engine.reload()))
     run_as_service(app, alive=agent.io_alive)
     app.run()
 
 
-def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, lang: str) -> None:
-    from kivy.clock import Clock
+def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str) -> None:
+    from kivy.clock import Clock as KivyClock
 
     from .i18n import Translator
     from .runtime import build_staff_service
     from .service import run_as_service
     from .tablet import TabletApp
 
-    service, engine = build_staff_service(agent, qr_keys=plan.qr_keys, phone_key=plan.phone_key, store=plan.store)
+    service, engine = build_staff_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
+                                          store=plan.store)
     app = TabletApp(service, Translator(lang), store_name=_store_name(cfg), online=agent.connected.is_set)
 
     def reload(dt: float) -> None:
         engine.reload()
         app.refresh_staff()
 
-    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(reload))
+    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
     run_as_service(app, alive=agent.io_alive)
     app.run()
 

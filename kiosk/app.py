@@ -122,10 +122,8 @@ class KioskApp(StoreApp):
 
     def _load_slides(self, attract: AttractScreen) -> None:
         lang = self.translator.language
-        slides = [item["text"].get(lang) or item["text"].get("en", "")
-                  for item in self.service.reader.content_items() if item.get("kind") == "text" and item.get("text")]
-        attract.slides = slides or [self.store_name]
-        attract.next_slide()
+        attract.source = lambda: self.service.attract_texts(lang) or [self.store_name]
+        attract.restart()
 
     # --- chrome ------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:

@@ -1,23 +1,43 @@
 """The demo store with its kiosk: ``./run-demo`` (``python -m kiosk.demo``).
 
 Starts what ``sync.demo`` starts (Mosquitto, the reference head office, the kiosk-1 agent with the
-demo chain applied), then opens the kiosk window on it. With no display it runs on Xvfb and saves
-screenshots. ``--script`` plays a shopper: phone number, consent, offers, a coupon to the phone.
+demo chain applied), then opens the kiosk window on it (``--signage``: the signage screen). With no
+display it runs on Xvfb and saves screenshots. ``--script`` plays a shopper (phone number, consent,
+offers, a coupon to the phone) with a screenshot per step and exits 0; ``--stay-open`` keeps it
+running. The store's time is the real time, or ``--at 'mon 08:30'``; the window shows it in a tag.
+Ctrl-C (or SIGTERM) stops every process the demo started and says so in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
 from decisions import coupons
 from decisions.identity import qr
-from sync.demo import ASSETS, CHAIN, DEVICE, REGION, ROOT, STORE, Demo, DemoError, demo_cache
+from sync.clock import Clock
+from sync.demo import (
+    ASSETS,
+    CHAIN,
+    COUNTRY,
+    DEVICE,
+    REGION,
+    ROOT,
+    STORE,
+    TIMEZONE,
+    Demo,
+    DemoError,
+    add_at_argument,
+    demo_cache,
+    demo_clock,
+    stop_on_sigterm,
+)
 from sync.protocol.signing import TrustedKeys
 
 from .display import NoDisplay, configure_kivy, has_display, start_xvfb
@@ -26,46 +46,60 @@ from .session import KioskService, Store
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
 COUPON_SECRET = b"demo-chain-coupon-secret"
 SCRIPT_PHONE = "0899100101"  # Мария, c-0001
+SIGNAGE_DEVICE = "signage-1"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="store-edge-demo", description=__doc__,
+    parser = argparse.ArgumentParser(prog="run-demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="sync only: print the summary and exit (no window)")
-    parser.add_argument("--script", action="store_true", help="play a scripted shopper, then keep running")
-    parser.add_argument("--exit-after-script", action="store_true", help="with --script: close when it is done")
+    parser.add_argument("--script", action="store_true", help="play a scripted visit with a screenshot per step, "
+                                                              "then exit 0")
+    parser.add_argument("--stay-open", action="store_true", help="with --script: keep running after the last step")
     parser.add_argument("--signage", action="store_true", help="open the store's signage player instead of the kiosk")
     parser.add_argument("--var", type=Path, default=ROOT / "var" / "demo")
     parser.add_argument("--timeout", type=float, default=30.0)
+    add_at_argument(parser)
     args = parser.parse_args(argv)
-    demo = Demo(args.var, ASSETS, timeout=args.timeout)
-    try:
-        if args.once:
-            return demo.run(once=True)
-        if args.signage:
-            from signage.demo import run_demo
+    demo = Demo(args.var, ASSETS, timeout=args.timeout, clock=demo_clock(parser, args.at),
+                kind="signage" if args.signage else "kiosk", device=SIGNAGE_DEVICE if args.signage else DEVICE)
+    with stop_on_sigterm():
+        try:
+            if args.once:
+                return demo.run(once=True)
+            with ExitStack() as stack:
+                agent, responder = demo.start_store(stack)
+                shots = args.var / "screens" / ("signage" if args.signage else "")
+                if not has_display():
+                    xvfb = start_xvfb()
+                    demo.on_stop(stack, lambda: stop_process(xvfb), "Xvfb")
+                    print(f"no display: running on Xvfb {os.environ['DISPLAY']}; screenshots in {shots}")
+                if args.signage:
+                    from signage.demo import run_signage
 
-            return run_demo(args.var, timeout=args.timeout, script=args.script, exit_after=args.exit_after_script)
-        with ExitStack() as stack:
-            agent, responder = demo.start_store(stack)
-            if not has_display():
-                xvfb = start_xvfb()
-                stack.callback(xvfb.terminate)
-                print(f"no display: running the kiosk on Xvfb {os.environ['DISPLAY']}; screenshots in "
-                      f"{args.var / 'screens'}")
-            token = qr.issue_token(demo.chain_key, "c-0001", now=datetime.now(UTC).timestamp(), ttl_s=24 * 3600)
-            print(f"a shopper QR token for c-0001 (Мария), valid 24 h:\n  {token}")
-            return run_kiosk(agent, demo, script=args.script, exit_after=args.exit_after_script,
-                             shots=args.var / "screens")
-    except (DemoError, NoDisplay) as exc:
-        print(f"store-edge-demo: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("stopped")
+                    run_signage(agent, responder, demo, script=args.script, exit_after=not args.stay_open,
+                                shots=shots)
+                else:
+                    run_kiosk(agent, demo, script=args.script, exit_after=not args.stay_open, shots=shots)
+        except (DemoError, NoDisplay) as exc:
+            print(f"run-demo: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        print(demo.stopped_line())
         return 0
 
 
-def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path) -> int:
+def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path) -> None:
     os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
     configure_kivy(kiosk_mode=False)
     from kivy.clock import Clock
@@ -74,20 +108,51 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
     from .i18n import Translator
     from .runtime import build_service
 
-    service, engine = build_service(agent, qr_keys=TrustedKeys([demo.chain_key.public_key()]), phone_key=PHONE_KEY,
-                                    coupon_key=coupons.store_key(COUPON_SECRET, STORE),
-                                    store=(CHAIN, REGION, STORE, DEVICE, "Europe/Sofia", "BG"))
+    token = qr.issue_token(demo.chain_key, "c-0001", now=demo.clock.time(), ttl_s=24 * 3600)
+    print(f"a shopper QR token for c-0001 (Мария), valid 24 h:\n  {token}")
+    service, engine = build_service(agent, clock=demo.clock, qr_keys=TrustedKeys([demo.chain_key.public_key()]),
+                                    phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
+                                    store=(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY))
     app = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None,
                    online=agent.connected.is_set)
     agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
+    Clock.schedule_once(lambda dt: window_opened(demo, "the kiosk"), 0)
     if script:
         shots.mkdir(parents=True, exist_ok=True)
         Clock.schedule_once(lambda dt: ScriptedShopper(app, shots, exit_after).next(), 1.0)
     app.run()
-    return 0
 
 
-def offline_store(var: Path, *, clock, qr_keys: TrustedKeys) -> KioskService:
+def window_opened(demo: Demo, screen: str) -> None:
+    """Say that ``screen`` is up, and show the demo's store time in a small tag at the top right of the
+    window, kept current: what the screen shows depends on it (dayparts, offers), and with ``--at`` it
+    is not the time on the wall."""
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.graphics import Color, RoundedRectangle
+    from kivy.metrics import dp
+    from kivy.uix.label import Label
+
+    tag = Label(font_size=dp(13), color=(1, 1, 1, 1), size_hint=(None, None), padding=(dp(10), dp(4)))
+
+    def draw(*args: object) -> None:
+        tag.text = f"Demo · store time {demo.local_time()}"
+        tag.texture_update()
+        tag.size = tag.texture_size
+        tag.pos = (Window.width - tag.width - dp(8), Window.height - tag.height - dp(8))
+        tag.canvas.before.clear()
+        with tag.canvas.before:
+            Color(0.1, 0.1, 0.12, 0.85)
+            RoundedRectangle(pos=tag.pos, size=tag.size, radius=[dp(6)])
+
+    draw()
+    Window.add_widget(tag)
+    Window.bind(size=draw)
+    Clock.schedule_interval(draw, 15)
+    print(f"{screen} is open at store time {demo.local_time()}; Ctrl-C stops the demo", flush=True)
+
+
+def offline_store(var: Path, *, clock: Clock, qr_keys: TrustedKeys) -> KioskService:
     """The demo store's kiosk with no broker: the demo chain applied straight into a cache in ``var``.
 
     For the UI tests and the benchmarks, which need the real screens over real data, not the network.
@@ -96,10 +161,10 @@ def offline_store(var: Path, *, clock, qr_keys: TrustedKeys) -> KioskService:
     from sync.cache.outbox import Outbox
     from sync.cache.read import CacheReader
 
-    cache = demo_cache(var / "cache.db")
-    engine = Engine.load(CacheReader(cache), now=clock())
-    return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE),
-                        Store(CHAIN, REGION, STORE, DEVICE, "Europe/Sofia", "BG"), qr_keys=qr_keys,
+    cache = demo_cache(var / "cache.db", clock=clock)
+    engine = Engine.load(CacheReader(cache), now=clock.now())
+    return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE, clock=clock),
+                        Store(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY), qr_keys=qr_keys,
                         phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
                         engine=lambda: engine, clock=clock)
 
@@ -132,7 +197,7 @@ class ScriptedShopper:
             return
         name, action = self.steps.pop(0)
         action()
-        self.app.last_touch = __import__("time").monotonic()
+        self.app.last_touch = time.monotonic()
 
         def snap(dt: float) -> None:
             path = self.window.screenshot(str(self.shots / f"{name}.png"))

@@ -17,6 +17,7 @@ from importlib import metadata
 
 from sync.cache.db import Cache
 from sync.cache.read import CacheReader
+from sync.clock import Clock
 
 from .staff import UNKNOWN_STAFF, LoginResult, StaffMember, attempt_pin, login_result
 
@@ -33,7 +34,7 @@ class NetworkResult:
 
 class MaintenanceService:
     def __init__(self, cache: Cache, *, device: str, store: str, broker: tuple[str, int],
-                 health: Callable[[], dict], clock: Callable[[], float] = time.time, max_failures: int = 5):
+                 health: Callable[[], dict], clock: Clock, max_failures: int = 5):
         """``health``: the device's agent's ``health()`` (connection, outbox, content versions)."""
         self.max_failures = max_failures
         self.cache = cache
@@ -55,7 +56,7 @@ class MaintenanceService:
             return LoginResult(False, UNKNOWN_STAFF, status="unknown_staff")
         if staff.get("role") not in MAINTENANCE_ROLES:
             return LoginResult(False, NOT_ALLOWED, status="not_allowed")
-        result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock(), max_failures=self.max_failures)
+        result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock.time(), max_failures=self.max_failures)
         return login_result(result, self.max_failures)
 
     def report(self) -> list[tuple[str, str]]:

@@ -3,13 +3,12 @@ per bundle; and the device's key files."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from decisions.engine import Engine
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
+from sync.clock import Clock
 from sync.protocol.signing import TrustedKeys
 
 from .session import KioskService, Store
@@ -19,21 +18,22 @@ from .staff import StaffService
 class EngineHolder:
     """The engine for the cache as it is now; ``reload()`` after each applied bundle (UI thread)."""
 
-    def __init__(self, reader: CacheReader):
+    def __init__(self, reader: CacheReader, *, clock: Clock):
         self.reader = reader
-        self.engine = Engine.load(reader, now=datetime.now(UTC))
+        self.clock = clock
+        self.engine = Engine.load(reader, now=clock.now())
 
     def __call__(self) -> Engine:
         return self.engine
 
     def reload(self) -> None:
-        self.engine = Engine.load(self.reader, now=datetime.now(UTC))
+        self.engine = Engine.load(self.reader, now=self.clock.now())
 
 
-def _wire(agent: SyncAgent):
+def _wire(agent: SyncAgent, clock: Clock):
     cache = Cache(agent.cache_path)  # the UI thread's own connection
-    outbox = Outbox(cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store)
-    engine = EngineHolder(CacheReader(cache))
+    outbox = Outbox(cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store, clock=clock)
+    engine = EngineHolder(CacheReader(cache), clock=clock)
 
     def lookup(key: str, value: str) -> dict | None:
         result = agent.lookup(key, value)
@@ -42,19 +42,19 @@ def _wire(agent: SyncAgent):
     return cache, outbox, engine, lookup
 
 
-def build_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes, coupon_key: bytes,
+def build_service(agent: SyncAgent, *, clock: Clock, qr_keys: TrustedKeys, phone_key: bytes, coupon_key: bytes,
                   store: tuple[str, str, str, str, str, str]) -> tuple[KioskService, EngineHolder]:
-    cache, outbox, engine, lookup = _wire(agent)
+    cache, outbox, engine, lookup = _wire(agent, clock)
     service = KioskService(cache, outbox, Store(*store), qr_keys=qr_keys, phone_key=phone_key,
-                           coupon_key=coupon_key, engine=engine, clock=lambda: datetime.now(UTC), lookup=lookup,
+                           coupon_key=coupon_key, engine=engine, clock=clock, lookup=lookup,
                            media_dir=agent.media_dir)
     return service, engine
 
 
-def build_staff_service(agent: SyncAgent, *, qr_keys: TrustedKeys, phone_key: bytes,
+def build_staff_service(agent: SyncAgent, *, clock: Clock, qr_keys: TrustedKeys, phone_key: bytes,
                         store: tuple[str, str, str, str, str, str]) -> tuple[StaffService, EngineHolder]:
     """The staff tablet's service, wired like the kiosk's (no coupon key: the tablet issues no coupons)."""
-    cache, outbox, engine, lookup = _wire(agent)
+    cache, outbox, engine, lookup = _wire(agent, clock)
     service = StaffService(cache, outbox, Store(*store), phone_key=phone_key, qr_keys=qr_keys, engine=engine,
-                           clock=lambda: datetime.now(UTC), lookup=lookup)
+                           clock=clock, lookup=lookup)
     return service, engine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -13,22 +15,30 @@ SLIDE_SECONDS = 6
 
 
 class AttractScreen(Screen):
-    """Rotates the store's slides while nobody is there."""
+    """Rotates the store's slides while nobody is there. ``source`` gives them; it is asked again at the
+    start of each round, so a kiosk left alone moves on with the day (no breakfast deal at lunch)."""
 
     slide_text = StringProperty("")
+    source: Callable[[], list[str]] | None = None
     slides: list[str] = []
     _index = 0
     _event = None
 
     def on_enter(self) -> None:
-        self.next_slide()
+        self.restart()
         self._event = Clock.schedule_interval(lambda dt: self.next_slide(), SLIDE_SECONDS)
 
     def on_leave(self) -> None:
         if self._event is not None:
             self._event.cancel()
 
+    def restart(self) -> None:
+        self.slides, self._index = [], 0
+        self.next_slide()
+
     def next_slide(self) -> None:
+        if self.source is not None and self._index % max(len(self.slides), 1) == 0:
+            self.slides, self._index = self.source(), 0
         if self.slides:
             self.slide_text = self.slides[self._index % len(self.slides)]
             self._index += 1

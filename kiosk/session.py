@@ -14,10 +14,8 @@ Steps and the events they write (in the same transaction as the state they recor
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from decisions import coupons
@@ -31,6 +29,7 @@ from decisions.menus import MenuDecision
 from decisions.offers import OfferChoice, OfferDecision, offer_price
 from decisions.shopper import Shopper
 from pos.qr import coupon_qr_png
+from signage.schedule import Schedule, ScheduleError, evaluate
 from sync.cache.db import Cache, CacheError
 from sync.cache.engine_state import Shown, impressions_since, record_offers_shown
 from sync.cache.outbox import Outbox
@@ -38,6 +37,7 @@ from sync.cache.profiles import record_consent
 from sync.cache.read import CacheReader
 from sync.cache.redemption import Issued, issued_count, record_coupon_issued
 from sync.cache.weather import latest_weather
+from sync.clock import Clock
 from sync.protocol.signing import TrustedKeys
 
 log = logging.getLogger("store_edge.kiosk")
@@ -85,7 +85,7 @@ class KioskService:
     """The kiosk's link to the engine and the cache. One per app; sessions come and go."""
 
     def __init__(self, cache: Cache, outbox: Outbox, store: Store, *, qr_keys: TrustedKeys, phone_key: bytes,
-                 coupon_key: bytes, engine: Callable[[], Engine], clock: Callable[[], datetime],
+                 coupon_key: bytes, engine: Callable[[], Engine], clock: Clock,
                  lookup: Callable[[str, str], dict | None] | None = None, media_dir: Path | None = None):
         self.cache = cache
         self.outbox = outbox
@@ -100,8 +100,27 @@ class KioskService:
         self.session = Session()
 
     # --- identification --------------------------------------------------------------------
+    def attract_texts(self, lang: str) -> list[str]:
+        """The text slides head office schedules for the store's main screen right now, by the signage
+        schedule's own rules (dayparts, weekdays, dates, priorities): the attract loop never shows the
+        morning deal in the afternoon. Empty when nothing with text is scheduled."""
+        r = self.reader
+        try:
+            schedule = Schedule.from_docs(r.schedules(), self.store.timezone)
+        except ScheduleError as exc:
+            log.warning("attract screen: the store's schedules do not load (%s); showing the store's name", exc)
+            return []
+        active, _ = evaluate(schedule, self.clock.now())
+        playlists = {p["id"]: p for p in r.playlists()}
+        slots = [slot if isinstance(slot, str) else slot["item"]
+                 for playlist in active.playlists("main") for slot in playlists.get(playlist, {}).get("items", ())]
+        items = {item["id"]: item for item in r.content_items()}
+        texts = [items[i]["text"] for i in dict.fromkeys(slots)
+                 if items.get(i, {}).get("kind") == "text" and items[i].get("text")]
+        return [text.get(lang) or text.get("en", "") for text in texts]
+
     def identify_qr(self, text: str) -> Identified:
-        check = qr.verify_token(text, self.qr_keys, now=self.clock().timestamp())
+        check = qr.verify_token(text, self.qr_keys, now=self.clock.time())
         if not check.ok:
             return Identified(False, check.message)
         return self._identified("profile_id", check.profile_id, "qr")
@@ -117,7 +136,11 @@ class KioskService:
         return self._identified("phone_hash", phones.phone_hash(result.e164, self.phone_key), "phone")
 
     def _identified(self, key: str, value: str, method: str) -> Identified:
-        profile = self.reader.profile(value) if key == "profile_id" else self.reader.profile_by_phone_hash(value)
+        now = self.clock.time()
+        if key == "profile_id":
+            profile = self.reader.profile(value, now)
+        else:
+            profile = self.reader.profile_by_phone_hash(value, now)
         if profile is None and self.lookup is not None:
             profile = self.lookup(key, value)  # "unknown" after the timeout: go on without one
         self.session = Session(profile=profile, method=method)
@@ -135,13 +158,14 @@ class KioskService:
         profile = self.session.profile
         if profile is None:
             return
+        now = self.clock.time()
         for purpose in PURPOSES:
             status = "granted" if choices.get(purpose) else "denied"
             previous = self.session.consents.get(purpose)
             if previous == "granted" and status == "denied":
                 status = "withdrawn"
             record_consent(self.cache, self.outbox, profile_id=profile["profile_id"], purpose=purpose,
-                           status=status, wording_version=CONSENT_WORDING, channel="kiosk")
+                           status=status, wording_version=CONSENT_WORDING, channel="kiosk", at=now)
             self.session.consents[purpose] = status
 
     def consent_on_record(self) -> bool:
@@ -166,7 +190,7 @@ class KioskService:
         obs = latest_weather(self.cache, self.store.store)
         weather = weather_from_observation(obs.as_dict()) if obs else None
         s = self.store
-        return Context(now=self.clock(), store=s.store, region=s.region, device=s.device, channel="kiosk",
+        return Context(now=self.clock.now(), store=s.store, region=s.region, device=s.device, channel="kiosk",
                        timezone=s.timezone, weather=weather)
 
     def offers(self, k: int = 6, lang: str = "en") -> OfferDecision:
@@ -174,12 +198,13 @@ class KioskService:
         shopper = self.shopper()
         caps = count(windows(ctx.now, ctx.timezone), lambda since, pid: impressions_since(self.cache, since, pid),
                      shopper.profile_id)
-        decision = self.engine().offers(ctx, shopper, caps, k=k, seed=int(time.time() * 1000), lang=lang)
+        now = ctx.now.timestamp()
+        decision = self.engine().offers(ctx, shopper, caps, k=k, seed=int(now * 1000), lang=lang)
         context = f"{ctx.daypart or 'any'}|{ctx.current_weather.band if ctx.current_weather else 'unknown'}"
         self._write(lambda: record_offers_shown(self.cache, self.outbox, [
             Shown(o.offer_id, shopper.profile_id, o.arm, o.variant, list(o.reasons), context)
             for o in decision.offers], channel="kiosk", held_out=list(decision.held_out),
-            profile_id=shopper.profile_id))
+            profile_id=shopper.profile_id, at=now))
         self.session.shown = decision
         return decision
 
@@ -199,13 +224,13 @@ class KioskService:
     # --- send to phone ---------------------------------------------------------------------------
     def send_to_phone(self, choice: OfferChoice) -> SentCoupon:
         offer = next(o for o in self.engine().playbook.offers if o.id == choice.offer_id)
-        now = self.clock().timestamp()
+        ctx = self.context()
+        now = ctx.now.timestamp()
         expires = coupons.expiry_slot(now + COUPON_TTL_S)
         serial = coupons.serial_for(self.store.device_index, issued_count(self.cache, offer.id, expires))
         coupon = coupons.issue(self.coupon_key, store=self.store.store, offer=offer, arm=choice.arm,
                                expires_at=expires - 1, serial=serial)
         shopper = self.shopper()
-        ctx = self.context()
         record_coupon_issued(self.cache, self.outbox, Issued(
             coupon.code, offer.id, choice.arm, choice.variant, shopper.profile_id, self.store.store,
             coupon.expires_at, now), channel="kiosk",

@@ -41,6 +41,7 @@ from sync.cache.profiles import record_consent
 from sync.cache.read import CacheReader
 from sync.cache.staff_log import assisted_sales_since, record_assisted_sale
 from sync.cache.weather import latest_weather
+from sync.clock import Clock
 from sync.protocol.signing import TrustedKeys
 
 from .session import Store
@@ -152,7 +153,7 @@ class StaffService:
     """The tablet's link to the engine and the cache. One per app; staff members log in and out."""
 
     def __init__(self, cache: Cache, outbox: Outbox, store: Store, *, phone_key: bytes, qr_keys: TrustedKeys,
-                 engine: Callable[[], Engine], clock: Callable[[], datetime],
+                 engine: Callable[[], Engine], clock: Clock,
                  lookup: Callable[[str, str], dict | None] | None = None, max_failures: int = 5,
                  lockout_s: float = 300):
         self.cache = cache
@@ -182,7 +183,7 @@ class StaffService:
         staff = self.reader.staff(staff_id)
         if staff is None:
             return LoginResult(False, UNKNOWN_STAFF, status="unknown_staff")
-        result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock().timestamp(),
+        result = attempt_pin(self.cache, staff_id, staff, pin, now=self.clock.time(),
                              max_failures=self.max_failures, lockout_s=self.lockout_s)
         if result.ok:
             self.staff = StaffMember(staff_id, staff.get("name", staff_id), staff.get("role", ""))
@@ -211,8 +212,9 @@ class StaffService:
         if not customer_agrees:
             return LookupResult(False, ASK_FIRST)
         text = (text or "").strip()
+        now = self.clock.time()
         if text.startswith(qr.PREFIX):  # SE1.… (another version gets its own message)
-            check = qr.verify_token(text, self.qr_keys, now=self.clock().timestamp())
+            check = qr.verify_token(text, self.qr_keys, now=now)
             if not check.ok:
                 return LookupResult(False, check.message)
             key, value = "profile_id", check.profile_id
@@ -221,7 +223,10 @@ class StaffService:
             if not number.ok:
                 return LookupResult(False, number.message)
             key, value = "phone_hash", phones.phone_hash(number.e164, self.phone_key)
-        profile = self.reader.profile(value) if key == "profile_id" else self.reader.profile_by_phone_hash(value)
+        if key == "profile_id":
+            profile = self.reader.profile(value, now)
+        else:
+            profile = self.reader.profile_by_phone_hash(value, now)
         if profile is None and self.lookup is not None:
             profile = self.lookup(key, value)
         if profile is None:
@@ -229,7 +234,7 @@ class StaffService:
         profile_id = profile["profile_id"]
         try:
             record_consent(self.cache, self.outbox, profile_id=profile_id, purpose="personal_offers",
-                           status="granted", wording_version=CONSENT_WORDING, channel="tablet")
+                           status="granted", wording_version=CONSENT_WORDING, channel="tablet", at=now)
         except CacheError:
             return LookupResult(False, NOT_SAVED)
         self._profile = profile
@@ -279,7 +284,7 @@ class StaffService:
         obs = latest_weather(self.cache, self.store.store)
         weather = weather_from_observation(obs.as_dict()) if obs else None
         s = self.store
-        return Context(now=self.clock(), store=s.store, region=s.region, device=s.device, channel="tablet",
+        return Context(now=self.clock.now(), store=s.store, region=s.region, device=s.device, channel="tablet",
                        timezone=s.timezone, weather=weather, basket=tuple(basket))
 
     # --- outcomes and KPIs -----------------------------------------------------------------------
@@ -292,7 +297,7 @@ class StaffService:
         profile_id = self.customer.profile_id if self.customer else None
         return record_assisted_sale(self.cache, self.outbox, staff_id=staff_id, profile_id=profile_id,
                                     contacted=contacted, purchased=purchased, add_ons=add_ons_sold,
-                                    basket=list(basket_skus), at=self.clock().timestamp())
+                                    basket=list(basket_skus), at=self.clock.time())
 
     def today(self) -> Kpis:
         """The logged-in staff member's KPIs for today (midnight to midnight in the store's time zone).
@@ -302,7 +307,7 @@ class StaffService:
         """
         staff_id = self._staff_id()
         tz = ZoneInfo(self.store.timezone)
-        day = self.clock().astimezone(tz).date()
+        day = self.clock.now().astimezone(tz).date()
         start = datetime.combine(day, time(0), tz)
         end = datetime.combine(day + timedelta(days=1), time(0), tz)
         rows = assisted_sales_since(self.cache, staff_id, start.timestamp(), end.timestamp())

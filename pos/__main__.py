@@ -8,6 +8,7 @@ import sys
 
 from sync import config as config_mod
 from sync.agent import SyncAgent
+from sync.clock import SYSTEM
 from sync.runtime import setup_logging, wait_for_stop_signal
 
 from .service import PosService
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except config_mod.ConfigError as exc:
         print(f"store-edge-pos: configuration error: {exc}", file=sys.stderr)
         return 2
-    agent = SyncAgent(cfg, base_dir=args.base_dir)
+    agent = SyncAgent(cfg, base_dir=args.base_dir, clock=SYSTEM)
     pos = PosService(agent, key, host=cfg.pos.bind, port=cfg.pos.port)
     agent.start()
     pos.start()

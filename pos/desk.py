@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -14,6 +13,7 @@ from sync.cache.db import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.cache.redemption import record_redemption
+from sync.clock import Clock
 
 MAX_BASKET_LINES = 500
 
@@ -57,11 +57,15 @@ def parse_basket(raw: object) -> list[BasketLine]:
 
 
 class Desk:
-    """One store device's redemption desk. Thread-safe: the cache serialises writes."""
+    """One store device's redemption desk. Thread-safe: the cache serialises writes.
 
-    def __init__(self, cache: Cache, outbox: Outbox, *, store: str, coupon_key: bytes,
+    ``clock`` decides whether a coupon has expired and stamps the redemption.
+    """
+
+    def __init__(self, cache: Cache, outbox: Outbox, *, store: str, coupon_key: bytes, clock: Clock,
                  dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS):
         self.cache = cache
+        self.clock = clock
         self.outbox = outbox
         self.store = store
         self.key = coupon_key
@@ -79,9 +83,9 @@ class Desk:
     def playbook(self) -> Playbook:
         return self.offers().playbook
 
-    def redeem(self, request: Mapping, now: float | None = None) -> Answer:
+    def redeem(self, request: Mapping) -> Answer:
         """``request``: {"code": str, "basket_id": str, "basket": [{"sku", "qty", "amount_cents"}]}."""
-        now = time.time() if now is None else now
+        now = self.clock.time()
         code, basket_id = request.get("code"), request.get("basket_id")
         if not isinstance(code, str) or not code or len(code) > 64:
             raise BadRequest("code: must be the coupon's code as text")

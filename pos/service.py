@@ -14,12 +14,13 @@ from .http import MAX_BODY_BYTES, PosServer
 
 class PosService:
     """Opens its own cache connection (the agent keeps its own), serves HTTP, and answers the
-    store's MQTT redemption topic through the agent's I/O thread."""
+    store's MQTT redemption topic through the agent's I/O thread. The desk goes by the agent's clock."""
 
     def __init__(self, agent: SyncAgent, coupon_key: bytes, *, host: str = "127.0.0.1", port: int = 0):
         self.cache = Cache(agent.cache_path)
-        outbox = Outbox(self.cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store)
-        self.desk = Desk(self.cache, outbox, store=agent.topics.store, coupon_key=coupon_key)
+        outbox = Outbox(self.cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store,
+                        clock=agent.clock)
+        self.desk = Desk(self.cache, outbox, store=agent.topics.store, coupon_key=coupon_key, clock=agent.clock)
         self.http = PosServer(self.desk, host, port)
         agent.serve(agent.topics.pos_redeem, self._over_mqtt)
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from sync import config as config_mod
+from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError
 from sync.runtime import setup_logging
 
@@ -40,9 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_kivy(kiosk_mode=not args.windowed)
     from sync.agent import SyncAgent
 
-    agent = SyncAgent(cfg, base_dir=base).start()
+    clock = SYSTEM
+    agent = SyncAgent(cfg, base_dir=base, clock=clock).start()
     try:
-        run(agent, cfg)
+        run(agent, cfg, clock=clock)
     finally:
         agent.stop()
     return 0
@@ -53,12 +55,12 @@ def configure_video() -> None:
     os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
 
 
-def run(agent, cfg: config_mod.DeviceConfig) -> None:
+def run(agent, cfg: config_mod.DeviceConfig, *, clock: Clock) -> None:
     """The signage app on ``agent``'s cache, woken by its bundles and overrides; returns when the app stops."""
-    build_app(agent, cfg.device, cfg.signage).run()
+    build_app(agent, cfg.device, cfg.signage, clock=clock).run()
 
 
-def build_app(agent, device: config_mod.DeviceSection, settings: config_mod.SignageSection):
+def build_app(agent, device: config_mod.DeviceSection, settings: config_mod.SignageSection, *, clock: Clock):
     """A SignageApp reading ``agent``'s cache through its own connection, wired to the agent."""
     from sync.cache import Cache
     from sync.cache.outbox import Outbox
@@ -68,21 +70,22 @@ def build_app(agent, device: config_mod.DeviceSection, settings: config_mod.Sign
 
     d = device
     cache = Cache(agent.cache_path)  # the UI thread's own connection
-    outbox = Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store)
+    outbox = Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store, clock=clock)
     app = SignageApp(cache=cache, outbox=outbox, store=StoreInfo(d.chain, d.region, d.store, d.id, d.timezone),
-                     media_dir=agent.media_dir, settings=settings, on_media_in_use=agent.bundles.media.showing)
+                     media_dir=agent.media_dir, clock=clock, settings=settings,
+                     on_media_in_use=agent.bundles.media.showing)
     wire(agent, app)
     return app
 
 
 def wire(agent, app) -> None:
     """Bundles and overrides wake the player on Kivy's thread; the screen's commands join the agent's."""
-    from kivy.clock import Clock
+    from kivy.clock import Clock as KivyClock
 
     from . import commands
 
-    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: app.player and app.player.reload()))
-    agent.on_override(lambda override: Clock.schedule_once(lambda dt: app.player and app.player.wake_overrides()))
+    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(lambda dt: app.player and app.player.reload()))
+    agent.on_override(lambda override: KivyClock.schedule_once(lambda dt: app.player and app.player.wake_overrides()))
     commands.register(agent.commands, app, agent_reload=agent.commands.handler("reload"))
 
 

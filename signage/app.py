@@ -3,7 +3,6 @@ identify, and the systemd watchdog pinged from Kivy's clock (a frozen UI loop st
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -11,13 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kivy.app import App
-from kivy.clock import Clock
+from kivy.clock import Clock as KivyClock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
+from sync.clock import Clock
 from sync.config import SignageSection
 from sync.sdnotify import Notifier
 
@@ -39,14 +39,15 @@ class RotatedRoot(FloatLayout):
 class DisplayControl:
     """Follows the on/off schedule (checked once a second) and applies it to the player and the panel."""
 
-    def __init__(self, player: Player, schedule: DisplaySchedule, tz: ZoneInfo, power: PanelPower | None = None):
-        self.player, self.schedule, self.tz = player, schedule, tz
+    def __init__(self, player: Player, schedule: DisplaySchedule, tz: ZoneInfo, *, clock: Clock,
+                 power: PanelPower | None = None):
+        self.player, self.schedule, self.tz, self.clock = player, schedule, tz, clock
         self.power = power or PanelPower()
 
     def set_mode(self, mode: str, on_at: str | None = None, off_at: str | None = None) -> dict:
         self.schedule = replace(self.schedule, mode=mode, on_at=self.schedule.on_at if on_at is None else on_at,
                                 off_at=self.schedule.off_at if off_at is None else off_at)
-        self.tick(self.player.clock())
+        self.tick(self.clock.time())
         return {**self.schedule.describe(), "on": self.player.display_on, "dpms": self.power.dpms}
 
     def tick(self, now: float) -> None:
@@ -58,7 +59,7 @@ class DisplayControl:
 
 class SignageApp(App):
     def __init__(self, *, cache: Cache, outbox: Outbox, store: StoreInfo, media_dir: Path,
-                 settings: SignageSection | None = None, clock: Callable[[], float] = time.time,
+                 clock: Clock, settings: SignageSection | None = None,
                  notifier: Notifier | None = None, seed: int = 0,
                  on_media_in_use: Callable[[set[str]], None] | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -83,25 +84,25 @@ class SignageApp(App):
                              layout_id=s.layout, brand_name=s.brand_name, brand_tagline=s.brand_tagline,
                              seed=self.seed)
         tz = ZoneInfo(self.store.timezone)
-        self.display = DisplayControl(self.player, DisplaySchedule(s.display_on, s.display_off), tz)
+        self.display = DisplayControl(self.player, DisplaySchedule(s.display_on, s.display_off), tz, clock=self.clock)
         self.health = Health(self.player, media_dir=self.media_dir, display=self.display,
                              interval_s=s.health_interval_s)
         self.player.on_first_frame = self._first_frame
         if self.on_media_in_use is not None:
             self.player.watch_media(self.on_media_in_use)
         self.player.start()
-        self._events = [Clock.schedule_interval(self._each_second, 1.0)]
+        self._events = [KivyClock.schedule_interval(self._each_second, 1.0)]
         interval = self.notifier.watchdog_interval_s()
         if interval:
-            self._events.append(Clock.schedule_interval(lambda dt: self.notifier.watchdog(), interval))
-        self.display.tick(self.clock())
+            self._events.append(KivyClock.schedule_interval(lambda dt: self.notifier.watchdog(), interval))
+        self.display.tick(self.clock.time())
         return root
 
     def _first_frame(self) -> None:
         self.notifier.ready(f"showing {self.player.now_showing()}")
 
     def _each_second(self, dt: float) -> None:
-        now = self.clock()
+        now = self.clock.time()
         self.display.tick(now)
         self.health.tick(now)
         if self._identify is not None and self._identify.parent is not None:
@@ -115,8 +116,8 @@ class SignageApp(App):
                                              detail=f"store {self.store.store}  ·  {self.store.chain}")
         if self._identify.parent is None:
             overlay_parent.add_widget(self._identify)
-        Clock.unschedule(self._end_identify)
-        Clock.schedule_once(self._end_identify, seconds)
+        KivyClock.unschedule(self._end_identify)
+        KivyClock.schedule_once(self._end_identify, seconds)
         return {"device": self.store.device, "seconds": seconds}
 
     def _end_identify(self, dt: float) -> None:
@@ -128,7 +129,7 @@ class SignageApp(App):
         run several apps in one process): stop, remove the root, unload the kv, stop being the running app."""
         from kivy.core.window import Window
 
-        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        KivyClock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
         if self.root is not None:
             Window.remove_widget(self.root)
         Builder.unload_file(str(KV))

@@ -1,9 +1,10 @@
 """The demo store's signage: ``./run-demo --signage`` (``python -m kiosk.demo --signage``).
 
-Starts what ``sync.demo`` starts, with the agent of the store's signage screen ``signage-1``, and
-opens the signage player on it (on Xvfb when there is no display). ``--script`` takes a screenshot of
-the schedule's layout, then has head office publish a signed emergency override, flashes the device
-id, and lets the schedule take the screen back; ``--exit-after-script`` closes when that is done.
+``kiosk.demo`` starts what ``sync.demo`` starts, with the agent of the store's signage screen
+``signage-1``; :func:`run_signage` opens the signage player on it, on the demo's clock. ``--script``
+takes a screenshot of the schedule's layout, then has head office publish a signed emergency
+override, flashes the device id, lets the schedule take the screen back, and closes (``--stay-open``
+keeps it running).
 
 ``python -m signage.demo --make-images`` draws the demo chain's signage pictures into
 ``assets/demo/signage/`` and prints their ``media`` entries (sha256 and size) for
@@ -88,43 +89,35 @@ def make_demo_images(out: Path = PICTURES) -> list[dict]:
     return entries
 
 
-DEVICE = "signage-1"
 SCRIPT_STEP_S = 2.5
 
 
-def run_demo(var: Path, *, timeout: float, script: bool, exit_after: bool) -> int:
-    """``./run-demo --signage``: the demo store with its signage screen. Raises DemoError or NoDisplay."""
+def run_signage(agent, responder, demo, *, script: bool, exit_after: bool, shots: Path) -> None:
+    """``./run-demo --signage``: the signage player on the demo store that ``kiosk.demo`` started, on the
+    demo's clock; returns when the window closes (or the script ends with ``exit_after``)."""
     import os
     import tempfile
-    from contextlib import ExitStack
 
-    from kiosk.display import configure_kivy, has_display, start_xvfb
+    from kiosk.demo import window_opened
+    from kiosk.display import configure_kivy
     from sync.config import SignageSection
-    from sync.demo import ASSETS, Demo
 
     from .__main__ import configure_video
 
-    demo = Demo(var, ASSETS, timeout=timeout, device=DEVICE, kind="signage")
-    shots = var / "screens" / "signage"
-    with ExitStack() as stack:
-        agent, responder = demo.start_store(stack)
-        if not has_display():
-            stack.callback(start_xvfb().terminate)
-            print(f"no display: running the signage player on Xvfb {os.environ['DISPLAY']}; screenshots in {shots}")
-        os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
-        configure_video()
-        configure_kivy(kiosk_mode=False)
-        from .__main__ import build_app
+    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+    configure_video()
+    configure_kivy(kiosk_mode=False)
+    from kivy.clock import Clock
 
-        settings = SignageSection(lang="en", brand_name="Demo Coffee & Bakery", brand_tagline="Fresh every morning")
-        app = build_app(agent, agent.config.device, settings)
-        if script:
-            from kivy.clock import Clock
+    from .__main__ import build_app
 
-            shots.mkdir(parents=True, exist_ok=True)
-            Clock.schedule_once(lambda dt: ScriptedScreen(app, responder, demo, shots, exit_after).next(), 3.0)
-        app.run()
-    return 0
+    settings = SignageSection(lang="en", brand_name="Demo Coffee & Bakery", brand_tagline="Fresh every morning")
+    app = build_app(agent, agent.config.device, settings, clock=demo.clock)
+    Clock.schedule_once(lambda dt: window_opened(demo, "the signage screen"), 0)
+    if script:
+        shots.mkdir(parents=True, exist_ok=True)
+        Clock.schedule_once(lambda dt: ScriptedScreen(app, responder, demo, shots, exit_after).next(), 3.0)
+    app.run()
 
 
 class ScriptedScreen:
@@ -136,12 +129,10 @@ class ScriptedScreen:
                       ("override-ended", self.end_flood)]
 
     def flood(self) -> None:
-        import time
-
         from sync.protocol.overrides import Override, sign_override
         from sync.protocol.topics import override_topic
 
-        now = time.time()
+        now = self.demo.clock.time()
         self.override = Override("demo", "store/s001", "ov-demo-closing", now, now + 600, "start",
                                  message={"title": "Closing at 18:00 today",
                                           "body": "Stock-taking: we open again tomorrow at 7:00", "style": "notice"})
@@ -149,13 +140,12 @@ class ScriptedScreen:
                                         sign_override(self.override, self.demo.chain_key))
 
     def end_flood(self) -> None:
-        import time
         from dataclasses import replace
 
         from sync.protocol.overrides import sign_override
         from sync.protocol.topics import override_topic
 
-        now = time.time()
+        now = self.demo.clock.time()
         end = replace(self.override, issued_at=now, expires_at=now, action="end", message=None)
         self.responder.publish_retained(override_topic("demo", "store/s001"), sign_override(end, self.demo.chain_key))
 

@@ -6,9 +6,7 @@ Signage shows the same thing to everyone in front of it, so offers are always de
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from decisions.context import Context, weather_from_observation
 from decisions.engine import Engine
@@ -18,6 +16,7 @@ from decisions.shopper import Shopper
 from sync.cache import Cache
 from sync.cache.read import CacheReader
 from sync.cache.weather import latest_weather
+from sync.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def money(cents: int | None, currency: str | None) -> str | None:
 class LiveBoards:
     """The engine for the cache as it is; ``reload()`` after a bundle (UI thread)."""
 
-    def __init__(self, cache: Cache, store: StoreInfo, clock: Callable[[], float]):
+    def __init__(self, cache: Cache, store: StoreInfo, *, clock: Clock):
         self.cache = cache
         self.reader = CacheReader(cache)
         self.store = store
@@ -54,13 +53,12 @@ class LiveBoards:
         self.engine: Engine | None = None
 
     def reload(self) -> None:
-        self.engine = Engine.load(self.reader, now=datetime.fromtimestamp(self.clock(), UTC),
-                                  timezone=self.store.timezone)
+        self.engine = Engine.load(self.reader, now=self.clock.now(), timezone=self.store.timezone)
 
     def context(self) -> Context:
         obs = latest_weather(self.cache, self.store.store)
         s = self.store
-        return Context(now=datetime.fromtimestamp(self.clock(), UTC), store=s.store, region=s.region, device=s.device,
+        return Context(now=self.clock.now(), store=s.store, region=s.region, device=s.device,
                        channel="signage", timezone=s.timezone,
                        weather=weather_from_observation(obs.as_dict()) if obs else None)
 
@@ -74,7 +72,8 @@ class LiveBoards:
 
     def offers(self, lang: str, k: int = 3) -> list[OfferCard]:
         engine = self._engine()
-        decision = engine.offers(self.context(), Shopper.anonymous(), k=k, seed=int(self.clock() // 600), lang=lang)
+        ctx = self.context()
+        decision = engine.offers(ctx, Shopper.anonymous(), k=k, seed=int(ctx.now.timestamp() // 600), lang=lang)
         cards = []
         for choice in decision.offers:
             price = offer_price(choice.raw, engine.catalog)

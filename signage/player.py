@@ -12,7 +12,7 @@ One ``tick`` per frame on Kivy's clock does everything, with no polling of the c
   last error) and blacklisted until its content changes; when nothing can play, the store's branded
   slide shows; with no content at all, the "waiting for content" screen with the device id.
 
-``clock`` gives unix seconds; tests pass a simulated one and step Kivy's frames themselves.
+``clock`` says what time it is (``sync.clock``); tests pass a ``FixedClock`` and step Kivy's frames themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from kivy.clock import Clock
+from kivy.clock import Clock as KivyClock
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.stencilview import StencilView
 
@@ -35,6 +35,7 @@ from sync.cache.db import CacheError
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.cache.signage import active_overrides
+from sync.clock import Clock
 from sync.protocol.overrides import Override
 
 from .layout import Layout, Zone
@@ -99,7 +100,7 @@ class ZonePlayer:
 
 class Player:
     def __init__(self, stage: FloatLayout, *, cache: Cache, outbox: Outbox, store: StoreInfo, media_dir,
-                 clock: Callable[[], float] = time.time, lang: str = "en", orientation: str = "landscape",
+                 clock: Clock, lang: str = "en", orientation: str = "landscape",
                  layout_id: str = "", brand_name: str = "", brand_tagline: str = "", seed: int = 0):
         self.stage = stage
         self.cache, self.outbox, self.store = cache, outbox, store
@@ -107,7 +108,7 @@ class Player:
         self.clock, self.lang, self.orientation, self.layout_id = clock, lang, orientation, layout_id
         self._brand_name, self._brand_tagline, self.seed = brand_name, brand_tagline, seed
         self.tz = ZoneInfo(store.timezone)
-        self.boards = LiveBoards(cache, store, clock)
+        self.boards = LiveBoards(cache, store, clock=clock)
         self.proof = ProofOfPlay(cache, outbox)
         self.checks = FileChecks()
         self.library: Library | None = None
@@ -145,7 +146,7 @@ class Player:
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         self.reload()
-        self._event = Clock.schedule_interval(self.tick, 0)
+        self._event = KivyClock.schedule_interval(self.tick, 0)
         self._gc_thresholds = gc.get_threshold()
         # Young generations stay automatic; the full pass (about 190 ms here with Kivy and the engine loaded)
         # runs only where it cannot delay a switch: see _collect.
@@ -157,7 +158,7 @@ class Player:
             self._event = None
             gc.set_threshold(*self._gc_thresholds)
         self._clear_zones(record=True)
-        self.proof.flush(self.clock())
+        self.proof.flush(self.clock.time())
 
     def reload(self) -> None:
         """Read the cache again (after a bundle, or the ``reload`` command); swaps at the next boundary."""
@@ -167,7 +168,7 @@ class Player:
         except LibraryError as exc:
             self.report(None, f"new content not used, the last good content plays on: {exc}")
             return
-        self._pending_checked = self.clock()
+        self._pending_checked = self.clock.time()
         if self.library is None or self.library.empty:
             self._adopt(fresh)  # nothing better to keep: play what is here; items without their file wait
         else:
@@ -176,13 +177,13 @@ class Player:
             log.info("content waits for %d media file(s): %s", len(fresh.missing), ", ".join(fresh.missing[:5]))
 
     def wake_overrides(self) -> None:
-        """An override arrived or ended (any thread may call through Clock): look on the next frame."""
+        """An override arrived or ended (any thread may call through Kivy's clock): look on the next frame."""
         self._overrides_dirty = True
 
     # --- the frame ---------------------------------------------------------------------------------
     def tick(self, dt: float = 0.0) -> None:
         self._dt = min(dt, 0.1)
-        now = self.clock()
+        now = self.clock.time()
         if self._overrides_dirty:
             self._overrides_dirty = False
             self._read_overrides(now)
@@ -294,7 +295,7 @@ class Player:
             if -HALF_FRAME_S <= now - due < FRAME_SLACK_S:
                 now = due
         self._show(zp, nxt, now)
-        Clock.schedule_once(lambda dt: self._prepare_upcoming(zp), 0)
+        KivyClock.schedule_once(lambda dt: self._prepare_upcoming(zp), 0)
 
     def _show(self, zp: ZonePlayer, nxt: Showing, now: float) -> None:
         old = zp.current
@@ -308,7 +309,7 @@ class Player:
         self.switches.append((time.monotonic(), zp.zone.id, nxt.item_id))
         if self.on_first_frame is not None and nxt.slide.item is not None:
             callback, self.on_first_frame = self.on_first_frame, None
-            Clock.schedule_once(lambda dt: callback(), 0)
+            KivyClock.schedule_once(lambda dt: callback(), 0)
 
     def _finish(self, zp: ZonePlayer, showing: Showing, now: float) -> None:
         showing.slide.stop()
@@ -324,7 +325,7 @@ class Player:
         if zp.upcoming is None and zp.current is not None and (zp is self._special or zp in self.zones.values()):
             zp.upcoming = self._pick(zp)
             self._report_media()
-            now = self.clock()
+            now = self.clock.time()
             self.proof.tick(now)
             self._collect(now)
 
@@ -366,7 +367,7 @@ class Player:
     def _pick(self, zp: ZonePlayer) -> Showing:
         """The next playable item of the zone's sources, prepared; the branded slide if none can play."""
         lib = self.library
-        day = datetime.fromtimestamp(self.clock(), self.tz).date()
+        day = self.clock.now().astimezone(self.tz).date()
         tries = sum(len(p.slots) for _, p in zp.sources) + 1
         for _ in range(tries if zp.sources else 0):
             held = self._held.pop(zp.zone.id, None)
@@ -438,7 +439,7 @@ class Player:
         ticker.offset = zp.box.width
 
     def _clear_zones(self, *, record: bool) -> None:
-        now = self.clock()
+        now = self.clock.time()
         for zp in [*self.zones.values(), *([self._special] if self._special else [])]:
             self._drop_upcoming(zp, hold=zp is not self._special)
             if zp.current is not None and zp.zone.kind not in ("ticker", "clock"):
@@ -477,10 +478,10 @@ class Player:
         if self.state == "playing" and old is not None and old.layout == fresh.layout:
             # Each zone finishes the item it is showing; what comes next is from the new content.
             self.active = None
-            self._evaluate(self.clock(), cut=False)
+            self._evaluate(self.clock.time(), cut=False)
             for zp in self.zones.values():
                 self._drop_upcoming(zp)
-                Clock.schedule_once(lambda dt, zp=zp: self._prepare_upcoming(zp), 0)
+                KivyClock.schedule_once(lambda dt, zp=zp: self._prepare_upcoming(zp), 0)
         else:
             self.state = "rebuild"
             self._dirty = True
@@ -517,7 +518,7 @@ class Player:
             self.switches.append((time.monotonic(), "override", override.override_id))
             if self.on_first_frame is not None:
                 callback, self.on_first_frame = self.on_first_frame, None
-                Clock.schedule_once(lambda dt: callback(), 0)
+                KivyClock.schedule_once(lambda dt: callback(), 0)
         else:
             zone = Zone("override", "playlist", 0, 0, 1, 1)
             box = FloatLayout()
@@ -525,7 +526,7 @@ class Player:
             slots = tuple(Slot.from_doc(s) for s in override.playlist)
             self._special = ZonePlayer(zone, box, sources=((None, Playlist(override.override_id, "sequential",
                                                                             slots)),))
-            self._tick_zone(self._special, self.clock())
+            self._tick_zone(self._special, self.clock.time())
         log.info("override %s on screen", override.override_id)
 
     def _read_overrides(self, now: float) -> None:

@@ -106,7 +106,8 @@ class MediaFetcher:
     def collect(self, wanted: set[str], *, grace_s: float = 3600.0, now: float | None = None) -> list[str]:
         """Delete files no content has referenced for ``grace_s``; the screen may still show one briefly.
 
-        Over the budget, orphans in their grace period go too, least recently used first.
+        Over the budget, orphans in their grace period go too, least recently used first. ``now`` is
+        ``time.monotonic()`` seconds: the grace period is an interval, never a date.
         """
         now = time.monotonic() if now is None else now
         self.referenced = set(wanted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sync.agent import SyncAgent
 from sync.broker import Mosquitto
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
+from sync.clock import FixedClock
 from sync.protocol import signing
 from sync.responder import Responder
 
@@ -28,8 +30,8 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 
 
 @pytest.fixture
-def outbox(cache: Cache) -> Outbox:
-    return Outbox(cache, boot_id="boot-1", device="kiosk-1", store="s001")
+def outbox(cache: Cache, clock: FixedClock) -> Outbox:
+    return Outbox(cache, boot_id="boot-1", device="kiosk-1", store="s001", clock=clock)
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +68,12 @@ def device_config(tmp_path: Path, broker: Mosquitto, chain_key) -> Callable[...,
 
 
 @pytest.fixture
-def start_agent(device_config) -> Iterator[Callable[..., SyncAgent]]:
+def start_agent(device_config, clock: FixedClock) -> Iterator[Callable[..., SyncAgent]]:
+    """Starts agents on the test's clock."""
     agents: list[SyncAgent] = []
 
     def start(config: config_mod.DeviceConfig | None = None, connected: bool = True) -> SyncAgent:
-        agent = SyncAgent(config or device_config()).start()
+        agent = SyncAgent(config or device_config(), clock=clock).start()
         agents.append(agent)
         if connected:
             wait_for(agent.connected.is_set, what="agent connected")
@@ -82,8 +85,14 @@ def start_agent(device_config) -> Iterator[Callable[..., SyncAgent]]:
 
 
 @pytest.fixture
-def responder(broker: Mosquitto, chain_key, tmp_path: Path) -> Iterator[Responder]:
-    r = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=chain_key).start()
+def clock() -> FixedClock:
+    """The test's one clock, for head office and the devices: Monday 08:30 in Sofia, still until moved."""
+    return FixedClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def responder(broker: Mosquitto, chain_key, clock: FixedClock, tmp_path: Path) -> Iterator[Responder]:
+    r = Responder(chain=CHAIN, host="127.0.0.1", port=broker.port, key=chain_key, clock=clock).start()
     yield r
     r.stop()
 

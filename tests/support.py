@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sync.clock import SYSTEM
 from sync.protocol.content import SECTIONS
 
 CHAIN = "demo"
@@ -77,12 +78,13 @@ def reachable(root: object, text: str) -> bool:
 
 # --- a test PKI for Mosquitto over TLS ---------------------------------------------------------------
 def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool = False, server: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
+    now = SYSTEM.now()  # OpenSSL in Mosquitto and in the agent checks certificates against the real wall clock
     builder = (x509.CertificateBuilder()
                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
                .issuer_name(issuer_name or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=1))
+               # A day back: under faketime -f '@...' each new process (Mosquitto) starts that clock afresh.
+               .not_valid_before(now - datetime.timedelta(days=1))
                .not_valid_after(now + datetime.timedelta(days=1))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if server:

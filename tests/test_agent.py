@@ -8,6 +8,8 @@ import subprocess
 
 from support import CHAIN, cache_snapshot, sample_content, wait_for
 
+from sync.agent.commands import CommandRegistry
+from sync.clock import FixedClock
 from sync.protocol import bundle as wire
 from sync.protocol import signing, topics
 
@@ -124,13 +126,15 @@ def test_bundle_by_url(start_agent, responder, tmp_path):
         server.shutdown()
 
 
-def test_profile_lookup_found_not_found_and_cached(start_agent, responder):
+def test_profile_lookup_found_not_found_and_cached(start_agent, responder, clock):
     agent = start_agent()
     responder.add_profiles([{"profile_id": "P1", "phone_hash": "ab" * 32, "first_name": "Ana",
                              "segments": ["coffee-lover"]}])
     found = agent.lookup("phone_hash", "ab" * 32, timeout_s=2)
     assert found.status == "found" and found.profile["first_name"] == "Ana"
-    assert agent.reader.profile_by_phone_hash("ab" * 32)["profile_id"] == "P1"
+    assert agent.reader.profile_by_phone_hash("ab" * 32, clock.time())["profile_id"] == "P1"
+    clock.advance(900)  # the responder's ttl_s: the cached answer has expired by the agent's clock
+    assert agent.reader.profile_by_phone_hash("ab" * 32, clock.time()) is None
     assert agent.lookup("profile_id", "nobody", timeout_s=2).status == "not_found"
 
 
@@ -150,6 +154,18 @@ def test_remote_commands_are_answered(start_agent, responder):
     shot = responder.command("s001", "kiosk-1", "screenshot")
     assert shot["ok"] is False and "no screen" in shot["error"]
     assert "unknown command" in responder.command("s001", "kiosk-1", "format_disk")["error"]
+
+
+def test_a_command_expires_by_the_agents_clock():
+    clock = FixedClock(1_795_000_000.0)
+    registry = CommandRegistry(clock=clock)
+    registry.register("ping", lambda args: {"pong": True})
+    command = json.dumps({"command": "ping", "expires_at": 1_795_000_060.0}).encode()
+    assert registry.run(command) == {"ok": True, "command": "ping", "result": {"pong": True}}
+    clock.advance(60)
+    assert registry.run(command)["ok"]  # due at its expires_at, not after
+    clock.advance(0.5)
+    assert registry.run(command) == {"ok": False, "error": "expired"}
 
 
 def test_presence_online_with_boot_id_and_stale_will_cannot_win(start_agent, device_config, responder, broker):

@@ -7,6 +7,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,15 @@ from sync.cache.bundles import StaleVersion, applied_version, apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile, forget_lookups, record_consent, remember_lookup
 from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.protocol import events
+
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC).timestamp()
 
 
 def apply(cache: Cache, scope: str, version: int, content: dict, *, mode: str = "snapshot", stream: str | None = None):
     return apply_bundle(cache, stream=stream or scope, scope=scope, version=version, sha256=f"{version:064x}",
-                        mode=mode, content=content)
+                        mode=mode, content=content, at=NOW)
 
 
 def price(sku: str, cents: int) -> dict:
@@ -113,7 +118,8 @@ def test_snapshot_replaces_only_its_scope_and_named_sections(cache: Cache):
     reader = CacheReader(cache)
     assert reader.price("SKU00001")["price_cents"] == 77
     assert reader.price("SKU00002") is None
-    assert reader.sync_state()["chain"]["version"] == 2
+    assert reader.sync_state()["chain"] == {"version": 2, "sha256": f"{2:064x}",
+                                            "applied_at": "2026-11-23T06:30:00+00:00"}  # the bundle's at
     assert applied_version(cache, "chain") == 2 and applied_version(cache, "region/x") == 0
 
 
@@ -203,10 +209,10 @@ def test_delta_erasing_a_profile_purges_every_trace(cache: Cache, outbox: Outbox
     p2 = {"profile_id": "P2", "phone_hash": "h2", "first_name": "Other"}
     apply(cache, "chain", 1, {"profiles": [p1, p2]})
     apply(cache, "store/s001", 1, {"profiles": [dict(p1, first_name="Store")]}, stream="profiles:store/s001")
-    remember_lookup(cache, dict(p1, first_name="Lookup"), ttl_s=900)
+    remember_lookup(cache, dict(p1, first_name="Lookup"), ttl_s=900, now=NOW)
     for pid in ("P1", "P2"):
         record_consent(cache, outbox, profile_id=pid, purpose="marketing", status="granted",
-                       wording_version="v1", channel="kiosk")
+                       wording_version="v1", channel="kiosk", at=NOW)
         outbox.record("identified", {"profile_id": pid})
     outbox.record("health", {"cpu": 0.5})
     assert len(rows(cache, "profiles", "profile_id", "scope")) == 4
@@ -217,19 +223,19 @@ def test_delta_erasing_a_profile_purges_every_trace(cache: Cache, outbox: Outbox
 
     reader = CacheReader(cache)
     assert rows(cache, "profiles", "profile_id", "scope") == [("P2", "chain")]  # P1 gone from every scope
-    assert reader.profile("P1") is None and reader.profile_by_phone_hash("h1") is None
+    assert reader.profile("P1", NOW) is None and reader.profile_by_phone_hash("h1", NOW) is None
     assert reader.consent_history("P1") == []
     assert [c["purpose"] for c in reader.consent_history("P2")] == ["marketing"]
     payloads = [json.loads(p) for (p,) in cache.query("SELECT payload FROM outbox ORDER BY seq")]
     assert [p.get("profile_id") for p in payloads] == ["P2", "P2", None]
-    assert reader.profile("P2")["first_name"] == "Other"
+    assert reader.profile("P2", NOW)["first_name"] == "Other"
 
 
 def test_erase_profile_on_device_reports_the_erasure(cache: Cache, outbox: Outbox):
     apply(cache, "chain", 1, {"profiles": [{"profile_id": "P1"}]})
     outbox.record("identified", {"profile_id": "P1"})
     erase_profile(cache, outbox, "P1")
-    assert CacheReader(cache).profile("P1") is None
+    assert CacheReader(cache).profile("P1", NOW) is None
     assert [(t, json.loads(p)) for t, p in cache.query("SELECT type, payload FROM outbox")] == [
         ("erasure", {"profile_id": "P1"})]
 
@@ -254,7 +260,7 @@ def test_failed_snapshot_changes_nothing(tmp_path: Path):
 # --- outbox -----------------------------------------------------------------------------------------------------
 
 
-def test_outbox_window_delete_and_stats(cache: Cache, outbox: Outbox):
+def test_outbox_window_delete_and_stats(cache: Cache, outbox: Outbox, clock: FixedClock):
     empty = outbox.stats()
     assert (empty.rows, empty.bytes, empty.oldest_wall_time) == (0, 0, None)
     assert outbox.window(after_seq=0, limit=10) == []
@@ -266,6 +272,7 @@ def test_outbox_window_delete_and_stats(cache: Cache, outbox: Outbox):
     assert (doc["id"], doc["seq"], doc["type"], doc["boot_id"], doc["device"], doc["store"]) == (
         ids[0], 1, "offer_shown", "boot-1", "kiosk-1", "s001")
     assert doc["payload"] == {"offer": "O0", "n": 0}
+    assert doc["wall_time"] == clock.time() and uuid.UUID(doc["id"]).int >> 80 == int(clock.time() * 1000)
     assert [r.seq for r in outbox.window(after_seq=3, limit=10)] == [4, 5]
     assert outbox.window(after_seq=5, limit=10) == []
 
@@ -285,7 +292,7 @@ def test_outbox_window_delete_and_stats(cache: Cache, outbox: Outbox):
 def test_outbox_seq_is_never_reused(tmp_path: Path):
     path = tmp_path / "cache.db"
     cache = Cache(path)
-    ob = Outbox(cache, boot_id="b", device="d", store="s")
+    ob = Outbox(cache, boot_id="b", device="d", store="s", clock=FixedClock(NOW))
     for _ in range(3):
         ob.record("health", {})
     ob.delete([1, 2, 3])
@@ -293,7 +300,7 @@ def test_outbox_seq_is_never_reused(tmp_path: Path):
     cache.close()
     cache = Cache(path)  # and not after a restart either
     try:
-        ob = Outbox(cache, boot_id="b2", device="d", store="s")
+        ob = Outbox(cache, boot_id="b2", device="d", store="s", clock=FixedClock(NOW))
         ob.record("health", {})
         assert [r.seq for r in ob.window(after_seq=0, limit=10)] == [4]
     finally:
@@ -311,9 +318,9 @@ def test_outbox_refuses_unknown_event_types(cache: Cache, outbox: Outbox):
 
 def test_record_consent_writes_ledger_and_outbox_together(cache: Cache, outbox: Outbox):
     record_consent(cache, outbox, profile_id="P1", purpose="e_receipt", status="granted",
-                   wording_version="2024-05", channel="kiosk")
+                   wording_version="2024-05", channel="kiosk", at=NOW)
     record_consent(cache, outbox, profile_id="P1", purpose="e_receipt", status="withdrawn",
-                   wording_version="2024-05", channel="tablet")
+                   wording_version="2024-05", channel="tablet", at=NOW + 60)
     history = CacheReader(cache).consent_history("P1")
     assert [(h["purpose"], h["status"], h["channel"]) for h in history] == [
         ("e_receipt", "granted", "kiosk"), ("e_receipt", "withdrawn", "tablet")]
@@ -321,6 +328,7 @@ def test_record_consent_writes_ledger_and_outbox_together(cache: Cache, outbox: 
     assert [e["type"] for e in sent] == ["consent_given", "consent_withdrawn"]
     assert sent[1]["payload"] == {"profile_id": "P1", "purpose": "e_receipt", "status": "withdrawn",
                                   "wording_version": "2024-05", "channel": "tablet", "at": history[1]["at"]}
+    assert [h["at"] for h in history] == ["2026-11-23T06:30:00.000+00:00", "2026-11-23T06:31:00.000+00:00"]
 
 
 def test_record_consent_is_one_transaction(cache: Cache, outbox: Outbox):
@@ -328,28 +336,28 @@ def test_record_consent_is_one_transaction(cache: Cache, outbox: Outbox):
     cache.conn.execute("CREATE TRIGGER outbox_broken BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
     with pytest.raises(sqlite3.IntegrityError, match="boom"):
         record_consent(cache, outbox, profile_id="P1", purpose="marketing", status="granted",
-                       wording_version="v1", channel="kiosk")
+                       wording_version="v1", channel="kiosk", at=NOW)
     assert cache.query("SELECT count(*) FROM consents")[0][0] == 0
     assert not cache.conn.in_transaction
     cache.conn.execute("DROP TRIGGER outbox_broken")
     record_consent(cache, outbox, profile_id="P1", purpose="marketing", status="granted",
-                   wording_version="v1", channel="kiosk")
+                   wording_version="v1", channel="kiosk", at=NOW)
     assert cache.query("SELECT count(*) FROM consents")[0][0] == 1
 
 
 def test_record_consent_validates_before_writing(cache: Cache, outbox: Outbox):
     with pytest.raises(ValueError, match="unknown consent purpose 'spam'"):
         record_consent(cache, outbox, profile_id="P1", purpose="spam", status="granted",
-                       wording_version="v1", channel="kiosk")
+                       wording_version="v1", channel="kiosk", at=NOW)
     with pytest.raises(ValueError, match="unknown consent status 'maybe'"):
         record_consent(cache, outbox, profile_id="P1", purpose="marketing", status="maybe",
-                       wording_version="v1", channel="kiosk")
+                       wording_version="v1", channel="kiosk", at=NOW)
     assert cache.query("SELECT count(*) FROM consents")[0][0] == 0 and outbox.stats().rows == 0
 
 
 def test_consent_ledger_is_append_only(cache: Cache, outbox: Outbox):
     record_consent(cache, outbox, profile_id="P1", purpose="marketing", status="granted",
-                   wording_version="v1", channel="kiosk")
+                   wording_version="v1", channel="kiosk", at=NOW)
     before = cache.query("SELECT * FROM consents")
     with pytest.raises(sqlite3.IntegrityError, match="the consent ledger is append-only"):
         with cache.transaction() as conn:
@@ -404,7 +412,7 @@ def test_size_cap_raises_cache_full_and_keeps_what_was_written(tmp_path: Path):
     path = tmp_path / "cache.db"
     cache = Cache(path, max_bytes=512 * 1024)
     try:
-        ob = Outbox(cache, boot_id="b", device="d", store="s")
+        ob = Outbox(cache, boot_id="b", device="d", store="s", clock=FixedClock(NOW))
         written, exc = _fill(ob, pad=600)
         assert len(written) > 50
         assert isinstance(exc, CacheError)
@@ -445,7 +453,7 @@ def test_real_full_disk_on_tmpfs(tmp_path: Path):
         ballast = mnt / "ballast"
         ballast.write_bytes(b"\0" * (512 * 1024))
         cache = Cache(mnt / "cache.db")
-        ob = Outbox(cache, boot_id="b", device="d", store="s")
+        ob = Outbox(cache, boot_id="b", device="d", store="s", clock=FixedClock(NOW))
         written, exc = _fill(ob, pad=1000)
         assert len(written) > 20
         assert str(exc) == "cache is full (database or disk is full); nothing was written"
@@ -489,12 +497,12 @@ def test_erasure_reaches_history_impressions_sales_coupons_and_redemptions(tmp_p
     from sync.cache.sales import record_sale
 
     cache = Cache(tmp_path / "c.db")
-    ob = Outbox(cache, boot_id="b", device="d", store="s")
+    ob = Outbox(cache, boot_id="b", device="d", store="s", clock=FixedClock(NOW))
     line = {"line_id": "L1", "basket_id": "B1", "profile_id": "P9", "sku": "A", "qty": 1, "amount_cents": 100,
             "at": "2026-11-01T08:00:00Z"}
     apply_bundle(cache, stream="store/s", scope="store/s", version=1, sha256="x", mode="snapshot",
-                 content={"profiles": [{"profile_id": "P9"}], "basket_lines": [line]})
-    record_offers_shown(cache, ob, [Shown("O1", "P9", None, None, [])], channel="kiosk")
+                 content={"profiles": [{"profile_id": "P9"}], "basket_lines": [line]}, at=NOW)
+    record_offers_shown(cache, ob, [Shown("O1", "P9", None, None, [])], channel="kiosk", at=NOW)
     record_sale(cache, ob, basket_id="T1", lines=[{"sku": "A", "qty": 1, "amount_cents": 100}], at=1.0,
                 profile_id="P9")
     record_coupon_issued(cache, ob, Issued("CODE", "O1", None, None, "P9", "s", 9e9, 1.0), channel="kiosk",

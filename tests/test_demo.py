@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -9,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -29,11 +31,11 @@ def load(name: str) -> list[dict]:
     return json.loads((ASSETS / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def run_demo(var: Path) -> subprocess.CompletedProcess:
+def run_demo(var: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORE_EDGE_")}
     env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(var)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=60)
+    return subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(var), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
 
 
 def count(output: str, label: str) -> int:
@@ -109,9 +111,36 @@ def test_readme_phone_numbers_hash_to_their_profiles():
         assert hmac.new(key, phone.encode(), hashlib.sha256).hexdigest() == by_id[profile_id]["phone_hash"], phone
 
 
+def test_the_demo_chain_rolls_forward_to_any_date_and_leaves_what_still_runs():
+    from sync.demo import load_assets, roll_forward
+
+    chain, _ = load_assets(ASSETS)
+    now = roll_forward(copy.deepcopy(chain), date(2026, 11, 23))
+    for offer, kept in zip(chain["offers"], now["offers"], strict=True):
+        if offer.get("schedule", {}).get("to", "9999") >= "2026-11-23":
+            assert kept == offer, offer["id"]  # running or to come: untouched
+        else:
+            assert kept["schedule"]["to"] > "2026-11-23", offer["id"]  # over: next year's
+    assert now["schedules"] == chain["schedules"]
+
+    later = roll_forward(copy.deepcopy(chain), date(2028, 1, 3))
+    validate({name: later[name] for name in ("offers", "content_items", "schedules")})
+    windows = {o["id"]: o["schedule"] for o in later["offers"] if "to" in o.get("schedule", {})}
+    for offer_id, window in windows.items():
+        assert date.fromisoformat(window["to"]) >= date(2028, 1, 3), offer_id
+        before = next(o["schedule"] for o in chain["offers"] if o["id"] == offer_id)
+        assert date.fromisoformat(window["from"]).replace(year=2000) == \
+            date.fromisoformat(before["from"]).replace(year=2000), offer_id  # the same day of the year
+    season = [w for w in windows.values() if w["from"] <= "2028-01-03" <= w["to"]]
+    assert season, "the winter campaigns that span the new year are running"
+    new_year = next(e for e in later["schedules"] if e["id"] == "sch-new-year")
+    assert new_year["dates"][0] == "2028-12-15"
+    assert all(i["valid_until"] >= "2028-01-03" for i in later["content_items"] if i.get("valid_until"))
+
+
 # --- the demo ---------------------------------------------------------------------------------
 def test_demo_once_syncs_the_chain_and_sends_an_event(tmp_path: Path):
-    first = run_demo(tmp_path)
+    first = run_demo(tmp_path, "--at", "mon 08:30")  # an hour with offers to show, whenever the test runs
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     assert re.search(r"^broker: Mosquitto \d+$", out, re.MULTILINE), out
@@ -127,11 +156,42 @@ def test_demo_once_syncs_the_chain_and_sends_an_event(tmp_path: Path):
     assert (keys / "demo-chain.key").stat().st_mode & 0o077 == 0
 
     # A second run reuses the keys, the broker folder and the kiosk's cache, with newer bundles.
-    second = run_demo(tmp_path)
+    second = run_demo(tmp_path, "--at", "mon 08:30")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "wrote" not in second.stdout
     assert int(re.search(r"chain v(\d+)", second.stdout).group(1)) > version
     assert "head office received 2 events so far (2 offer_shown)" in second.stdout
+
+
+def offered(output: str, day_time: str) -> list[str]:
+    match = re.search(rf"^  offers an anonymous shopper sees at {day_time} store time: (.*)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1).split(", ")
+
+
+def test_demo_states_its_store_time_and_offers_what_is_right_for_it(tmp_path: Path):
+    morning = run_demo(tmp_path, "--at", "mon 08:30")
+    assert morning.returncode == 0, morning.stdout + morning.stderr
+    assert re.search(r"^store time: Mon \d\d \w{3} 08:3\d Europe/Sofia \(set by --at", morning.stdout, re.MULTILINE)
+    assert "OFF-MORNING-COMBO" in offered(morning.stdout, r"Mon \d\d \w{3} 08:3\d")
+    assert "top offer OFF-MORNING-COMBO" in morning.stdout
+
+    afternoon = run_demo(tmp_path, "--at", "mon 15:25")
+    assert afternoon.returncode == 0, afternoon.stdout + afternoon.stderr
+    shown = offered(afternoon.stdout, r"Mon \d\d \w{3} 15:2\d")
+    assert "OFF-MORNING-COMBO" not in shown and "OFF-AFTERNOON-TREAT" in shown
+    assert "top offer OFF-MORNING-COMBO" not in afternoon.stdout
+
+    real = run_demo(tmp_path)
+    assert "(the real time; --at 'mon 08:30' picks another)" in real.stdout
+
+
+@pytest.mark.parametrize("at", ["08:70", "someday 08:30", "monday", ""])
+def test_demo_refuses_a_store_time_it_cannot_read(tmp_path: Path, at: str):
+    result = run_demo(tmp_path / "var", "--at", at)
+    assert result.returncode == 2
+    assert "--at" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "var").exists()
 
 
 def test_demo_without_mosquitto_names_the_apt_line(tmp_path: Path):

@@ -20,6 +20,7 @@ from decisions.offers import decide_offers
 from decisions.playbook import Playbook
 from decisions.shopper import Shopper
 from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 
 MONDAY_0830 = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # 08:30 in Sofia
@@ -28,7 +29,7 @@ RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory) -> tuple[Engine, CacheReader]:
-    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db")
+    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db", clock=FixedClock(MONDAY_0830))
     reader = CacheReader(cache)
     return Engine.load(reader, now=MONDAY_0830), reader
 
@@ -38,7 +39,7 @@ def kiosk(now: datetime = MONDAY_0830, weather: Weather | None = RAIN_6C, **kw) 
 
 
 def shopper_for(reader: CacheReader, profile_id: str) -> Shopper:
-    profile = reader.profile(profile_id)
+    profile = reader.profile(profile_id, MONDAY_0830.timestamp())
     return Shopper.for_decision(profile, current_consents(profile, reader.consent_history(profile_id)),
                                 reader.basket_lines(profile_id))
 
@@ -83,7 +84,7 @@ def test_stale_weather_counts_as_unknown(demo_engine):
 
 def test_denied_consent_is_anonymous(demo_engine):
     engine, reader = demo_engine
-    denied = reader.profile("c-0016")
+    denied = reader.profile("c-0016", MONDAY_0830.timestamp())
     assert denied["consents"]["personal_offers"] == "denied"
     shopper = shopper_for(reader, "c-0016")
     assert not shopper.personal
@@ -340,7 +341,7 @@ def test_adaptive_offer_prefers_the_better_variant_and_is_seeded(demo_engine):
 
 @pytest.fixture
 def fresh_cache(tmp_path):
-    cache = demo_cache(tmp_path / "cache.db")
+    cache = demo_cache(tmp_path / "cache.db", clock=FixedClock(MONDAY_0830))
     return cache
 
 
@@ -349,17 +350,17 @@ def test_withdrawal_and_erasure_take_effect_at_once(fresh_cache):
     from sync.cache.profiles import erase_profile, record_consent
 
     reader = CacheReader(fresh_cache)
-    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001")
+    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001", clock=FixedClock(MONDAY_0830))
     engine = Engine.load(reader, now=MONDAY_0830)
     assert shopper_for(reader, "c-0002").personal
     record_consent(fresh_cache, outbox, profile_id="c-0002", purpose="personal_offers", status="withdrawn",
-                   wording_version="consent-v3", channel="kiosk")
+                   wording_version="consent-v3", channel="kiosk", at=MONDAY_0830.timestamp())
     assert not shopper_for(reader, "c-0002").personal  # the very next decision is anonymous
     assert engine.offers(kiosk(), shopper_for(reader, "c-0002")) == engine.offers(kiosk(), Shopper.anonymous())
     assert reader.consent_history("c-0002")[-1]["wording_version"] == "consent-v3"
 
     erase_profile(fresh_cache, outbox, "c-0002")
-    assert reader.profile("c-0002") is None and reader.consent_history("c-0002") == []
+    assert reader.profile("c-0002", MONDAY_0830.timestamp()) is None and reader.consent_history("c-0002") == []
     pending = [json.loads(row.wire) for row in outbox.window(after_seq=0, limit=100)]
     assert [e["type"] for e in pending] == ["erasure"] and pending[0]["payload"] == {"profile_id": "c-0002"}
 
@@ -369,7 +370,7 @@ def test_offers_shown_count_towards_caps_and_holdouts_are_reported(fresh_cache):
     from sync.cache.outbox import Outbox
 
     reader = CacheReader(fresh_cache)
-    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001")
+    outbox = Outbox(fresh_cache, boot_id="b", device="kiosk-1", store="s001", clock=FixedClock(MONDAY_0830))
     engine = Engine.load(reader, now=MONDAY_0830)
     maria = shopper_for(reader, "c-0001")
     decision = engine.offers(kiosk(), maria)

@@ -18,6 +18,7 @@ from support import wait_for
 
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
+from sync.clock import Clock
 from sync.config import DeviceConfig
 
 N_EVENTS = 10_000
@@ -26,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SLOW_DRAIN = {"ack_timeout_s": 2.0, "batch_events": 1, "inflight_window": 10}
 
 
-def fill_outbox(config: DeviceConfig, n: int) -> list[str]:
+def fill_outbox(config: DeviceConfig, n: int, clock: Clock) -> list[str]:
     """Write n ~200-byte events as if the screens had recorded them while the agent was down."""
     cache = Cache(config.cache.path)
-    outbox = Outbox(cache, boot_id="boot-before", device=config.device.id, store=config.device.store)
+    outbox = Outbox(cache, boot_id="boot-before", device=config.device.id, store=config.device.store, clock=clock)
     ids = []
     with cache.transaction() as conn:
         for i in range(n):
@@ -52,14 +53,14 @@ def received_offer_ids(responder) -> set[str]:
 
 
 @pytest.mark.slow
-def test_broker_sigkill_while_10k_events_drain(start_agent, device_config, responder, broker):
+def test_broker_sigkill_while_10k_events_drain(start_agent, device_config, responder, broker, clock):
     config = device_config(**SLOW_DRAIN)
-    ids = fill_outbox(config, N_EVENTS)
+    ids = fill_outbox(config, N_EVENTS, clock)
     agent = start_agent(config)
     wait_for(lambda: responder.events.count("offer_shown") >= 1000, timeout=30, what="drain under way")
     assert agent.outbox.stats().rows > 0, "the kill must land mid-drain"
     broker.kill(signal.SIGKILL)
-    time.sleep(1.0)
+    wait_for(lambda: not agent.connected.is_set(), what="the agent sees the broker gone")
     broker.start()
     wait_for(lambda: agent.outbox.stats().rows == 0, timeout=120, what="outbox drained after broker restart")
     assert agent.stats["connects"] >= 2
@@ -92,9 +93,9 @@ def spawn_agent(config_path: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_agent_kill_9_mid_drain_then_restart(device_config, responder, tmp_path):
+def test_agent_kill_9_mid_drain_then_restart(device_config, responder, clock, tmp_path):
     config = device_config(**SLOW_DRAIN)
-    ids = fill_outbox(config, N_EVENTS)
+    ids = fill_outbox(config, N_EVENTS, clock)
     config_path = write_toml(config, tmp_path / "device.toml")
     proc = spawn_agent(config_path)
     try:

@@ -437,7 +437,7 @@ def test_pin_attempts_through_the_cache(tmp_path: Path):
     cache = open_cache(tmp_path / "cache.db")
     try:
         apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="0" * 64, mode="snapshot",
-                     content=content)
+                     content=content, at=NOW)
         reader = CacheReader(cache)
 
         def enter(staff_id: str, pin: str, now: float) -> pins.PinCheck:

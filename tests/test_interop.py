@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from support import CHAIN, sample_content, wait_for
@@ -46,18 +45,19 @@ def test_bundle_cli_refuses_invalid_content_naming_the_field(chain_key, tmp_path
     assert "products[0] (A): missing field 'category'" in result.stderr
 
 
-def test_events_can_be_read_with_mosquitto_sub(start_agent, broker, device_config):
-    sub = subprocess.Popen(["mosquitto_sub", "-V", "mqttv5", "-p", str(broker.port), "-q", "1",
-                            "-t", f"se/v1/{CHAIN}/events/s001/kiosk-1", "-C", "1", "-W", "20"],
-                           stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)  # let mosquitto_sub subscribe before the agent starts draining
+def test_events_can_be_read_with_mosquitto_sub(start_agent, broker, device_config, clock):
+    # A persistent session, subscribed before the agent starts (-E: exit once the broker has acked it), queues
+    # the events for the second mosquitto_sub, which reads them from the same session.
+    sub = ["mosquitto_sub", "-V", "mqttv5", "-p", str(broker.port), "-q", "1", "-c", "-i", "interop-sub", "-x", "60",
+           "-t", f"se/v1/{CHAIN}/events/s001/kiosk-1"]
+    subprocess.run([*sub, "-E"], check=True, timeout=10)
     config = device_config(health_interval_s=3600.0)
     cache = Cache(config.cache.path)
-    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock)
     ids = [outbox.record("offer_sent_to_phone", {"offer": "OFF1", "i": i}) for i in range(3)]
     cache.close()
     start_agent(config)  # drains the three in one message: an array of envelopes
-    out, _ = sub.communicate(timeout=30)
+    out = subprocess.run([*sub, "-C", "1", "-W", "20"], capture_output=True, text=True, timeout=30).stdout
     events = [event for line in out.splitlines() for event in json.loads(line)]
     assert [e["id"] for e in events] == ids
     assert all(e["type"] == "offer_sent_to_phone" and e["device"] == "kiosk-1" for e in events)

@@ -7,7 +7,7 @@ a configuration change and a restart of the agent, as on a real device.
 from __future__ import annotations
 
 import dataclasses
-import time
+from datetime import UTC, datetime
 
 from support import sample_content, wait_for
 
@@ -16,7 +16,8 @@ from sync.agent import SyncAgent
 from sync.protocol import signing
 
 
-def test_rotation_new_key_first_then_signing_then_retirement(tmp_path, device_config, responder, chain_key, sync_log):
+def test_rotation_new_key_first_then_signing_then_retirement(tmp_path, device_config, responder, chain_key, sync_log,
+                                                             clock):
     old_key, new_key = chain_key, signing.generate_private_key()
     keys = tmp_path / "keys"
     (keys / "new.pub").write_bytes(signing.public_key_pem(new_key.public_key()))
@@ -25,7 +26,7 @@ def test_rotation_new_key_first_then_signing_then_retirement(tmp_path, device_co
 
     def device(*trusted: str) -> SyncAgent:
         config = dataclasses.replace(base, sync=dataclasses.replace(base.sync, trusted_keys=trusted))
-        agent = SyncAgent(config).start()
+        agent = SyncAgent(config, clock=clock).start()
         wait_for(agent.connected.is_set, what="agent connected")
         return agent
 
@@ -73,7 +74,7 @@ def test_rotation_new_key_first_then_signing_then_retirement(tmp_path, device_co
 
 def test_qr_tokens_follow_the_same_trusted_keys():
     old_key, new_key = signing.generate_private_key(), signing.generate_private_key()
-    now = time.time()
+    now = datetime(2026, 11, 23, 6, 30, tzinfo=UTC).timestamp()  # any fixed moment: the tokens are minted for it
     old_token = qr.issue_token(old_key, "p-1", now=now, ttl_s=600)
     new_token = qr.issue_token(new_key, "p-1", now=now, ttl_s=600)
     during = signing.TrustedKeys([old_key.public_key(), new_key.public_key()])

@@ -15,6 +15,8 @@ from decisions.engine import Engine
 from decisions.identity import qr
 from kiosk.session import KioskService, Store
 from sync.cache.outbox import Outbox
+from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 from sync.protocol import signing
 
@@ -25,22 +27,16 @@ STORE = Store("demo", "south", "s001", "kiosk-1", "Europe/Sofia", "BG")
 
 @pytest.fixture
 def kiosk(tmp_path):
-    cache = demo_cache(tmp_path / "cache.db")
-    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    cache = demo_cache(tmp_path / "cache.db", clock=FixedClock(NOW))
+    clock = FixedClock(NOW)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock)
     key = signing.generate_private_key()
-    engine = Engine.load(CacheReaderFor(cache), now=NOW)
+    engine = Engine.load(CacheReader(cache), now=clock.now())
     service = KioskService(cache, outbox, STORE, qr_keys=signing.TrustedKeys([key.public_key()]),
                            phone_key=PHONE_KEY, coupon_key=coupons.store_key(b"s", "s001"),
-                           engine=lambda: engine, clock=lambda: NOW)
+                           engine=lambda: engine, clock=clock)
     yield service, key, outbox
     cache.close()
-
-
-def CacheReaderFor(cache):  # noqa: N802
-    from sync.cache.read import CacheReader
-    return CacheReader(cache)
-
-
 
 
 def events(outbox: Outbox) -> list[dict]:
@@ -81,34 +77,71 @@ def test_no_thanks_gives_anonymous_offers(kiosk):
 
 def test_qr_identification_and_its_refusals(kiosk):
     service, key, _ = kiosk
-    token = qr.issue_token(key, "c-0002", now=NOW.timestamp(), ttl_s=600)
+    now = service.clock.time()
+    token = qr.issue_token(key, "c-0002", now=now, ttl_s=600)
     assert service.identify_qr(token).ok and service.session.profile["profile_id"] == "c-0002"
-    assert "expired" in service.identify_qr(qr.issue_token(key, "c-0002", now=NOW.timestamp() - 7200,
-                                                           ttl_s=600)).message
+    assert "expired" in service.identify_qr(qr.issue_token(key, "c-0002", now=now - 7200, ttl_s=600)).message
+    service.clock.advance(600 + 61)  # past its ten minutes and the minute's leeway for a device's clock
+    assert "expired" in service.identify_qr(token).message
     assert not service.identify_qr("5901234123457").ok
+
+
+def test_what_the_kiosk_records_is_stamped_with_its_clock(kiosk):
+    service, _, _ = kiosk
+    service.identify_phone("0899100101")
+    service.save_consent({"personal_offers": True})
+    sent = service.send_to_phone(service.offers().offers[0])
+    at = NOW.timestamp()
+    assert service.cache.query("SELECT DISTINCT at FROM impressions") == [(at,)]  # what the caps count
+    issued, expires = service.cache.query("SELECT issued_at, expires_at FROM coupons WHERE code = ?", (sent.code,))[0]
+    assert issued == at and at + 7 * 86400 <= expires < at + 7 * 86400 + 3600  # a week, to the end of its hour
 
 
 def test_an_offer_shows_its_product_picture_once_the_verified_file_is_here(tmp_path):
     import hashlib
 
     from sync.cache.bundles import apply_bundle
-    from sync.cache.read import CacheReader
 
     picture = cv2.imencode(".png", np.full((60, 80, 3), (40, 90, 200), np.uint8))[1].tobytes()
     sha = hashlib.sha256(picture).hexdigest()
-    cache = demo_cache(tmp_path / "cache.db")
+    cache = demo_cache(tmp_path / "cache.db", clock=FixedClock(NOW))
     products = CacheReader(cache).products()
+    clock = FixedClock(NOW)
     apply_bundle(cache, stream="device/kiosk-1", scope="device/kiosk-1", version=1, sha256="y", mode="delta",
                  content={"products": [dict(p, image=sha) for p in products],
-                          "media": [{"sha256": sha, "url": "http://ho/m", "size": len(picture)}]})
-    engine = Engine.load(CacheReader(cache), now=NOW)
+                          "media": [{"sha256": sha, "url": "http://ho/m", "size": len(picture)}]}, at=clock.time())
+    engine = Engine.load(CacheReader(cache), now=clock.now())
     media = tmp_path / "media"
     media.mkdir()
-    service = KioskService(cache, Outbox(cache, boot_id="b", device="kiosk-1", store="s001"), STORE,
+    service = KioskService(cache, Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock), STORE,
                            qr_keys=signing.TrustedKeys([]), phone_key=PHONE_KEY, coupon_key=b"k" * 32,
-                           engine=lambda: engine, clock=lambda: NOW, media_dir=media)
+                           engine=lambda: engine, clock=clock, media_dir=media)
     choice = next(c for c in service.offers().offers if c.sku)
     assert service.image(choice) is None  # not downloaded yet: the card shows no picture, not a broken one
     (media / sha).write_bytes(picture)
     assert service.image(choice) == media / sha
     cache.close()
+
+
+@pytest.mark.parametrize(("at", "shown", "not_shown"), [
+    (NOW, ["Every weekday until 11:00", "Cappuccino + butter croissant: €3.90 until 11:00"],
+     ["3 pm slump? Cheesecake + americano for €5.20"]),
+    (datetime(2026, 11, 23, 11, 25, tzinfo=UTC), ["Warm up, lunch is served"],   # Monday 13:25
+     ["Every weekday until 11:00", "Cappuccino + butter croissant: €3.90 until 11:00"]),
+    (datetime(2026, 11, 28, 6, 30, tzinfo=UTC), ["Saturday and Sunday: banitsa + ayran for €2.90"],  # Sat 08:30
+     ["Every weekday until 11:00"]),
+    (datetime(2026, 11, 29, 21, 30, tzinfo=UTC), [],  # Sunday 23:30: only the house loop
+     ["Every weekday until 11:00", "After 18:00 our sourdough loaves are 30% off"]),
+])
+def test_the_attract_loop_shows_what_the_schedule_plays_now(kiosk, at, shown, not_shown):
+    service, _, _ = kiosk
+    service.clock.set(at)
+    texts = service.attract_texts("en")
+    assert texts, "some text slide is always scheduled in the demo store"
+    assert all(t in texts for t in shown), texts
+    assert not any(t in texts for t in not_shown), texts
+
+
+def test_the_attract_loop_speaks_the_screens_language(kiosk):
+    service, _, _ = kiosk
+    assert "Всеки делничен ден до 11:00" in service.attract_texts("bg")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import time
 
 from support import wait_for
 
@@ -17,13 +16,13 @@ def rows(cache, table: str, profile_id: str) -> int:
     return cache.query(f"SELECT count(*) FROM {table} WHERE profile_id = ?", (profile_id,))[0][0]
 
 
-def test_expired_lookups_go_with_their_consents_once_head_office_has_them(cache, outbox: Outbox):
-    now = 1_000_000.0
+def test_expired_lookups_go_with_their_consents_once_head_office_has_them(cache, outbox: Outbox, clock):
+    now = clock.time()
     remember_lookup(cache, {"profile_id": "P-old", "phone_hash": "h-old", "first_name": "Ana"}, ttl_s=60, now=now)
     remember_lookup(cache, {"profile_id": "P-new", "phone_hash": "h-new", "first_name": "Bo"}, ttl_s=600, now=now)
     for pid in ("P-old", "P-new"):
         record_consent(cache, outbox, profile_id=pid, purpose="personal_offers", status="granted",
-                       wording_version="w1", channel="kiosk")
+                       wording_version="w1", channel="kiosk", at=now)
     # Before the TTL nothing goes; after it the profile goes, but its consent waits for head office's ack.
     assert purge_expired(cache, now=now + 59) == {"profiles": 0, "consents": 0}
     assert purge_expired(cache, now=now + 61) == {"profiles": 1, "consents": 0}
@@ -34,15 +33,15 @@ def test_expired_lookups_go_with_their_consents_once_head_office_has_them(cache,
     assert rows(cache, "profiles", "P-new") == 1 and rows(cache, "consents", "P-new") == 1  # still in use
 
 
-def test_the_agent_purges_on_its_own_even_with_no_broker(device_config, tmp_path):
+def test_the_agent_purges_on_its_own_even_with_no_broker(device_config, clock, tmp_path):
     base = device_config()
     offline = dataclasses.replace(base, broker=dataclasses.replace(base.broker, port=1))  # nothing listens there
     path = offline.cache.path
-    agent = SyncAgent(offline).start()
+    agent = SyncAgent(offline, clock=clock).start()
     agent.stop()
-    remember_lookup_at(path, "P-gone", expires_at=time.time() - 1)
-    remember_lookup_at(path, "P-kept", expires_at=time.time() + 3600)
-    agent = SyncAgent(offline).start()
+    remember_lookup_at(path, "P-gone", expires_at=clock.time() - 1)
+    remember_lookup_at(path, "P-kept", expires_at=clock.time() + 3600)
+    agent = SyncAgent(offline, clock=clock).start()
     try:
         wait_for(lambda: profile_ids(path) == ["P-kept"], what="the expired profile purged")
         assert not agent.connected.is_set()

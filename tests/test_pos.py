@@ -6,7 +6,6 @@ import io
 import itertools
 import json
 import threading
-import time
 import urllib.request
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from pos.desk import Desk
 from pos.http import MAX_BODY_BYTES, PosServer
 from pos.qr import coupon_qr_png
 from sync.cache.outbox import Outbox
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 
 SERIALS = itertools.count()
@@ -33,9 +33,10 @@ CAPPUCCINO = {"sku": "COF-003", "qty": 1, "amount_cents": 260}
 
 @pytest.fixture
 def store(tmp_path):
-    cache = demo_cache(tmp_path / "cache.db")
-    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
-    desk = Desk(cache, outbox, store="s001", coupon_key=KEY)
+    clock = FixedClock(NOW)
+    cache = demo_cache(tmp_path / "cache.db", clock=clock)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock)
+    desk = Desk(cache, outbox, store="s001", coupon_key=KEY, clock=clock)
     server = PosServer(desk).start()
     yield desk, server, outbox
     server.stop()
@@ -137,13 +138,16 @@ def test_refusals_name_their_reason(store):
     desk, server, _ = store
     assert redeem(server, coupon_for(desk), basket=[{"sku": "TEA-003", "qty": 1, "amount_cents": 220}])[1][
         "reason"] == "not_applicable"
-    status, expired = redeem(server, coupon_for(desk, expires=time.time() - 7200))  # the desk uses the real clock
+    status, expired = redeem(server, coupon_for(desk, expires=NOW - 7200))
     assert status == 422 and expired["reason"] == "expired" and expired["message"] == "This coupon has expired."
     other = coupon_for(desk, store="s002", key=coupons.store_key(SECRET, "s002"))
     assert redeem(server, other)[1]["reason"] == "wrong_store"
     good = coupon_for(desk)
     forged = good[:-1] + ("Z" if good[-1] != "Z" else "Y")
     assert redeem(server, forged)[1]["reason"] == "forged"
+    soon = coupon_for(desk, expires=NOW + 3 * 3600)
+    desk.clock.advance(4 * 3600)  # the till's request is judged by the desk's clock
+    assert redeem(server, soon)[1]["reason"] == "expired"
 
 
 def test_two_tills_at_once_only_one_wins(store):

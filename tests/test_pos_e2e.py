@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -28,7 +27,8 @@ from pos.service import PosService
 from sync.agent.connection import request_properties
 from sync.cache.engine_state import Shown, record_offers_shown
 from sync.cache.redemption import Issued, record_coupon_issued
-from sync.demo import ASSETS, Demo
+from sync.clock import FixedClock
+from sync.demo import ASSETS, load_assets
 
 KEY = coupons.store_key(b"e2e chain coupon secret", "s001")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 16:00 in Sofia, a Monday
@@ -36,8 +36,14 @@ BASKET = [{"sku": "DES-001", "qty": 1, "amount_cents": 450}, {"sku": "COF-002", 
 
 
 @pytest.fixture
+def clock() -> FixedClock:
+    """Head office, the agents and their tills on one clock, standing at AFTERNOON."""
+    return FixedClock(AFTERNOON)
+
+
+@pytest.fixture
 def store_device(start_agent, device_config, responder, tmp_path):
-    chain, store = Demo(tmp_path / "demo", ASSETS, timeout=1).load_assets()
+    chain, store = load_assets(ASSETS)
     responder.publish_bundle("chain", chain)
     responder.publish_bundle("store/s001", store)
 
@@ -81,11 +87,11 @@ def sweet_tooth_in_an_arm(agent) -> tuple[str, str]:
     raise AssertionError("the demo needs a consenting sweet-tooth shopper outside the holdout")
 
 
-def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, responder):
+def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, responder, clock):
     agent, pos = store_device()
     profile_id, expected_arm = sweet_tooth_in_an_arm(agent)
     # 1. identified at the kiosk (through the engine API), consenting
-    profile = agent.reader.profile(profile_id)
+    profile = agent.reader.profile(profile_id, clock.time())
     shopper = Shopper.for_decision(profile, current_consents(profile, agent.reader.consent_history(profile_id)),
                                    agent.reader.basket_lines(profile_id))
     engine = Engine.load(agent.reader, now=AFTERNOON)
@@ -95,13 +101,13 @@ def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, 
     assert choice.arm == expected_arm
     record_offers_shown(pos.cache, pos.desk.outbox, [Shown(choice.offer_id, profile_id, choice.arm, choice.variant,
                                                            list(choice.reasons), "afternoon|unknown")],
-                        channel="kiosk")
+                        channel="kiosk", at=clock.time())
     # 2. sent to the phone
     offer = next(o for o in engine.playbook.offers if o.id == choice.offer_id)
-    coupon = coupons.issue(KEY, store="s001", offer=offer, arm=choice.arm, expires_at=time.time() + 3600,
+    coupon = coupons.issue(KEY, store="s001", offer=offer, arm=choice.arm, expires_at=clock.time() + 3600,
                            serial=1)
     record_coupon_issued(pos.cache, pos.desk.outbox, Issued(coupon.code, offer.id, choice.arm, choice.variant,
-                                                            profile_id, "s001", coupon.expires_at, time.time()),
+                                                            profile_id, "s001", coupon.expires_at, clock.time()),
                          channel="kiosk", context="afternoon|unknown")
     # 3. redeemed at the till over HTTP
     status, answer = post(pos.http.url, {"code": coupon.code.lower(), "basket_id": "T1-1", "basket": BASKET})
@@ -121,19 +127,21 @@ def test_identify_send_to_phone_redeem_and_count_in_the_right_arm(store_device, 
     assert redeemed["profile_id"] == profile_id and redeemed["variant"] == choice.variant
 
 
-def test_redemption_over_mqtt(store_device, broker):
+def test_redemption_over_mqtt(store_device, broker, clock):
     agent, pos = store_device()
     offer = next(o for o in pos.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=clock.time() + 3600, serial=2).code
     till = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="till-1", protocol=mqtt.MQTTv5)
     answers: list[dict] = []
     got = threading.Event()
+    subscribed = threading.Event()
     till.on_message = lambda c, u, m: (answers.append(json.loads(m.payload)), got.set())
+    till.on_subscribe = lambda *_: subscribed.set()
     till.connect("127.0.0.1", broker.port)
     till.loop_start()
     reply_to = "se/v1/demo/pos/s001/answers/till-1"
     till.subscribe(reply_to, 1)
-    time.sleep(0.3)
+    assert subscribed.wait(5), "the till's subscription was not acknowledged"
     good = {"code": code, "basket_id": "T9", "basket": BASKET}
     for body in (good, good, {**good, "basket": "all of it"}):
         got.clear()
@@ -147,10 +155,10 @@ def test_redemption_over_mqtt(store_device, broker):
     assert answers[2]["message"] == "basket: must be a non-empty list of lines"
 
 
-def test_offline_redemption_is_reconciled_later(store_device, broker, responder):
+def test_offline_redemption_is_reconciled_later(store_device, broker, responder, clock):
     agent, pos = store_device()
     offer = next(o for o in pos.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=clock.time() + 3600, serial=2).code
     broker.kill()
     wait_for(lambda: not agent.connected.is_set(), what="agent offline")
     status, answer = post(pos.http.url, {"code": code, "basket_id": "T1-9", "basket": BASKET})
@@ -160,11 +168,11 @@ def test_offline_redemption_is_reconciled_later(store_device, broker, responder)
     wait_for(lambda: responder.events.count("redeemed") == 1, timeout=30, what="redemption after reconnect")
 
 
-def test_one_coupon_on_two_offline_devices_counts_once_and_is_flagged(store_device, broker, responder):
+def test_one_coupon_on_two_offline_devices_counts_once_and_is_flagged(store_device, broker, responder, clock):
     first, pos_1 = store_device("pos-1")
     second, pos_2 = store_device("pos-2")
     offer = next(o for o in pos_1.desk.playbook().offers if o.id == "OFF-AFTERNOON-TREAT")
-    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=time.time() + 3600, serial=2).code
+    code = coupons.issue(KEY, store="s001", offer=offer, arm=None, expires_at=clock.time() + 3600, serial=2).code
     broker.kill()
     wait_for(lambda: not first.connected.is_set() and not second.connected.is_set(), what="both offline")
     assert post(pos_1.http.url, {"code": code, "basket_id": "A-1", "basket": BASKET})[1]["accepted"]

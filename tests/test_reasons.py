@@ -12,6 +12,7 @@ from decisions.reasons import Reason, Term, say, terms
 from decisions.shopper import Shopper
 from kiosk.i18n import Translator
 from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 
 
@@ -53,8 +54,8 @@ def test_text_from_a_playbook_is_shown_as_written_and_a_broken_translation_falls
 
 
 def test_the_engines_offer_reasons_are_bulgarian_on_a_bulgarian_screen(tmp_path):
-    cache = demo_cache(tmp_path / "cache.db")
     now = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
+    cache = demo_cache(tmp_path / "cache.db", clock=FixedClock(now))
     engine = Engine.load(CacheReader(cache), now=now)
     ctx = Context(now=now, store="s001", region="south", device="kiosk-1", channel="kiosk", timezone="Europe/Sofia")
     decision = engine.offers(ctx, Shopper.anonymous(), k=6, seed=1, lang="bg")

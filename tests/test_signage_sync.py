@@ -63,11 +63,11 @@ def test_proof_of_play_sums_each_finished_hour_and_keeps_raw_rows_until_acked(ca
     assert prune_acked(cache) == 32 and raw_play_count(cache) == 1
 
 
-def test_agent_stores_a_signed_override_and_wakes_listeners(start_agent, responder, chain_key, sync_log):
+def test_agent_stores_a_signed_override_and_wakes_listeners(start_agent, responder, chain_key, clock, sync_log):
     agent = start_agent()
     seen = []
     agent.on_override(seen.append)
-    now = __import__("time").time()
+    now = clock.time()
     flood = Override(CHAIN, "region/south", "ov-flood", now, now + 600, "start",
                      message={"title": "Closed", "body": "Flooding"})
     responder.publish_retained(override_topic(CHAIN, "region/south"), sign_override(flood, chain_key))

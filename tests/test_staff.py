@@ -15,6 +15,7 @@ from kiosk.staff import ASK_FIRST, CONSENT_WORDING, LOCKED, NOT_FOUND, WRONG_PIN
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile
 from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 from sync.protocol import signing
 
@@ -24,31 +25,23 @@ STORE = Store("demo", "south", "s001", "tablet-1", "Europe/Sofia", "BG")
 KEY = signing.generate_private_key()
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def store(tmp_path):
-    cache = demo_cache(tmp_path / "cache.db")
+    cache = demo_cache(tmp_path / "cache.db", clock=FixedClock(NOW))
     engine = Engine.load(CacheReader(cache), now=NOW)
     yield cache, engine
     cache.close()
 
 
 def service_for(cache, engine, clock) -> StaffService:
-    return StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001"), STORE,
+    return StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001", clock=clock), STORE,
                         phone_key=PHONE_KEY, qr_keys=signing.TrustedKeys([KEY.public_key()]),
                         engine=lambda: engine, clock=clock)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture
@@ -100,10 +93,10 @@ def test_five_wrong_pins_lock_and_the_lockout_survives_a_restart(store, clock):
     assert staff.login("st-01", "2468").ok  # the lockout is per staff member
 
     restarted = service_for(*store, clock)  # a new service on the same cache: the app restarted
-    clock.now = NOW + timedelta(minutes=4)
+    clock.set(NOW + timedelta(minutes=4))
     again = restarted.login("st-03", "8642")
     assert (again.ok, again.message, again.args) == (False, LOCKED, {"minutes": 1})
-    clock.now = NOW + timedelta(minutes=5, seconds=1)
+    clock.set(NOW + timedelta(minutes=5, seconds=1))
     assert restarted.login("st-03", "8642").ok
 
 
@@ -152,9 +145,9 @@ def test_agreement_on_the_spot_overrides_an_earlier_no(staff):
 
 def test_lookup_by_qr_code_and_bad_input(staff):
     staff.login("st-02", "1357")
-    token = qr.issue_token(KEY, "c-0004", now=NOW.timestamp(), ttl_s=600)
+    token = qr.issue_token(KEY, "c-0004", now=staff.clock.time(), ttl_s=600)
     assert staff.lookup_customer(token, customer_agrees=True).customer.first_name == "Елена"
-    forged = qr.issue_token(signing.generate_private_key(), "c-0004", now=NOW.timestamp(), ttl_s=600)
+    forged = qr.issue_token(signing.generate_private_key(), "c-0004", now=staff.clock.time(), ttl_s=600)
     assert not staff.lookup_customer(forged, customer_agrees=True).ok
     assert "short" in staff.lookup_customer("0899", customer_agrees=True).message
     nobody = staff.lookup_customer("0899100131", customer_agrees=True)
@@ -188,14 +181,14 @@ def test_outcomes_make_todays_kpis_for_this_staff_member_only(store, clock):
     staff = service_for(cache, engine, clock)
     staff.login("st-01", "2468")
     assert staff.today() == Kpis(0, 0, 0.0, 0)
-    clock.now = datetime(2026, 11, 22, 21, 59, tzinfo=UTC)  # Sunday 23:59 in Sofia: yesterday
+    clock.set(datetime(2026, 11, 22, 21, 59, tzinfo=UTC))  # Sunday 23:59 in Sofia: yesterday
     staff.record_outcome(True, True, 2, ["COF-003"])
-    clock.now = datetime(2026, 11, 22, 22, 1, tzinfo=UTC)  # Monday 00:01 in Sofia: today
+    clock.set(datetime(2026, 11, 22, 22, 1, tzinfo=UTC))  # Monday 00:01 in Sofia: today
     staff.lookup_customer("0899100101", customer_agrees=True)
     staff.record_outcome(True, True, 1, ["COF-003", "PAS-001"])
     staff.clear_customer()
     staff.record_outcome(True, False, 0)
-    clock.now = NOW
+    clock.set(NOW)
     staff.record_outcome(True, True, 0, ["TEA-001"])
     staff.record_outcome(False, True, 0)  # a sale without a conversation: not a contact
 
@@ -207,7 +200,7 @@ def test_outcomes_make_todays_kpis_for_this_staff_member_only(store, clock):
     assert (kpis.contacts, kpis.conversions, kpis.add_ons) == (3, 2, 1)
     assert kpis.conversion_rate == pytest.approx(2 / 3)
     assert other.today().add_ons == 3
-    clock.now = NOW + timedelta(days=1)
+    clock.set(NOW + timedelta(days=1))
     assert staff.today().contacts == 0
 
     sales = [e for e in events(staff) if e["type"] == "assisted_sale"]

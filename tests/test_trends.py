@@ -20,6 +20,7 @@ from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.cache.sales import record_sale
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 
 NOW = 1_795_000_000.0
@@ -218,10 +219,10 @@ def offer(oid: str, sku: str | None = None) -> dict:
 
 def test_sales_and_redeemed_skus_since(cache: Cache, outbox: Outbox):
     apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot",
-                 content={"offers": [offer("O-A", "A"), offer("O-B", "B"), offer("O-NOSKU")]})
+                 content={"offers": [offer("O-A", "A"), offer("O-B", "B"), offer("O-NOSKU")]}, at=NOW)
     # the store's own offer with the same id wins over the chain's (scope precedence, as everywhere)
     apply_bundle(cache, stream="store/s001", scope="store/s001", version=1, sha256="x", mode="snapshot",
-                 content={"offers": [offer("O-B", "B2")]})
+                 content={"offers": [offer("O-B", "B2")]}, at=NOW)
     record_sale(cache, outbox, basket_id="old", lines=[{"sku": "A", "qty": 9, "amount_cents": 9}], at=NOW - 7201)
     record_sale(cache, outbox, basket_id="b1", lines=[{"sku": "A", "qty": 2, "amount_cents": 9},
                                                       {"sku": "C", "qty": 1, "amount_cents": 9}], at=NOW - 100)
@@ -254,12 +255,13 @@ RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))
 
 
 def test_trending_item_moves_up_the_menu(tmp_path: Path):
-    cache = demo_cache(tmp_path / "cache.db")
-    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001")
+    clock = FixedClock(MONDAY_0830)
+    cache = demo_cache(tmp_path / "cache.db", clock=clock)
+    outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock)
     reader = CacheReader(cache)
     catalog = Catalog.from_source(reader)
     menus = reader.menus()
-    now = MONDAY_0830.timestamp()
+    now = clock.time()
 
     def kiosk(trending_scores: dict[str, float]) -> Context:
         return Context(now=MONDAY_0830, store="s001", region="south", device="kiosk-1", channel="kiosk",

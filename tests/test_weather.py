@@ -308,13 +308,13 @@ def stored(agent, store: str) -> Observation | None:
 
 
 def test_publisher_feeds_agents_and_one_failing_store_stops_no_other(open_meteo, responder, start_agent,
-                                                                     device_config, caplog):
+                                                                     device_config, clock, caplog):
     caplog.set_level(logging.INFO, logger="store_edge")
     open_meteo.serve(43.2, ok("rain.json"))
     open_meteo.serve(42.9, Reply(500))
     open_meteo.serve(41.8, ok("snow.json"))
-    publisher = WeatherPublisher(client(open_meteo), STORES, retained_publish(responder), chain=CHAIN)
-    result = publisher.run_once(time.time())
+    publisher = WeatherPublisher(client(open_meteo), STORES, retained_publish(responder), chain=CHAIN, clock=clock)
+    result = publisher.run_once()
     assert set(result.published) == {"s001", "s003"}
     assert result.failed == {"s002": "gave up after 3 attempts: HTTP 500"}
     assert any(r.levelno == logging.ERROR and "store s002" in r.getMessage() and "HTTP 500" in r.getMessage()
@@ -330,12 +330,17 @@ def test_publisher_feeds_agents_and_one_failing_store_stops_no_other(open_meteo,
     assert stored(kiosk, "s003") is None and stored(far, "s001") is None  # each device follows its own store
 
 
-def test_garbage_on_the_weather_topic_leaves_the_cache_unchanged(responder, start_agent, caplog):
+def test_garbage_on_the_weather_topic_leaves_the_cache_unchanged(responder, start_agent, clock, caplog):
     caplog.set_level(logging.INFO, logger="store_edge")
     agent = start_agent()
-    good = Observation(12.0, 0.0, "clear", time.time() - 60, "open-meteo")
+    good = Observation(12.0, 0.0, "clear", clock.time() - 60, "open-meteo")
     responder.publish_weather("s001", good)
     wait_for(lambda: stored(agent, "s001"), what="weather stored")
+    cache = Cache(agent.cache_path)
+    try:
+        assert cache.query("SELECT received_at FROM weather") == [(clock.time(),)]  # stamped by the agent's clock
+    finally:
+        cache.close()
     topic = topics.weather_topic(CHAIN, "s001")
     garbage = [b"", b"not json", b"[]", json.dumps({**good.as_dict(), "condition": "hail"}).encode(),
                json.dumps({**good.as_dict(), "observed_at": good.observed_at + 60, "temperature_c": "hot"}).encode()]
@@ -355,11 +360,11 @@ def test_garbage_on_the_weather_topic_leaves_the_cache_unchanged(responder, star
     assert agent.connected.is_set() and agent._thread.is_alive()
 
 
-def test_publisher_thread_runs_until_stopped(open_meteo, responder, start_agent):
+def test_publisher_thread_runs_until_stopped(open_meteo, responder, start_agent, clock):
     open_meteo.serve(43.2, ok("rain.json"))
     agent = start_agent()
     publisher = WeatherPublisher(client(open_meteo), STORES[:1], retained_publish(responder), interval_s=0.1,
-                                 chain=CHAIN).start()
+                                 chain=CHAIN, clock=clock).start()
     try:
         wait_for(lambda: open_meteo.attempts(43.2) >= 3, what="three rounds")
         wait_for(lambda: stored(agent, "s001"), what="weather stored")

@@ -11,16 +11,16 @@ after ``max_failures`` wrong PINs in a row the staff member is locked out for ``
 for each further lockout until a right PIN is entered (capped at ``max_lockout_s``).
 
 :func:`check_pin` is pure: the attempt state comes in and the new state goes out. The engine does not
-write to the cache; the screen that asks for the PIN does, like this::
+write to the cache; the screen that asks for the PIN does, with the time from the clock it was handed
+(``sync.clock.Clock``), like this::
 
-    import time
     from sync.cache import engine_state
 
     staff = reader.staff(staff_id)                     # CacheReader: {"id", "name", "pin_hash", "role"}
     if staff is None:
         ...                                            # unknown staff member: show so, nothing to record
     failures, locked_until = engine_state.pin_state(cache, staff_id)
-    result = check_pin(staff["pin_hash"], typed, failures=failures, locked_until=locked_until, now=time.time())
+    result = check_pin(staff["pin_hash"], typed, failures=failures, locked_until=locked_until, now=clock.time())
     if (result.failures, result.locked_until) != (failures, locked_until):
         engine_state.save_pin_state(cache, staff_id, result.failures, result.locked_until)
     show(result.message)                               # result.ok opens the staff screens

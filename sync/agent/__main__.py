@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from .. import config as config_mod
+from ..clock import SYSTEM
 from ..runtime import run_until_stopped, setup_logging
 from ..sdnotify import Notifier
 from .agent import SyncAgent
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(cfg.log, device=cfg.device.id, secrets=config_mod.secret_values(cfg))
     notifier = Notifier()
-    agent = SyncAgent(cfg, base_dir=args.base_dir).start()
+    agent = SyncAgent(cfg, base_dir=args.base_dir, clock=SYSTEM).start()
     notifier.ready(f"device {cfg.device.id}: cache open, syncing")
     run_until_stopped(notifier, alive=agent.io_alive)
     agent.stop()

@@ -29,6 +29,7 @@ from ..cache.profiles import forget_lookups, purge_expired, remember_lookup
 from ..cache.read import CacheReader
 from ..cache.signage import active_overrides, save_override
 from ..cache.weather import save_weather
+from ..clock import Clock
 from ..config import DeviceConfig
 from ..media import MediaFetcher
 from ..protocol import lookup as lookup_wire
@@ -71,8 +72,12 @@ def _guarded(fn: Callable) -> Callable:
 
 
 class SyncAgent:
-    def __init__(self, config: DeviceConfig, *, base_dir: str | Path = "."):
+    """``clock`` is the device's one clock: everything the agent stamps or expires goes by it, and its outbox,
+    bundle worker and commands share it (``agent.clock`` for a screen or the till built on the agent)."""
+
+    def __init__(self, config: DeviceConfig, *, clock: Clock, base_dir: str | Path = "."):
         self.config = config
+        self.clock = clock
         base = Path(base_dir)
         self.cache_path = str(base / config.cache.path)
         self.media_dir = base / config.cache.media_dir
@@ -80,7 +85,7 @@ class SyncAgent:
         self.topics = DeviceTopics(dev.chain, dev.region, dev.store, dev.id)
         self.boot_id = uuid.uuid4().hex
         self.keys = TrustedKeys.from_files([base / k for k in config.sync.trusted_keys])
-        self.commands = CommandRegistry()
+        self.commands = CommandRegistry(clock=clock)
         self._listeners: list[Callable[[Manifest], None]] = []
         self._override_listeners: list[Callable[[Override], None]] = []
         self._work: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -103,7 +108,7 @@ class SyncAgent:
             cache_path=self.cache_path,
             media=MediaFetcher(self.media_dir, retries=config.sync.media_retries,
                                budget_bytes=config.cache.media_budget_bytes),
-            chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied,
+            chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied, clock=clock,
             max_bytes=config.cache.max_bytes or None,
         )
         self._register_builtin_commands()
@@ -174,7 +179,8 @@ class SyncAgent:
     # --- the I/O thread ---------------------------------------------------------------------
     def _open_cache(self) -> None:
         self._cache = Cache(self.cache_path, max_bytes=self.config.cache.max_bytes or None)
-        self.outbox = Outbox(self._cache, boot_id=self.boot_id, device=self.topics.device, store=self.topics.store)
+        self.outbox = Outbox(self._cache, boot_id=self.boot_id, device=self.topics.device, store=self.topics.store,
+                             clock=self.clock)
         s = self.config.sync
         self.drain = OutboxDrain(self.outbox, self._publish_event, window=s.inflight_window,
                                  ack_timeout_s=s.ack_timeout_s, batch_events=s.batch_events,
@@ -264,7 +270,7 @@ class SyncAgent:
         try:
             # TLS files are read here: an unreadable or bad one is logged (never its contents) and retried.
             client = connection.new_client(self.topics.device, b, will_topic=self.topics.presence,
-                                           boot_id=self.boot_id, now=time.time())
+                                           boot_id=self.boot_id, now=self.clock.time())
         except (OSError, ValueError) as exc:
             log.error("cannot set up the connection to %s:%d (%s); check [broker] TLS files", b.host, b.port, exc)
             return False
@@ -299,7 +305,7 @@ class SyncAgent:
         if client is None:
             return
         # A clean disconnect would delete the will; we want 'offline' to be said, so say it ourselves.
-        client.publish(self.topics.presence, connection.presence("offline", self.boot_id, time.time()),
+        client.publish(self.topics.presence, connection.presence("offline", self.boot_id, self.clock.time()),
                        qos=1, retain=True)
         client.loop_write()
         client.disconnect()
@@ -391,7 +397,7 @@ class SyncAgent:
             log.error("could not delete acked events: %s", exc)
 
     def _publish_presence(self, client: mqtt.Client) -> None:
-        client.publish(self.topics.presence, connection.presence("online", self.boot_id, time.time()),
+        client.publish(self.topics.presence, connection.presence("online", self.boot_id, self.clock.time()),
                        qos=1, retain=True)
 
     def _check_presence(self, client: mqtt.Client, payload: bytes) -> None:
@@ -434,7 +440,8 @@ class SyncAgent:
         if profile is not None:
             ttl = doc.get("ttl_s", self.config.sync.lookup_ttl_s)
             try:
-                remember_lookup(self._cache, profile, float(ttl) if isinstance(ttl, int | float) else 60.0)
+                remember_lookup(self._cache, profile, float(ttl) if isinstance(ttl, int | float) else 60.0,
+                                self.clock.time())
             except CacheError as exc:
                 log.error("could not cache lookup answer: %s", exc)
         if pending and not pending[0].done():
@@ -467,7 +474,7 @@ class SyncAgent:
 
     def _store_override(self, override: Override, source: str) -> bool:
         try:
-            stored = save_override(self._cache, override, source=source, received_at=time.time())
+            stored = save_override(self._cache, override, source=source, received_at=self.clock.time())
         except CacheError as exc:
             log.error("override %s not stored: %s", override.override_id, exc)
             return False
@@ -486,7 +493,7 @@ class SyncAgent:
     def _override_command(self, args: dict) -> dict:
         """An override from the store's staff tablet, for this device only. The command topic's ACL is the
         trust here, as for ``reload``; head office's overrides come signed on ``override/{scope}``."""
-        now = time.time()
+        now = self.clock.time()
         scope = f"device/{self.topics.device}"
         if args.get("action") == "end":  # ending one from head office too: its row is under its own scope
             held = {o.override_id: o.scope for o in active_overrides(self._cache, now)}
@@ -509,7 +516,7 @@ class SyncAgent:
             log.warning("malformed weather message ignored: %s", exc)
             return
         try:
-            save_weather(self._cache, self.topics.store, observation, time.time())
+            save_weather(self._cache, self.topics.store, observation, self.clock.time())
         except CacheError as exc:
             log.error("weather not stored: %s", exc)
 
@@ -531,7 +538,7 @@ class SyncAgent:
             while not self._stop.is_set():
                 try:
                     observation = self._weather_provider.current(w.lat, w.lon)
-                    save_weather(cache, self.topics.store, observation, time.time())
+                    save_weather(cache, self.topics.store, observation, self.clock.time())
                 except WeatherError:
                     pass  # the provider has logged the reason; the last stored weather stands until it is stale
                 except CacheError as exc:
@@ -567,7 +574,7 @@ class SyncAgent:
 
     def _purge_personal_data(self) -> None:
         try:
-            purged = purge_expired(self._cache)
+            purged = purge_expired(self._cache, self.clock.time())
         except CacheError as exc:
             log.error("personal data purge failed: %s", exc)
             return

@@ -18,6 +18,7 @@ import requests
 from ..cache.bundles import StaleVersion, applied_version, apply_bundle
 from ..cache.db import Cache, CacheError
 from ..cache.read import CacheReader
+from ..clock import Clock
 from ..media import MediaError, MediaFetcher
 from ..protocol import bundle as wire
 from ..protocol.content import ContentError, validate
@@ -42,8 +43,9 @@ class Arrival:
 
 class BundleWorker(threading.Thread):
     def __init__(self, *, cache_path: str, media: MediaFetcher, chain: str, keys: TrustedKeys,
-                 on_applied: Callable[[wire.Manifest], None], max_bytes: int | None = None):
+                 on_applied: Callable[[wire.Manifest], None], clock: Clock, max_bytes: int | None = None):
         super().__init__(name="sync-bundles", daemon=True)
+        self.clock = clock
         self.cache_path = cache_path
         self.max_bytes = max_bytes
         self.media = media
@@ -104,7 +106,7 @@ class BundleWorker(threading.Thread):
                     raise wire.BundleRejected(f"invalid content: {exc}", manifest.scope, manifest.version) from None
                 applied = apply_bundle(cache, stream=arrival.stream, scope=manifest.scope,
                                        version=manifest.version, sha256=manifest.sha256, mode=manifest.mode,
-                                       content=content)
+                                       content=content, at=self.clock.time())
                 del content
         except wire.BundleRejected as exc:
             log.error("bundle rejected: scope=%s version=%s reason=%s", arrival.stream, exc.version, exc.reason)

@@ -9,8 +9,9 @@ device's ``cmdresp`` topic) with the request's CorrelationData.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
+
+from ..clock import Clock
 
 Handler = Callable[[dict], dict]
 
@@ -19,7 +20,8 @@ class CommandError(ValueError):
     pass
 
 
-def parse(raw: bytes, now: float | None = None) -> tuple[str, dict]:
+def parse(raw: bytes, now: float) -> tuple[str, dict]:
+    """The command's name and args; CommandError when malformed or expired at ``now`` (unix seconds)."""
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -31,15 +33,19 @@ def parse(raw: bytes, now: float | None = None) -> tuple[str, dict]:
         raise CommandError("'args' must be an object")
     expires = doc.get("expires_at")
     if isinstance(expires, int | float) and not isinstance(expires, bool):
-        if (time.time() if now is None else now) > expires:
+        if now > expires:
             raise CommandError("expired")
     return doc["command"], args
 
 
 class CommandRegistry:
-    """Command names to handlers. The agent registers its own; a screen adds ``screenshot``."""
+    """Command names to handlers. The agent registers its own; a screen adds ``screenshot``.
 
-    def __init__(self) -> None:
+    ``clock`` says whether a command has expired.
+    """
+
+    def __init__(self, *, clock: Clock) -> None:
+        self.clock = clock
         self._handlers: dict[str, Handler] = {}
 
     def register(self, name: str, handler: Handler) -> None:
@@ -54,7 +60,7 @@ class CommandRegistry:
 
     def run(self, raw: bytes) -> dict:
         try:
-            name, args = parse(raw)
+            name, args = parse(raw, self.clock.time())
         except CommandError as exc:
             return {"ok": False, "error": str(exc)}
         handler = self._handlers.get(name)

@@ -111,11 +111,11 @@ class OutboxDrain:
         self.acked += len(seqs)
         self.ack_timeout_s = self.base_ack_timeout_s
 
-    def check_ack_timeouts(self, now: float | None = None) -> bool:
-        """Rewind to the oldest row whose ack is overdue. Returns True if it rewound."""
+    def check_ack_timeouts(self, now: float) -> bool:
+        """Rewind to the oldest row whose ack is overdue at ``now`` (``time.monotonic()``, like the PUBACK times).
+        Returns True if it rewound."""
         if not self.delivered:
             return False
-        now = time.monotonic() if now is None else now
         overdue = [seq for seq, t in self.delivered.items() if now - t > self.ack_timeout_s]
         if not overdue:
             return False

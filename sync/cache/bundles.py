@@ -40,9 +40,9 @@ def applied_version(cache: Cache, stream: str) -> int:
 
 
 def apply_bundle(
-    cache: Cache, *, stream: str, scope: str, version: int, sha256: str, mode: str, content: dict
+    cache: Cache, *, stream: str, scope: str, version: int, sha256: str, mode: str, content: dict, at: float
 ) -> Applied:
-    """Apply validated ``content`` for ``scope``; all or nothing.
+    """Apply validated ``content`` for ``scope``; all or nothing. ``at`` (unix seconds) is kept as its applied_at.
 
     ``stream`` names the version sequence (a bundle topic's scope, or ``profiles:store/x``).
     A snapshot replaces, for this scope, every section it names. A delta upserts items
@@ -54,13 +54,13 @@ def apply_bundle(
     default_cache_size = cache.conn.execute("PRAGMA cache_size").fetchone()[0]
     cache.conn.execute("PRAGMA cache_size=-32768")
     try:
-        return _apply(cache, stream, scope, rank, version, sha256, mode, content, counts)
+        return _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at)
     finally:
         cache.conn.execute(f"PRAGMA cache_size={default_cache_size}")
 
 
 def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha256: str, mode: str,
-           content: dict, counts: dict[str, int]) -> Applied:
+           content: dict, counts: dict[str, int], at: float) -> Applied:
     with cache.transaction() as conn:
         current = conn.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
         if current and version <= current[0]:
@@ -93,7 +93,7 @@ def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha25
             counts[f"deleted {name}"] = len(keys)
         conn.execute(
             "INSERT OR REPLACE INTO sync_state (stream, version, sha256, applied_at) VALUES (?, ?, ?, ?)",
-            (stream, version, sha256, datetime.now(UTC).isoformat(timespec="seconds")),
+            (stream, version, sha256, datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")),
         )
     return Applied(stream, version, counts)
 

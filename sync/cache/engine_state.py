@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from .db import Cache
@@ -22,13 +21,12 @@ class Shown:
 
 
 def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, channel: str,
-                        held_out: list[str] = (), profile_id: str | None = None, at: float | None = None) -> None:
-    """Remember what a screen showed (for caps) and tell head office, in one transaction.
+                        held_out: list[str] = (), profile_id: str | None = None, at: float) -> None:
+    """Remember what a screen showed at ``at`` (unix seconds; for caps) and tell head office, in one transaction.
 
     ``held_out``: offers this shopper would have seen but for an experiment's holdout; head office
     counts them as the control group's exposures.
     """
-    at = time.time() if at is None else at
     with cache.transaction() as conn:
         for offer_id in held_out:
             outbox.append(conn, "offer_held_out", {"offer": offer_id, "profile_id": profile_id, "arm": "holdout",

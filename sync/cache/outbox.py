@@ -13,6 +13,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from ..clock import Clock
 from ..protocol.events import EVENT_TYPES, envelope, uuid7
 from .db import Cache
 
@@ -31,22 +32,27 @@ class OutboxStats:
 
 
 class Outbox:
-    """Appends events; hands the agent windows of rows; deletes confirmed rows."""
+    """Appends events; hands the agent windows of rows; deletes confirmed rows.
 
-    def __init__(self, cache: Cache, *, boot_id: str, device: str, store: str):
+    ``clock`` stamps each event's ``wall_time`` and its UUIDv7; ``mono_time`` is the process's monotonic clock.
+    """
+
+    def __init__(self, cache: Cache, *, boot_id: str, device: str, store: str, clock: Clock):
         self.cache = cache
         self.boot_id = boot_id
         self.device = device
         self.store = store
+        self.clock = clock
 
     def append(self, conn: sqlite3.Connection, type: str, payload: dict) -> str:
         """Add one event inside the caller's open transaction. Returns the event id."""
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
-        event_id = uuid7()
+        wall_time = self.clock.time()
+        event_id = uuid7(int(wall_time * 1000))
         conn.execute(
             "INSERT INTO outbox (id, type, boot_id, wall_time, mono_time, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, type, self.boot_id, time.time(), time.monotonic(),
+            (event_id, type, self.boot_id, wall_time, time.monotonic(),
              json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
         )
         return event_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from datetime import UTC, datetime
 
 from .db import Cache
@@ -15,9 +14,9 @@ CONSENT_PURPOSES = ("personal_offers", "e_receipt", "marketing")
 CONSENT_STATUSES = ("granted", "denied", "withdrawn")
 
 
-def remember_lookup(cache: Cache, profile: dict, ttl_s: float, now: float | None = None) -> None:
+def remember_lookup(cache: Cache, profile: dict, ttl_s: float, now: float) -> None:
     """Cache a profile that head office sent in answer to a lookup, until ``now + ttl_s``."""
-    expires = (time.time() if now is None else now) + ttl_s
+    expires = now + ttl_s
     with cache.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO profiles (profile_id, scope, rank, body, phone_hash, expires_at)"
@@ -27,14 +26,13 @@ def remember_lookup(cache: Cache, profile: dict, ttl_s: float, now: float | None
         )
 
 
-def purge_expired(cache: Cache, now: float | None = None) -> dict[str, int]:
+def purge_expired(cache: Cache, now: float) -> dict[str, int]:
     """The scheduled TTL purge: profiles past their ``expires_at`` (lookup answers), then the local
     consent rows of customers no longer on this device whose events have all left the outbox.
 
     Consent rows of a customer still in the cache stay (the screens need them), and so do rows whose
     consent event head office has not acknowledged yet (they are the device's only record of it).
     """
-    now = time.time() if now is None else now
     with cache.transaction() as conn:
         profiles = conn.execute("DELETE FROM profiles WHERE expires_at IS NOT NULL AND expires_at <= ?",
                                 (now,)).rowcount
@@ -52,23 +50,23 @@ def forget_lookups(cache: Cache) -> int:
 
 def record_consent(
     cache: Cache, outbox: Outbox, *, profile_id: str, purpose: str, status: str,
-    wording_version: str, channel: str,
+    wording_version: str, channel: str, at: float,
 ) -> None:
-    """Append one consent decision to the ledger and the outbox, in one transaction."""
+    """Append one consent decision, made at ``at`` (unix seconds), to the ledger and the outbox, in one transaction."""
     if purpose not in CONSENT_PURPOSES:
         raise ValueError(f"unknown consent purpose {purpose!r}")
     if status not in CONSENT_STATUSES:
         raise ValueError(f"unknown consent status {status!r}")
-    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
     event = "consent_withdrawn" if status == "withdrawn" else "consent_given"
     with cache.transaction() as conn:
         conn.execute(
             "INSERT INTO consents (profile_id, purpose, status, wording_version, channel, at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (profile_id, purpose, status, wording_version, channel, at),
+            (profile_id, purpose, status, wording_version, channel, stamp),
         )
         outbox.append(conn, event, {"profile_id": profile_id, "purpose": purpose, "status": status,
-                                    "wording_version": wording_version, "channel": channel, "at": at})
+                                    "wording_version": wording_version, "channel": channel, "at": stamp})
 
 
 def erase_profile(cache: Cache, outbox: Outbox | None, profile_id: str) -> None:

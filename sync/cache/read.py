@@ -8,7 +8,6 @@ lookup answer sits below all of them and only counts until it expires.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from ..protocol.content import SECTIONS
@@ -99,17 +98,18 @@ class CacheReader:
         return path if path.is_file() else None
 
     # customers
-    def profile(self, profile_id: str, now: float | None = None) -> dict | None:
+    def profile(self, profile_id: str, now: float) -> dict | None:
+        """The profile, if cached and (for a lookup answer) not expired at ``now`` (unix seconds)."""
         return self._profile("profile_id", profile_id, now)
 
-    def profile_by_phone_hash(self, phone_hash: str, now: float | None = None) -> dict | None:
+    def profile_by_phone_hash(self, phone_hash: str, now: float) -> dict | None:
         return self._profile("phone_hash", phone_hash, now)
 
-    def _profile(self, key: str, value: str, now: float | None) -> dict | None:
+    def _profile(self, key: str, value: str, now: float) -> dict | None:
         rows = self.cache.query(
             f"SELECT body FROM profiles WHERE {key} = ? AND (expires_at IS NULL OR expires_at > ?)"
             " ORDER BY rank DESC LIMIT 1",
-            (value, time.time() if now is None else now),
+            (value, now),
         )
         return json.loads(rows[0][0]) if rows else None
 

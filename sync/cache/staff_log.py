@@ -8,7 +8,6 @@ keeps the rows for the KPIs but drops the profile id from them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,14 +28,14 @@ class AssistedSale:
 
 
 def record_assisted_sale(cache: Cache, outbox: Outbox, *, staff_id: str, profile_id: str | None, contacted: bool,
-                         purchased: bool, add_ons: int, basket: Sequence[str] = (), at: float | None = None) -> str:
-    """Remember one assisted sale on this device and tell head office, in one transaction.
+                         purchased: bool, add_ons: int, basket: Sequence[str] = (), at: float) -> str:
+    """Remember one assisted sale, made at ``at`` (unix seconds), on this device and tell head office, in one
+    transaction.
 
     Returns the event id. ``basket`` (skus) goes to head office only; the local row keeps the counts.
     """
     if isinstance(add_ons, bool) or not isinstance(add_ons, int) or add_ons < 0:
         raise ValueError(f"add_ons must be a whole number of at least 0, not {add_ons!r}")
-    at = time.time() if at is None else at
     with cache.transaction() as conn:
         conn.execute(
             "INSERT INTO assisted_sales (staff_id, profile_id, contacted, purchased, add_ons, at)"

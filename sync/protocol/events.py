@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 
 EVENT_TYPES = frozenset({
@@ -14,11 +13,10 @@ EVENT_TYPES = frozenset({
 })
 
 
-def uuid7(unix_ms: int | None = None) -> str:
-    """RFC 9562 UUIDv7: 48-bit ms timestamp, then random bits. Sorts by creation time."""
-    ms = int(time.time() * 1000) if unix_ms is None else unix_ms
+def uuid7(unix_ms: int) -> str:
+    """RFC 9562 UUIDv7: the 48-bit ms timestamp ``unix_ms``, then random bits. Sorts by creation time."""
     rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
+    value = (unix_ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62

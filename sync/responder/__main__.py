@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..clock import SYSTEM, Clock
 from ..protocol.signing import load_private_key
 from ..runtime import setup_logging, wait_for_stop_signal
 from ..weather.open_meteo import OpenMeteo
@@ -15,7 +16,8 @@ from .eventstore import EventStore
 from .service import Responder
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM) -> int:
+    """The one place that picks the clock: the system's, or a test's; the responder and the weather read it."""
     parser = argparse.ArgumentParser(prog="store-edge-responder")
     parser.add_argument("--chain", default="demo")
     parser.add_argument("--host", default="127.0.0.1")
@@ -29,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     responder = Responder(chain=args.chain, host=args.host, port=args.port, key=load_private_key(args.key),
-                          events=EventStore(args.events), client_id=args.client_id).start()
+                          clock=clock, events=EventStore(args.events), client_id=args.client_id).start()
     weather = None
     if args.stores:
         weather = WeatherPublisher(OpenMeteo(args.weather_url), json.loads(Path(args.stores).read_text()),
-                                   responder.publish_retained, args.weather_every, chain=args.chain)
+                                   responder.publish_retained, args.weather_every, chain=args.chain, clock=clock)
         weather.start()
     wait_for_stop_signal()
     if weather:

@@ -23,9 +23,9 @@ class EventStore:
         self.path = Path(path)
         self.db = open_database(self.path)
 
-    def add_many(self, events: list[dict]) -> int:
-        """Store events; duplicates (same id) are dropped. Returns how many were new."""
-        return len(store_events(self.db, events).new)
+    def add_many(self, events: list[dict], *, now: float) -> int:
+        """Store events received at ``now``; duplicates (same id) are dropped. Returns how many were new."""
+        return len(store_events(self.db, events, now=now).new)
 
     def count(self, type: str | None = None) -> int:
         if type:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from central.profiles import upsert_profile
 from central.worker import Worker, worker_client_id
 
 from ..agent.connection import request_properties
+from ..clock import Clock
 from ..config import BrokerSection
 from ..protocol import bundle as wire
 from ..protocol import topics
@@ -33,16 +33,18 @@ from .eventstore import EventStore
 class Responder:
     """Publishes bundles, answers lookups, stores events with dedupe and acks them to each device."""
 
-    def __init__(self, *, chain: str, host: str, port: int, key: Ed25519PrivateKey,
+    def __init__(self, *, chain: str, host: str, port: int, key: Ed25519PrivateKey, clock: Clock,
                  events: EventStore | None = None, client_id: str | None = None,
                  http_dir: str | Path | None = None, http_base_url: str | None = None):
         self.chain = chain
         self.key = key
+        self.clock = clock
         self._own_events = events is None
         self.events = events or EventStore()
         config = CentralConfig(CentralSection(chain=chain, dsn=str(self.events.path)),
                                BrokerSection(host=host, port=port))
-        self.worker = Worker(config, keys=Keyring.holding(key), client_id=client_id or worker_client_id(chain, 1))
+        self.worker = Worker(config, clock=clock, keys=Keyring.holding(key),
+                             client_id=client_id or worker_client_id(chain, 1))
         self.client = self.worker.link.client
         self.versions: dict[str, int] = {}
         self.http_dir = Path(http_dir) if http_dir else None
@@ -60,9 +62,10 @@ class Responder:
 
     def add_profiles(self, profiles: list[dict]) -> int:
         """Hold profiles for lookups (central's golden profile store); returns how many."""
+        now = self.clock.time()
         with self.events.db.transaction():
             for profile in profiles:
-                upsert_profile(self.events.db, profile)
+                upsert_profile(self.events.db, profile, now=now)
         return len(profiles)
 
     @property
@@ -125,7 +128,7 @@ class Responder:
         self.client.subscribe(reply_topic, 1)
         self.client.publish(topics.command_topic(self.chain, store, device),
                             json.dumps({"command": command, "args": args or {},
-                                        "expires_at": time.time() + 60}).encode(),
+                                        "expires_at": self.clock.time() + 60}).encode(),
                             qos=1, properties=request_properties(reply_topic, correlation))
         ok = got.wait(timeout)
         self.client.message_callback_remove(reply_topic)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..clock import Clock
 from ..protocol.topics import weather_topic
 from .provider import Observation, WeatherError, WeatherProvider
 
@@ -27,7 +27,7 @@ class RunResult:
 
 class WeatherPublisher:
     def __init__(self, provider: WeatherProvider, stores: list[dict], publish: Callable[[str, bytes], None],
-                 interval_s: float = 900, *, chain: str):
+                 interval_s: float = 900, *, chain: str, clock: Clock):
         for s in stores:
             if not isinstance(s.get("store"), str) or not all(
                     isinstance(s.get(k), int | float) and not isinstance(s.get(k), bool) for k in ("lat", "lon")):
@@ -37,13 +37,14 @@ class WeatherPublisher:
         self.publish = publish
         self.interval_s = interval_s
         self.chain = chain
+        self.clock = clock
         self.last: RunResult | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self, now: float | None = None) -> RunResult:
+    def run_once(self) -> RunResult:
         """Fetch and publish every store once. Never raises for one store's failure."""
-        now = time.time() if now is None else now
+        now = self.clock.time()
         result = RunResult()
         for s in self.stores:
             store = s["store"]
@@ -81,7 +82,7 @@ class WeatherPublisher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once(time.time())
+                self.run_once()
             except Exception:
                 log.exception("weather round failed")
             self._stop.wait(self.interval_s)

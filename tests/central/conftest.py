@@ -19,6 +19,7 @@ from central.http import FileServer
 from central.keys import Keyring
 from central.mqtt import BrokerLink
 from central.worker import Worker
+from sync.clock import FixedClock
 from sync.config import BrokerSection
 from sync.protocol import signing
 
@@ -61,8 +62,8 @@ def keys(tmp_path: Path, chain_key) -> Keyring:
 
 
 @pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[FileServer]:
-    server = FileServer(tmp_path / "http").start()
+def file_server(tmp_path: Path, clock: FixedClock) -> Iterator[FileServer]:
+    server = FileServer(tmp_path / "http", clock=clock).start()
     yield server
     server.stop()
 
@@ -77,21 +78,22 @@ def central_config(db_url: str, broker, tmp_path: Path, keys: Keyring, file_serv
 
 
 @pytest.fixture
-def office(central_config: CentralConfig, keys: Keyring) -> Iterator[HeadOffice]:
-    """Head office's side for commands: its own store connection and broker link."""
+def office(central_config: CentralConfig, keys: Keyring, clock: FixedClock) -> Iterator[HeadOffice]:
+    """Head office's side for commands: its own store connection and broker link, on the test's clock."""
     database = open_database(central_config.central.dsn)
     link = BrokerLink(central_config.broker, "central-demo-test-office").start()
-    yield HeadOffice(central_config, database, keys, link)
+    yield HeadOffice(central_config, database, keys, link, clock=clock)
     link.stop()
     database.close()
 
 
 @pytest.fixture
-def start_worker(central_config: CentralConfig, keys: Keyring, office: HeadOffice) -> Iterator[Callable[..., Worker]]:
+def start_worker(central_config: CentralConfig, keys: Keyring, office: HeadOffice,
+                 clock: FixedClock) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
     def start(number: int = 1) -> Worker:
-        worker = Worker(central_config, number, keys=keys).start()
+        worker = Worker(central_config, number, clock=clock, keys=keys).start()
         workers.append(worker)
         return worker
 

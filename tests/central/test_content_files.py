@@ -10,6 +10,7 @@ from headoffice_files import HEADOFFICE, write_headoffice
 from central import publishing
 from central.__main__ import main
 from central.content_files import ContentProblem, load_stores, load_tree
+from sync.clock import FixedClock
 
 BASE = "http://files.example"
 
@@ -54,12 +55,12 @@ def test_errors_name_file_line_and_field(tmp_path, name, text, expected):
     assert any(p.startswith(f"{root}/{expected}") for p in err.value.problems), err.value.problems
 
 
-def test_dry_run_shows_each_store_its_share_and_publishes_nothing(tmp_path, capsys):
+def test_dry_run_shows_each_store_its_share_and_publishes_nothing(tmp_path, capsys, clock: FixedClock):
     root = write_headoffice(tmp_path / "ho")
     config = tmp_path / "central.toml"
     config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\nkeys_dir = "{tmp_path}/k"\n'
                       '[broker]\nport = 1\n')  # no broker there: a dry run must not need one
-    assert main(["--config", str(config), "publish", "--dry-run"]) == 0
+    assert main(["--config", str(config), "publish", "--dry-run"], clock=clock) == 0
     out = capsys.readouterr().out
     s001, s002 = out.split("store s002")
     assert "store s001 (region south, devices kiosk-1, sign-1)" in s001 and "store/s001" in s001
@@ -68,12 +69,12 @@ def test_dry_run_shows_each_store_its_share_and_publishes_nothing(tmp_path, caps
     assert "effective: content_items 1, inventory 2, media 1, offers 1, playlists 1, prices 2, products 2" in s001
 
 
-def test_cli_reports_every_problem_and_exits_2(tmp_path, capsys):
+def test_cli_reports_every_problem_and_exits_2(tmp_path, capsys, clock: FixedClock):
     root = write_headoffice(tmp_path / "ho", {**HEADOFFICE, "chain/offers.yaml": "- id: X\n  priority: a\n",
                                               "chain/prices.csv": "sku,price_cents,currency\nA,b,EUR\n"})
     config = tmp_path / "central.toml"
     config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\n')
-    assert main(["--config", str(config), "publish", "--dry-run"]) == 2
+    assert main(["--config", str(config), "publish", "--dry-run"], clock=clock) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "store-edge-central: 2 problem(s); nothing was published"
     assert err[0].endswith("offers.yaml:2: offers[0] (X): field 'priority' must be int, got str")

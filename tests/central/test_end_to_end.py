@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -61,9 +60,9 @@ def test_content_above_the_inline_limit_goes_by_http(office, headoffice, start_a
     wait_for(lambda: len(agent.reader.products()) == 2, what="bundle fetched by URL and applied")
 
 
-def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, tmp_path):
+def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, clock, tmp_path):
     upsert_profile(office.db, {"profile_id": "P-ANA", "phone_hash": PHONE, "first_name": "Ana",
-                               "consents": {"personal_offers": "granted"}})
+                               "consents": {"personal_offers": "granted"}}, now=clock.time())
     db = office.db
     db.execute("INSERT INTO offer_skus (offer, sku) VALUES ('OFF-1', 'COF-001')")
     start_worker()
@@ -78,7 +77,7 @@ def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, 
     out.record("identified", {"profile_id": "P-ANA", "method": "phone"})
     out.record("offer_shown", {"offer": "OFF-1", "profile_id": "P-ANA", "arm": "A", "variant": "v1"})
     out.record("offer_held_out", {"offer": "OFF-1", "profile_id": "P-BEN", "arm": "holdout"})
-    out.record("sale", {"basket_id": "B1", "at": time.time() + 1, "profile_id": "P-ANA",
+    out.record("sale", {"basket_id": "B1", "at": clock.time() + 1, "profile_id": "P-ANA",
                         "lines": [{"sku": "COF-001", "qty": 1, "amount_cents": 180}]})
     out.record("proof_of_play", {"item": "txt-welcome", "duration_s": 8})
     out.record("assisted_sale", {"staff_id": "st-01", "profile_id": "P-ANA", "channel": "tablet",
@@ -97,18 +96,18 @@ def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, 
     assert "s001,st-01,1,1,1,2,1.0" in (tmp_path / "rep" / "staff.csv").read_text()
     assert "OFF-1,A,1,0,0,1,1,1.0" in (tmp_path / "rep" / "offers.csv").read_text()
 
-    now = time.time()
+    now = clock.time()
     device = next(d for d in fleet(db, now=now, stale_after_s=60) if d.device == "kiosk-1")
     assert device.status == "online"
     agent.stop()
-    wait_for(lambda: next(d for d in fleet(db, now=time.time(), stale_after_s=60)
+    wait_for(lambda: next(d for d in fleet(db, now=clock.time(), stale_after_s=60)
                           if d.device == "kiosk-1").status == "offline", what="offline in the fleet view")
     assert next(d for d in fleet(db, now=now + 120, stale_after_s=60) if d.device == "kiosk-1").status == "offline"
 
 
-def test_erasure_reaches_a_device_that_was_offline(office, start_worker, start_agent, device_config):
-    upsert_profile(office.db, {"profile_id": "P-ERASE", "phone_hash": PHONE, "first_name": "Eva"})
-    upsert_profile(office.db, {"profile_id": "P-KEEP", "first_name": "Kim"})
+def test_erasure_reaches_a_device_that_was_offline(office, start_worker, start_agent, device_config, clock):
+    upsert_profile(office.db, {"profile_id": "P-ERASE", "phone_hash": PHONE, "first_name": "Eva"}, now=clock.time())
+    upsert_profile(office.db, {"profile_id": "P-KEEP", "first_name": "Kim"}, now=clock.time())
     start_worker()
     config = device_config()
     agent = start_agent(config)
@@ -116,14 +115,15 @@ def test_erasure_reaches_a_device_that_was_offline(office, start_worker, start_a
     agent.outbox.record("identified", {"profile_id": "P-KEEP", "method": "qr"})
     wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 2, what="visits at head office")
     assert office.sync_store("s001").upserted == 2
-    wait_for(lambda: agent.reader.profile("P-ERASE") and agent.reader.profile("P-KEEP"), what="profiles cached")
+    wait_for(lambda: agent.reader.profile("P-ERASE", clock.time()) and agent.reader.profile("P-KEEP", clock.time()),
+             what="profiles cached")
     agent.stop()
 
     erasure = office.erase("P-ERASE", requested_by="test")
     assert erasure.stores == ("s001",)
     restarted = start_agent(config)  # same device id: its persistent session held the erase delta
-    wait_for(lambda: restarted.reader.profile("P-ERASE") is None, what="erasure applied after reconnect")
-    assert restarted.reader.profile("P-KEEP")["first_name"] == "Kim"
+    wait_for(lambda: restarted.reader.profile("P-ERASE", clock.time()) is None, what="erasure applied after reconnect")
+    assert restarted.reader.profile("P-KEEP", clock.time())["first_name"] == "Kim"
     assert restarted.lookup("phone_hash", PHONE, timeout_s=3).status == "not_found"
 
 
@@ -149,13 +149,13 @@ def test_two_workers_store_every_event_exactly_once(office, start_worker, start_
     assert office.db.scalar("SELECT count(*) FROM events WHERE type = 'offer_shown'") == len(ids)
 
 
-def test_override_to_a_region_and_its_end(office, start_agent):
+def test_override_to_a_region_and_its_end(office, start_agent, clock):
     agent = start_agent()  # a store device in region south: its agent follows override/region/south
     device_cache = Cache(agent.cache_path)  # the screen's own connection, as the signage player has
     got: list[bytes] = []
     arrived = threading.Event()
     topic = topics.override_topic(CHAIN, "region/south")
-    now = time.time()
+    now = clock.time()
     office.override(Override(CHAIN, "region/south", "ov-flood", now, now + 3600, "start",
                              message={"title": "Store closes at 18:00", "body": "Flood warning", "style": "alert"}))
 
@@ -186,8 +186,9 @@ def test_override_to_a_region_and_its_end(office, start_agent):
     assert office.db.scalar("SELECT count(*) FROM overrides") == 2
 
 
-def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker, start_agent, device_config):
-    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia"})
+def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker, start_agent, device_config,
+                                                            clock):
+    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia"}, now=clock.time())
     start_worker()
     here = start_agent(device_config("kiosk-1", "s001"))
     there = start_agent(device_config("kiosk-2", "s002"))
@@ -196,29 +197,31 @@ def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker,
     wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 2, what="both visits stored")
     for store in ("s001", "s002"):
         office.sync_store(store)
-    wait_for(lambda: here.reader.profile("P-GONE") and there.reader.profile("P-GONE"), what="cached in both")
+    wait_for(lambda: here.reader.profile("P-GONE", clock.time()) and there.reader.profile("P-GONE", clock.time()),
+             what="cached in both")
 
     erase_at_device(here.outbox.cache, here.outbox, "P-GONE")  # the shopper asks at the kiosk in s001
-    wait_for(lambda: there.reader.profile("P-GONE") is None, what="the other store purged it too")
+    wait_for(lambda: there.reader.profile("P-GONE", clock.time()) is None, what="the other store purged it too")
     assert office.db.scalar("SELECT count(*) FROM profiles") == 0
     assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
 
 
-def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, headoffice, start_agent):
-    now = time.time()
+def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, headoffice, start_agent, clock):
+    now = clock.time()
     for pid, last_seen in (("P-REGULAR", now - 3600), ("P-GONE-AWAY", now - 400 * 86400)):
-        upsert_profile(office.db, {"profile_id": pid, "first_name": pid.title()})
+        upsert_profile(office.db, {"profile_id": pid, "first_name": pid.title()}, now=now)
         office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
                           " VALUES (?, 's001', ?, ?, 5)", (pid, last_seen - 86400, last_seen))
     agent = start_agent()
     office.sync_store("s001")  # select_top 200: both are chosen
-    wait_for(lambda: agent.reader.profile("P-GONE-AWAY"), what="both customers cached")
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY", clock.time()), what="both customers cached")
     agent.outbox.record("identified", {"profile_id": "P-GONE-AWAY", "method": "qr"})  # unsent: must survive
     office.config = dataclasses.replace(office.config, central=dataclasses.replace(office.config.central,
                                                                                    select_top=0))
     assert office.sync_store("s001").to_evict == 1
     sent = {m["scope"] for m in office.publish_content()}
     assert "store/s001" in sent
-    wait_for(lambda: agent.reader.profile("P-GONE-AWAY") is None, what="the store's snapshot dropped them")
-    assert agent.reader.profile("P-REGULAR")["first_name"] == "P-Regular"
+    wait_for(lambda: agent.reader.profile("P-GONE-AWAY", clock.time()) is None,
+             what="the store's snapshot dropped them")
+    assert agent.reader.profile("P-REGULAR", clock.time())["first_name"] == "P-Regular"
     assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there

@@ -51,13 +51,13 @@ def test_centre_and_edge_agree_and_incremental_equals_full(db):
         upsert_profile(db, {"profile_id": f"C{c:03d}"}, now=1)
     first, second = history(rng, 60, 400), history(rng, 60, 300, start=400)
 
-    store_events(db, first)
+    store_events(db, first, now=NOW)
     assert jobs.run(db, now=NOW).ran
     assert stored_rfm(db) == profiles_rfm(rfm_scores(engine_lines(first), NOW))
     assert stored_pairs(db) == co_purchase(engine_lines(first))
 
     assert not jobs.run(db, now=NOW + 60).ran  # nothing new: the scheduled run skips
-    store_events(db, second + first[:50])  # new baskets, and some resent ones that must not count twice
+    store_events(db, second + first[:50], now=NOW + 60)  # new baskets, and some resent ones that must not count twice
     result = jobs.run(db, now=NOW + 60)
     assert result.ran and result.baskets == 300
     everything = engine_lines(first + second)

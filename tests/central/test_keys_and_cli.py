@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,13 @@ from decisions.identity.qr import verify_token
 from sync.protocol import signing
 
 
-def test_key_rotation_keeps_old_cards_valid(db, tmp_path):
+def test_key_rotation_keeps_old_cards_valid(db, tmp_path, clock):
     keys = Keyring(tmp_path / "keys")
     with pytest.raises(NoSigningKey, match="keys new --activate"):
         keys.active_id  # noqa: B018 - the property is what refuses
     first = keys.new_key()
-    upsert_profile(db, {"profile_id": "P1"})
-    now = time.time()
+    now = clock.time()
+    upsert_profile(db, {"profile_id": "P1"}, now=now)
     old_card = issue_card(db, keys, "P1", now=now)
     second = keys.new_key()  # made, shipped to the devices, not signing yet
     with pytest.raises(NoSigningKey, match="no 'active' file"):
@@ -48,47 +47,50 @@ def test_key_rotation_keeps_old_cards_valid(db, tmp_path):
     assert {r[0] for r in db.execute("SELECT key_id FROM qr_tokens")} == {first, second}
 
 
-def test_cli_publish_override_erase_and_reports(tmp_path, broker, headoffice, central_config, capsys, start_agent):
+def test_cli_publish_override_erase_and_reports(tmp_path, broker, headoffice, central_config, capsys, start_agent,
+                                                clock):
     c = central_config.central
     config = tmp_path / "central.toml"
     config.write_text(f'[central]\nchain = "{c.chain}"\ndsn = "{c.dsn}"\nkeys_dir = "{c.keys_dir}"\n'
                       f'content_dir = "{c.content_dir}"\nhttp_dir = "{c.http_dir}"\n'
                       f'http_base_url = "{c.http_base_url}"\n[broker]\nport = {broker.port}\n')
-    cli = ["--config", str(config)]
-    assert main([*cli, "publish"]) == 0
+
+    def cli(*argv: str) -> int:
+        return main(["--config", str(config), *argv], clock=clock)
+
+    assert cli("publish") == 0
     assert "3 bundle(s) published" in capsys.readouterr().out
     agent = start_agent()
     wait_for(lambda: len(agent.reader.products()) == 2, what="published by the CLI, applied by the device")
 
-    assert main([*cli, "override", "start", "--region", "south", "--title", "Closed", "--expires-in", "2h",
-                 "--id", "ov-1"]) == 0
+    assert cli("override", "start", "--region", "south", "--title", "Closed", "--expires-in", "2h", "--id", "ov-1") == 0
     assert "override ov-1 start on region/south" in capsys.readouterr().out
-    assert main([*cli, "override", "end", "--region", "south", "--id", "ov-1"]) == 0
-    assert main([*cli, "override", "start", "--all", "--title", "x", "--expires-in", "9d"]) == 1
+    assert cli("override", "end", "--region", "south", "--id", "ov-1") == 0
+    assert cli("override", "start", "--all", "--title", "x", "--expires-in", "9d") == 1
     assert "within 7 days" in capsys.readouterr().err
 
     profiles = tmp_path / "profiles.json"
     profiles.write_text(json.dumps([{"profile_id": "P9", "first_name": "Ivo", "consents": {"marketing": "denied"}}]))
-    assert main([*cli, "profiles", "import", str(profiles)]) == 0
-    assert main([*cli, "qr", "issue", "P9"]) == 0
+    assert cli("profiles", "import", str(profiles)) == 0
+    assert cli("qr", "issue", "P9") == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("SE1.")
-    assert main([*cli, "consents", "P9"]) == 0
+    assert cli("consents", "P9") == 0
     assert json.loads(capsys.readouterr().out)[0]["status"] == "denied"
-    assert main([*cli, "erase", "P9"]) == 0
+    assert cli("erase", "P9") == 0
     assert "erased 1 profile(s)" in capsys.readouterr().out
-    assert main([*cli, "export", "P9"]) == 1
-    assert main([*cli, "report", "all", "--out", str(tmp_path / "rep")]) == 0
+    assert cli("export", "P9") == 1
+    assert cli("report", "all", "--out", str(tmp_path / "rep")) == 0
     assert sorted(p.name for p in (tmp_path / "rep").iterdir())[:2] == ["offers.csv", "offers.png"]
-    assert main([*cli, "fleet"]) == 0
+    assert cli("fleet") == 0
     out = capsys.readouterr().out
     assert "kiosk-2" in out and "never seen" in out
-    assert main([*cli, "jobs", "--force"]) == 0
+    assert cli("jobs", "--force") == 0
     assert "jobs: ran" in capsys.readouterr().out
 
 
-def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_config, start_agent, office):
+def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_config, start_agent, office, clock):
     c = central_config.central
-    upsert_profile(office.db, {"profile_id": "P-SRV", "phone_hash": "d1" * 32, "first_name": "Sam"})
+    upsert_profile(office.db, {"profile_id": "P-SRV", "phone_hash": "d1" * 32, "first_name": "Sam"}, now=clock.time())
     config = tmp_path / "serve.toml"
     config.write_text(f'[central]\nchain = "{c.chain}"\ndsn = "{c.dsn}"\nkeys_dir = "{c.keys_dir}"\n'
                       f'jobs_every_s = 0.5\n[broker]\nport = {broker.port}\n')

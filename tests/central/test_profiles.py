@@ -15,6 +15,7 @@ from central.profiles import AliasTaken, link, lookup, resolve, upsert_profile
 from central.schema import MIGRATIONS, SchemaTooNew
 
 PHONE_A, PHONE_B = "a" * 64, "b" * 64
+NOW = 3_000.0  # head office's clock: after every profile and event time below
 
 
 def sale(eid: str, profile: str | None, *, store: str = "s001", at: float = 1_000.0, seq: int = 1,
@@ -46,7 +47,7 @@ def test_lookup_by_every_identifier_and_not_found(db):
 
 def test_merge_oldest_wins_strictest_consent_and_nothing_is_lost(db):
     two_people(db)
-    store_events(db, [sale("e1", "NEW", at=2000.0), sale("e2", "OLD", at=1500.0, seq=2)])
+    store_events(db, [sale("e1", "NEW", at=2000.0), sale("e2", "OLD", at=1500.0, seq=2)], now=NOW)
     merged = merge_profiles(db, "NEW", "OLD", now=900)
     assert (merged.winner, merged.loser) == ("OLD", "NEW")
 
@@ -76,7 +77,7 @@ def test_merge_oldest_wins_strictest_consent_and_nothing_is_lost(db):
     assert ("NEW", "personal_offers", "withdrawn", "head_office") in sources
     assert ("OLD", "personal_offers", "withdrawn", "merge:NEW") in sources
     with pytest.raises(MergeError):
-        merge_profiles(db, "OLD", "NEW")
+        merge_profiles(db, "OLD", "NEW", now=NOW)
 
 
 def test_merge_is_deterministic_whichever_order(tmp_path):
@@ -114,17 +115,17 @@ def test_consent_events_from_devices_append_to_the_ledger(db):
     event = {"id": "c1", "seq": 1, "type": "consent_given", "store": "s003", "device": "kiosk-2", "wall_time": 50.0,
              "payload": {"profile_id": "P1", "purpose": "e_receipt", "status": "granted", "wording_version": "v9",
                          "channel": "kiosk", "at": "2026-01-01T00:00:00.000+00:00"}}
-    store_events(db, [event, event])
+    store_events(db, [event, event], now=NOW)
     assert [(r["status"], r["wording_version"], r["store"], r["source"]) for r in history(db, "P1")] == [
         ("granted", "v9", "s003", "device")]
 
 
 def test_erasure_removes_the_person_keeps_anonymous_numbers_and_late_events(db):
     two_people(db)
-    store_events(db, [sale("e1", "NEW"), sale("e2", "OLD", store="s002", seq=2)])
-    merge_profiles(db, "NEW", "OLD")
+    store_events(db, [sale("e1", "NEW"), sale("e2", "OLD", store="s002", seq=2)], now=NOW)
+    merge_profiles(db, "NEW", "OLD", now=NOW)
     db.execute("INSERT INTO store_cache (store, profile_id, digest, sent_at) VALUES ('s009', 'OLD', 'x', 0)")
-    erasure = erase_profile(db, "NEW", requested_by="test")
+    erasure = erase_profile(db, "NEW", requested_by="test", now=NOW)
     assert set(erasure.profile_ids) == {"OLD", "NEW"}
     assert erasure.stores == ("s001", "s002", "s009") and erasure.events_anonymised == 2
     for kind, value in (("profile_id", "OLD"), ("profile_id", "NEW"), ("phone_hash", PHONE_A), ("loyalty_id", "L-77")):
@@ -140,22 +141,24 @@ def test_erasure_removes_the_person_keeps_anonymous_numbers_and_late_events(db):
     assert db.execute("SELECT profiles, events_anonymised, stores_notified, requested_by FROM erasures") == [
         (2, 2, 3, "test")]
     # A device that was offline sends an event about the erased customer later: stored without them.
-    store_events(db, [sale("late", "NEW", seq=3)])
+    store_events(db, [sale("late", "NEW", seq=3)], now=NOW + 600)
     body = json.loads(db.scalar("SELECT body FROM events WHERE id = 'late'"))
     assert body["payload"]["profile_id"] is None
     assert db.scalar("SELECT profile_id FROM events WHERE id = 'late'") is None
     assert db.scalar("SELECT count(*) FROM erased_subjects WHERE subject_hash = ?", (subject_hash("NEW"),)) == 1
-    assert erase_profile(db, "NEW", requested_by="test") is None
+    assert erase_profile(db, "NEW", requested_by="test", now=NOW + 600) is None
 
 
 def test_ingest_dedupes_duplicates_reordering_and_late_arrival(db):
     upsert_profile(db, {"profile_id": "P1"}, now=1)
     events = [sale(f"e{i}", "P1", at=1000.0 + i, seq=i) for i in range(20)]
-    first = store_events(db, list(reversed(events[:10])) + events[3:5])  # reordered, with duplicates in the batch
+    # Reordered, with duplicates in the batch:
+    first = store_events(db, list(reversed(events[:10])) + events[3:5], now=NOW)
     assert len(first.new) == 10 and first.duplicates == 2
-    again = store_events(db, events)  # resent after a lost ack, plus ten new
+    again = store_events(db, events, now=NOW + 60)  # resent after a lost ack, plus ten new
     assert len(again.new) == 10 and again.duplicates == 10
-    late = store_events(db, [sale("old", "P1", at=10.0, seq=99)])  # a week-old event from an offline device
+    # An old event from a device that was offline:
+    late = store_events(db, [sale("old", "P1", at=10.0, seq=99)], now=NOW + 120)
     assert len(late.new) == 1
     assert db.scalar("SELECT count(*) FROM events") == 21
     assert db.scalar("SELECT count(*) FROM basket_lines") == 21
@@ -169,7 +172,7 @@ def test_health_and_proof_of_play_feed_the_fleet_and_reports(db):
          "payload": {"outbox_rows": 4, "sync_state": {"chain": 7}, "last_error": "media abc: HTTP 404"}},
         {"id": "p1", "seq": 2, "type": "proof_of_play", "store": "s001", "device": "sign-1", "wall_time": 90.0,
          "payload": {"item": "promo-latte", "duration_s": 10}},
-    ])
+    ], now=NOW)
     assert db.execute("SELECT last_seen, last_error FROM devices") == [(100.0, "media abc: HTTP 404")]
     assert db.execute("SELECT item, day, duration_s FROM proof_of_play") == [("promo-latte", "1970-01-01", 10.0)]
 

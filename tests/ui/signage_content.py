@@ -14,19 +14,6 @@ from sync.cache.bundles import apply_bundle
 from sync.protocol.content import validate
 
 
-class SimClock:
-    """Unix seconds that move only when the test says so."""
-
-    def __init__(self, start: float):
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 def image_bytes(label: str, colour: tuple[int, int, int], size: tuple[int, int] = (640, 360)) -> bytes:
     image = Image.new("RGB", size, colour)
     draw = ImageDraw.Draw(image)
@@ -50,9 +37,10 @@ def media_entry(sha: str, data: bytes) -> dict:
     return {"sha256": sha, "url": f"http://127.0.0.1:9/{sha}", "size": len(data), "mime": "image/png"}
 
 
-def apply(cache: Cache, content: dict, version: int, scope: str = "chain") -> None:
+def apply(cache: Cache, content: dict, version: int, *, at: float, scope: str = "chain") -> None:
+    """A snapshot bundle of ``content`` for ``scope``, applied at ``at`` (unix seconds)."""
     apply_bundle(cache, stream=scope, scope=scope, version=version, sha256=f"v{version}", mode="snapshot",
-                 content=validate(content))
+                 content=validate(content), at=at)
 
 
 def week_content(media_dir: Path) -> dict:

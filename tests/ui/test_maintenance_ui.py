@@ -11,6 +11,7 @@ from support import sample_content, wait_for
 from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
 from kiosk.maintenance import MaintenanceService
+from sync.clock import FixedClock
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
@@ -18,7 +19,7 @@ NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), signing.generate_private_key(), NOW)
+    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), signing.generate_private_key(), FixedClock(NOW))
     yield kiosk
     close_kiosk(kiosk)
 
@@ -30,7 +31,8 @@ def device(app, start_agent, responder, broker):
     responder.publish_bundle("chain", sample_content(2))
     wait_for(lambda: agent.reader.sync_state().get("chain"), what="chain bundle applied")
     app.maintenance = MaintenanceService(app.service.cache, device="kiosk-1", store="s001",
-                                         broker=("127.0.0.1", broker.port), health=agent.health)
+                                         broker=("127.0.0.1", broker.port), health=agent.health,
+                                         clock=app.service.clock)
     app.end_session()
     advance(3)
     yield agent

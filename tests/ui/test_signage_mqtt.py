@@ -17,14 +17,14 @@ from signage.live import StoreInfo
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.config import SignageSection
-from sync.demo import ASSETS, Demo
+from sync.demo import ASSETS, load_assets
 from sync.protocol.overrides import Override, sign_override
 from sync.protocol.topics import override_topic
 
 
 def test_a_retained_override_reaches_the_running_player_and_takes_the_screen(
-        start_agent, device_config, responder, chain_key, tmp_path, shots):
-    chain, store = Demo(tmp_path, ASSETS, timeout=5).load_assets()
+        start_agent, device_config, responder, chain_key, clock, tmp_path, shots):
+    chain, store = load_assets(ASSETS)
     signage = week_content(tmp_path / "unused-media")
     for name in ("layouts", "text_templates", "content_items", "playlists", "schedules"):
         chain[name] = signage[name]
@@ -42,15 +42,15 @@ def test_a_retained_override_reaches_the_running_player_and_takes_the_screen(
     cache = Cache(agent.cache_path)
     d = config.device
     stop_previous_app()  # before this app exists: it becomes the running app when made
-    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store),
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id=agent.boot_id, device=d.id, store=d.store, clock=clock),
                      store=StoreInfo(d.chain, d.region, d.store, d.id, d.timezone), media_dir=agent.media_dir,
-                     settings=SignageSection(lang="en"))
+                     clock=clock, settings=SignageSection(lang="en"))
     wire(agent, app)
     app._run_prepare()
     try:
         advance(5)
         assert app.player.state == "playing"
-        now = time.time()
+        now = clock.time()
         flood = Override(CHAIN, "store/s001", "ov-flood", now, now + 120, "start",
                          message={"title": "Closed today: flooding", "body": "Please visit our Vitosha Blvd store"})
         responder.publish_retained(override_topic(CHAIN, "store/s001"), sign_override(flood, chain_key))

@@ -5,6 +5,8 @@ Marked slow; CI runs it. ``benchmarks/signage_bench.py`` reports the same figure
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from signage_content import apply, stop_previous_app
 from ui_driver import advance
@@ -13,6 +15,7 @@ from signage.app import SignageApp
 from signage.live import StoreInfo
 from signage.soak import ITEM_S, run_soak, soak_content
 from sync.cache.outbox import Outbox
+from sync.clock import OffsetClock
 from sync.config import SignageSection
 from sync.demo import demo_cache
 
@@ -22,13 +25,13 @@ WARMUP_S = 60.0
 
 @pytest.mark.slow
 def test_ten_minutes_of_fast_rotation_keeps_memory_flat(tmp_path):
-
-    cache = demo_cache(tmp_path / "cache.db")
-    apply(cache, soak_content(tmp_path / "media"), version=2)
+    clock = OffsetClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))  # real seconds go by, from a fixed moment
+    cache = demo_cache(tmp_path / "cache.db", clock=clock)
+    apply(cache, soak_content(tmp_path / "media"), version=2, at=clock.time())
     store = StoreInfo("demo", "south", "s001", "signage-1")
     stop_previous_app()  # before this app exists: it becomes the running app when made
-    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="soak", device="signage-1", store="s001"),
-                     store=store, media_dir=tmp_path / "media", settings=SignageSection(lang="en"))
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="soak", device="signage-1", store="s001", clock=clock),
+                     store=store, media_dir=tmp_path / "media", settings=SignageSection(lang="en"), clock=clock)
     app._run_prepare()
     try:
         advance(5)

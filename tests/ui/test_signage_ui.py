@@ -1,4 +1,4 @@
-"""The signage player on the real Kivy widget tree under Xvfb, with a simulated clock.
+"""The signage player on the real Kivy widget tree under Xvfb, on a clock that moves only when the test says.
 
 Each test starts its own SignageApp on the shared window over a demo-store cache with a week of
 signage content. Screenshots go to test-output/screens/signage/.
@@ -12,13 +12,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from signage_content import SimClock, apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
+from signage_content import apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
 from ui_driver import advance, shot, until
 
 from signage.app import SignageApp
 from signage.live import StoreInfo
 from sync.cache.outbox import Outbox
 from sync.cache.signage import save_override
+from sync.clock import FixedClock
 from sync.config import SignageSection
 from sync.demo import demo_cache
 from sync.protocol.overrides import Override
@@ -36,14 +37,14 @@ class Screen:
 
     def __init__(self, tmp: Path, start: float, content: bool = True, settings: SignageSection | None = None):
         self.media = tmp / "media"
-        self.cache = demo_cache(tmp / "cache.db")
+        self.clock = FixedClock(start)
+        self.cache = demo_cache(tmp / "cache.db", clock=self.clock)
         self.content = week_content(self.media) if content else None
         if content:
-            apply(self.cache, self.content, version=2)
+            self.apply(self.content, version=2)
         else:  # a fresh device: no signage content at all
-            apply(self.cache, {"content_items": [], "playlists": [], "schedules": []}, version=2)
-        self.outbox = Outbox(self.cache, boot_id="boot", device=STORE.device, store=STORE.store)
-        self.clock = SimClock(start)
+            self.apply({"content_items": [], "playlists": [], "schedules": []}, version=2)
+        self.outbox = Outbox(self.cache, boot_id="boot", device=STORE.device, store=STORE.store, clock=self.clock)
         stop_previous_app()
         self.app = SignageApp(cache=self.cache, outbox=self.outbox, store=STORE, media_dir=self.media,
                               settings=settings or SignageSection(lang="en", brand_name="Demo Coffee & Bakery",
@@ -51,6 +52,10 @@ class Screen:
                               clock=self.clock)
         self.app._run_prepare()
         advance(3)
+
+    def apply(self, content: dict, version: int) -> None:
+        """A new chain bundle in the cache, applied now on this screen's clock."""
+        apply(self.cache, content, version, at=self.clock.time())
 
     @property
     def player(self):
@@ -105,7 +110,7 @@ def test_a_fresh_device_shows_the_waiting_screen_with_its_id(screen, signage_sho
     shot(signage_shots, "waiting-for-content")
     # the first bundle arrives: it plays at once
     content = week_content(s.media)
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.reload()
     s.run(1)
     assert s.player.state == "playing" and s.showing() == "img-croissant"
@@ -133,16 +138,16 @@ def test_content_switches_at_the_daypart_boundaries(screen, signage_shots):
     s.run(3)  # the slot's own 3 s, not the item's 5 s
     assert s.showing() == "img-soup"
     # Monday 22:00 is the overnight loop, and so is Tuesday 01:59; 02:00 falls back to the default
-    s.clock.t = at("2026-11-23T22:00:01")
+    s.clock.set(at("2026-11-23T22:00:01"))
     s.run(0.5)
     assert s.showing() == "txt-night"
-    s.clock.t = at("2026-11-24T01:59:00")
+    s.clock.set(at("2026-11-24T01:59:00"))
     s.run(0.5)
     assert s.showing() == "txt-night"
     s.run(60)
     assert s.showing() == "txt-wifi"
     # the plays went to the proof-of-play rows, with their durations
-    s.player.proof.flush(s.clock())
+    s.player.proof.flush(s.clock.time())
     rows = s.cache.query("SELECT item_id, zone, duration_s, full FROM proof_of_play WHERE item_id = 'img-croissant'")
     assert rows[0][:3] == ("img-croissant", "main", 5.0) and rows[0][3] == 1
 
@@ -161,7 +166,7 @@ def test_an_override_takes_the_screen_then_the_schedule_resumes(screen, signage_
     s = screen(at("2026-11-23T09:00"))
     s.run(6)
     assert s.showing() == "txt-combo"
-    now = s.clock()
+    now = s.clock.time()
     flood = Override("demo", "region/south", "ov-flood", now, now + 30, "start",
                      message={"title": "Store closed: flooding", "body": "Please use the Vitosha Blvd store."})
     save_override(s.cache, flood, source="test", received_at=now)
@@ -175,7 +180,7 @@ def test_an_override_takes_the_screen_then_the_schedule_resumes(screen, signage_
     assert s.player.state == "playing"
     assert s.showing() == "img-cappuccino"  # the breakfast loop goes on where it was, not from the top
     # an override ended by command before its expiry
-    now = s.clock()
+    now = s.clock.time()
     promo = Override("demo", "device/signage-1", "ov-tasting", now, now + 600, "start",
                      playlist=["txt-night", {"item": "img-soup", "duration_s": 2}])
     save_override(s.cache, promo, source="command", received_at=now)
@@ -202,7 +207,7 @@ def test_a_missing_or_corrupt_file_is_skipped_reported_and_blacklisted(screen, s
                                  {"id": "img-absent", "kind": "image", "media": absent_sha, "duration_s": 5}]
     content["playlists"][0]["items"] = ["img-broken", "img-croissant", "img-absent", "txt-combo"]
     content["media"] += [media_entry(broken_sha, broken), media_entry(absent_sha, absent)]
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.library = None  # as on a fresh start with this bundle in the cache
     s.player.reload()
     s.run(12)
@@ -230,7 +235,7 @@ def test_a_new_bundle_swaps_in_at_an_item_boundary_once_its_files_are_here(scree
     content["content_items"].append({"id": "img-new", "kind": "image", "media": sha, "duration_s": 5})
     content["playlists"][0]["items"] = ["img-new", "txt-combo"]
     content["media"].append(media_entry(sha, fresh))
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.reload()
     s.run(10)  # the file is not here yet: the old content plays on
     assert "img-new" not in [t[2] for t in s.player.switches]
@@ -240,7 +245,7 @@ def test_a_new_bundle_swaps_in_at_an_item_boundary_once_its_files_are_here(scree
     assert s.player.pending is not None and s.player.pending.complete
     current = s.player.zones["main"].current
     boundary = current.started_at + current.slide.duration_s
-    s.run(boundary - s.clock() - 0.25)
+    s.run(boundary - s.clock.time() - 0.25)
     assert s.showing() != "img-new"  # not mid-item
     s.run(0.5)
     assert s.showing() == "img-new" and s.player.library.versions["chain"] == 3
@@ -265,7 +270,7 @@ def test_video_plays_with_the_ffpyplayer_provider(screen, tmp_path):
     content["content_items"].append({"id": "vid-clip", "kind": "video", "media": sha, "duration_s": 2})
     content["playlists"][0]["items"] = ["vid-clip", "txt-combo"]
     content["media"].append({**media_entry(sha, data), "mime": "video/x-msvideo"})
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.library = None
     s.player.reload()
     s.run(0.25)
@@ -288,7 +293,7 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
 
     s = screen(at("2026-11-23T09:00"))
     s.run(1)
-    registry = CommandRegistry()
+    registry = CommandRegistry(clock=s.clock)
     commands.register(registry, s.app)
 
     def call(command: str, args: dict) -> dict:
@@ -306,7 +311,7 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
     assert answer["ok"], answer
     png = Image.open(io.BytesIO(base64.b64decode(answer["result"]["png_base64"])))
     assert png.size == (320, 180)
-    assert len(set(png.convert("L").getdata())) > 20  # a picture, not a blank
+    assert len(set(png.convert("L").tobytes())) > 20  # a picture, not a blank
     answer = call("display", {"mode": "off"})
     assert answer["ok"] and answer["result"]["on"] is False
     s.run(0.5)
@@ -320,7 +325,7 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
     # reload: the player reads the cache again; a new bundle is taken at the next item boundary
     content = s.content
     content["playlists"][0]["items"] = ["txt-wifi"]
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     assert call("reload", {})["result"] == {"player": "reloaded"}
     s.run(5.5)
     assert s.showing() == "txt-wifi" and s.player.library.versions["chain"] == 3
@@ -343,7 +348,7 @@ def test_night_schedule_blanks_the_screen_and_health_says_so(screen):
     assert health["content_versions"] == {"chain": 2, "store/s001": 1} and health["state"] == "off"
     assert {"uptime_s", "fps", "rss_bytes", "disk_free_bytes", "last_error"} <= set(health)
     assert health["rss_bytes"] > 50 * 2**20 and health["disk_free_bytes"] > 0
-    s.clock.t = at("2026-11-24T06:30:00")
+    s.clock.set(at("2026-11-24T06:30:00"))
     s.app._each_second(1)
     s.run(0.5)
     assert s.player.state == "playing"
@@ -355,7 +360,7 @@ def test_portrait_rotation_picks_the_portrait_layout(screen, signage_shots):
     content["layouts"].append({"id": "portrait", "orientation": "portrait", "zones": [
         {"id": "main", "kind": "playlist", "x": 0, "y": 0, "w": 1, "h": 0.55},
         {"id": "side", "kind": "offers", "x": 0, "y": 0.55, "w": 1, "h": 0.45}]})
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.library = None
     s.player.reload()
     s.run(1)
@@ -368,7 +373,7 @@ def test_items_past_their_validity_are_not_played_offline(screen):
     s = screen(at("2027-01-04T09:00"))  # a Monday; the combo slide below was valid until the end of 2026
     content = s.content
     next(i for i in content["content_items"] if i["id"] == "txt-combo")["valid_until"] = "2026-12-31"
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.library = None
     s.player.reload()
     s.run(16)
@@ -388,12 +393,13 @@ def test_systemd_hears_ready_after_the_first_frame_and_watchdog_pings_from_the_u
     sock.setblocking(False)
     monkeypatch.setenv("WATCHDOG_USEC", "200000")  # pings every 0.1 s
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
-    cache = demo_cache(tmp_path / "cache.db")
-    apply(cache, week_content(tmp_path / "media"), version=2)
+    clock = FixedClock(at("2026-11-23T09:00"))
+    cache = demo_cache(tmp_path / "cache.db", clock=clock)
+    apply(cache, week_content(tmp_path / "media"), version=2, at=clock.time())
     stop_previous_app()
-    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="b", device="signage-1", store="s001"), store=STORE,
-                     media_dir=tmp_path / "media", settings=SignageSection(lang="en"),
-                     clock=SimClock(at("2026-11-23T09:00")), notifier=Notifier(str(path)))
+    app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="b", device="signage-1", store="s001", clock=clock),
+                     store=STORE, media_dir=tmp_path / "media", settings=SignageSection(lang="en"), clock=clock,
+                     notifier=Notifier(str(path)))
     app._run_prepare()
     messages: list[str] = []
     try:
@@ -425,7 +431,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     content["content_items"].append({"id": "img-broken", "kind": "image", "media": sha, "duration_s": 5})
     content["playlists"][0]["items"] = ["img-broken"]  # breakfast: one picture, and it is broken
     content["media"].append(media_entry(sha, broken))
-    apply(s.cache, content, version=3)
+    s.apply(content, version=3)
     s.player.library = None
     s.player.reload()
     s.run(1)
@@ -434,7 +440,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     assert brand.name == "Demo Coffee & Bakery" and brand.tagline == "Fresh every morning"  # [signage] config
     content["layouts"][0]["brand"] = {"name": "Demo Coffee Sofia Center", "tagline": "Open 7:00-22:00"}
     s.player._brand_name = s.player._brand_tagline = ""  # no brand in the device's config: head office's
-    apply(s.cache, content, version=4)
+    s.apply(content, version=4)
     s.player.library = None
     s.player.reload()
     s.run(1)
@@ -446,7 +452,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     fixed_sha = store_media(s.media, fixed)
     content["content_items"][-1]["media"] = fixed_sha
     content["media"].append(media_entry(fixed_sha, fixed))
-    apply(s.cache, content, version=5)
+    s.apply(content, version=5)
     s.player.reload()
     s.run(12)
     assert s.showing() == "img-broken" and s.player.blacklist == {}

@@ -21,19 +21,12 @@ from kiosk.session import Store
 from kiosk.staff import StaffService
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
+from sync.clock import FixedClock
 from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
 KEY = signing.generate_private_key()
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +41,13 @@ def app(tmp_path_factory):
     if previous is not None:  # an app from an earlier test module that never stopped: kv's `app` still means it
         advance(2)  # let its queued label updates run while it is still the app
         previous.dispatch("on_stop")
-    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db")
-    engine = Engine.load(CacheReader(cache), now=NOW)
-    service = StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001"),
+    cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db", clock=FixedClock(NOW))
+    clock = FixedClock(NOW)
+    engine = Engine.load(CacheReader(cache), now=clock.now())
+    service = StaffService(cache, Outbox(cache, boot_id="b", device="tablet-1", store="s001", clock=clock),
                            Store("demo", "south", "s001", "tablet-1", "Europe/Sofia", "BG"),
                            phone_key=b"demo-chain-phone-key-2026", qr_keys=signing.TrustedKeys([KEY.public_key()]),
-                           engine=lambda: engine, clock=lambda: NOW)
+                           engine=lambda: engine, clock=clock)
     tablet = TabletApp(service, Translator("en"), store_name="Demo Coffee & Bakery · Sofia Center", lock_after_s=120)
     tablet._run_prepare()
     advance(5)
@@ -172,7 +166,7 @@ def test_lookup_by_a_scanned_app_code(app):
     log_in(app, "st-01", "2468")
     home = screen(app, "home")
     tap(home.ids.agree)
-    home.ids.qr_text.text = qr.issue_token(KEY, "c-0004", now=NOW.timestamp(), ttl_s=600)  # a scanner typing
+    home.ids.qr_text.text = qr.issue_token(KEY, "c-0004", now=app.service.clock.time(), ttl_s=600)  # a scanner typing
     tap(home.ids.look_up)
     assert home.ids.customer_name.text == "Елена" and home.ids.qr_text.text == ""
 

@@ -39,8 +39,8 @@ def shot(shots: Path, name: str) -> Path:
     return Path(path)
 
 
-def open_kiosk(store: Path, qr_key, now):
-    """The kiosk app on the demo store (no broker), laid out at 1280x720; ``close_kiosk`` when done."""
+def open_kiosk(store: Path, qr_key, clock):
+    """The kiosk app on the demo store (no broker) on ``clock``, laid out at 1280x720; ``close_kiosk`` when done."""
     from kivy.core.window import Window  # after conftest set DISPLAY
 
     from kiosk.app import KioskApp
@@ -49,7 +49,7 @@ def open_kiosk(store: Path, qr_key, now):
     from sync.protocol import signing
 
     Window.size = (1280, 720)
-    service = offline_store(store, clock=lambda: now, qr_keys=signing.TrustedKeys([qr_key.public_key()]))
+    service = offline_store(store, clock=clock, qr_keys=signing.TrustedKeys([qr_key.public_key()]))
     kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
     kiosk._run_prepare()
     advance(5)
