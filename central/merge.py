@@ -1,20 +1,25 @@
 """Merging two profiles that turn out to be one person. Deterministic, and nothing is lost.
 
-The rules (docs/central.md repeats them for head office):
+The rules (docs/central.md repeats them for head office) are applied afresh at every merge to the own fields of
+every profile in the merged set, oldest first, so the golden profile is the same whatever the order of the
+merges that made it:
 
 - the **oldest** profile (smaller ``created_at``; on a tie the smaller id) wins and keeps its id;
-- ``first_name``, ``phone_hash``, ``loyalty_id``, ``rfm``, ``purchase_summary``: the winner's value,
-  or the loser's where the winner has none;
-- ``segments``: the union (the winner's first, then the loser's new ones);
-- ``attributes``: the union of keys, the winner's value on a clash;
-- ``last_visit``: the later of the two;
+- ``first_name``, ``phone_hash``, ``loyalty_id``, ``rfm``, ``purchase_summary``: the value of the oldest
+  profile in the set that has one;
+- ``segments``: the union, the oldest profile's first, then each younger one's new ones in age order;
+- ``attributes``: the union of keys, on a clash the value of the oldest profile that has the key;
+- ``last_visit``: the latest;
 - consents: per purpose, the **strictest** current status wins (withdrawn > denied > granted); where
   that differs from the winner's current state a ``merge`` row is appended to the winner's ledger.
   The loser's ledger rows stay, under its id, and are part of the winner's export;
 - every identifier of the loser (its own id too) becomes an alias of the winner; its events, basket
   lines, store visits and QR tokens move to the winner;
-- the loser's row stays as a tombstone: ``merged_into`` names the winner and ``merged_snapshot``
-  holds its full row as it was, so a wrong merge can be read back field by field.
+- a profile's **own fields** are its row as it was before it first absorbed another (the winner keeps them in
+  ``own_fields``; head office's later updates to it go there too);
+- the loser's row stays as a tombstone: ``merged_into`` names the winner and ``merged_snapshot`` holds its own
+  fields (not what it had absorbed: those are their own tombstones), so a wrong merge can be read back field
+  by field.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 
 from .consents import current_consents, record_consent, strictest
 from .db import Database
-from .profiles import COLUMNS, load, resolve
+from .profiles import COLUMNS, JSON_FIELDS, load, resolve
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,17 @@ def merge_profiles(db: Database, a: str, b: str, *, now: float) -> Merge:
         winner, loser = sorted((first, second), key=lambda p: (p["created_at"], p["profile_id"]))
         w, lo = winner["profile_id"], loser["profile_id"]
 
-        merged = _merged_fields(winner, loser)
+        own_winner, own_loser = _own(db, winner), _own(db, loser)
+        merged = _golden_fields([own_winner, own_loser, *_absorbed(db, w), *_absorbed(db, lo)])
+        visits = [v for v in (winner["last_visit"], loser["last_visit"]) if v]
+        merged["last_visit"] = max(visits) if visits else None
         assignments = ", ".join(f"{k} = ?" for k in merged)
-        db.execute(f"UPDATE profiles SET {assignments}, updated_at = ? WHERE profile_id = ?",
-                   (*merged.values(), now, w))
+        db.execute(f"UPDATE profiles SET {assignments}, own_fields = ?, updated_at = ? WHERE profile_id = ?",
+                   (*merged.values(), _json(own_winner), now, w))
         _merge_consents(db, w, lo, now)
 
-        snapshot = json.dumps({k: loser[k] for k in COLUMNS}, ensure_ascii=False)
-        db.execute("UPDATE profiles SET merged_into = ?, merged_at = ?, merged_snapshot = ? WHERE profile_id = ?",
-                   (w, now, snapshot, lo))
+        db.execute("UPDATE profiles SET merged_into = ?, merged_at = ?, merged_snapshot = ?, own_fields = NULL"
+                   " WHERE profile_id = ?", (w, now, _json(own_loser), lo))
         db.execute("UPDATE profiles SET merged_into = ? WHERE merged_into = ?", (w, lo))  # earlier tombstones
         for table in ("aliases", "basket_lines", "events", "qr_tokens"):
             db.execute(f"UPDATE {table} SET profile_id = ? WHERE profile_id = ?", (w, lo))
@@ -67,20 +74,38 @@ def merge_profiles(db: Database, a: str, b: str, *, now: float) -> Merge:
     return Merge(w, lo, stores)
 
 
-def _merged_fields(winner: dict, loser: dict) -> dict:
+def _json(value: object) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value is not None else None
+
+
+def _own(db: Database, profile: dict) -> dict:
+    """A live profile's own fields: kept since it first absorbed another, else its row."""
+    kept = db.scalar("SELECT own_fields FROM profiles WHERE profile_id = ?", (profile["profile_id"],))
+    return json.loads(kept) if kept else {k: profile[k] for k in COLUMNS}
+
+
+def _absorbed(db: Database, profile_id: str) -> list[dict]:
+    """The own fields of every profile already merged into this one."""
+    return [json.loads(r[0]) for r in db.execute(
+        "SELECT merged_snapshot FROM profiles WHERE merged_into = ? AND merged_snapshot IS NOT NULL", (profile_id,))]
+
+
+def _golden_fields(parts: list[dict]) -> dict:
+    """The merge rules over the own fields of every profile in the set, oldest first: no field depends on which
+    merge came first."""
+    parts = sorted(parts, key=lambda p: (p["created_at"], p["profile_id"]))
     out: dict = {}
-    for f in ("first_name", "phone_hash", "loyalty_id"):
-        out[f] = winner[f] if winner[f] is not None else loser[f]
-    for f in ("rfm", "purchase_summary"):
-        value = winner[f] if winner[f] is not None else loser[f]
-        out[f] = json.dumps(value, ensure_ascii=False) if value is not None else None
-    segments = list(winner["segments"] or [])
-    segments += [s for s in loser["segments"] or [] if s not in segments]
-    out["segments"] = json.dumps(segments, ensure_ascii=False) if segments else None
-    attributes = {**(loser["attributes"] or {}), **(winner["attributes"] or {})}
-    out["attributes"] = json.dumps(attributes, ensure_ascii=False) if attributes else None
-    visits = [v for v in (winner["last_visit"], loser["last_visit"]) if v]
-    out["last_visit"] = max(visits) if visits else None
+    for f in ("first_name", "phone_hash", "loyalty_id", "rfm", "purchase_summary"):
+        value = next((p[f] for p in parts if p[f] is not None), None)
+        out[f] = _json(value) if f in JSON_FIELDS else value
+    segments: list[str] = []
+    for p in parts:
+        segments += [s for s in p["segments"] or [] if s not in segments]
+    out["segments"] = _json(segments or None)
+    attributes: dict = {}
+    for p in reversed(parts):
+        attributes.update(p["attributes"] or {})
+    out["attributes"] = _json(attributes or None)
     return out
 
 

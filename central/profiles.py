@@ -83,6 +83,7 @@ def upsert_profile(db: Database, profile: Mapping, *, now: float, channel: str =
                 assignments = ", ".join(f"{k} = ?" for k in sets)
                 db.execute(f"UPDATE profiles SET {assignments}, updated_at = ? WHERE profile_id = ?",
                            (*sets.values(), now, pid))
+                _update_own_fields(db, pid, sets)
         else:
             created = float(profile.get("created_at") or now)
             cols = ["profile_id", "created_at", "updated_at", *values]
@@ -98,6 +99,15 @@ def upsert_profile(db: Database, profile: Mapping, *, now: float, channel: str =
                 record_consent(db, pid, purpose, status, at=now, wording_version=profile.get("wording_version"),
                                channel=channel, store=None, source="head_office")
     return pid
+
+
+def _update_own_fields(db: Database, profile_id: str, sets: dict) -> None:
+    """Head office's data for a profile that has absorbed others is its own: the next merge ranks it by its age."""
+    kept = db.scalar("SELECT own_fields FROM profiles WHERE profile_id = ?", (profile_id,))
+    if kept:
+        own = json.loads(kept) | {k: json.loads(v) if k in JSON_FIELDS else v for k, v in sets.items()}
+        db.execute("UPDATE profiles SET own_fields = ? WHERE profile_id = ?",
+                   (json.dumps(own, ensure_ascii=False), profile_id))
 
 
 def _iso(ts: float | None) -> str | None:

@@ -72,6 +72,9 @@ MIGRATIONS: list[list[str]] = [
             issued_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, body TEXT NOT NULL,
             PRIMARY KEY (override_id, scope, action))""",
     ],
+    [  # 2: a profile that has absorbed others keeps its own fields, so a later merge can apply the rules afresh
+        "ALTER TABLE profiles ADD COLUMN own_fields TEXT",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):
