@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from decisions.identity.phone import store_region
+
 DEFAULT_PATH = Path("/etc/store-edge/device.toml")
 
 
@@ -29,7 +31,13 @@ class DeviceSection:
     region: str = "south"
     store: str = "s001"
     timezone: str = "Europe/Sofia"
-    country: str = "BG"
+    country: str = "BG"  # where numbers typed without a + are read; ISO 3166 alpha-2, "bg" is read as "BG"
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "country", store_region(self.country))
+        except ValueError as exc:
+            raise ConfigError(f"[device] country: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,16 @@ def test_signage_section_checks_rotation_and_display_times(tmp_path: Path):
         load(write(tmp_path, '[signage]\ndisplay_on = "06:00"\ndisplay_off = "25:00"\n'), env={})
     with pytest.raises(ConfigError, match="set both or neither"):
         load(write(tmp_path, '[signage]\ndisplay_on = "06:00"\n'), env={})
+
+
+@pytest.mark.parametrize("country", ["XX", "", "Bulgaria", "001", "B G"])
+def test_the_country_must_be_a_code_phone_numbers_can_be_read_in(tmp_path: Path, country: str):
+    message = (f"[device] country: {country!r} is not an ISO 3166 alpha-2 country code that phone numbers are known"
+               " for (e.g. BG, GB, DE)")
+    assert error(write(tmp_path, f'[device]\ncountry = "{country}"\n')) == message
+    assert error(env={"STORE_EDGE_DEVICE_COUNTRY": country}) == message
+
+
+def test_a_lower_case_country_is_read_upper_case(tmp_path: Path):
+    assert load(write(tmp_path, '[device]\ncountry = "bg"\n'), env={}).device.country == "BG"
+    assert load(env={"STORE_EDGE_DEVICE_COUNTRY": "gb"}).device.country == "GB"

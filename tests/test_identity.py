@@ -308,11 +308,25 @@ def test_phone_result_repr_hides_the_number():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=80), st.sampled_from(["BG", "GB", "US", "DE", "ZZ", ""]))
+@given(st.text(max_size=80), st.sampled_from(["BG", "GB", "US", "DE", "bg"]))
 def test_normalise_never_raises(typed, region):
     result = normalise(typed, region)
     assert result.reason in phone.REASONS | {"ok"}
     assert result.ok == (result.e164 is not None)
+
+
+@pytest.mark.parametrize("region", ["XX", "", "ZZ", "Bulgaria"])
+def test_a_store_country_phone_numbers_are_not_known_for_is_an_error_not_a_shoppers_mistake(region):
+    # Before, every number typed without a + was refused with "Check the digits after the +".
+    with pytest.raises(ValueError, match="not an ISO 3166 alpha-2 country code"):
+        normalise("0888 123 456", region)
+    with pytest.raises(ValueError, match="not an ISO 3166 alpha-2 country code"):
+        format_as_you_type("0888", region)
+
+
+def test_a_lower_case_store_country_reads_as_upper_case():
+    assert normalise("0888 123 456", "bg").e164 == "+359888123456"
+    assert format_as_you_type("0888123", "bg") == "088 812 3"
 
 
 def test_format_as_you_type():

@@ -111,6 +111,18 @@ def test_config_check_errors_name_the_key_and_exit_non_zero(tmp_path, chain_key)
     assert result.returncode == 2 and "[log] level: 'loud' is not one of" in result.stderr
 
 
+@pytest.mark.parametrize("country", ["bg", "XX", "", "Bulgaria"])
+def test_config_check_reads_the_country_as_an_iso_code(tmp_path, chain_key, country):
+    config = write_device(tmp_path, chain_key, "port = 1883")
+    result = config_check(config, {"STORE_EDGE_DEVICE_COUNTRY": country})
+    if country == "bg":
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["device"]["country"] == "BG"
+    else:
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"store-edge: config error: [device] country: {country!r} is not an ISO 3166")
+
+
 def test_a_private_key_among_the_trusted_keys_is_an_error(tmp_path, chain_key):
     from sync.protocol import signing
 

@@ -67,13 +67,28 @@ def _refused(reason: str, message: str | None = None) -> PhoneResult:
     return PhoneResult(ok=False, e164=None, formatted=None, reason=reason, message=message or MESSAGES[reason])
 
 
+def store_region(code: str) -> str:
+    """The store's country as libphonenumber reads it (``"bg"`` -> ``"BG"``).
+
+    ValueError when it knows no numbers there: read with such a region, every number typed without a +
+    would be refused as if the shopper had typed a wrong country code."""
+    region = code.upper() if isinstance(code, str) else ""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 country code that phone numbers are known for"
+                         " (e.g. BG, GB, DE)")
+    return region
+
+
 def normalise(raw: str, default_region: str) -> PhoneResult:
     """The E.164 form of what the shopper typed, or a reason and a message why it is not a number.
 
     ``default_region`` (ISO 3166 code such as ``"BG"``) is the store's country: numbers typed without
-    ``+`` or an international prefix are read as numbers of that country. ``formatted`` is for the
-    screen: national format for a number of that country, international format for a foreign one.
+    ``+`` or an international prefix are read as numbers of that country; a region libphonenumber does not
+    know is a configuration error (ValueError, see :func:`store_region`), never a message to the shopper.
+    ``formatted`` is for the screen: national format for a number of that country, international format for
+    a foreign one.
     """
+    default_region = store_region(default_region)
     if not isinstance(raw, str):
         return _refused("not_a_number")
     text = raw.strip()
@@ -96,7 +111,7 @@ def normalise(raw: str, default_region: str) -> PhoneResult:
     if not phonenumbers.is_valid_number(number):
         country = _country_name(number.country_code, default_region)
         return _refused("invalid", f"That number isn't valid in {country}." if country else None)
-    home = phonenumbers.country_code_for_region(default_region or "")
+    home = phonenumbers.country_code_for_region(default_region)
     style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
     return PhoneResult(ok=True, e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
                        formatted=phonenumbers.format_number(number, style), reason="ok", message=MESSAGES["ok"])
@@ -104,7 +119,7 @@ def normalise(raw: str, default_region: str) -> PhoneResult:
 
 def _country_name(country_code: int, default_region: str) -> str:
     """The English name of the country a calling code belongs to ("" when unknown)."""
-    region = default_region if phonenumbers.country_code_for_region(default_region or "") == country_code else (
+    region = default_region if phonenumbers.country_code_for_region(default_region) == country_code else (
         phonenumbers.region_code_for_country_code(country_code))
     # Babel's CLDR names, not phonenumbers.geocoder: the geocoder's import alone costs a kiosk 100 MB.
     name = Locale("en").territories.get(region, "") if region and region != "ZZ" else ""
@@ -120,7 +135,7 @@ def format_as_you_type(digits: str, region: str) -> str:
 
     Only digits and ``+`` are keys; anything else is ignored.
     """
-    formatter = phonenumbers.AsYouTypeFormatter(region or "ZZ")
+    formatter = phonenumbers.AsYouTypeFormatter(store_region(region))
     shown = ""
     for key in digits[:MAX_INPUT_CHARS]:
         if key in _KEYPAD:
