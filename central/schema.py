@@ -72,6 +72,10 @@ MIGRATIONS: list[list[str]] = [
             issued_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, body TEXT NOT NULL,
             PRIMARY KEY (override_id, scope, action))""",
     ],
+    [  # 2: what head office refused from each device (forged events, lookups), for the fleet view
+        """CREATE TABLE device_refusals (store TEXT NOT NULL, device TEXT NOT NULL, reason TEXT NOT NULL,
+            count BIGINT NOT NULL, last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, device, reason))""",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):
