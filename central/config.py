@@ -32,6 +32,8 @@ class CentralSection:
     select_days: int = 30  # a store caches the customers seen there in this many days...
     select_top: int = 200  # ...plus this many more, by likelihood of visit
     lookup_ttl_s: int = 900
+    lookup_rate_per_s: float = 0.5  # per device, sustained: a shopper identifying every 2 s is already a lot
+    lookup_burst: int = 20  # per device, at once
     jobs_every_s: float = 3600.0
 
 

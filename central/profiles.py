@@ -9,6 +9,7 @@ no table scans, whatever the number of profiles.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -31,6 +32,11 @@ class AliasTaken(ValueError):
     def __init__(self, kind: str, value: str, owner: str):
         super().__init__(f"{kind} already belongs to profile {owner}; merge the profiles")
         self.kind, self.value, self.owner = kind, value, owner
+
+
+def new_profile_id() -> str:
+    """128 random bits: an id that says nothing and cannot be guessed from another (``c-0001`` is demo data)."""
+    return f"c-{secrets.token_hex(16)}"
 
 
 def resolve(db: Database, kind: str, value: str) -> str | None:
@@ -65,9 +71,12 @@ def link(db: Database, profile_id: str, kind: str, value: str) -> None:
 def upsert_profile(db: Database, profile: Mapping, *, now: float, channel: str = "import") -> str:
     """Create or update a profile from head office's data (fields as in the ``profiles`` section, plus
     ``loyalty_id``, ``attributes`` and ``created_at``). A ``consents`` map is appended to the ledger
-    where it differs from the current state. Returns the golden id."""
-    pid = profile["profile_id"]
+    where it differs from the current state. Without a ``profile_id`` it updates the profile its phone
+    hash or loyalty id names, else creates one with a new random id. Returns the golden id."""
     with db.transaction():
+        pid = profile.get("profile_id") or next(
+            (owner for kind in ("phone_hash", "loyalty_id") if profile.get(kind)
+             and (owner := resolve(db, kind, profile[kind]))), None) or new_profile_id()
         golden = resolve(db, "profile_id", pid)
         if golden is not None and golden != pid:
             pid = golden  # an update addressed to a merged-away id lands on the winner

@@ -75,6 +75,10 @@ MIGRATIONS: list[list[str]] = [
     [  # 2: a profile that has absorbed others keeps its own fields, so a later merge can apply the rules afresh
         "ALTER TABLE profiles ADD COLUMN own_fields TEXT",
     ],
+    [  # 3: what head office refused from each device (forged events, lookups), for the fleet view
+        """CREATE TABLE device_refusals (store TEXT NOT NULL, device TEXT NOT NULL, reason TEXT NOT NULL,
+            count BIGINT NOT NULL, last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, device, reason))""",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):

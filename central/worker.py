@@ -1,13 +1,20 @@
 """A head-office worker: events in, acks out, lookups answered, presence tracked.
 
 Run N of them (``store-edge-central serve --workers N``, or N processes on N machines): they share
-``$share/central/.../events/+/+`` and ``$share/central/.../lookup/req``, so the broker splits both
+``$share/central/.../events/+/+`` and ``$share/central/.../lookup/req/+/+``, so the broker splits both
 between them. Each keeps a **stable client id** (``central-<chain>-<n>``) and a persistent
 session, so a restarted worker takes back the events the broker queued for it (docs/protocol.md).
 
 Events are stored (deduplicated by id, committed) before the ack leaves, exactly as devices
 expect: a device deletes an outbox row only on head office's ack. A crash between the commit and
 the ack costs a resend, which dedupe drops.
+
+A device is who its topic says: the broker's ACL lets a device publish only on its own topics, while a
+message body is only a claim. So events are stored and acked by the topic's store and device, and an
+envelope claiming another is refused; a lookup is answered only on the asking device's own ``resp/``
+topic, only with the shopper's proof (phone hash or signed QR token), and at most at the device's
+rate. Every refusal is counted per device (``refused``, and ``device_refusals`` for the fleet view)
+and logged at most once a minute per kind, so a device sending thousands cannot flood the log.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import paho.mqtt.client as mqtt
 
@@ -31,12 +38,15 @@ from .deltas import digest
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
+from .limits import QuietLog, TokenBucket
 from .mqtt import BrokerLink
 from .profiles import lookup
+from .qr_cards import check_card
 
 log = logging.getLogger("store_edge.central")
 ACK_BATCH = 2000
 FLUSH_INTERVAL_S = 0.05
+REFUSAL_LOG_EVERY_S = 60.0
 
 
 def worker_client_id(chain: str, number: int) -> str:
@@ -57,11 +67,16 @@ class Worker:
         self.link = BrokerLink(config.broker, client_id or worker_client_id(self.chain, number),
                                on_message=self._on_message,
                                subscriptions=[(topics.shared_events_filter(self.chain), 1),
-                                              (share + topics.lookup_request_topic(self.chain), 0),
+                                              (share + topics.lookup_request_filter(self.chain), 0),
                                               (topics.presence_filter(self.chain), 1)])
         self.office = HeadOffice(config, self.db, self.keys, self.link, clock=clock)
         self.stored = 0
         self.duplicates = 0
+        self.refused: Counter[tuple[str, str, str]] = Counter()  # (store, device, reason) -> count, since start
+        self._refusals: Counter[tuple[str, str, str]] = Counter()  # not yet in device_refusals
+        self._refusal_log = QuietLog(log, every_s=REFUSAL_LOG_EVERY_S, clock=clock)
+        c = config.central
+        self._lookup_limit = TokenBucket(c.lookup_rate_per_s, c.lookup_burst, clock=clock)
         self._pending: list[dict] = []
         self._presence: list[tuple[str, str, dict]] = []
         self._served: list[tuple[str, str, str]] = []  # (store, profile id, digest) answered by lookup
@@ -89,8 +104,8 @@ class Worker:
 
     # --- paho's thread: only parse and queue, or answer a lookup ---------------------------------
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic.endswith("/lookup/req"):
-            self._answer_lookup(msg)
+        if asker := topics.parse_lookup_topic(msg.topic):
+            self._answer_lookup(msg, *asker)
         elif "/presence/" in msg.topic:
             store, device = msg.topic.split("/")[-2:]
             try:
@@ -100,35 +115,69 @@ class Worker:
             if isinstance(doc, dict):
                 with self._lock:
                     self._presence.append((store, device, doc))
-        elif topics.parse_events_topic(msg.topic):
+        elif sender := topics.parse_events_topic(msg.topic):
             try:
                 batch = events_wire.parse_batch(msg.payload)
             except ValueError as exc:
                 log.warning("malformed event message dropped from %s: %s", msg.topic, exc)
                 return
+            batch = self._own_events(*sender, batch)
             with self._lock:
                 self._pending.extend(batch)
                 full = len(self._pending) >= ACK_BATCH
             if full:
                 self.flush()
 
-    def _answer_lookup(self, msg: mqtt.MQTTMessage) -> None:
-        response_topic = getattr(msg.properties, "ResponseTopic", None)
-        if not response_topic:
+    def _own_events(self, store: str, device: str, batch: list[dict]) -> list[dict]:
+        """The envelopes that are what their topic says; the others are refused, never stored nor acked.
+
+        A refused envelope is not acked on the sender's topic either: its seq is the one it claims for
+        the other device, so an ack would delete an unrelated row of the sender's outbox."""
+        own = [e for e in batch if e.get("store") == store and e.get("device") == device]
+        forged = len(batch) - len(own)
+        if forged:
+            claimed = next(e for e in batch if (e.get("store"), e.get("device")) != (store, device))
+            self._refuse(store, device, "forged_event", forged, "%d event(s) from %s/%s claiming to be from %s/%s"
+                         " refused", forged, store, device, claimed.get("store"), claimed.get("device"))
+        return own
+
+    def _answer_lookup(self, msg: mqtt.MQTTMessage, store: str, device: str) -> None:
+        reply_to = getattr(msg.properties, "ResponseTopic", None)
+        if reply_to != topics.response_topic(self.chain, store, device):
+            self._refuse(store, device, "lookup_wrong_response_topic", 1,
+                         "lookup from %s/%s ignored: it asked for the answer on %r, not its own resp/ topic",
+                         store, device, reply_to)
+            return
+        if not self._lookup_limit.take((store, device)):
+            self._refuse(store, device, "lookup_rate_limited", 1,
+                         "lookup from %s/%s ignored: over %s a second", store, device, self._lookup_limit.rate)
             return
         try:
             key, value = lookup_wire.parse_request(msg.payload)
-            store = json.loads(msg.payload).get("store")
-        except ValueError:
+        except ValueError as exc:
+            self._refuse(store, device, "lookup_without_proof", 1, "lookup from %s/%s ignored: %s", store, device, exc)
             return
+        if key == "qr_token":
+            card = check_card(self.keys, value, now=self.clock.time())
+            if not card.ok:
+                self._refuse(store, device, "lookup_without_proof", 1, "lookup from %s/%s ignored: QR token %s",
+                             store, device, card.reason)
+                return
+            key, value = "profile_id", card.profile_id
         profile = lookup(self.lookup_db, key, value)
         ttl = self.config.central.lookup_ttl_s
         body = lookup_wire.found(profile, ttl) if profile else lookup_wire.not_found()
-        self.link.publish(response_topic, body, qos=0, wait=False,
+        self.link.publish(reply_to, body, qos=0, wait=False,
                           properties=reply_properties(getattr(msg.properties, "CorrelationData", None)))
-        if profile and isinstance(store, str):
+        if profile:
             with self._lock:
                 self._served.append((store, profile["profile_id"], digest(profile)))
+
+    def _refuse(self, store: str, device: str, reason: str, count: int, message: str, *args: object) -> None:
+        with self._lock:
+            self.refused[store, device, reason] += count
+            self._refusals[store, device, reason] += count
+        self._refusal_log.warning(reason, message, *args)
 
     # --- the flush thread: commit, then ack ----------------------------------------------------
     def _flush_loop(self) -> None:
@@ -143,6 +192,9 @@ class Worker:
             batch, self._pending = self._pending, []
             presence, self._presence = self._presence, []
             served, self._served = self._served, []
+            refusals, self._refusals = self._refusals, Counter()
+        if refusals:
+            self._store_refusals(refusals)
         if presence:
             self._store_presence(presence)
         if served:
@@ -155,14 +207,20 @@ class Worker:
         self.stored += len(result.new)
         self.duplicates += result.duplicates
         seqs: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for e in batch:
-            seqs[e.get("store"), e.get("device")].append(e["seq"])
+        for e in batch:  # every envelope here matched its topic (_own_events)
+            seqs[e["store"], e["device"]].append(e["seq"])
         for (store, device), numbers in seqs.items():
-            if store and device:
-                self.link.publish(topics.ack_topic(self.chain, store, device),
-                                  json.dumps({"seqs": numbers}).encode(), wait=False)
+            self.link.publish(topics.ack_topic(self.chain, store, device),
+                              json.dumps({"seqs": numbers}).encode(), wait=False)
         for profile_id in result.erasure_requests:
             self.office.erase(profile_id, requested_by="device")
+
+    def _store_refusals(self, refusals: Counter[tuple[str, str, str]]) -> None:
+        now = self.clock.time()
+        self.db.executemany(
+            "INSERT INTO device_refusals (store, device, reason, count, last_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (store, device, reason) DO UPDATE SET count = device_refusals.count + excluded.count,"
+            " last_at = excluded.last_at", [(*key, n, now) for key, n in sorted(refusals.items())])
 
     def _store_presence(self, rows: list[tuple[str, str, dict]]) -> None:
         for store, device, doc in rows:

@@ -123,7 +123,7 @@ class KioskService:
         check = qr.verify_token(text, self.qr_keys, now=self.clock.time())
         if not check.ok:
             return Identified(False, check.message)
-        return self._identified("profile_id", check.profile_id, "qr")
+        return self._identified("profile_id", check.profile_id, "qr", proof=("qr_token", text))
 
     def phone_preview(self, digits: str) -> phones.PhoneResult:
         """As the shopper types: the number formatted for the store's country, or what is wrong."""
@@ -133,16 +133,18 @@ class KioskService:
         result = phones.normalise(digits, self.store.country)
         if not result.ok:
             return Identified(False, result.message)
-        return self._identified("phone_hash", phones.phone_hash(result.e164, self.phone_key), "phone")
+        digest = phones.phone_hash(result.e164, self.phone_key)
+        return self._identified("phone_hash", digest, "phone", proof=("phone_hash", digest))
 
-    def _identified(self, key: str, value: str, method: str) -> Identified:
+    def _identified(self, key: str, value: str, method: str, *, proof: tuple[str, str]) -> Identified:
+        """``proof`` is what head office needs to answer for this shopper: the phone hash or the QR token."""
         now = self.clock.time()
         if key == "profile_id":
             profile = self.reader.profile(value, now)
         else:
             profile = self.reader.profile_by_phone_hash(value, now)
         if profile is None and self.lookup is not None:
-            profile = self.lookup(key, value)  # "unknown" after the timeout: go on without one
+            profile = self.lookup(*proof)  # "unknown" after the timeout: go on without one
         self.session = Session(profile=profile, method=method)
         if profile is not None:
             ledger = self.reader.consent_history(profile["profile_id"])

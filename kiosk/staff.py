@@ -217,18 +217,19 @@ class StaffService:
             check = qr.verify_token(text, self.qr_keys, now=now)
             if not check.ok:
                 return LookupResult(False, check.message)
-            key, value = "profile_id", check.profile_id
+            key, value, proof = "profile_id", check.profile_id, ("qr_token", text)
         else:
             number = phones.normalise(text, self.store.country)
             if not number.ok:
                 return LookupResult(False, number.message)
             key, value = "phone_hash", phones.phone_hash(number.e164, self.phone_key)
+            proof = (key, value)
         if key == "profile_id":
             profile = self.reader.profile(value, now)
         else:
             profile = self.reader.profile_by_phone_hash(value, now)
         if profile is None and self.lookup is not None:
-            profile = self.lookup(key, value)
+            profile = self.lookup(*proof)  # head office answers only with the customer's proof, never a bare id
         if profile is None:
             return LookupResult(False, NOT_FOUND)
         profile_id = profile["profile_id"]

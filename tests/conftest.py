@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support import CHAIN, wait_for
+from tls_broker import chain_broker as start_chain_broker
 
 from sync import config as config_mod
 from sync.agent import SyncAgent
@@ -101,3 +102,10 @@ def responder(broker: Mosquitto, chain_key, clock: FixedClock, tmp_path: Path) -
 def sync_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.INFO, logger="store_edge")
     return caplog
+
+
+@pytest.fixture
+def chain_broker(tmp_path: Path):
+    """The chain's Mosquitto under TLS and the generated ACL: ``(broker, pki, connect)``, see tls_broker.py."""
+    with start_chain_broker(tmp_path) as started:
+        yield started

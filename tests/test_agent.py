@@ -8,6 +8,7 @@ import subprocess
 
 from support import CHAIN, cache_snapshot, sample_content, wait_for
 
+from decisions.identity import qr
 from sync.agent.commands import CommandRegistry
 from sync.clock import FixedClock
 from sync.protocol import bundle as wire
@@ -126,7 +127,7 @@ def test_bundle_by_url(start_agent, responder, tmp_path):
         server.shutdown()
 
 
-def test_profile_lookup_found_not_found_and_cached(start_agent, responder, clock):
+def test_profile_lookup_found_not_found_and_cached(start_agent, responder, clock, chain_key):
     agent = start_agent()
     responder.add_profiles([{"profile_id": "P1", "phone_hash": "ab" * 32, "first_name": "Ana",
                              "segments": ["coffee-lover"]}])
@@ -135,12 +136,14 @@ def test_profile_lookup_found_not_found_and_cached(start_agent, responder, clock
     assert agent.reader.profile_by_phone_hash("ab" * 32, clock.time())["profile_id"] == "P1"
     clock.advance(900)  # the responder's ttl_s: the cached answer has expired by the agent's clock
     assert agent.reader.profile_by_phone_hash("ab" * 32, clock.time()) is None
-    assert agent.lookup("profile_id", "nobody", timeout_s=2).status == "not_found"
+    assert agent.lookup("phone_hash", "cd" * 32, timeout_s=2).status == "not_found"
+    token = qr.issue_token(chain_key, "P1", now=clock.time(), ttl_s=600)  # a QR code: the token is the proof
+    assert agent.lookup("qr_token", token, timeout_s=2).profile["first_name"] == "Ana"
 
 
 def test_profile_lookup_times_out_to_unknown(start_agent):
     agent = start_agent()  # no responder on the broker: nobody answers
-    result = agent.lookup("profile_id", "P1")
+    result = agent.lookup("phone_hash", "ab" * 32)
     assert result.status == "unknown"
 
 

@@ -86,6 +86,17 @@ def test_qr_identification_and_its_refusals(kiosk):
     assert not service.identify_qr("5901234123457").ok
 
 
+def test_a_shopper_head_office_must_look_up_is_asked_for_with_the_proof_they_gave(kiosk):
+    service, key, _ = kiosk
+    asked = []
+    service.lookup = lambda key, value: asked.append((key, value)) or None
+    token = qr.issue_token(key, "c-7f3a", now=service.clock.time(), ttl_s=600)  # not in the store's cache
+    service.identify_qr(token)
+    service.identify_phone("0899 555 123")
+    assert asked[0] == ("qr_token", token)  # the signed token, never the bare profile id
+    assert asked[1][0] == "phone_hash" and len(asked[1][1]) == 64
+
+
 def test_what_the_kiosk_records_is_stamped_with_its_clock(kiosk):
     service, _, _ = kiosk
     service.identify_phone("0899100101")

@@ -163,6 +163,8 @@ def test_lookup_falls_back_to_head_office(store, clock):
     staff.login("st-01", "2468")
     result = staff.lookup_customer("0899100131", customer_agrees=True)
     assert result.ok and result.customer.first_name == "Ана" and asked[0][0] == "phone_hash"
+    token = qr.issue_token(KEY, "c-9999", now=clock.time(), ttl_s=600)
+    assert staff.lookup_customer(token, customer_agrees=True).ok and asked[1] == ("qr_token", token)
     assert result.customer.recommendations  # no history here: what sells in the store now
 
 

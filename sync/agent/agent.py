@@ -169,7 +169,7 @@ class SyncAgent:
         if not self.connected.is_set():
             return LookupResult("unknown")
         future: Future = Future()
-        request = lookup_wire.request(self.topics.store, self.topics.device, key, value)
+        request = lookup_wire.request(key, value)
         self.call_soon(lambda: self._send_lookup(request, future, timeout))
         try:
             return future.result(timeout)

@@ -1,8 +1,12 @@
 """Profile lookup over MQTT 5 request/response.
 
-Request, published on ``lookup/req`` with the ResponseTopic and CorrelationData properties::
+Request, published on the device's own ``lookup/req/{store}/{device}`` with the ResponseTopic
+(its own ``resp/{store}/{device}``) and CorrelationData properties, carrying the proof the shopper
+gave at the device::
 
-    {"store": "s001", "device": "kiosk-1", "phone_hash": "<hex>"}   # or "profile_id": "..."
+    {"phone_hash": "<hex>"}   # or {"qr_token": "SE1.<payload>.<signature>"}
+
+There is no lookup by bare profile id: an id is not a proof that the shopper is there.
 
 Response, on the requester's response topic with the same CorrelationData::
 
@@ -13,21 +17,24 @@ from __future__ import annotations
 
 import json
 
-KEYS = ("phone_hash", "profile_id")
+KEYS = ("phone_hash", "qr_token")
 
 
-def request(store: str, device: str, key: str, value: str) -> bytes:
+def request(key: str, value: str) -> bytes:
     if key not in KEYS:
         raise ValueError(f"lookup key must be one of {KEYS}")
-    return json.dumps({"store": store, "device": device, key: value}).encode()
+    return json.dumps({key: value}).encode()
 
 
 def parse_request(raw: bytes) -> tuple[str, str]:
-    doc = json.loads(raw)
+    try:
+        doc = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a lookup request") from None
     for key in KEYS:
         if isinstance(doc, dict) and isinstance(doc.get(key), str):
             return key, doc[key]
-    raise ValueError("lookup request names neither phone_hash nor profile_id")
+    raise ValueError("lookup request carries neither phone_hash nor qr_token")
 
 
 def found(profile: dict, ttl_s: int) -> bytes:

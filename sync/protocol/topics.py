@@ -53,7 +53,7 @@ class DeviceTopics:
 
     @property
     def responses(self) -> str:
-        return f"{self.root}/resp/{self.store}/{self.device}"
+        return response_topic(self.chain, self.store, self.device)
 
     @property
     def command_replies(self) -> str:
@@ -62,7 +62,7 @@ class DeviceTopics:
 
     @property
     def lookup_requests(self) -> str:
-        return lookup_request_topic(self.chain)
+        return lookup_request_topic(self.chain, self.store, self.device)
 
     @property
     def weather(self) -> str:
@@ -93,8 +93,18 @@ def override_topic(chain: str, scope: str) -> str:
     return f"{PREFIX}/{chain}/override/{scope}"
 
 
-def lookup_request_topic(chain: str) -> str:
-    return f"{PREFIX}/{chain}/lookup/req"
+def lookup_request_topic(chain: str, store: str, device: str) -> str:
+    """Per device, so that the topic (which the broker's ACL vouches for) names who is asking."""
+    return f"{PREFIX}/{chain}/lookup/req/{store}/{device}"
+
+
+def lookup_request_filter(chain: str) -> str:
+    return f"{PREFIX}/{chain}/lookup/req/+/+"
+
+
+def response_topic(chain: str, store: str, device: str) -> str:
+    """The only topic head office answers a device's lookup on."""
+    return f"{PREFIX}/{chain}/resp/{store}/{device}"
 
 
 def shared_events_filter(chain: str, group: str = EVENTS_SHARE_GROUP) -> str:
@@ -127,6 +137,14 @@ def parse_events_topic(topic: str) -> tuple[str, str] | None:
     if len(parts) != 6 or parts[3] != "events":
         return None
     return parts[4], parts[5]
+
+
+def parse_lookup_topic(topic: str) -> tuple[str, str] | None:
+    """``se/v1/{chain}/lookup/req/{store}/{device}`` -> (store, device)."""
+    parts = topic.split("/")
+    if len(parts) != 7 or parts[3:5] != ["lookup", "req"]:
+        return None
+    return parts[5], parts[6]
 
 
 VALID_SCOPE_KINDS = ("chain", "region", "store", "device")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -33,6 +34,15 @@ def two_people(db: Database) -> None:
                         "segments": ["bakery", "coffee"], "attributes": {"city": "Plovdiv", "pet": "cat"},
                         "rfm": {"r": 5, "f": 1, "m": 1, "tier": "new"}, "created_at": 500,
                         "consents": {"personal_offers": "withdrawn", "e_receipt": "granted"}}, now=500)
+
+
+def test_profiles_head_office_creates_get_random_ids_not_a_sequence(db):
+    ids = [upsert_profile(db, {"phone_hash": f"{n:064x}", "first_name": "X"}, now=NOW) for n in range(20)]
+    assert len(set(ids)) == 20 and all(re.fullmatch(r"c-[0-9a-f]{32}", pid) for pid in ids)
+    assert sorted(ids) != ids or sorted(ids, reverse=True) != ids  # no order to walk along
+    # The same customer again (by phone hash) is the same profile, not a new one.
+    assert upsert_profile(db, {"phone_hash": f"{3:064x}", "first_name": "Y"}, now=NOW) == ids[3]
+    assert lookup(db, "profile_id", ids[3])["first_name"] == "Y"
 
 
 def test_lookup_by_every_identifier_and_not_found(db):
