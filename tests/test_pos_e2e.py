@@ -135,13 +135,27 @@ def test_redemption_over_mqtt(store_device, broker, clock):
     answers: list[dict] = []
     got = threading.Event()
     subscribed = threading.Event()
-    till.on_message = lambda c, u, m: (answers.append(json.loads(m.payload)), got.set())
+    probe = b"probe"  # readiness probes' answers are not the test's
+
+    def on_message(client, userdata, message) -> None:
+        if getattr(message.properties, "CorrelationData", None) != probe:
+            answers.append(json.loads(message.payload))
+        got.set()
+
+    till.on_message = on_message
     till.on_subscribe = lambda *_: subscribed.set()
     till.connect("127.0.0.1", broker.port)
     till.loop_start()
     reply_to = "se/v1/demo/pos/s001/answers/till-1"
     till.subscribe(reply_to, 1)
     assert subscribed.wait(5), "the till's subscription was not acknowledged"
+
+    def device_answers() -> bool:  # the device subscribes on its own I/O thread: ask until it answers
+        got.clear()
+        till.publish(agent.topics.pos_redeem, b"{}", qos=1, properties=request_properties(reply_to, probe))
+        return got.wait(0.2)
+
+    wait_for(device_answers, what="the store device to answer on its redemption topic")
     good = {"code": code, "basket_id": "T9", "basket": BASKET}
     for body in (good, good, {**good, "basket": "all of it"}):
         got.clear()
