@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import date
+from datetime import date, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -135,7 +135,7 @@ def demo_cache(path: Path, *, clock: Clock) -> Cache:
     """A cache at ``path`` holding the demo chain (chain and store s001 bundles, version 1, applied at the
     clock's time), straight from assets/demo with no broker: for the tests, the benchmarks and an offline kiosk."""
     chain, store = load_assets(ASSETS)
-    chain = roll_forward(chain, clock.now().astimezone(ZoneInfo(TIMEZONE)).date())
+    chain = roll_forward(chain, store_now(clock).date())
     cache = Cache(path)
     at = clock.time()
     apply_bundle(cache, stream="chain", scope="chain", version=1, sha256="x", mode="snapshot", content=chain, at=at)
@@ -144,11 +144,17 @@ def demo_cache(path: Path, *, clock: Clock) -> Cache:
     return cache
 
 
+def store_now(clock: Clock) -> datetime:
+    """The clock's moment in the demo store's zone."""
+    return clock.now().astimezone(ZoneInfo(TIMEZONE))
+
+
 def roll_forward(chain: dict, today: date) -> dict:
     """The demo chain's campaigns are dated for the 2026-27 season. A real head office publishes next
     season's; the demo moves each dated thing (an offer's date range, a slide's ``valid_until``, a
-    schedule's dates) forward by whole years to its current or next occurrence after ``today``, so the
-    demo store is live on any date. Nothing moves while the date is inside the season it was written for."""
+    schedule's dates) forward by whole years to its current or next occurrence from ``today`` on, so the
+    demo store is live on any date. What is running or still to come stays as written; what is over
+    becomes next year's."""
 
     def years_to_reach(last: date) -> int:
         k = max(0, today.year - last.year - 1)
@@ -258,7 +264,7 @@ class Demo:
         if mosquitto_binary() is None:
             raise DemoError(f"mosquitto is not installed; install it with:\n  {APT_LINE}")
         chain_content, store_content = load_assets(self.assets)
-        roll_forward(chain_content, self.clock.now().astimezone(ZoneInfo(TIMEZONE)).date())
+        roll_forward(chain_content, store_now(self.clock).date())
         self.var.mkdir(parents=True, exist_ok=True)
         key, pub_path = self.chain_keys()
         self.chain_key = key
@@ -324,7 +330,7 @@ class Demo:
         return f"{self.local_time()} {TIMEZONE} ({how})"
 
     def local_time(self) -> str:
-        return self.clock.now().astimezone(ZoneInfo(TIMEZONE)).strftime("%a %d %b %H:%M")
+        return store_now(self.clock).strftime("%a %d %b %H:%M")
 
     # --- setup ---------------------------------------------------------------------------------
     def chain_keys(self) -> tuple[Ed25519PrivateKey, Path]:
