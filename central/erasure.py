@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from .consents import history
 from .db import Database
+from .keys import Keyring
 from .profiles import COLUMNS, resolve, row_dict
+from .qr_cards import check_card
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,32 @@ def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: floa
         db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                        [(subject_hash(i), now) for i in ids])
     return Erasure(tuple(ids), tuple(stores), anonymised)
+
+
+def device_erasure_refusal(db: Database, keys: Keyring, profile_id: str, proof: tuple[str, str] | None, *,
+                           at: float, now: float) -> str | None:
+    """Why an erasure asked for at a device is not carried out, or None if it may be.
+
+    A device's word is not enough: the request carries the proof the shopper gave there, their phone
+    hash or a QR token valid now or when they asked (``at``), and it must name the same customer as
+    ``profile_id``."""
+    golden = resolve(db, "profile_id", profile_id)
+    if golden is None:
+        return None  # nobody to erase
+    if proof is None:
+        return "it carries no proof of the shopper (phone hash or QR token)"
+    key, value = proof
+    if key == "qr_token":
+        # A device that was offline reports late: the token counts if it was valid when asked, or is now.
+        card = check_card(keys, value, now=now)
+        if not card.ok and at < now:
+            card = check_card(keys, value, now=at)
+        if not card.ok:
+            return f"its QR token was refused ({card.reason})"
+        named = resolve(db, "profile_id", card.profile_id)
+    else:
+        named = resolve(db, "phone_hash", value)
+    return None if named == golden else "its proof names another customer"
 
 
 def anonymise_events(db: Database, ids: list[str]) -> int:

@@ -11,7 +11,8 @@ What the events feed:
 - profiles: ``identified``, ``sale``, ``redeemed``, ``assisted_sale`` are visits (``profile_stores``,
   ``profiles.last_visit``); ``sale`` lines go to ``basket_lines`` and the co-purchase queue;
   ``consent_given`` / ``consent_withdrawn`` append to the consent ledger; ``erasure`` (asked for at a
-  device) is returned to the caller, which erases centrally and tells the other stores;
+  device) is returned to the caller with the shopper's proof, which it checks before it erases centrally
+  and tells the other stores (the proof itself is not stored);
 - ``proof_of_play``: one row per play (item, store, device, day, seconds);
 - ``health`` and every other event: the device's last seen time, its health and its last error;
 - offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
@@ -28,20 +29,35 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sync.protocol import lookup as lookup_wire
+
 from .consents import PURPOSES, STATUSES, record_consent
 from .db import Database
 from .erasure import strip_person, subject_hash
 from .profiles import resolve_many
 
+PROOF_KEYS = lookup_wire.KEYS
+
 VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
 STAGE_COLUMNS = ("id", "store", "device", "seq", "type", "wall_time", "received_at", "profile_id", "body")
+
+
+@dataclass(frozen=True)
+class ErasureRequest:
+    """A shopper's erasure asked for at a device, with the proof they gave there (phone hash or QR token)."""
+
+    profile_id: str
+    store: str
+    device: str
+    proof: tuple[str, str] | None
+    at: float
 
 
 @dataclass
 class Ingested:
     new: list[dict] = field(default_factory=list)
     duplicates: int = 0
-    erasure_requests: list[str] = field(default_factory=list)  # profile ids erased at a device
+    erasure_requests: list[ErasureRequest] = field(default_factory=list)
 
 
 def _stage(db: Database) -> None:
@@ -66,7 +82,7 @@ def store_events(db: Database, events: Iterable[dict], *, now: float) -> Ingeste
         _stage(db)
         db.copy_rows("event_stage", STAGE_COLUMNS, (
             (e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], e.get("wall_time"), now,
-             _profile_of(e), json.dumps(e, ensure_ascii=False)) for e in batch))
+             _profile_of(e), json.dumps(without_proof(e), ensure_ascii=False)) for e in batch))
         cols = ", ".join(STAGE_COLUMNS)
         new_ids = {r[0] for r in db.execute(
             f"INSERT INTO events ({cols}) SELECT {cols} FROM event_stage WHERE true"
@@ -82,6 +98,18 @@ def _profile_of(event: dict) -> str | None:
     payload = event.get("payload")
     pid = payload.get("profile_id") if isinstance(payload, dict) else None
     return pid if isinstance(pid, str) and pid else None
+
+
+def _proof(payload: dict) -> tuple[str, str] | None:
+    return next(((key, payload[key]) for key in PROOF_KEYS if isinstance(payload.get(key), str)), None)
+
+
+def without_proof(event: dict) -> dict:
+    """The event as stored: an erasure's proof (the shopper's phone hash or QR token) is checked, never kept."""
+    payload = event.get("payload")
+    if event.get("type") != "erasure" or not isinstance(payload, dict):
+        return event
+    return {**event, "payload": {k: v for k, v in payload.items() if k not in PROOF_KEYS}}
 
 
 def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
@@ -141,8 +169,8 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
                 errors[key] = (at, str(payload["last_error"]))
         elif kind == "command_result" and payload.get("error"):
             errors[key] = (at, f"{payload.get('command', 'command')}: {payload['error']}")
-        elif kind == "erasure" and _profile_of(e):
-            out.erasure_requests.append(_profile_of(e))
+        elif kind == "erasure" and raw:
+            out.erasure_requests.append(ErasureRequest(raw, store, device, _proof(payload), at))
 
     g = db.dialect.greatest
     db.copy_rows("basket_lines", ("line_id", "basket_id", "profile_id", "sku", "qty", "amount_cents", "at", "store"),

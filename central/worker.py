@@ -13,8 +13,9 @@ A device is who its topic says: the broker's ACL lets a device publish only on i
 message body is only a claim. So events are stored and acked by the topic's store and device, and an
 envelope claiming another is refused; a lookup is answered only on the asking device's own ``resp/``
 topic, only with the shopper's proof (phone hash or signed QR token), and at most at the device's
-rate. Every refusal is counted per device (``refused``, and ``device_refusals`` for the fleet view)
-and logged at most once a minute per kind, so a device sending thousands cannot flood the log.
+rate; an erasure asked for at a device is carried out only with that same proof. Every refusal is
+counted per device (``refused``, and ``device_refusals`` for the fleet view) and logged at most once a
+minute per kind, so a device sending thousands cannot flood the log.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sync.protocol import topics
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest
+from .erasure import device_erasure_refusal
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
@@ -212,8 +214,14 @@ class Worker:
         for (store, device), numbers in seqs.items():
             self.link.publish(topics.ack_topic(self.chain, store, device),
                               json.dumps({"seqs": numbers}).encode(), wait=False)
-        for profile_id in result.erasure_requests:
-            self.office.erase(profile_id, requested_by="device")
+        for asked in result.erasure_requests:
+            refusal = device_erasure_refusal(self.db, self.keys, asked.profile_id, asked.proof, at=asked.at,
+                                             now=self.clock.time())
+            if refusal:
+                self._refuse(asked.store, asked.device, "erasure_without_proof", 1,
+                             "erasure asked for by %s/%s not carried out: %s", asked.store, asked.device, refusal)
+            else:
+                self.office.erase(asked.profile_id, requested_by=f"device {asked.store}/{asked.device}")
 
     def _store_refusals(self, refusals: Counter[tuple[str, str, str]]) -> None:
         now = self.clock.time()

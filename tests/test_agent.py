@@ -6,6 +6,8 @@ import base64
 import json
 import subprocess
 
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
 from support import CHAIN, cache_snapshot, sample_content, wait_for
 
 from decisions.identity import qr
@@ -139,6 +141,38 @@ def test_profile_lookup_found_not_found_and_cached(start_agent, responder, clock
     assert agent.lookup("phone_hash", "cd" * 32, timeout_s=2).status == "not_found"
     token = qr.issue_token(chain_key, "P1", now=clock.time(), ttl_s=600)  # a QR code: the token is the proof
     assert agent.lookup("qr_token", token, timeout_s=2).profile["first_name"] == "Ana"
+
+
+def test_the_agent_believes_only_answers_it_asked_for_and_keeps_them_minutes_not_years(start_agent, broker, clock,
+                                                                                      device_config):
+    agent = start_agent(device_config(lookup_ttl_s=600))
+    forger = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5, client_id="forger")
+    forger.connect("127.0.0.1", broker.port)
+    forger.loop_start()
+
+    def answer(profile_id: str, correlation: bytes | None) -> None:
+        props = paho.Properties(PacketTypes.PUBLISH)
+        if correlation is not None:
+            props.CorrelationData = correlation
+        body = {"status": "found", "profile": {"profile_id": profile_id, "phone_hash": "ee" * 32}, "ttl_s": 10**9}
+        forger.publish(agent.topics.responses, json.dumps(body).encode(), qos=1, properties=props)
+
+    answer("P-NOBODY-ASKED", None)
+    answer("P-MADE-UP", b"not a pending request")
+    wait_for(lambda: agent.stats["unsolicited_answers"] == 2, what="both unsolicited answers seen")
+    assert agent.reader.profile("P-NOBODY-ASKED", clock.time()) is None
+    assert agent.reader.profile("P-MADE-UP", clock.time()) is None
+
+    # An answer to a real question with a TTL of 31 years is kept for the device's 10 minutes.
+    forger.on_message = lambda _c, _u, msg: answer("P-ASKED", msg.properties.CorrelationData)
+    forger.subscribe(agent.topics.lookup_requests, qos=1)
+    wait_for(lambda: agent.lookup("phone_hash", "ee" * 32, timeout_s=2).status == "found", what="answered")
+    assert agent.reader.profile("P-ASKED", clock.time())
+    clock.advance(601)
+    assert agent.reader.profile("P-ASKED", clock.time()) is None
+    assert agent.reader.profile_by_phone_hash("ee" * 32, clock.time()) is None
+    forger.loop_stop()
+    forger.disconnect()
 
 
 def test_profile_lookup_times_out_to_unknown(start_agent):

@@ -234,10 +234,12 @@ def test_delta_erasing_a_profile_purges_every_trace(cache: Cache, outbox: Outbox
 def test_erase_profile_on_device_reports_the_erasure(cache: Cache, outbox: Outbox):
     apply(cache, "chain", 1, {"profiles": [{"profile_id": "P1"}]})
     outbox.record("identified", {"profile_id": "P1"})
-    erase_profile(cache, outbox, "P1")
+    erase_profile(cache, outbox, "P1", ("phone_hash", "h1"))
     assert CacheReader(cache).profile("P1", NOW) is None
     assert [(t, json.loads(p)) for t, p in cache.query("SELECT type, payload FROM outbox")] == [
-        ("erasure", {"profile_id": "P1"})]
+        ("erasure", {"profile_id": "P1", "phone_hash": "h1"})]  # the shopper's proof: head office checks it
+    with pytest.raises(ValueError, match="phone_hash or qr_token"):
+        erase_profile(cache, outbox, "P2")  # a device's word alone is not enough
 
 
 def test_failed_snapshot_changes_nothing(tmp_path: Path):
@@ -509,9 +511,9 @@ def test_erasure_reaches_history_impressions_sales_coupons_and_redemptions(tmp_p
                          context="morning|cold")
     assert record_redemption(cache, ob, code="CODE", offer_id="O1", arm=None, basket_id="T1", basket=[],
                              discount_cents=10, at=2.0)
-    erase_profile(cache, ob, "P9")
+    erase_profile(cache, ob, "P9", ("phone_hash", "h9"))
     for table in ("profiles", "basket_lines", "impressions", "sales", "coupons", "redemptions", "consents"):
         assert cache.query(f"SELECT count(*) FROM {table} WHERE profile_id = 'P9'")[0][0] == 0, table
     assert cache.query("SELECT count(*) FROM redemptions")[0][0] == 1  # single use survives, anonymous
     payloads = [json.loads(r[0]) for r in cache.query("SELECT payload FROM outbox")]
-    assert payloads == [{"profile_id": "P9"}]  # only the erasure itself, to tell head office
+    assert payloads == [{"profile_id": "P9", "phone_hash": "h9"}]  # only the erasure itself, to tell head office

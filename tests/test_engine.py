@@ -359,10 +359,10 @@ def test_withdrawal_and_erasure_take_effect_at_once(fresh_cache):
     assert engine.offers(kiosk(), shopper_for(reader, "c-0002")) == engine.offers(kiosk(), Shopper.anonymous())
     assert reader.consent_history("c-0002")[-1]["wording_version"] == "consent-v3"
 
-    erase_profile(fresh_cache, outbox, "c-0002")
+    erase_profile(fresh_cache, outbox, "c-0002", ("qr_token", "SE1.t"))
     assert reader.profile("c-0002", MONDAY_0830.timestamp()) is None and reader.consent_history("c-0002") == []
     pending = [json.loads(row.wire) for row in outbox.window(after_seq=0, limit=100)]
-    assert [e["type"] for e in pending] == ["erasure"] and pending[0]["payload"] == {"profile_id": "c-0002"}
+    assert [e["type"] for e in pending] == ["erasure"] and pending[0]["payload"]["profile_id"] == "c-0002"
 
 
 def test_offers_shown_count_towards_caps_and_holdouts_are_reported(fresh_cache):

@@ -233,7 +233,7 @@ def test_erasure_anonymises_assisted_sales_and_keeps_the_kpis(staff):
     staff.record_outcome(True, True, 1, ["COF-003"])
     before = staff.today()
     assert staff.cache.query("SELECT profile_id FROM assisted_sales") == [("c-0001",)]
-    erase_profile(staff.cache, staff.outbox, "c-0001")
+    erase_profile(staff.cache, staff.outbox, "c-0001", ("phone_hash", "h"))
     assert staff.cache.query("SELECT profile_id, staff_id, add_ons FROM assisted_sales") == [(None, "st-01", 1)]
     assert staff.today() == before
     assert [e["type"] for e in events(staff)] == ["erasure"]  # the unsent events about her went with her

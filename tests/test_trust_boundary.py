@@ -168,6 +168,39 @@ def test_lookups_are_rate_limited_per_device_and_the_fleet_view_shows_it(attack,
     assert "REFUSED: lookup_rate_limited=8" in format_fleet(list(rows.values()), now=clock.time())
 
 
+def test_a_device_erases_a_customer_only_with_the_shoppers_proof(attack, chain_key, clock):
+    start, connect, db = attack
+    worker = start()
+    kiosk2 = connect("kiosk-2")
+    kiosk2.subscribe(KIOSK_2.acks)
+    stranger = issue_token(Ed25519PrivateKey.generate(), "c-0001", now=clock.time(), ttl_s=3600)
+    expired = issue_token(chain_key, "c-0001", now=clock.time() - 7200, ttl_s=3600)
+    other = issue_token(chain_key, "c-0002", now=clock.time(), ttl_s=3600)
+    upsert_profile(db, {"profile_id": "c-0002", "phone_hash": "d2" * 32}, now=clock.time())
+    guesses = [{}, {"phone_hash": "d2" * 32}, {"phone_hash": "00" * 32}, {"qr_token": stranger},
+               {"qr_token": expired}, {"qr_token": other}]
+    forged = [event(KIOSK_2, n, "erasure", {"profile_id": "c-0001", **proof}) for n, proof in enumerate(guesses, 1)]
+    kiosk2.publish(KIOSK_2.events, events_wire.batch(forged))
+    wait_for(lambda: answers(kiosk2, KIOSK_2.acks), what="the erasure events acked")
+    worker.flush()
+    assert db.scalar("SELECT count(*) FROM profiles WHERE profile_id = 'c-0001'") == 1  # Ana is still there
+    assert db.scalar("SELECT count(*) FROM erasures") == 0
+    assert worker.refused["s002", "kiosk-2", "erasure_without_proof"] == len(guesses)
+    assert next(r for r in fleet(db, now=0, stale_after_s=60) if r.device == "kiosk-2").refused == {
+        "erasure_without_proof": len(guesses)}
+
+    # Ana herself asks at kiosk-2 (another store's kiosk), known by the QR code in her app.
+    token = issue_token(chain_key, "c-0001", now=clock.time(), ttl_s=3600)
+    kiosk2.publish(KIOSK_2.events, events_wire.batch([event(KIOSK_2, 99, "erasure",
+                                                            {"profile_id": "c-0001", "qr_token": token})]))
+    wait_for(lambda: len(answers(kiosk2, KIOSK_2.acks)) == 2, what="her erasure acked")
+    worker.flush()
+    assert db.scalar("SELECT count(*) FROM profiles WHERE profile_id = 'c-0001'") == 0
+    assert db.execute("SELECT requested_by FROM erasures") == [("device s002/kiosk-2",)]
+    assert all("qr_token" not in body and "phone_hash" not in body
+               for (body,) in db.execute("SELECT body FROM events WHERE type = 'erasure'"))
+
+
 def test_the_agent_asks_with_the_qr_token_under_the_acl(attack, chain_broker, device_config, start_agent, chain_key,
                                                         clock):
     start, connect, db = attack

@@ -100,7 +100,7 @@ class SyncAgent:
         self._services: dict[str, Callable[[bytes], bytes]] = {}
         self.started_at = time.monotonic()
         self.last_io_turn = self.started_at
-        self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0}
+        self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0, "unsolicited_answers": 0}
         self._cache: Cache | None = None
         self.outbox: Outbox | None = None
         self.drain: OutboxDrain | None = None
@@ -424,6 +424,11 @@ class SyncAgent:
     def _handle_lookup_answer(self, msg: mqtt.MQTTMessage) -> None:
         correlation = getattr(msg.properties, "CorrelationData", None)
         pending = self._lookups.pop(correlation, None) if correlation else None
+        if pending is None:
+            # Only an answer to a question this device is still waiting on is believed.
+            self.stats["unsolicited_answers"] += 1
+            log.warning("lookup answer ignored: it answers no pending request of this device")
+            return
         try:
             doc = json.loads(msg.payload)
             status = doc["status"]
@@ -434,17 +439,15 @@ class SyncAgent:
                 raise ValueError("profile without profile_id")
         except (ValueError, KeyError, TypeError):
             log.warning("malformed lookup answer ignored")
-            if pending:
-                pending[0].set_result(LookupResult("unknown"))
+            pending[0].set_result(LookupResult("unknown"))
             return
         if profile is not None:
-            ttl = doc.get("ttl_s", self.config.sync.lookup_ttl_s)
             try:
-                remember_lookup(self._cache, profile, float(ttl) if isinstance(ttl, int | float) else 60.0,
-                                self.clock.time())
+                ttl = lookup_wire.answer_ttl(doc.get("ttl_s"), self.config.sync.lookup_ttl_s)
+                remember_lookup(self._cache, profile, ttl, self.clock.time())
             except CacheError as exc:
                 log.error("could not cache lookup answer: %s", exc)
-        if pending and not pending[0].done():
+        if not pending[0].done():
             pending[0].set_result(LookupResult(status, profile))
 
     def _expire_lookups(self, now: float) -> None:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
+from ..protocol import lookup as lookup_wire
 from .db import Cache
 from .outbox import Outbox
 from .schema import LOOKUP_SCOPE
@@ -69,16 +70,24 @@ def record_consent(
                                     "wording_version": wording_version, "channel": channel, "at": stamp})
 
 
-def erase_profile(cache: Cache, outbox: Outbox | None, profile_id: str) -> None:
+def erase_profile(cache: Cache, outbox: Outbox | None, profile_id: str,
+                  proof: tuple[str, str] | None = None) -> None:
     """Purge a profile, its consents and its unsent events from this device.
 
-    With an outbox (an erasure asked for on this device) the erasure is reported to head
-    office; without one (an erasure head office sent) nothing more is said.
+    With an outbox (an erasure the shopper asked for on this device) the erasure is reported to head
+    office with ``proof``, what the shopper gave here to be known: ``("phone_hash", h)`` or
+    ``("qr_token", t)``. Head office erases nobody on a device's word alone. Without an outbox (an
+    erasure head office sent) nothing more is said.
     """
+    report = None
+    if outbox is not None:
+        if proof is None or proof[0] not in lookup_wire.KEYS or not isinstance(proof[1], str):
+            raise ValueError("an erasure asked for at a device carries the shopper's phone_hash or qr_token")
+        report = {"profile_id": profile_id, proof[0]: proof[1]}
     with cache.transaction() as conn:
         purge_profile(conn, profile_id)
         if outbox is not None:
-            outbox.append(conn, "erasure", {"profile_id": profile_id})
+            outbox.append(conn, "erasure", report)
 
 
 def purge_profile(conn: sqlite3.Connection, profile_id: str) -> None:

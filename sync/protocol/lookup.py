@@ -43,3 +43,11 @@ def found(profile: dict, ttl_s: int) -> bytes:
 
 def not_found(ttl_s: int = 60) -> bytes:
     return json.dumps({"status": "not_found", "ttl_s": ttl_s}).encode()
+
+
+def answer_ttl(ttl_s: object, longest_s: float) -> float:
+    """How long a device keeps a found profile: head office's ``ttl_s``, never longer than the device's own
+    ``longest_s`` (a made-up or mistaken answer can't keep a customer on the device for years)."""
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not 0 <= ttl_s < float("inf"):
+        return float(longest_s)
+    return float(min(ttl_s, longest_s))

@@ -188,7 +188,7 @@ def test_override_to_a_region_and_its_end(office, start_agent, clock):
 
 def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker, start_agent, device_config,
                                                             clock):
-    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia"}, now=clock.time())
+    upsert_profile(office.db, {"profile_id": "P-GONE", "first_name": "Gia", "phone_hash": PHONE}, now=clock.time())
     start_worker()
     here = start_agent(device_config("kiosk-1", "s001"))
     there = start_agent(device_config("kiosk-2", "s002"))
@@ -200,10 +200,13 @@ def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker,
     wait_for(lambda: here.reader.profile("P-GONE", clock.time()) and there.reader.profile("P-GONE", clock.time()),
              what="cached in both")
 
-    erase_at_device(here.outbox.cache, here.outbox, "P-GONE")  # the shopper asks at the kiosk in s001
+    # The shopper asks at the kiosk in s001, known there by the phone number she typed.
+    erase_at_device(here.outbox.cache, here.outbox, "P-GONE", ("phone_hash", PHONE))
     wait_for(lambda: there.reader.profile("P-GONE", clock.time()) is None, what="the other store purged it too")
     assert office.db.scalar("SELECT count(*) FROM profiles") == 0
-    assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
+    assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device s001/kiosk-1", 2)]
+    stored = json.loads(office.db.scalar("SELECT body FROM events WHERE type = 'erasure'"))
+    assert "phone_hash" not in stored["payload"]  # the proof was checked, not kept
 
 
 def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, headoffice, start_agent, clock):
