@@ -22,6 +22,15 @@ from sync.protocol import signing
 from sync.responder import Responder
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("broker conformance", "run tests/test_broker_conformance.py against another broker")
+    group.addoption("--broker", help="mqtts://host:port of the broker to check (default: a local Mosquitto)")
+    group.addoption("--broker-ca", help="the CA file that signed the broker's certificate")
+    group.addoption("--broker-identities", help="a folder with central, kiosk-1 and kiosk-2's .crt and .key "
+                    "(or .password) files")
+    group.addoption("--broker-chain", default="demo", help="the chain name the broker's ACL was generated for")
+
+
 @pytest.fixture
 def cache(tmp_path: Path) -> Iterator[Cache]:
     """An empty device cache."""
