@@ -3,6 +3,8 @@
 - ``store-edge config check [--config PATH]``: validate the device's configuration and print it with
   secrets hidden; exit status 2 and one line per problem, each naming its key, when it is wrong.
 - ``store-edge acl --devices devices.csv --chain demo``: the chain broker's Mosquitto ACL (``sync.acl``).
+- ``store-edge bridge --devices devices.csv --chain demo --store s001 --core host:8883``: a store broker's
+  bridge to the core broker (``sync.bridge``).
 - ``store-edge install-device ...``: lay out one device's files (``sync.install``).
 """
 
@@ -27,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--base-dir", default=".", help="relative paths in the config start here")
     check.set_defaults(run=_config_check)
 
-    from . import acl, install
+    from . import acl, bridge, install
     acl.add_command(commands)
+    bridge.add_command(commands)
     install.add_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
