@@ -157,3 +157,12 @@ def test_the_bridge_carries_exactly_the_stores_topics():
     assert not any("s002" in t or "kiosk-2" in t or "north" in t or "/pos/" in t or "till-1" in t
                    for t in out | inbound)  # nothing of another store, and the tills stay in the store
     assert "bridge_protocol_version mqttv50" in text and "cleansession false" in text
+
+
+def test_the_store_brokers_acl_holds_only_its_own_devices(tmp_path: Path, capsys):
+    (tmp_path / "devices.csv").write_text(DEVICES)
+    assert cli(["acl", "--devices", str(tmp_path / "devices.csv"), "--chain", CHAIN, "--store", "s001"]) == 0
+    users = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("user ")]
+    assert users == ["central", "kiosk-1", "tablet-1"]
+    assert cli(["acl", "--devices", str(tmp_path / "devices.csv"), "--chain", CHAIN, "--bridged", "s009"]) == 2
+    assert "bridged store(s) not in the device list: s009" in capsys.readouterr().err
