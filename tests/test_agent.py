@@ -238,3 +238,14 @@ def test_events_drain_and_are_deleted_after_receiver_ack(start_agent, responder)
     assert {"wall_time", "mono_time", "seq"} <= set(first)
     seqs = [got[i]["seq"] for i in ids]
     assert seqs == sorted(seqs) and len(set(seqs)) == 500
+
+
+def test_reconnect_delays_double_to_a_cap_with_full_jitter():
+    from sync.agent.connection import Backoff
+
+    highest = Backoff(base_s=0.5, cap_s=30, rng=lambda: 1.0)
+    assert [highest.next() for _ in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    lowest = Backoff(rng=lambda: 0.0)
+    assert {lowest.next() for _ in range(5)} == {0.0}  # the whole window, from zero: no waves
+    highest.reset()
+    assert highest.next() == 0.5

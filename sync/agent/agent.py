@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import random
 import select
 import socket
 import threading
@@ -46,10 +45,9 @@ from .commands import CommandRegistry
 from .drain import OutboxDrain
 
 log = logging.getLogger("store_edge.sync.agent")
-MAX_RECONNECT_DELAY_S = 30.0
 PURGE_INTERVAL_S = 300.0  # personal data past its TTL leaves the device within this
 # The I/O loop turns at least every 0.2 s, or once per reconnect wait; longer than this and it is stuck.
-IO_STALL_S = MAX_RECONNECT_DELAY_S * 1.2 + 15.0
+IO_STALL_S = connection.MAX_RECONNECT_DELAY_S + 15.0
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ class SyncAgent:
         self.reader = CacheReader(self._cache, self.media_dir)
 
     def _run(self) -> None:
-        delay = 0.5
+        backoff = connection.Backoff()
         next_health = time.monotonic() + 5.0
         next_purge = 0.0
         next_poll = 0.0
@@ -199,10 +197,9 @@ class SyncAgent:
                 next_purge = self.last_io_turn + PURGE_INTERVAL_S
             if self._client is None:
                 if self._connect():
-                    delay = 0.5
+                    backoff.reset()
                 else:
-                    self._stop.wait(delay * random.uniform(0.8, 1.2))
-                    delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+                    self._stop.wait(backoff.next())
                     continue
             now = time.monotonic()
             self._run_work()

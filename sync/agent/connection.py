@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import ssl
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -14,6 +16,28 @@ from ..config import BrokerSection
 # The broker holds back our will this long, so a quick reconnect (or a takeover by the next
 # boot) cancels it instead of flashing 'offline'.
 WILL_DELAY_S = 10
+MAX_RECONNECT_DELAY_S = 30.0
+
+
+class Backoff:
+    """Reconnect delays: exponential, with full jitter (uniform between 0 and the doubling ceiling).
+
+    When the broker restarts, all of a chain's devices lose it at the same instant. With a fixed
+    delay (or a small jitter around one) they come back in waves that hit the broker together;
+    spread over the whole window, each wave is as small as the fleet allows (benchmarks/fleet_sim.py)."""
+
+    def __init__(self, base_s: float = 0.5, cap_s: float = MAX_RECONNECT_DELAY_S,
+                 rng: Callable[[], float] = random.random):
+        self.base_s, self.cap_s, self._rng = base_s, cap_s, rng
+        self.attempt = 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2 ** self.attempt)
+        self.attempt += 1
+        return ceiling * self._rng()
+
+    def reset(self) -> None:
+        self.attempt = 0
 
 
 def presence(state: str, boot_id: str, ts: float) -> bytes:
