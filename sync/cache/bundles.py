@@ -54,9 +54,13 @@ def apply_bundle(
     default_cache_size = cache.conn.execute("PRAGMA cache_size").fetchone()[0]
     cache.conn.execute("PRAGMA cache_size=-32768")
     try:
-        return _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at)
+        applied = _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at)
     finally:
         cache.conn.execute(f"PRAGMA cache_size={default_cache_size}")
+    if (content.get("delete") or {}).get("profiles") or (mode == "snapshot" and "profiles" in content):
+        # Profiles left (an erasure, or a snapshot after one): out of the WAL's old pages too.
+        cache.checkpoint()
+    return applied
 
 
 def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha256: str, mode: str,
