@@ -5,13 +5,15 @@ tokens and store visits; it keeps that customer's events and basket lines for th
 numbers but without the person (``profile_id`` cleared, in the row and in the event body). What
 remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data)
 and, per erased id, its sha256 in ``erased_subjects``, so that an event a device sends later
-(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores``.
+(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores`` and
+republishes the retained bundles that held the customer (``central.publishing.republish_erased``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .consents import history
@@ -24,10 +26,25 @@ class Erasure:
     profile_ids: tuple[str, ...]  # the ids the devices may know: the golden id and merged-away ones
     stores: tuple[str, ...]
     events_anonymised: int
+    republished: tuple[tuple[str, int], ...] = ()  # (topic, new version) of each retained bundle that held them
+    files_removed: tuple[str, ...] = ()  # bundle files in http_dir that held them
 
 
 def subject_hash(profile_id: str) -> str:
     return hashlib.sha256(profile_id.encode()).hexdigest()
+
+
+def erased_among(db: Database, profile_ids: Iterable[str]) -> set[str]:
+    """Those of ``profile_ids`` that were erased (their hash is in ``erased_subjects``)."""
+    hashes = {subject_hash(p): p for p in profile_ids}
+    keys = sorted(hashes)
+    erased: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        erased.update(hashes[r[0]] for r in db.execute(
+            f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", chunk))
+    return erased
 
 
 def _family(db: Database, golden: str) -> list[str]:

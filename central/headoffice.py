@@ -6,6 +6,7 @@ clock it was given; the command line and the workers use it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,17 +44,30 @@ class HeadOffice:
 
     # --- customers ---------------------------------------------------------------------------
     def erase(self, profile_id: str, *, requested_by: str) -> Erasure | None:
-        """Erase a customer here and send the erase delta to every store that holds them."""
+        """Erase a customer here, send the erase delta to every store that holds them and republish every
+        retained bundle that held them; only then is it done. None if nobody by that id (what an earlier
+        erasure left retained is republished all the same)."""
         now = self.clock.time()
         erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now)
-        if erasure is None:
-            return None
-        for store in erasure.stores:
+        for store in erasure.stores if erasure else ():
             send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids),
                        now=now)
-        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told", len(erasure.profile_ids),
-                 erasure.events_anonymised, len(erasure.stores))
-        return erasure
+        c = self.config.central
+        sent, removed = publishing.republish_erased(self.db, self.link, self.keys.active, self.chain,
+                                                    http_dir=Path(c.http_dir), base_url=self.config.base_url,
+                                                    max_inline_bytes=c.max_inline_bytes, now=now)
+        if not self.db.checkpoint():
+            log.warning("erasure: a reader held back the WAL checkpoint; the next erasure or restart truncates it")
+        republished = tuple((topics.bundle_topic(self.chain, m["scope"]), m["version"]) for m in sent)
+        if erasure is None:
+            if sent or removed:
+                log.info("no profile %r; %d retained bundle(s) and %d bundle file(s) still held erased customers:"
+                         " republished and removed", profile_id, len(sent), len(removed))
+            return None
+        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told, %d retained bundle(s)"
+                 " republished, %d bundle file(s) removed", len(erasure.profile_ids), erasure.events_anonymised,
+                 len(erasure.stores), len(republished), len(removed))
+        return dataclasses.replace(erasure, republished=republished, files_removed=tuple(map(str, removed)))
 
     def merge(self, a: str, b: str) -> Merge:
         now = self.clock.time()

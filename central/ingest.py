@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from .consents import PURPOSES, STATUSES, record_consent
 from .db import Database
-from .erasure import strip_person, subject_hash
+from .erasure import erased_among, strip_person
 from .profiles import resolve_many
 
 VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
@@ -85,13 +85,7 @@ def _profile_of(event: dict) -> str | None:
 
 
 def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
-    pids = {p for e in batch if (p := _profile_of(e))}
-    if not pids:
-        return batch
-    hashes = {subject_hash(p): p for p in pids}
-    marks = ", ".join("?" for _ in hashes)
-    erased = {hashes[r[0]] for r in db.execute(
-        f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", list(hashes))}
+    erased = erased_among(db, {p for e in batch if (p := _profile_of(e))})
     if not erased:
         return batch
     return [strip_person(e) if _profile_of(e) in erased else e for e in batch]

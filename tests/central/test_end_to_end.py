@@ -7,9 +7,12 @@ offline when it was sent. Two workers on the shared subscription store every eve
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import threading
+import urllib.request
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -22,6 +25,7 @@ from central.reports import offer_rows, proof_of_play_rows, write_report
 from sync.cache import Cache
 from sync.cache.profiles import erase_profile as erase_at_device
 from sync.cache.signage import active_overrides
+from sync.protocol import bundle as wire
 from sync.protocol import topics
 from sync.protocol.overrides import Override, parse_override
 from sync.protocol.signing import TrustedKeys
@@ -225,3 +229,77 @@ def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, he
              what="the store's snapshot dropped them")
     assert agent.reader.profile("P-REGULAR", clock.time())["first_name"] == "P-Regular"
     assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there
+
+
+def retained(port: int, wanted: set[str]) -> dict[str, bytes]:
+    """What a brand-new client gets from the broker: every retained message of the chain, by topic."""
+    got: dict[str, bytes] = {}
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="brand-new")
+    client.on_message = lambda c, u, msg: got.__setitem__(msg.topic, msg.payload) if msg.retain else None
+    client.connect("127.0.0.1", port)
+    client.subscribe(f"{topics.PREFIX}/{CHAIN}/#", 1)
+    client.loop_start()
+    try:
+        wait_for(lambda: wanted <= set(got), what=f"the retained messages {sorted(wanted)}")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got
+
+
+def content_text(data: bytes) -> bytes:
+    return json.dumps(wire.decode_content(data), ensure_ascii=False).encode()
+
+
+def raw(payload: bytes) -> bytes:
+    """A retained message as it is, and for a bundle manifest its content too: inline, or from its URL."""
+    manifest = json.loads(payload)
+    if manifest.get("kind") != "store-edge/bundle":
+        return payload
+    data = (base64.b64decode(manifest["content"]) if "content" in manifest
+            else urllib.request.urlopen(manifest["url"], timeout=5).read())
+    return payload + content_text(data)
+
+
+def test_erasure_republishes_every_retained_bundle_that_held_her(office, headoffice, start_agent, device_config,
+                                                                 clock):
+    now = clock.time()
+    her = ("P-ZLATA", "Zlatomira", "d7" * 32)  # id, first name, phone hash
+    upsert_profile(office.db, {"profile_id": her[0], "first_name": her[1], "phone_hash": her[2]}, now=now)
+    upsert_profile(office.db, {"profile_id": "P-KIM", "first_name": "Kim"}, now=now)
+    for pid, store in ((her[0], "s001"), (her[0], "s002"), ("P-KIM", "s001")):
+        office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                          " VALUES (?, ?, ?, ?, 3)", (pid, store, now - 86400, now - 3600))
+    office.override(Override(CHAIN, "store/s001", "ov-1", now, now + 3600, "start",
+                             message={"title": "Closing at 18:00", "body": "", "style": "alert"}))
+    inline = office.config
+    office.config = dataclasses.replace(inline, central=dataclasses.replace(inline.central, max_inline_bytes=50))
+    office.publish_content()  # v1 of every scope by URL: her name is in files under http_dir/bundles
+    office.config = inline
+    office.publish_content(["store/s001", "store/s002"], force=True)  # v2 inline, in the retained manifests
+    port = office.config.broker.port
+    store_topics = [topics.bundle_topic(CHAIN, s) for s in ("store/s001", "store/s002")]
+    before = retained(port, set(store_topics))
+    assert all(her[1].encode() in raw(before[t]) and her[2].encode() in raw(before[t]) for t in store_topics)
+    bundle_files = Path(office.config.central.http_dir) / "bundles"
+    holding = sorted(p.name for p in bundle_files.glob("store-*.json.gz"))
+    assert len(holding) == 2
+
+    erasure = office.erase(her[0], requested_by="test")
+
+    scopes = {scope for (scope,) in office.db.execute("SELECT DISTINCT scope FROM bundles")}
+    after = retained(port, {topics.bundle_topic(CHAIN, s) for s in scopes}
+                     | {topics.override_topic(CHAIN, "store/s001")})
+    for topic, payload in after.items():
+        assert not [h for h in her if h.encode() in raw(payload)], topic
+    assert b"Kim" in raw(after[store_topics[0]])  # the others stay
+    assert sorted(p.name for p in bundle_files.glob("*.json.gz"))  # chain and region files stay
+    for path in bundle_files.glob("*.json.gz"):
+        assert not [h for h in her if h.encode() in content_text(path.read_bytes())], path.name
+
+    tablet = start_agent(device_config("tablet-9", "s001"))  # brand new, its cache empty
+    wait_for(lambda: tablet.reader.profile("P-KIM", clock.time()), what="the store bundle applied")
+    assert tablet.reader.profile(her[0], clock.time()) is None
+    assert tablet.reader.profile_by_phone_hash(her[2], clock.time()) is None
+    assert erasure.republished == tuple((t, 3) for t in store_topics)  # the report says what was republished
+    assert sorted(Path(f).name for f in erasure.files_removed) == holding
