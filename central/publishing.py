@@ -95,9 +95,7 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
         for sha, path in p.media.items():
             _place(path, http_dir / "media" / sha)
         version = next_version(db, f"bundle:{p.scope}", p.sha256)
-        # Kept while the bundle holds customers: an erasure republishes it without them (republish_erased).
-        db.execute("UPDATE streams SET content = ? WHERE stream = ?",
-                   (json.dumps(p.content, ensure_ascii=False) if people(p.content) else None, f"bundle:{p.scope}"))
+        record_published(db, p.scope, version, p.sha256, p.content)
         url = None
         if len(p.data) > max_inline_bytes:
             name = f"bundles/{p.scope.replace('/', '-')}-{version}-{p.sha256[:16]}.json.gz"
@@ -114,6 +112,15 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
             _held_by_snapshot(db, p.scope.removeprefix("store/"), p.content["profiles"], now)
         sent.append(manifest)
     return sent
+
+
+def record_published(db: Database, scope: str, version: int, sha256: str, content: dict) -> None:
+    """``version`` of ``scope`` is the retained one now (an older version changes nothing). Its content is
+    kept while it holds customers, so that an erasure can republish it without them (``republish_erased``)."""
+    kept = json.dumps(content, ensure_ascii=False) if people(content) else None
+    db.execute("INSERT INTO streams (stream, version, sha256, content) VALUES (?, ?, ?, ?) ON CONFLICT (stream)"
+               " DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, content = excluded.content"
+               " WHERE streams.version <= excluded.version", (f"bundle:{scope}", version, sha256, kept))
 
 
 def people(content: dict) -> set[str]:

@@ -4,16 +4,18 @@ and once erased or purged, gone from the bytes of the cache's files, not only fr
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from pathlib import Path
 
-from support import wait_for
+from support import CHAIN, raw, retained, wait_for
 
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile, purge_expired, record_consent, remember_lookup
+from sync.protocol import topics
 
 # Her data, distinctive enough that any hit in the files is hers.
 HER_ID = "c-5e1ec7ed0b5e55ed0f0a11ce5ca1ab1e"
@@ -84,11 +86,12 @@ def others(n: int = 200) -> list[dict]:
     return [{"profile_id": f"c-other-{i:04d}", "first_name": "Ivan", "segments": ["regular"]} for i in range(n)]
 
 
-def traces(cache: Cache, *needles: str) -> dict[str, list[str]]:
+def traces(cache: Cache | str, *needles: str) -> dict[str, list[str]]:
     """Which of ``needles`` each of the cache's files holds, read as raw bytes (database, WAL, shared memory,
     rollback journal)."""
     found = {}
-    for path in [cache.path] + [Path(f"{cache.path}{suffix}") for suffix in ("-wal", "-shm", "-journal")]:
+    db = Path(cache.path if isinstance(cache, Cache) else cache)
+    for path in [db] + [Path(f"{db}{suffix}") for suffix in ("-wal", "-shm", "-journal")]:
         data = path.read_bytes() if path.exists() else b""
         if hits := [n for n in needles if n.encode() in data]:
             found[path.name] = hits
@@ -152,3 +155,25 @@ def test_a_reader_holding_the_wal_delays_the_checkpoint_to_the_next_purge(cache:
     purge_expired(cache, now=now)  # the agent's next purge, within 5 minutes
     assert traces(cache, HER_ID, HER_NAME, HER_PHONE_HASH) == {}
     reader.close()
+
+
+def test_an_erasure_asked_for_at_a_device_is_republished_by_the_reference_head_office(
+        responder, start_agent, device_config, clock):
+    line = {"line_id": "L1", "basket_id": "B1", "profile_id": HER_ID, "sku": "COF-001", "qty": 1,
+            "amount_cents": 180, "at": "2026-11-20T08:00:00+00:00"}
+    responder.add_profiles([her(), *others(3)])
+    responder.publish_bundle("store/s001", {"profiles": [her(), *others(3)], "basket_lines": [line]})
+    kiosk = start_agent()
+    wait_for(lambda: kiosk.reader.profile(HER_ID, clock.time()), what="her profile cached")
+
+    erase_profile(kiosk.outbox.cache, kiosk.outbox, HER_ID)  # she asks at the kiosk; head office does the rest
+    topic = topics.bundle_topic(CHAIN, "store/s001")
+    wait_for(lambda: json.loads(retained(responder.worker.link.broker.port, {topic})[topic])["version"] == 2,
+             what="the store bundle republished")
+    payload = raw(retained(responder.worker.link.broker.port, {topic})[topic])
+    assert not [h for h in (HER_ID, HER_NAME, HER_PHONE_HASH) if h.encode() in payload]
+    assert b"B1" in payload and b"c-other-0002" in payload  # her basket line stays, without her; the others stay
+
+    tablet = start_agent(device_config("tablet-9", "s001"))  # brand new, its cache empty
+    wait_for(lambda: tablet.reader.profile("c-other-0002", clock.time()), what="the store bundle applied")
+    assert traces(tablet.cache_path, HER_ID, HER_NAME, HER_PHONE_HASH) == {}

@@ -7,16 +7,14 @@ offline when it was sent. Two workers on the shared subscription store every eve
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import threading
-import urllib.request
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from support import CHAIN, wait_for
+from support import CHAIN, content_text, raw, retained, wait_for
 
 from central.content_files import ContentProblem
 from central.fleet import fleet
@@ -25,7 +23,6 @@ from central.reports import offer_rows, proof_of_play_rows, write_report
 from sync.cache import Cache
 from sync.cache.profiles import erase_profile as erase_at_device
 from sync.cache.signage import active_overrides
-from sync.protocol import bundle as wire
 from sync.protocol import topics
 from sync.protocol.overrides import Override, parse_override
 from sync.protocol.signing import TrustedKeys
@@ -229,36 +226,6 @@ def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, he
              what="the store's snapshot dropped them")
     assert agent.reader.profile("P-REGULAR", clock.time())["first_name"] == "P-Regular"
     assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there
-
-
-def retained(port: int, wanted: set[str]) -> dict[str, bytes]:
-    """What a brand-new client gets from the broker: every retained message of the chain, by topic."""
-    got: dict[str, bytes] = {}
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="brand-new")
-    client.on_message = lambda c, u, msg: got.__setitem__(msg.topic, msg.payload) if msg.retain else None
-    client.connect("127.0.0.1", port)
-    client.subscribe(f"{topics.PREFIX}/{CHAIN}/#", 1)
-    client.loop_start()
-    try:
-        wait_for(lambda: wanted <= set(got), what=f"the retained messages {sorted(wanted)}")
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    return got
-
-
-def content_text(data: bytes) -> bytes:
-    return json.dumps(wire.decode_content(data), ensure_ascii=False).encode()
-
-
-def raw(payload: bytes) -> bytes:
-    """A retained message as it is, and for a bundle manifest its content too: inline, or from its URL."""
-    manifest = json.loads(payload)
-    if manifest.get("kind") != "store-edge/bundle":
-        return payload
-    data = (base64.b64decode(manifest["content"]) if "content" in manifest
-            else urllib.request.urlopen(manifest["url"], timeout=5).read())
-    return payload + content_text(data)
 
 
 def test_erasure_republishes_every_retained_bundle_that_held_her(office, headoffice, start_agent, device_config,
