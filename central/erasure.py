@@ -52,17 +52,31 @@ def _family(db: Database, golden: str) -> list[str]:
                                                " ORDER BY profile_id", (golden,))]
 
 
-def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float) -> Erasure | None:
-    """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id."""
+def erasure_targets(db: Database, profile_id: str) -> tuple[list[str], list[str]] | None:
+    """The ids of the customer ``profile_id`` names (the golden one and those merged into it) and the
+    stores that hold or saw them; None if nobody by that id."""
+    golden = resolve(db, "profile_id", profile_id)
+    if golden is None:
+        return None
+    ids = _family(db, golden)
+    marks = ", ".join("?" for _ in ids)
+    stores = sorted({r[0] for r in db.execute(
+        f"SELECT store FROM store_cache WHERE profile_id IN ({marks})"
+        f" UNION SELECT store FROM profile_stores WHERE profile_id IN ({marks})", (*ids, *ids))})
+    return ids, stores
+
+
+def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float,
+                  told: Iterable[str] = ()) -> Erasure | None:
+    """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id. ``told``: the
+    stores already sent the erase delta, counted among ``stores`` with those that hold them now."""
     with db.transaction():
-        golden = resolve(db, "profile_id", profile_id)
-        if golden is None:
+        targets = erasure_targets(db, profile_id)
+        if targets is None:
             return None
-        ids = _family(db, golden)
+        ids, holding = targets
+        stores = sorted(set(holding) | set(told))
         marks = ", ".join("?" for _ in ids)
-        stores = sorted({r[0] for r in db.execute(
-            f"SELECT store FROM store_cache WHERE profile_id IN ({marks})"
-            f" UNION SELECT store FROM profile_stores WHERE profile_id IN ({marks})", (*ids, *ids))})
         anonymised = anonymise_events(db, ids)
         db.execute(f"UPDATE basket_lines SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
         for table in ("consents", "aliases", "qr_tokens", "profile_stores", "store_cache", "profiles"):

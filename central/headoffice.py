@@ -19,7 +19,7 @@ from . import content_files, jobs, publishing
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest, send_delta
-from .erasure import Erasure, erase_profile
+from .erasure import Erasure, erase_profile, erasure_targets
 from .keys import Keyring
 from .merge import Merge, merge_profiles
 from .mqtt import BrokerLink
@@ -48,16 +48,18 @@ class HeadOffice:
         retained bundle that held them; only then is it done. None if nobody by that id (what an earlier
         erasure left retained is republished all the same)."""
         now = self.clock.time()
-        erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now)
-        for store in erasure.stores if erasure else ():
-            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids),
-                       now=now)
+        # The stores are told first: if the broker fails here, nothing is erased yet and erase can run again.
+        ids, told = erasure_targets(self.db, profile_id) or ([], [])
+        self._send_erase(told, ids, now)
+        erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now, told=told)
+        if erasure is not None:
+            self._send_erase(sorted(set(erasure.stores) - set(told)), list(erasure.profile_ids), now)  # looked up since
         c = self.config.central
         sent, removed = publishing.republish_erased(self.db, self.link, self.keys.active, self.chain,
                                                     http_dir=Path(c.http_dir), base_url=self.config.base_url,
                                                     max_inline_bytes=c.max_inline_bytes, now=now)
         if not self.db.checkpoint():
-            log.warning("erasure: a reader held back the WAL checkpoint; the next erasure or restart truncates it")
+            log.warning("erasure: a reader held back the WAL checkpoint; the next erasure tries again")
         republished = tuple((topics.bundle_topic(self.chain, m["scope"]), m["version"]) for m in sent)
         if erasure is None:
             if sent or removed:
@@ -68,6 +70,10 @@ class HeadOffice:
                  " republished, %d bundle file(s) removed", len(erasure.profile_ids), erasure.events_anonymised,
                  len(erasure.stores), len(republished), len(removed))
         return dataclasses.replace(erasure, republished=republished, files_removed=tuple(map(str, removed)))
+
+    def _send_erase(self, stores: list[str], profile_ids: list[str], now: float) -> None:
+        for store in stores:
+            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=profile_ids, now=now)
 
     def merge(self, a: str, b: str) -> Merge:
         now = self.clock.time()

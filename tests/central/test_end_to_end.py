@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from support import CHAIN, content_text, raw, retained, wait_for
 
 from central.content_files import ContentProblem
+from central.erasure import erase_profile
 from central.fleet import fleet
 from central.profiles import upsert_profile
 from central.reports import offer_rows, proof_of_play_rows, write_report
@@ -203,7 +205,8 @@ def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker,
 
     erase_at_device(here.outbox.cache, here.outbox, "P-GONE")  # the shopper asks at the kiosk in s001
     wait_for(lambda: there.reader.profile("P-GONE", clock.time()) is None, what="the other store purged it too")
-    assert office.db.scalar("SELECT count(*) FROM profiles") == 0
+    # The stores are told before head office deletes its own rows (so a failed erase can run again).
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profiles") == 0, what="erased at head office")
     assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device", 2)]
 
 
@@ -270,3 +273,35 @@ def test_erasure_republishes_every_retained_bundle_that_held_her(office, headoff
     assert tablet.reader.profile_by_phone_hash(her[2], clock.time()) is None
     assert erasure.republished == tuple((t, 3) for t in store_topics)  # the report says what was republished
     assert sorted(Path(f).name for f in erasure.files_removed) == holding
+
+
+def her_in_store_s001(office, clock) -> str:
+    """A customer seen in s001, and the store's retained bundle holding her; returns its topic."""
+    now = clock.time()
+    upsert_profile(office.db, {"profile_id": "P-ZLATA", "first_name": "Zlatomira", "phone_hash": "d7" * 32}, now=now)
+    office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                      " VALUES ('P-ZLATA', 's001', ?, ?, 3)", (now - 86400, now - 3600))
+    office.publish_content(["store/s001"])
+    return topics.bundle_topic(CHAIN, "store/s001")
+
+
+def test_an_erasure_the_broker_cut_short_is_whole_when_run_again(office, headoffice, broker, clock):
+    topic = her_in_store_s001(office, clock)
+    broker.kill(signal.SIGTERM)
+    wait_for(lambda: not office.link.connected.is_set(), what="head office disconnected")
+    with pytest.raises(ConnectionError):
+        office.erase("P-ZLATA", requested_by="test")
+    assert office.db.scalar("SELECT count(*) FROM profiles") == 1  # nothing erased yet: she can be erased again
+
+    broker.start()
+    wait_for(office.link.connected.is_set, timeout=30, what="head office reconnected")
+    assert office.erase("P-ZLATA", requested_by="test").republished == ((topic, 2),)
+    assert b"Zlatomira" not in raw(retained(broker.port, {topic})[topic])
+
+
+def test_erase_again_finishes_an_erasure_that_stopped_after_the_database(office, headoffice, broker, clock):
+    topic = her_in_store_s001(office, clock)
+    erase_profile(office.db, "P-ZLATA", requested_by="test", now=clock.time())  # then head office died
+    assert office.erase("P-ZLATA", requested_by="test") is None  # nobody by that id now, but ...
+    payload = retained(broker.port, {topic})[topic]
+    assert json.loads(payload)["version"] == 2 and b"Zlatomira" not in raw(payload)  # ... her bundle is republished
