@@ -42,7 +42,10 @@ class Responder:
         self.clock = clock
         self._own_events = events is None
         self.events = events or EventStore()
-        config = CentralConfig(CentralSection(chain=chain, dsn=str(self.events.path)),
+        # Its own http_dir, next to its store: an erasure looks there for bundle files to remove, never in
+        # a head office's folder that happens to be under the working directory.
+        config = CentralConfig(CentralSection(chain=chain, dsn=str(self.events.path),
+                                              http_dir=str(self.events.path.parent / "http")),
                                BrokerSection(host=host, port=port))
         self.worker = Worker(config, clock=clock, keys=Keyring.holding(key),
                              client_id=client_id or worker_client_id(chain, 1))
