@@ -243,6 +243,11 @@ def online_command(args, office: HeadOffice) -> int:
             return 1
         print(f"erased {len(e.profile_ids)} profile(s); {e.events_anonymised} event(s) anonymised;"
               f" erase sent to {len(e.stores)} store(s)")
+        for topic, version in e.republished:
+            print(f"republished {topic} v{version} without them")
+        for path in e.files_removed:
+            print(f"removed {path}")
+        print(f"{len(e.republished)} retained bundle(s) republished, {len(e.files_removed)} bundle file(s) removed")
     elif args.cmd == "jobs":
         r = office.run_jobs(force=args.force)
         print(f"jobs: {'ran' if r.ran else 'nothing new'}; {r.customers} customers, {r.baskets} new baskets,"

@@ -56,6 +56,7 @@ class Database:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA secure_delete=ON")  # erased rows are zeroed, not left as free space
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=OFF")
@@ -145,6 +146,15 @@ class Database:
                     self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def checkpoint(self) -> bool:
+        """SQLite: copy the WAL into the database file and truncate it, so that deleted rows (zeroed by
+        ``secure_delete``) are gone from the WAL's old pages too. False when a reader held it back.
+        PostgreSQL keeps dead rows until VACUUM, which is the operator's (docs/security.md): nothing here."""
+        if self.postgres:
+            return True
+        with self._lock:
+            return self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
 
     def close(self) -> None:
         self._conn.close()

@@ -5,13 +5,15 @@ tokens and store visits; it keeps that customer's events and basket lines for th
 numbers but without the person (``profile_id`` cleared, in the row and in the event body). What
 remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data)
 and, per erased id, its sha256 in ``erased_subjects``, so that an event a device sends later
-(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores``.
+(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores`` and
+republishes the retained bundles that held the customer (``central.publishing.republish_erased``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .consents import history
@@ -26,10 +28,25 @@ class Erasure:
     profile_ids: tuple[str, ...]  # the ids the devices may know: the golden id and merged-away ones
     stores: tuple[str, ...]
     events_anonymised: int
+    republished: tuple[tuple[str, int], ...] = ()  # (topic, new version) of each retained bundle that held them
+    files_removed: tuple[str, ...] = ()  # bundle files in http_dir that held them
 
 
 def subject_hash(profile_id: str) -> str:
     return hashlib.sha256(profile_id.encode()).hexdigest()
+
+
+def erased_among(db: Database, profile_ids: Iterable[str]) -> set[str]:
+    """Those of ``profile_ids`` that were erased (their hash is in ``erased_subjects``)."""
+    hashes = {subject_hash(p): p for p in profile_ids}
+    keys = sorted(hashes)
+    erased: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        erased.update(hashes[r[0]] for r in db.execute(
+            f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", chunk))
+    return erased
 
 
 def _family(db: Database, golden: str) -> list[str]:
@@ -37,17 +54,31 @@ def _family(db: Database, golden: str) -> list[str]:
                                                " ORDER BY profile_id", (golden,))]
 
 
-def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float) -> Erasure | None:
-    """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id."""
+def erasure_targets(db: Database, profile_id: str) -> tuple[list[str], list[str]] | None:
+    """The ids of the customer ``profile_id`` names (the golden one and those merged into it) and the
+    stores that hold or saw them; None if nobody by that id."""
+    golden = resolve(db, "profile_id", profile_id)
+    if golden is None:
+        return None
+    ids = _family(db, golden)
+    marks = ", ".join("?" for _ in ids)
+    stores = sorted({r[0] for r in db.execute(
+        f"SELECT store FROM store_cache WHERE profile_id IN ({marks})"
+        f" UNION SELECT store FROM profile_stores WHERE profile_id IN ({marks})", (*ids, *ids))})
+    return ids, stores
+
+
+def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: float,
+                  told: Iterable[str] = ()) -> Erasure | None:
+    """Erase the customer ``profile_id`` names (any of their ids); None if nobody by that id. ``told``: the
+    stores already sent the erase delta, counted among ``stores`` with those that hold them now."""
     with db.transaction():
-        golden = resolve(db, "profile_id", profile_id)
-        if golden is None:
+        targets = erasure_targets(db, profile_id)
+        if targets is None:
             return None
-        ids = _family(db, golden)
+        ids, holding = targets
+        stores = sorted(set(holding) | set(told))
         marks = ", ".join("?" for _ in ids)
-        stores = sorted({r[0] for r in db.execute(
-            f"SELECT store FROM store_cache WHERE profile_id IN ({marks})"
-            f" UNION SELECT store FROM profile_stores WHERE profile_id IN ({marks})", (*ids, *ids))})
         anonymised = anonymise_events(db, ids)
         db.execute(f"UPDATE basket_lines SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
         for table in ("consents", "aliases", "qr_tokens", "profile_stores", "store_cache", "profiles"):

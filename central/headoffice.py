@@ -6,6 +6,7 @@ clock it was given; the command line and the workers use it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from . import content_files, jobs, publishing
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest, send_delta
-from .erasure import Erasure, erase_profile
+from .erasure import Erasure, erase_profile, erasure_targets
 from .keys import Keyring
 from .merge import Merge, merge_profiles
 from .mqtt import BrokerLink
@@ -43,17 +44,36 @@ class HeadOffice:
 
     # --- customers ---------------------------------------------------------------------------
     def erase(self, profile_id: str, *, requested_by: str) -> Erasure | None:
-        """Erase a customer here and send the erase delta to every store that holds them."""
+        """Erase a customer here, send the erase delta to every store that holds them and republish every
+        retained bundle that held them; only then is it done. None if nobody by that id (what an earlier
+        erasure left retained is republished all the same)."""
         now = self.clock.time()
-        erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now)
+        # The stores are told first: if the broker fails here, nothing is erased yet and erase can run again.
+        ids, told = erasure_targets(self.db, profile_id) or ([], [])
+        self._send_erase(told, ids, now)
+        erasure = erase_profile(self.db, profile_id, requested_by=requested_by, now=now, told=told)
+        if erasure is not None:
+            self._send_erase(sorted(set(erasure.stores) - set(told)), list(erasure.profile_ids), now)  # looked up since
+        c = self.config.central
+        sent, removed = publishing.republish_erased(self.db, self.link, self.keys.active, self.chain,
+                                                    http_dir=Path(c.http_dir), base_url=self.config.base_url,
+                                                    max_inline_bytes=c.max_inline_bytes, now=now)
+        if not self.db.checkpoint():
+            log.warning("erasure: a reader held back the WAL checkpoint; the next erasure tries again")
+        republished = tuple((topics.bundle_topic(self.chain, m["scope"]), m["version"]) for m in sent)
         if erasure is None:
+            if sent or removed:
+                log.info("no profile %r; %d retained bundle(s) and %d bundle file(s) still held erased customers:"
+                         " republished and removed", profile_id, len(sent), len(removed))
             return None
-        for store in erasure.stores:
-            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=list(erasure.profile_ids),
-                       now=now)
-        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told", len(erasure.profile_ids),
-                 erasure.events_anonymised, len(erasure.stores))
-        return erasure
+        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told, %d retained bundle(s)"
+                 " republished, %d bundle file(s) removed", len(erasure.profile_ids), erasure.events_anonymised,
+                 len(erasure.stores), len(republished), len(removed))
+        return dataclasses.replace(erasure, republished=republished, files_removed=tuple(map(str, removed)))
+
+    def _send_erase(self, stores: list[str], profile_ids: list[str], now: float) -> None:
+        for store in stores:
+            send_delta(self.db, self.link, self.keys.active, self.chain, store, delete=profile_ids, now=now)
 
     def merge(self, a: str, b: str) -> Merge:
         now = self.clock.time()

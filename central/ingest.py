@@ -33,7 +33,7 @@ from sync.protocol import lookup as lookup_wire
 
 from .consents import PURPOSES, STATUSES, record_consent
 from .db import Database
-from .erasure import strip_person, subject_hash
+from .erasure import erased_among, strip_person
 from .profiles import resolve_many
 
 PROOF_KEYS = lookup_wire.KEYS
@@ -113,13 +113,7 @@ def without_proof(event: dict) -> dict:
 
 
 def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
-    pids = {p for e in batch if (p := _profile_of(e))}
-    if not pids:
-        return batch
-    hashes = {subject_hash(p): p for p in pids}
-    marks = ", ".join("?" for _ in hashes)
-    erased = {hashes[r[0]] for r in db.execute(
-        f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", list(hashes))}
+    erased = erased_among(db, {p for e in batch if (p := _profile_of(e))})
     if not erased:
         return batch
     return [strip_person(e) if _profile_of(e) in erased else e for e in batch]

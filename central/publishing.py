@@ -26,7 +26,11 @@ from sync.protocol.content import SECTIONS, validate
 from .content_files import ScopeContent, Store
 from .db import Database
 from .deltas import digest, next_version
+from .erasure import erased_among
 from .mqtt import BrokerLink
+
+# Sections whose items name a customer by profile id.
+PERSONAL_SECTIONS = ("profiles", "basket_lines")
 
 
 @dataclass
@@ -67,16 +71,18 @@ def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] |
             chosen = store_profiles(scope.removeprefix("store/"))
             if chosen:
                 content["profiles"] = chosen
-        if not content:
-            continue
-        validate(content)
-        data = wire.encode_content(content)
-        sha = hashlib.sha256(data).hexdigest()
-        row = db.query_one("SELECT version, sha256 FROM streams WHERE stream = ?", (f"bundle:{scope}",))
-        current, last_sha = (row[0], row[1]) if row else (0, None)
-        out.append(Planned(scope, content, data, sha, current, unchanged=not force and last_sha == sha,
-                           media=dict(sc.media)))
+        if content:
+            out.append(_planned(db, scope, content, force=force, media=dict(sc.media)))
     return out
+
+
+def _planned(db: Database, scope: str, content: dict, *, force: bool, media: dict[str, Path]) -> Planned:
+    validate(content)
+    data = wire.encode_content(content)
+    sha = hashlib.sha256(data).hexdigest()
+    row = db.query_one("SELECT version, sha256 FROM streams WHERE stream = ?", (f"bundle:{scope}",))
+    current, last_sha = (row[0], row[1]) if row else (0, None)
+    return Planned(scope, content, data, sha, current, unchanged=not force and last_sha == sha, media=media)
 
 
 def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, plans: list[Planned], *,
@@ -89,6 +95,7 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
         for sha, path in p.media.items():
             _place(path, http_dir / "media" / sha)
         version = next_version(db, f"bundle:{p.scope}", p.sha256)
+        record_published(db, p.scope, version, p.sha256, p.content)
         url = None
         if len(p.data) > max_inline_bytes:
             name = f"bundles/{p.scope.replace('/', '-')}-{version}-{p.sha256[:16]}.json.gz"
@@ -105,6 +112,60 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
             _held_by_snapshot(db, p.scope.removeprefix("store/"), p.content["profiles"], now)
         sent.append(manifest)
     return sent
+
+
+def record_published(db: Database, scope: str, version: int, sha256: str, content: dict) -> None:
+    """``version`` of ``scope`` is the retained one now (an older version changes nothing). Its content is
+    kept while it holds customers, so that an erasure can republish it without them (``republish_erased``)."""
+    kept = json.dumps(content, ensure_ascii=False) if people(content) else None
+    db.execute("INSERT INTO streams (stream, version, sha256, content) VALUES (?, ?, ?, ?) ON CONFLICT (stream)"
+               " DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, content = excluded.content"
+               " WHERE streams.version <= excluded.version", (f"bundle:{scope}", version, sha256, kept))
+
+
+def people(content: dict) -> set[str]:
+    """The customers a bundle's content names (its personal sections)."""
+    return {item["profile_id"] for name in PERSONAL_SECTIONS for item in content.get(name, ())
+            if item.get("profile_id")}
+
+
+def without_people(content: dict, profile_ids: set[str]) -> dict:
+    """The content without these customers: their profiles dropped, their basket lines kept without them
+    (as head office keeps them). An emptied ``profiles`` section stays, so that the snapshot empties the scope's."""
+    out = dict(content)
+    if "profiles" in out:
+        out["profiles"] = [p for p in out["profiles"] if p["profile_id"] not in profile_ids]
+    if "basket_lines" in out:
+        out["basket_lines"] = [{k: v for k, v in line.items() if k != "profile_id"}
+                               if line.get("profile_id") in profile_ids else line for line in out["basket_lines"]]
+    return out
+
+
+def republish_erased(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, *, http_dir: Path,
+                     base_url: str, max_inline_bytes: int, now: float) -> tuple[list[dict], list[Path]]:
+    """Every retained bundle that still holds an erased customer, published again without them as its scope's
+    next version; then every bundle file in ``http_dir/bundles`` that holds one (earlier versions) removed.
+
+    It looks for anyone in ``erased_subjects``, not one customer, so running it again finishes an erasure that
+    stopped half way (the broker was down). Returns the manifests sent and the files removed."""
+    plans = []
+    for stream, text in db.execute("SELECT stream, content FROM streams WHERE content IS NOT NULL ORDER BY stream"):
+        content = json.loads(text)
+        if erased := erased_among(db, people(content)):
+            plans.append(_planned(db, stream.removeprefix("bundle:"), without_people(content, erased), force=True,
+                                  media={}))
+    sent = publish(db, link, key, chain, plans, http_dir=http_dir, base_url=base_url,
+                   max_inline_bytes=max_inline_bytes, now=now)
+    removed = []
+    for path in sorted((http_dir / "bundles").glob("*.json.gz")):
+        try:
+            content = wire.decode_content(path.read_bytes())
+        except wire.BundleRejected:
+            continue  # not a bundle body of ours
+        if isinstance(content, dict) and erased_among(db, people(content)):
+            path.unlink()
+            removed.append(path)
+    return sent, removed
 
 
 def _held_by_snapshot(db: Database, store: str, profiles: list[dict], now: float) -> None:

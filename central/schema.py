@@ -79,6 +79,9 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE device_refusals (store TEXT NOT NULL, device TEXT NOT NULL, reason TEXT NOT NULL,
             count BIGINT NOT NULL, last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, device, reason))""",
     ],
+    [  # 4: a retained bundle's content while it holds customers, so an erasure can republish it without them
+        "ALTER TABLE streams ADD COLUMN content TEXT",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import gc
 import ipaddress
+import json
 import sqlite3
 import time
 import types
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sync.clock import SYSTEM
+from sync.protocol import bundle as wire
+from sync.protocol import topics
 from sync.protocol.content import SECTIONS
 
 CHAIN = "demo"
@@ -51,6 +57,37 @@ def sample_content(products: int = 3, *, price: int = 199) -> dict:
                     "title": {"en": "Coffee and croissant", "bg": "Кафе и кроасан", "ru": "Кофе и круассан"},
                     "sku": "SKU00000"}],
     }
+
+
+def retained(port: int, wanted: set[str]) -> dict[str, bytes]:
+    """What a brand-new client gets from the broker: every retained message of the chain, by topic."""
+    got: dict[str, bytes] = {}
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="brand-new-subscriber")
+    client.on_message = lambda c, u, msg: got.__setitem__(msg.topic, msg.payload) if msg.retain else None
+    client.connect("127.0.0.1", port)
+    client.subscribe(f"{topics.PREFIX}/{CHAIN}/#", 1)
+    client.loop_start()
+    try:
+        wait_for(lambda: wanted <= set(got), what=f"the retained messages {sorted(wanted)}")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got
+
+
+def content_text(data: bytes) -> bytes:
+    return json.dumps(wire.decode_content(data), ensure_ascii=False).encode()
+
+
+def raw(payload: bytes) -> bytes:
+    """A retained message as it is, and for a bundle manifest its content too: inline, or from its URL."""
+    manifest = json.loads(payload)
+    if manifest.get("kind") != "store-edge/bundle":
+        return payload
+    data = (base64.b64decode(manifest["content"]) if "content" in manifest
+            else urllib.request.urlopen(manifest["url"], timeout=5).read())
+    return payload + content_text(data)
+
 
 
 def reachable(root: object, text: str) -> bool:

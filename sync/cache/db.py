@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,9 @@ from pathlib import Path
 import sqlite_utils
 
 from .schema import migrate
+
+log = logging.getLogger("store_edge.cache")
+BUSY_TIMEOUT_MS = 10_000
 
 
 class CacheError(RuntimeError):
@@ -27,7 +31,11 @@ class Cache:
     def __init__(self, path: str | Path, *, max_bytes: int | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+        # Deleted rows are overwritten with zeros, not left in free space: Debian builds do it by default,
+        # other builds of SQLite do not, and an erased customer must not stay readable in the file.
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -60,6 +68,24 @@ class Cache:
                 if isinstance(exc, sqlite3.OperationalError):
                     raise _translate(exc) from exc
                 raise
+
+    def checkpoint(self, *, wait_s: float = 2.0) -> bool:
+        """Copy the WAL into the database file and truncate the WAL to nothing.
+
+        Until then the WAL keeps the pages as they were before a delete, personal data included.
+        A reader still open after ``wait_s`` holds the checkpoint back: False, and the agent's next
+        purge (every 5 minutes) tries again.
+        """
+        with self._lock:
+            self.conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            try:
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if busy:
+            log.warning("WAL checkpoint held back by an open reader: deleted rows may stay in %s until the next"
+                        " purge", self.path.name)
+        return not busy
 
     def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row | tuple]:
         with self._lock:

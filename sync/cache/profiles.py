@@ -33,6 +33,9 @@ def purge_expired(cache: Cache, now: float) -> dict[str, int]:
 
     Consent rows of a customer still in the cache stay (the screens need them), and so do rows whose
     consent event head office has not acknowledged yet (they are the device's only record of it).
+
+    It ends with a WAL checkpoint, purged or not: that also clears what an earlier checkpoint left
+    behind (held back by a reader), and the outbox rows of an erasure once head office acked them.
     """
     with cache.transaction() as conn:
         profiles = conn.execute("DELETE FROM profiles WHERE expires_at IS NOT NULL AND expires_at <= ?",
@@ -41,12 +44,15 @@ def purge_expired(cache: Cache, now: float) -> dict[str, int]:
             "DELETE FROM consents WHERE profile_id NOT IN (SELECT profile_id FROM profiles)"
             " AND profile_id NOT IN (SELECT json_extract(payload, '$.profile_id') FROM outbox"
             " WHERE json_extract(payload, '$.profile_id') IS NOT NULL)").rowcount
+    cache.checkpoint()
     return {"profiles": profiles, "consents": consents}
 
 
 def forget_lookups(cache: Cache) -> int:
     with cache.transaction() as conn:
-        return conn.execute("DELETE FROM profiles WHERE scope = ?", (LOOKUP_SCOPE,)).rowcount
+        removed = conn.execute("DELETE FROM profiles WHERE scope = ?", (LOOKUP_SCOPE,)).rowcount
+    cache.checkpoint()
+    return removed
 
 
 def record_consent(
@@ -88,10 +94,15 @@ def erase_profile(cache: Cache, outbox: Outbox | None, profile_id: str,
         purge_profile(conn, profile_id)
         if outbox is not None:
             outbox.append(conn, "erasure", report)
+    cache.checkpoint()
 
 
 def purge_profile(conn: sqlite3.Connection, profile_id: str) -> None:
-    """Inside an open transaction: remove every trace of one profile from this device."""
+    """Inside an open transaction: remove every trace of one profile from this device.
+
+    The caller checkpoints the WAL after the commit (``Cache.checkpoint``): the deleted rows are
+    zeroed in the pages (``secure_delete``), but the WAL still holds the pages as they were.
+    """
     conn.execute("DELETE FROM profiles WHERE profile_id = ?", (profile_id,))
     conn.execute("DELETE FROM consents WHERE profile_id = ?", (profile_id,))
     conn.execute("DELETE FROM outbox WHERE json_extract(payload, '$.profile_id') = ?", (profile_id,))

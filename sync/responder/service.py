@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central.config import CentralConfig, CentralSection
 from central.keys import Keyring
 from central.profiles import upsert_profile
+from central.publishing import record_published
 from central.worker import Worker, worker_client_id
 
 from ..agent.connection import request_properties
@@ -41,12 +42,14 @@ class Responder:
         self.clock = clock
         self._own_events = events is None
         self.events = events or EventStore()
-        config = CentralConfig(CentralSection(chain=chain, dsn=str(self.events.path)),
+        # Its own http_dir, next to its store: an erasure looks there for bundle files to remove, never in
+        # a head office's folder that happens to be under the working directory.
+        config = CentralConfig(CentralSection(chain=chain, dsn=str(self.events.path),
+                                              http_dir=str(self.events.path.parent / "http")),
                                BrokerSection(host=host, port=port))
         self.worker = Worker(config, clock=clock, keys=Keyring.holding(key),
                              client_id=client_id or worker_client_id(chain, 1))
         self.client = self.worker.link.client
-        self.versions: dict[str, int] = {}
         self.http_dir = Path(http_dir) if http_dir else None
         self.http_base_url = http_base_url
 
@@ -79,10 +82,12 @@ class Responder:
                        by_url: bool = False) -> dict:
         """Sign ``content`` for ``scope`` and publish its manifest retained at QoS 1."""
         validate(content)
-        version = version or self.versions.get(scope, 0) + 1
-        self.versions[scope] = max(version, self.versions.get(scope, 0))
+        version = version or int(self.events.db.scalar("SELECT version FROM streams WHERE stream = ?",
+                                                       (f"bundle:{scope}",)) or 0) + 1
         manifest = self.sign(scope, content, version=version, by_url=by_url)
         self.publish_manifest(topics.bundle_topic(self.chain, scope), manifest, retain=True)
+        # As head office records it: an erasure asked for at a device republishes it without the customer.
+        record_published(self.events.db, scope, version, manifest["sha256"], content)
         return manifest
 
     def publish_weather(self, store: str, observation: Observation) -> None:

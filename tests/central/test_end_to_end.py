@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from support import CHAIN, wait_for
+from support import CHAIN, content_text, raw, retained, wait_for
 
 from central.content_files import ContentProblem
+from central.erasure import erase_profile
 from central.fleet import fleet
 from central.profiles import upsert_profile
 from central.reports import offer_rows, proof_of_play_rows, write_report
@@ -203,7 +206,8 @@ def test_erasure_asked_for_at_one_store_reaches_the_others(office, start_worker,
     # The shopper asks at the kiosk in s001, known there by the phone number she typed.
     erase_at_device(here.outbox.cache, here.outbox, "P-GONE", ("phone_hash", PHONE))
     wait_for(lambda: there.reader.profile("P-GONE", clock.time()) is None, what="the other store purged it too")
-    assert office.db.scalar("SELECT count(*) FROM profiles") == 0
+    # The stores are told before head office deletes its own rows (so a failed erase can run again).
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profiles") == 0, what="erased at head office")
     assert office.db.execute("SELECT requested_by, stores_notified FROM erasures") == [("device s001/kiosk-1", 2)]
     stored = json.loads(office.db.scalar("SELECT body FROM events WHERE type = 'erasure'"))
     assert "phone_hash" not in stored["payload"]  # the proof was checked, not kept
@@ -228,3 +232,79 @@ def test_store_bundle_holds_the_chosen_customers_and_drops_the_others(office, he
              what="the store's snapshot dropped them")
     assert agent.reader.profile("P-REGULAR", clock.time())["first_name"] == "P-Regular"
     assert agent.outbox.stats().rows >= 1  # dropped from the cache, not erased: their event is still there
+
+
+def test_erasure_republishes_every_retained_bundle_that_held_her(office, headoffice, start_agent, device_config,
+                                                                 clock):
+    now = clock.time()
+    her = ("P-ZLATA", "Zlatomira", "d7" * 32)  # id, first name, phone hash
+    upsert_profile(office.db, {"profile_id": her[0], "first_name": her[1], "phone_hash": her[2]}, now=now)
+    upsert_profile(office.db, {"profile_id": "P-KIM", "first_name": "Kim"}, now=now)
+    for pid, store in ((her[0], "s001"), (her[0], "s002"), ("P-KIM", "s001")):
+        office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                          " VALUES (?, ?, ?, ?, 3)", (pid, store, now - 86400, now - 3600))
+    office.override(Override(CHAIN, "store/s001", "ov-1", now, now + 3600, "start",
+                             message={"title": "Closing at 18:00", "body": "", "style": "alert"}))
+    inline = office.config
+    office.config = dataclasses.replace(inline, central=dataclasses.replace(inline.central, max_inline_bytes=50))
+    office.publish_content()  # v1 of every scope by URL: her name is in files under http_dir/bundles
+    office.config = inline
+    office.publish_content(["store/s001", "store/s002"], force=True)  # v2 inline, in the retained manifests
+    port = office.config.broker.port
+    store_topics = [topics.bundle_topic(CHAIN, s) for s in ("store/s001", "store/s002")]
+    before = retained(port, set(store_topics))
+    assert all(her[1].encode() in raw(before[t]) and her[2].encode() in raw(before[t]) for t in store_topics)
+    bundle_files = Path(office.config.central.http_dir) / "bundles"
+    holding = sorted(p.name for p in bundle_files.glob("store-*.json.gz"))
+    assert len(holding) == 2
+
+    erasure = office.erase(her[0], requested_by="test")
+
+    scopes = {scope for (scope,) in office.db.execute("SELECT DISTINCT scope FROM bundles")}
+    after = retained(port, {topics.bundle_topic(CHAIN, s) for s in scopes}
+                     | {topics.override_topic(CHAIN, "store/s001")})
+    for topic, payload in after.items():
+        assert not [h for h in her if h.encode() in raw(payload)], topic
+    assert b"Kim" in raw(after[store_topics[0]])  # the others stay
+    assert sorted(p.name for p in bundle_files.glob("*.json.gz"))  # chain and region files stay
+    for path in bundle_files.glob("*.json.gz"):
+        assert not [h for h in her if h.encode() in content_text(path.read_bytes())], path.name
+
+    tablet = start_agent(device_config("tablet-9", "s001"))  # brand new, its cache empty
+    wait_for(lambda: tablet.reader.profile("P-KIM", clock.time()), what="the store bundle applied")
+    assert tablet.reader.profile(her[0], clock.time()) is None
+    assert tablet.reader.profile_by_phone_hash(her[2], clock.time()) is None
+    assert erasure.republished == tuple((t, 3) for t in store_topics)  # the report says what was republished
+    assert sorted(Path(f).name for f in erasure.files_removed) == holding
+
+
+def her_in_store_s001(office, clock) -> str:
+    """A customer seen in s001, and the store's retained bundle holding her; returns its topic."""
+    now = clock.time()
+    upsert_profile(office.db, {"profile_id": "P-ZLATA", "first_name": "Zlatomira", "phone_hash": "d7" * 32}, now=now)
+    office.db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+                      " VALUES ('P-ZLATA', 's001', ?, ?, 3)", (now - 86400, now - 3600))
+    office.publish_content(["store/s001"])
+    return topics.bundle_topic(CHAIN, "store/s001")
+
+
+def test_an_erasure_the_broker_cut_short_is_whole_when_run_again(office, headoffice, broker, clock):
+    topic = her_in_store_s001(office, clock)
+    broker.kill(signal.SIGTERM)
+    wait_for(lambda: not office.link.connected.is_set(), what="head office disconnected")
+    with pytest.raises(ConnectionError):
+        office.erase("P-ZLATA", requested_by="test")
+    assert office.db.scalar("SELECT count(*) FROM profiles") == 1  # nothing erased yet: she can be erased again
+
+    broker.start()
+    wait_for(office.link.connected.is_set, timeout=30, what="head office reconnected")
+    assert office.erase("P-ZLATA", requested_by="test").republished == ((topic, 2),)
+    assert b"Zlatomira" not in raw(retained(broker.port, {topic})[topic])
+
+
+def test_erase_again_finishes_an_erasure_that_stopped_after_the_database(office, headoffice, broker, clock):
+    topic = her_in_store_s001(office, clock)
+    erase_profile(office.db, "P-ZLATA", requested_by="test", now=clock.time())  # then head office died
+    assert office.erase("P-ZLATA", requested_by="test") is None  # nobody by that id now, but ...
+    payload = retained(broker.port, {topic})[topic]
+    assert json.loads(payload)["version"] == 2 and b"Zlatomira" not in raw(payload)  # ... her bundle is republished

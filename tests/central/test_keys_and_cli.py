@@ -15,6 +15,7 @@ import pytest
 from support import wait_for
 
 from central.__main__ import main
+from central.db import open_database
 from central.keys import Keyring, NoSigningKey
 from central.profiles import resolve, upsert_profile
 from central.qr_cards import check_card, issue_card, token_id
@@ -76,8 +77,17 @@ def test_cli_publish_override_erase_and_reports(tmp_path, broker, headoffice, ce
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("SE1.")
     assert cli("consents", "P9") == 0
     assert json.loads(capsys.readouterr().out)[0]["status"] == "denied"
+    db = open_database(c.dsn)
+    db.execute("INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits)"
+               " VALUES ('P9', 's001', ?, ?, 1)", (clock.time() - 60, clock.time() - 60))
+    db.close()
+    assert cli("publish", "--scope", "store/s001") == 0  # v2: P9 is one of the store's customers now
+    capsys.readouterr()
     assert cli("erase", "P9") == 0
-    assert "erased 1 profile(s)" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines()[-3:] == [
+        "erased 1 profile(s); 0 event(s) anonymised; erase sent to 1 store(s)",
+        f"republished se/v1/{c.chain}/bundle/store/s001 v3 without them",
+        "1 retained bundle(s) republished, 0 bundle file(s) removed"]
     assert cli("export", "P9") == 1
     assert cli("report", "all", "--out", str(tmp_path / "rep")) == 0
     assert sorted(p.name for p in (tmp_path / "rep").iterdir())[:2] == ["offers.csv", "offers.png"]
