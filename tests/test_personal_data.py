@@ -125,9 +125,9 @@ def test_an_erasure_at_the_device_leaves_nothing_once_head_office_has_it(cache: 
     bundle(cache, "store/s001", 1, {"profiles": [her(), *others()]}, "snapshot", now)
     outbox.record("identified", {"profile_id": HER_ID, "method": "phone"})
 
-    erase_profile(cache, outbox, HER_ID)
-    # Only her id is left, in the erasure event that tells head office; her name and phone hash are gone.
-    assert traces(cache, HER_ID, HER_NAME, HER_PHONE_HASH) == {"cache.db": [HER_ID]}
+    erase_profile(cache, outbox, HER_ID, ("phone_hash", HER_PHONE_HASH))
+    # Only the erasure event that tells head office is left: her id and the proof she gave; her name is gone.
+    assert traces(cache, HER_ID, HER_NAME, HER_PHONE_HASH) == {"cache.db": [HER_ID, HER_PHONE_HASH]}
     outbox.delete([seq for (seq,) in cache.query("SELECT seq FROM outbox")])  # head office acked it
     purge_expired(cache, now=now)
     assert traces(cache, HER_ID, HER_NAME, HER_PHONE_HASH) == {}
@@ -166,7 +166,8 @@ def test_an_erasure_asked_for_at_a_device_is_republished_by_the_reference_head_o
     kiosk = start_agent()
     wait_for(lambda: kiosk.reader.profile(HER_ID, clock.time()), what="her profile cached")
 
-    erase_profile(kiosk.outbox.cache, kiosk.outbox, HER_ID)  # she asks at the kiosk; head office does the rest
+    # She asks at the kiosk, known by her phone number; head office does the rest.
+    erase_profile(kiosk.outbox.cache, kiosk.outbox, HER_ID, ("phone_hash", HER_PHONE_HASH))
     topic = topics.bundle_topic(CHAIN, "store/s001")
     wait_for(lambda: json.loads(retained(responder.worker.link.broker.port, {topic})[topic])["version"] == 2,
              what="the store bundle republished")
