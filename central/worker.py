@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 
 from sync.agent.connection import reply_properties
 from sync.clock import Clock
+from sync.limits import QuietLog, TokenBucket
 from sync.protocol import events as events_wire
 from sync.protocol import lookup as lookup_wire
 from sync.protocol import topics
@@ -38,7 +39,6 @@ from .deltas import digest
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
-from .limits import QuietLog, TokenBucket
 from .mqtt import BrokerLink
 from .profiles import lookup
 from .qr_cards import check_card
