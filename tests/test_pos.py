@@ -134,6 +134,20 @@ def test_redeem_once_with_the_combo_discount(store):
     assert events[0]["payload"]["code"] == code and events[0]["payload"]["discount_cents"] == 50
 
 
+def test_a_retry_of_the_same_redemption_gets_the_same_answer(store):
+    desk, server, outbox = store
+    code = coupon_for(desk, expires=NOW + 3600)
+    first = redeem(server, code, basket_id="T1-0007")
+    assert first[0] == 200 and first[1]["accepted"]
+    assert redeem(server, code, basket_id="T1-0008")[1]["reason"] == "already_used"  # another basket
+    bigger = (CAPPUCCINO, CROISSANT, {"sku": "TEA-003", "qty": 1, "amount_cents": 220})
+    assert redeem(server, code, basket=bigger, basket_id="T1-0007")[1]["reason"] == "already_used"
+    desk.clock.advance(2 * 3600)  # the answer was lost; the till asks again after the coupon's hour
+    retyped = code.lower().replace("-", " ")
+    assert redeem(server, retyped, basket=(CROISSANT, CAPPUCCINO), basket_id="T1-0007") == first
+    assert [json.loads(r.wire)["type"] for r in outbox.window(after_seq=0, limit=10)] == ["redeemed"]
+
+
 def test_refusals_name_their_reason(store):
     desk, server, _ = store
     assert redeem(server, coupon_for(desk), basket=[{"sku": "TEA-003", "qty": 1, "amount_cents": 220}])[1][
