@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -21,6 +22,7 @@ from pos.http import MAX_BODY_BYTES, PosServer
 from pos.qr import coupon_qr_png
 from sync.cache.outbox import Outbox
 from sync.clock import FixedClock
+from sync.config import PosSection
 from sync.demo import demo_cache
 
 SERIALS = itertools.count()
@@ -29,18 +31,38 @@ KEY = coupons.store_key(SECRET, "s001")
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC).timestamp()
 CROISSANT = {"sku": "PAS-001", "qty": 1, "amount_cents": 180}
 CAPPUCCINO = {"sku": "COF-003", "qty": 1, "amount_cents": 260}
+TILL_KEY = "till-1-key-" + "7" * 40
+TILLS = {"till-1": TILL_KEY.encode(), "till-2": ("till-2-key-" + "8" * 40).encode()}
+# Most tests are about the answers, not the rate: a burst none of them uses up on the still clock.
+GENEROUS = PosSection(rate_burst=100_000)
 
 
 @pytest.fixture
-def store(tmp_path):
+def desk(tmp_path):
     clock = FixedClock(NOW)
     cache = demo_cache(tmp_path / "cache.db", clock=clock)
     outbox = Outbox(cache, boot_id="b", device="kiosk-1", store="s001", clock=clock)
-    desk = Desk(cache, outbox, store="s001", coupon_key=KEY, clock=clock)
-    server = PosServer(desk).start()
-    yield desk, server, outbox
-    server.stop()
+    yield Desk(cache, outbox, store="s001", coupon_key=KEY, clock=clock)
     cache.close()
+
+
+@pytest.fixture
+def serve(desk):
+    """Starts the desk's endpoint with ``[pos]`` options over GENEROUS."""
+    servers: list[PosServer] = []
+
+    def start(**options: object) -> PosServer:
+        servers.append(PosServer(desk, TILLS, options=dataclasses.replace(GENEROUS, **options)).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def store(desk, serve):
+    return desk, serve(), desk.outbox
 
 
 def offer(desk: Desk, offer_id: str):
@@ -54,10 +76,11 @@ def coupon_for(desk: Desk, offer_id: str = "OFF-MORNING-COMBO", *, store: str = 
 
 
 def post(server: PosServer, body: bytes | dict, path: str = "/v1/redemptions",
-         headers: dict | None = None) -> tuple[int, dict]:
+         headers: dict | None = None, key: str | None = TILL_KEY) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    auth = {"Authorization": f"Bearer {key}"} if key else {}
     req = urllib.request.Request(server.url + path, data=data, method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+                                 headers={"Content-Type": "application/json", **auth, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())

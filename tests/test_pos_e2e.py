@@ -32,6 +32,8 @@ from sync.demo import ASSETS, load_assets
 
 KEY = coupons.store_key(b"e2e chain coupon secret", "s001")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 16:00 in Sofia, a Monday
+TILL_KEY = "e2e-till-1-" + "5" * 40
+TILLS = {"till-1": TILL_KEY.encode()}
 BASKET = [{"sku": "DES-001", "qty": 1, "amount_cents": 450}, {"sku": "COF-002", "qty": 1, "amount_cents": 200}]
 
 
@@ -50,7 +52,7 @@ def store_device(start_agent, device_config, responder, tmp_path):
     def start(device: str = "pos-1") -> tuple:
         agent = start_agent(device_config(device=device, ack_timeout_s=2.0, health_interval_s=3600.0))
         wait_for(lambda: len(agent.reader.sync_state()) == 2, what="demo bundles applied")
-        pos = PosService(agent, KEY).start()
+        pos = PosService(agent, KEY, TILLS).start()
         return agent, pos
 
     services: list[PosService] = []
@@ -67,7 +69,7 @@ def store_device(start_agent, device_config, responder, tmp_path):
 
 def post(url: str, body: dict) -> tuple[int, dict]:
     req = urllib.request.Request(url + "/v1/redemptions", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {TILL_KEY}"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -157,15 +159,16 @@ def test_redemption_over_mqtt(store_device, broker, clock):
 
     wait_for(device_answers, what="the store device to answer on its redemption topic")
     good = {"code": code, "basket_id": "T9", "basket": BASKET}
-    for body in (good, good, {**good, "basket": "all of it"}):
+    for body in (good, {**good, "basket_id": "T10"}, {**good, "basket": "all of it"}, good):
         got.clear()
         till.publish(agent.topics.pos_redeem, json.dumps(body), qos=1,
                      properties=request_properties(reply_to, uuid.uuid4().bytes))
         assert got.wait(5), "no answer from the store device"
     till.loop_stop()
     till.disconnect()
-    assert [a["status"] for a in answers] == [200, 422, 400]
+    assert [a["status"] for a in answers] == [200, 422, 400, 200]
     assert answers[0]["accepted"] and answers[1]["reason"] == "already_used"
+    assert answers[3] == answers[0]  # the same basket again: the till lost the first answer
     assert answers[2]["message"] == "basket: must be a non-empty list of lines"
 
 
