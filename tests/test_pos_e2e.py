@@ -16,6 +16,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from support import wait_for
 
+from central.db import open_database
+from central.fleet import fleet, format_fleet
+from central.ingest import store_events
 from central.offer_results import lift_report
 from decisions import coupons
 from decisions.caps import CapCounts
@@ -67,9 +70,9 @@ def store_device(start_agent, device_config, responder, tmp_path):
         pos.stop()
 
 
-def post(url: str, body: dict) -> tuple[int, dict]:
+def post(url: str, body: dict, key: str = TILL_KEY) -> tuple[int, dict]:
     req = urllib.request.Request(url + "/v1/redemptions", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {TILL_KEY}"})
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -200,3 +203,21 @@ def test_one_coupon_on_two_offline_devices_counts_once_and_is_flagged(store_devi
     assert report["offers"]["OFF-AFTERNOON-TREAT"]["none"]["redeemed"] == 1
     (flag,) = report["double_spends"]
     assert flag["code"] == code and sorted(flag["redeemed_at"]) == ["s001/pos-1", "s001/pos-2"]
+
+
+def test_the_tills_refusals_reach_the_fleet_view(store_device, responder, clock, tmp_path):
+    agent, pos = store_device()
+    good = {"code": "X", "basket_id": "T1", "basket": BASKET}
+    assert post(pos.http.url, good, key="a-guess-" + "0" * 40)[0] == 401
+    assert post(pos.http.url, good)[0] == 422
+    assert agent.health()["pos"] == {"answered": 1, "unauthorized": 1, "rate_limited": 0, "timed_out": 0,
+                                     "hung_up": 0, "busy": 0}
+    agent.call_soon(agent._record_health)  # what the agent does every [sync] health_interval_s
+    wait_for(lambda: responder.events.count("health") >= 1, what="the health report at head office")
+    db = open_database(str(tmp_path / "central.db"))
+    store_events(db, responder.events.events("health"), now=clock.time())
+    (row,) = fleet(db, now=clock.time(), stale_after_s=60)
+    assert row.device == "pos-1" and row.till_refusals == {"unauthorized": 1}
+    view = format_fleet([row], now=clock.time())
+    assert "TILL REFUSED: unauthorized=1" in view and "1 till endpoint(s) refused requests" in view
+    db.close()
