@@ -45,6 +45,8 @@ MAX_BODY_BYTES = 64 * 1024
 FAILED_AUTH_BURST = 10
 FAILED_AUTH_PER_S = 0.1
 REFUSAL_LOG_EVERY_S = 60.0
+# How long an idle connection keeps its worker while other connections wait for one.
+IDLE_SLICE_S = 0.25
 # What the endpoint counts for the device's health report (and so head office's fleet view).
 COUNTERS = ("answered", "unauthorized", "rate_limited", "timed_out", "hung_up", "busy")
 ERRORS = {400: "bad_request", 405: "method_not_allowed", 408: "timeout", 411: "length_required",
@@ -138,6 +140,9 @@ class PosServer(HTTPServer):
             self._waiting -= 1
         try:
             self.finish_request(request, client_address)
+        except OSError as exc:  # reset, broken pipe, or a write that timed out: the till is gone
+            self.count("hung_up")
+            log.info("pos: the till at %s hung up (%s)", client_address[0], exc.strerror or type(exc).__name__)
         except Exception:
             log.exception("pos: unexpected error serving %s", client_address[0])
         finally:
@@ -204,22 +209,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._reader = _DeadlineReader(self.connection)
         self.rfile = io.BufferedReader(self._reader)
 
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except OSError as exc:  # reset, broken pipe, or a write that timed out: the till is gone
-            self.server.count("hung_up")
-            log.info("pos: the till at %s hung up (%s)", self.client_address[0], exc.strerror or type(exc).__name__)
+    def _request_begins(self) -> bool:
+        """True once a request's first byte is here. False to close the connection: the till closed it, or
+        it stayed idle for ``idle_timeout_s``, or for a moment while other connections wait for a worker."""
+        idle_until = time.monotonic() + self.server.options.idle_timeout_s
+        while True:
+            self._reader.deadline = min(idle_until, time.monotonic() + IDLE_SLICE_S)
+            try:
+                return bool(self.rfile.peek(1))
+            except TimeoutError:
+                if self.server.busy() or time.monotonic() >= idle_until:
+                    return False
 
     def handle_one_request(self) -> None:
         options = self.server.options
-        self._reader.deadline = time.monotonic() + options.idle_timeout_s
-        try:
-            if not self.rfile.peek(1):
-                self.close_connection = True  # the till closed its connection
-                return
-        except TimeoutError:
-            self.close_connection = True  # idle: nothing to answer
+        if not self._request_begins():
+            self.close_connection = True
             return
         self._reader.deadline = time.monotonic() + options.request_timeout_s
         self.command, self.request_version, self.path, self.requestline = "", "HTTP/1.1", "", ""
