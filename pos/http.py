@@ -8,9 +8,10 @@
     GET  /v1/health       200 {"ok": true, "store": "s001"}
 
 The server: the stdlib's HTTP/1.1 parser on a bounded pool of workers (``[pos] workers``) behind a
-listen backlog of ``[pos] backlog``. A request's head and body must arrive within ``request_timeout_s``
-of its first byte, and a kept-alive connection waits at most ``idle_timeout_s`` for the next one, so a
-slow or idle client holds a worker only that long. Each answer leaves in one write with Nagle off: a
+listen backlog of ``[pos] backlog``. A new connection must begin its request within ``request_timeout_s``
+and the request's head and body must arrive within that of its first byte; a kept-alive connection waits
+at most ``idle_timeout_s`` for the next one (a moment only while others wait), so a slow or idle client
+holds a worker only that long. Each answer leaves in one write with Nagle off: a
 head and a body written apart wait for the till's delayed ACK (40 ms) on a kept-alive connection.
 
 See docs/pos.md for every status and field.
@@ -211,14 +212,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _request_begins(self) -> bool:
         """True once a request's first byte is here. False to close the connection: the till closed it, or
-        it stayed idle for ``idle_timeout_s``, or for a moment while other connections wait for a worker."""
-        idle_until = time.monotonic() + self.server.options.idle_timeout_s
+        sent nothing within ``request_timeout_s`` of connecting, or, kept alive after an answer, stayed idle
+        for ``idle_timeout_s``, or for a moment while other connections wait for a worker."""
+        options = self.server.options
+        first = self._reader.deadline == 0.0
+        idle_until = time.monotonic() + (options.request_timeout_s if first else options.idle_timeout_s)
         while True:
-            self._reader.deadline = min(idle_until, time.monotonic() + IDLE_SLICE_S)
+            self._reader.deadline = idle_until if first else min(idle_until, time.monotonic() + IDLE_SLICE_S)
             try:
                 return bool(self.rfile.peek(1))
             except TimeoutError:
-                if self.server.busy() or time.monotonic() >= idle_until:
+                if first or self.server.busy() or time.monotonic() >= idle_until:
                     return False
 
     def handle_one_request(self) -> None:
