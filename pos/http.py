@@ -23,6 +23,7 @@ import hmac
 import io
 import json
 import logging
+import math
 import socket
 import threading
 import time
@@ -311,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _limited(self, bucket: TokenBucket, key: str, who: str) -> None:
-        wait = max(1, round(bucket.retry_after(key) + 0.5))
+        wait = math.ceil(max(1.0, bucket.retry_after(key)))
         self.server.count("rate_limited")
         self.server.refusals.warning("rate_limited", "pos: %s is over its request rate; answered 429", who)
         self._send(429, {"error": "rate_limited", "message": f"too many requests; try again in {wait} s"},
