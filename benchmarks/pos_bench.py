@@ -22,10 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from decisions import coupons  # noqa: E402
+from decisions.playbook import Offer  # noqa: E402
 from pos.desk import Desk  # noqa: E402
 from pos.http import PosServer  # noqa: E402
 from sync.cache.outbox import Outbox  # noqa: E402
 from sync.clock import FixedClock  # noqa: E402
+from sync.config import PosSection  # noqa: E402
 from sync.demo import demo_cache  # noqa: E402
 
 N = 2000
@@ -33,18 +35,26 @@ N = 2000
 CLOCK = FixedClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
 
 
+def bench_desk(folder: Path) -> tuple[Desk, bytes, Offer]:
+    """A store device's desk on the demo chain's cache in ``folder``, its coupon key, and the offer to issue
+    coupons for (the morning combo: a cappuccino and a croissant)."""
+    cache = demo_cache(folder / "cache.db", clock=CLOCK)
+    key = coupons.store_key(b"bench secret", "s001")
+    desk = Desk(cache, Outbox(cache, boot_id="b", device="pos-1", store="s001", clock=CLOCK), store="s001",
+                coupon_key=key, clock=CLOCK)
+    return desk, key, next(o for o in desk.playbook().offers if o.id == "OFF-MORNING-COMBO")
+
+
 def main() -> int:
     print("store-edge point-of-sale benchmark (issue 8)")
     ok = True
     with tempfile.TemporaryDirectory() as d:
-        cache = demo_cache(Path(d) / "cache.db", clock=CLOCK)
-        key = coupons.store_key(b"bench secret", "s001")
-        desk = Desk(cache, Outbox(cache, boot_id="b", device="pos-1", store="s001", clock=CLOCK), store="s001",
-                    coupon_key=key, clock=CLOCK)
-        offer = next(o for o in desk.playbook().offers if o.id == "OFF-MORNING-COMBO")
+        desk, key, offer = bench_desk(Path(d))
         codes = [coupons.issue(key, store="s001", offer=offer, arm=None, expires_at=CLOCK.time() + 86400,
                                serial=i).code for i in range(N)]
-        server = PosServer(desk).start()
+        till_key = "till-1-key-" + "0" * 40
+        # One till at full speed: its rate is lifted (the till door's own benchmark keeps it).
+        server = PosServer(desk, {"till-1": till_key.encode()}, options=PosSection(rate_burst=10**9)).start()
         host, port = server.server_address[:2]
         basket = [{"sku": "COF-003", "qty": 1, "amount_cents": 260}, {"sku": "PAS-001", "qty": 1, "amount_cents": 180}]
         times, accepted = [], 0
@@ -52,7 +62,8 @@ def main() -> int:
             body = json.dumps({"code": code, "basket_id": f"T1-{i}", "basket": basket})
             t = time.perf_counter()
             conn = http.client.HTTPConnection(host, port, timeout=5)
-            conn.request("POST", "/v1/redemptions", body, {"Content-Type": "application/json"})
+            conn.request("POST", "/v1/redemptions", body, {"Content-Type": "application/json",
+                                                           "Authorization": f"Bearer {till_key}"})
             answer = json.loads(conn.getresponse().read())
             times.append((time.perf_counter() - t) * 1000)
             conn.close()

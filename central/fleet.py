@@ -7,6 +7,10 @@ when ``stores.csv`` lists it and it has never connected.
 ``refused`` is what head office refused from the device, by reason (``central.worker``): events
 claiming another device, lookups asking for the answer elsewhere, without the shopper's proof, or
 over the device's rate. A genuine device never causes any, so the view flags each one.
+
+``till_refusals`` is what a store's till endpoint refused (``pos.http``, in the device's health report
+under ``pos``): requests without a valid till key, and requests over a till's rate. A working till
+causes none, so the view flags these too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 
 from .content_files import Store
 from .db import Database
+
+TILL_REFUSALS = ("unauthorized", "rate_limited")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,11 @@ class DeviceRow:
     health: dict
     last_error: str | None
     refused: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def till_refusals(self) -> dict[str, int]:
+        counts = self.health.get("pos") or {}
+        return {kind: counts[kind] for kind in TILL_REFUSALS if counts.get(kind)}
 
 
 def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:
@@ -64,6 +75,8 @@ def format_fleet(rows: list[DeviceRow], *, now: float) -> str:
         extra = f"{versions}" + (f"  ERROR: {r.last_error}" if r.last_error else "")
         if r.refused:
             extra += "  REFUSED: " + " ".join(f"{reason}={n}" for reason, n in sorted(r.refused.items()))
+        if r.till_refusals:
+            extra += "  TILL REFUSED: " + " ".join(f"{kind}={n}" for kind, n in r.till_refusals.items())
         lines.append(f"{r.store:<8} {r.device:<14} {r.status:<10} {ago:>10}  {r.health.get('outbox_rows', '-'):>6}"
                      f"  {extra}")
     problems = [r for r in rows if r.status != "online"]
@@ -73,4 +86,8 @@ def format_fleet(rows: list[DeviceRow], *, now: float) -> str:
     if suspects:
         lines.append(f"{len(suspects)} device(s) sent what head office refused: "
                      + ", ".join(f"{r.store}/{r.device} ({sum(r.refused.values())})" for r in suspects))
+    doors = [r for r in rows if r.till_refusals]
+    if doors:
+        lines.append(f"{len(doors)} till endpoint(s) refused requests (a wrong key or too fast): "
+                     + ", ".join(f"{r.store}/{r.device} ({sum(r.till_refusals.values())})" for r in doors))
     return "\n".join(lines)

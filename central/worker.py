@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 
 from sync.agent.connection import reply_properties
 from sync.clock import Clock
+from sync.limits import QuietLog, TokenBucket
 from sync.protocol import events as events_wire
 from sync.protocol import lookup as lookup_wire
 from sync.protocol import topics
@@ -40,7 +41,6 @@ from .erasure import device_erasure_refusal
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
-from .limits import QuietLog, TokenBucket
 from .mqtt import BrokerLink
 from .profiles import lookup
 from .qr_cards import check_card

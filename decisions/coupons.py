@@ -84,7 +84,10 @@ def _encode(value: int) -> str:
     for _ in range(CODE_CHARS):
         chars.append(ALPHABET[value & 31])
         value >>= 5
-    text = "".join(reversed(chars))
+    return _grouped("".join(reversed(chars)))
+
+
+def _grouped(text: str) -> str:
     return "-".join(text[i:i + 5] for i in range(0, CODE_CHARS, 5))
 
 
@@ -97,6 +100,12 @@ def normalise(code: str) -> str | None:
     if len(text) != CODE_CHARS or any(c not in ALPHABET for c in text):
         return None
     return text
+
+
+def printed(code: object) -> str | None:
+    """The code as printed (four groups of five) from however it was typed or scanned; None if it cannot be one."""
+    text = normalise(code)  # type: ignore[arg-type]
+    return _grouped(text) if text else None
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,15 @@ def main(argv: list[str] | None = None) -> int:
             raise config_mod.ConfigError("[pos] enabled: this device is not the store's till device")
         key = config_mod.read_key_file("[pos] coupon_key_file", cfg.pos.coupon_key_file,
                                        needed_for="the till needs the store's coupon key to check coupons")
+        tills = config_mod.read_till_keys("[pos] till_keys_file", cfg.pos.till_keys_file)
     except config_mod.ConfigError as exc:
         print(f"store-edge-pos: configuration error: {exc}", file=sys.stderr)
         return 2
     agent = SyncAgent(cfg, base_dir=args.base_dir, clock=SYSTEM)
-    pos = PosService(agent, key, host=cfg.pos.bind, port=cfg.pos.port)
+    pos = PosService(agent, key, tills, host=cfg.pos.bind, port=cfg.pos.port, options=cfg.pos)
     agent.start()
     pos.start()
-    log.info("till endpoint on %s, MQTT topic %s", pos.http.url, agent.topics.pos_redeem)
+    log.info("till endpoint on %s for %d till(s), MQTT topic %s", pos.http.url, len(tills), agent.topics.pos_redeem)
     wait_for_stop_signal()
     pos.stop()
     agent.stop()

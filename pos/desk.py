@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from decisions.context import DEFAULT_DAYPARTS
-from decisions.coupons import REASONS, BasketLine, OfferIndex, discount_cents, verify
+from decisions.coupons import REASONS, BasketLine, OfferIndex, discount_cents, printed, verify
 from decisions.playbook import Playbook
 from sync.cache.db import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
-from sync.cache.redemption import record_redemption
+from sync.cache.redemption import basket_digest, record_redemption, redeemed
 from sync.clock import Clock
 
 MAX_BASKET_LINES = 500
@@ -92,6 +92,11 @@ class Desk:
         if not isinstance(basket_id, str) or not basket_id or len(basket_id) > 128:
             raise BadRequest("basket_id: must be the till's basket id as text")
         basket = parse_basket(request.get("basket"))
+        lines = [asdict(line) for line in basket]
+        digest = basket_digest(lines)
+        again = self._answered_before(code, basket_id, digest)
+        if again is not None:
+            return again
         check = verify(code, self.key, store=self.store, playbook=self.offers(), now=now)
         if not check.ok:
             return Answer(False, check.reason, check.message, check.code,
@@ -100,11 +105,22 @@ class Desk:
         discount = discount_cents(offer, basket)
         if discount <= 0:
             return Answer(False, "not_applicable", REASONS["not_applicable"], check.code, offer.id, check.arm)
-        lines = [asdict(line) for line in basket]
         if not record_redemption(self.cache, self.outbox, code=check.code, offer_id=offer.id, arm=check.arm,
                                  basket_id=basket_id, basket=lines, discount_cents=discount, at=now):
-            return Answer(False, "already_used", REASONS["already_used"], check.code, offer.id, check.arm)
+            # Another till, or this one retrying at the same instant, got there first.
+            return self._answered_before(code, basket_id, digest) or Answer(
+                False, "already_used", REASONS["already_used"], check.code, offer.id, check.arm)
         return Answer(True, "ok", REASONS["ok"], check.code, offer.id, check.arm, discount)
+
+    def _answered_before(self, code: str, basket_id: str, digest: str) -> Answer | None:
+        """The answer to a till that asks again for the very redemption this device made (same code, basket id
+        and basket) because it lost the first answer; checked before the clock, so a retry after the coupon's
+        hour still gets it. None for anything else: a different basket id or basket is ``already_used``."""
+        pretty = printed(code)
+        done = redeemed(self.cache, pretty) if pretty else None
+        if done is None or (done.basket_id, done.basket_sha256) != (basket_id, digest):
+            return None
+        return Answer(True, "ok", REASONS["ok"], done.code, done.offer_id, done.arm, done.discount_cents)
 
 
 def answer(desk: Desk, raw: bytes) -> tuple[int, dict]:

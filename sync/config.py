@@ -16,6 +16,8 @@ from typing import Any
 
 from decisions.identity.phone import store_region
 
+from .acl import NAME
+
 DEFAULT_PATH = Path("/etc/store-edge/device.toml")
 
 
@@ -117,6 +119,24 @@ class PosSection:
     bind: str = "127.0.0.1"
     port: int = 8765
     coupon_key_file: str = ""  # the store's coupon key from head office (32 raw bytes)
+    till_keys_file: str = ""  # 0600 TOML, one line per till: till-1 = "its key" (docs/pos.md)
+    backlog: int = 512  # connections the kernel holds before the endpoint accepts them
+    workers: int = 16  # connections served at once; the rest wait their turn
+    request_timeout_s: float = 10.0  # a request's head and body arrive within this of its first byte
+    idle_timeout_s: float = 30.0  # a kept-alive connection with no new request is closed after this
+    rate_per_s: float = 5.0  # each till's requests a second, once its burst is spent
+    rate_burst: int = 20
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.backlog <= 65535:
+            raise ConfigError("[pos] backlog: from 1 to 65535")
+        if not 1 <= self.workers <= 256:
+            raise ConfigError("[pos] workers: from 1 to 256")
+        for key in ("request_timeout_s", "idle_timeout_s", "rate_per_s"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"[pos] {key}: must be positive")
+        if self.rate_burst < 1:
+            raise ConfigError("[pos] rate_burst: at least 1")
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -300,6 +320,42 @@ def read_secret(setting: str, path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+
+
+MIN_TILL_KEY_CHARS = 32
+
+
+def read_till_keys(setting: str, path: str | Path) -> dict[str, bytes]:
+    """The tills' keys from a TOML file only its owner may read (``till-1 = "key"``): till id -> key.
+
+    A till id is a plain name, as in the chain's device list (``kind = till``); a key is printable ASCII
+    without spaces, at least 32 characters (``openssl rand -hex 32``), and no two tills share one."""
+    if not str(path):
+        raise ConfigError(f"{setting}: not set; the till endpoint admits only tills with a key")
+    try:
+        mode = Path(path).stat().st_mode & 0o777
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+    if mode & 0o077:
+        raise ConfigError(f"{setting}: {path} is open to other users (mode {mode:04o}); chmod 600 it")
+    try:
+        table = tomllib.loads(read_secret(setting, path).decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{setting}: {path} is not valid TOML ({exc})") from None
+    if not table:
+        raise ConfigError(f"{setting}: {path} names no till")
+    keys: dict[str, bytes] = {}
+    for till, key in table.items():
+        if not NAME.fullmatch(till):
+            raise ConfigError(f"{setting}: till {till!r} is not a plain name (letters, digits, '-', '_', '.')")
+        if not isinstance(key, str) or len(key) < MIN_TILL_KEY_CHARS or not key.isascii() \
+                or not key.isprintable() or " " in key:
+            raise ConfigError(f"{setting}: till {till}: the key must be text of at least {MIN_TILL_KEY_CHARS}"
+                              " printable characters without spaces")
+        if key.encode() in keys.values():
+            raise ConfigError(f"{setting}: till {till} has the same key as another till")
+        keys[till] = key.encode()
+    return keys
 
 
 def read_key_file(setting: str, path: str | Path, *, needed_for: str) -> bytes:

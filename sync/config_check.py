@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import ConfigError, DeviceConfig, read_key_file, read_secret
+from .config import ConfigError, DeviceConfig, read_key_file, read_secret, read_till_keys
 from .protocol.signing import load_public_key
 
 KINDS = ("kiosk", "tablet", "signage")
@@ -53,6 +53,10 @@ def problems(cfg: DeviceConfig, base_dir: Path = Path(".")) -> list[str]:
         attempt(lambda: read_key_file("[sync] phone_key_file", path(cfg.sync.phone_key_file), needed_for=""))
     if cfg.pos.coupon_key_file:
         attempt(lambda: read_key_file("[pos] coupon_key_file", path(cfg.pos.coupon_key_file), needed_for=""))
+    if cfg.pos.till_keys_file:
+        attempt(lambda: read_till_keys("[pos] till_keys_file", path(cfg.pos.till_keys_file)))
+    elif cfg.pos.enabled:
+        found.append("[pos] till_keys_file: not set; the till endpoint admits only tills with a key")
     if cfg.cache.max_bytes < 0 or cfg.cache.media_budget_bytes < 0:
         found.append("[cache] max_bytes, media_budget_bytes: 0 (no cap) or a positive number of bytes")
     return found

@@ -195,3 +195,31 @@ def test_json_lines_reach_stderr_in_a_process_where_kivy_replaced_sys_stderr(tmp
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert [(d["msg"], d["device"]) for d in lines if d["logger"] == "store_edge.test"] == [("camera stopped",
                                                                                              "kiosk-7")]
+
+
+def test_config_check_reads_the_tills_keys_file(tmp_path, chain_key):
+    keys = tmp_path / "tills.toml"
+    first, second = "a1" * 20, "b2" * 20
+    keys.write_text(f'till-1 = "{first}"\ntill-2 = "{first}"\n')
+    keys.chmod(0o644)
+    coupon_key = tmp_path / "coupons.key"
+    coupon_key.write_bytes(KEY_BYTES)
+    pos = f'[pos]\nenabled = true\ncoupon_key_file = "{coupon_key}"\ntill_keys_file = "{keys}"\n'
+    config = write_device(tmp_path, chain_key, "port = 1883", pos)
+    result = config_check(config)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"store-edge: config error: [pos] till_keys_file: {keys} is open to other users (mode 0644); chmod 600 it")
+    keys.chmod(0o600)
+    result = config_check(config)
+    assert result.returncode == 2 and "[pos] till_keys_file: till till-2 has the same key as another till" in \
+        result.stderr and first not in result.stderr
+    keys.write_text(f'till-1 = "{first}"\n"till 2" = "{second}"\n')
+    assert "till 'till 2' is not a plain name" in config_check(config).stderr
+    keys.write_text(f'till-1 = "{first}"\ntill-2 = "short"\n')
+    assert "till till-2: the key must be text of at least 32" in config_check(config).stderr
+    keys.write_text(f'till-1 = "{first}"\ntill-2 = "{second}"\n')
+    result = config_check(config)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pos"]["till_keys_file"] == str(keys) and first not in result.stdout
+    unkeyed = write_device(tmp_path, chain_key, "port = 1883", "[pos]\nenabled = true\n")
+    assert "[pos] till_keys_file: not set" in config_check(unkeyed).stderr

@@ -16,6 +16,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from support import wait_for
 
+from central.db import open_database
+from central.fleet import fleet, format_fleet
+from central.ingest import store_events
 from central.offer_results import lift_report
 from decisions import coupons
 from decisions.caps import CapCounts
@@ -32,6 +35,8 @@ from sync.demo import ASSETS, load_assets
 
 KEY = coupons.store_key(b"e2e chain coupon secret", "s001")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 16:00 in Sofia, a Monday
+TILL_KEY = "e2e-till-1-" + "5" * 40
+TILLS = {"till-1": TILL_KEY.encode()}
 BASKET = [{"sku": "DES-001", "qty": 1, "amount_cents": 450}, {"sku": "COF-002", "qty": 1, "amount_cents": 200}]
 
 
@@ -50,7 +55,7 @@ def store_device(start_agent, device_config, responder, tmp_path):
     def start(device: str = "pos-1") -> tuple:
         agent = start_agent(device_config(device=device, ack_timeout_s=2.0, health_interval_s=3600.0))
         wait_for(lambda: len(agent.reader.sync_state()) == 2, what="demo bundles applied")
-        pos = PosService(agent, KEY).start()
+        pos = PosService(agent, KEY, TILLS).start()
         return agent, pos
 
     services: list[PosService] = []
@@ -65,9 +70,9 @@ def store_device(start_agent, device_config, responder, tmp_path):
         pos.stop()
 
 
-def post(url: str, body: dict) -> tuple[int, dict]:
+def post(url: str, body: dict, key: str = TILL_KEY) -> tuple[int, dict]:
     req = urllib.request.Request(url + "/v1/redemptions", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -157,15 +162,16 @@ def test_redemption_over_mqtt(store_device, broker, clock):
 
     wait_for(device_answers, what="the store device to answer on its redemption topic")
     good = {"code": code, "basket_id": "T9", "basket": BASKET}
-    for body in (good, good, {**good, "basket": "all of it"}):
+    for body in (good, {**good, "basket_id": "T10"}, {**good, "basket": "all of it"}, good):
         got.clear()
         till.publish(agent.topics.pos_redeem, json.dumps(body), qos=1,
                      properties=request_properties(reply_to, uuid.uuid4().bytes))
         assert got.wait(5), "no answer from the store device"
     till.loop_stop()
     till.disconnect()
-    assert [a["status"] for a in answers] == [200, 422, 400]
+    assert [a["status"] for a in answers] == [200, 422, 400, 200]
     assert answers[0]["accepted"] and answers[1]["reason"] == "already_used"
+    assert answers[3] == answers[0]  # the same basket again: the till lost the first answer
     assert answers[2]["message"] == "basket: must be a non-empty list of lines"
 
 
@@ -197,3 +203,21 @@ def test_one_coupon_on_two_offline_devices_counts_once_and_is_flagged(store_devi
     assert report["offers"]["OFF-AFTERNOON-TREAT"]["none"]["redeemed"] == 1
     (flag,) = report["double_spends"]
     assert flag["code"] == code and sorted(flag["redeemed_at"]) == ["s001/pos-1", "s001/pos-2"]
+
+
+def test_the_tills_refusals_reach_the_fleet_view(store_device, responder, clock, tmp_path):
+    agent, pos = store_device()
+    good = {"code": "X", "basket_id": "T1", "basket": BASKET}
+    assert post(pos.http.url, good, key="a-guess-" + "0" * 40)[0] == 401
+    assert post(pos.http.url, good)[0] == 422
+    assert agent.health()["pos"] == {"answered": 1, "unauthorized": 1, "rate_limited": 0, "timed_out": 0,
+                                     "hung_up": 0, "busy": 0}
+    agent.call_soon(agent._record_health)  # what the agent does every [sync] health_interval_s
+    wait_for(lambda: responder.events.count("health") >= 1, what="the health report at head office")
+    db = open_database(str(tmp_path / "central.db"))
+    store_events(db, responder.events.events("health"), now=clock.time())
+    (row,) = fleet(db, now=clock.time(), stale_after_s=60)
+    assert row.device == "pos-1" and row.till_refusals == {"unauthorized": 1}
+    view = format_fleet([row], now=clock.time())
+    assert "TILL REFUSED: unauthorized=1" in view and "1 till endpoint(s) refused requests" in view
+    db.close()

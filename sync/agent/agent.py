@@ -96,6 +96,7 @@ class SyncAgent:
         self.connected = threading.Event()
         self._lookups: dict[bytes, tuple[Future, float]] = {}
         self._services: dict[str, Callable[[bytes], bytes]] = {}
+        self._health_reports: dict[str, Callable[[], dict]] = {}
         self.started_at = time.monotonic()
         self.last_io_turn = self.started_at
         self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0, "unsolicited_answers": 0}
@@ -160,6 +161,11 @@ class SyncAgent:
                 self._client.subscribe(topic, 1)
 
         self.call_soon(subscribe_now)
+
+    def report_health(self, name: str, report: Callable[[], dict]) -> None:
+        """Add ``report()`` to every health report under ``name`` (a service built on the agent, e.g. the till's
+        endpoint counters); called from whichever thread records health."""
+        self._health_reports[name] = report
 
     def lookup(self, key: str, value: str, timeout_s: float | None = None) -> LookupResult:
         """Ask head office for a profile not in the cache. 'unknown' if no answer in time."""
@@ -570,6 +576,7 @@ class SyncAgent:
             "rss_bytes": rss_bytes(),
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
+            **{name: report() for name, report in self._health_reports.items()},
         }
 
     def _purge_personal_data(self) -> None:

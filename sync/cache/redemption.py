@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -46,6 +48,30 @@ def issued(cache: Cache, code: str) -> Issued | None:
     return Issued(*rows[0]) if rows else None
 
 
+@dataclass(frozen=True)
+class Redeemed:
+    code: str
+    offer_id: str
+    arm: str | None
+    basket_id: str
+    basket_sha256: str | None
+    discount_cents: int
+
+
+def basket_digest(basket: list[dict]) -> str:
+    """The basket's lines (``sku``, ``qty``, ``amount_cents``) in any order give the same digest: a till may
+    list a retried basket differently."""
+    lines = sorted((line["sku"], line["qty"], line["amount_cents"]) for line in basket)
+    return hashlib.sha256(json.dumps(lines, separators=(",", ":")).encode()).hexdigest()
+
+
+def redeemed(cache: Cache, code: str) -> Redeemed | None:
+    """This device's redemption of ``code`` (the printed form), if it has one."""
+    rows = cache.query("SELECT code, offer_id, arm, basket_id, basket_sha256, discount_cents FROM redemptions"
+                       " WHERE code = ?", (code,))
+    return Redeemed(*rows[0]) if rows else None
+
+
 def record_redemption(cache: Cache, outbox: Outbox, *, code: str, offer_id: str, arm: str | None,
                       basket_id: str, basket: list[dict], discount_cents: int, at: float) -> bool:
     """Redeem once. False (and nothing written) when this device has redeemed the code before."""
@@ -53,9 +79,9 @@ def record_redemption(cache: Cache, outbox: Outbox, *, code: str, offer_id: str,
     profile_id = coupon.profile_id if coupon else None
     try:
         with cache.transaction() as conn:
-            conn.execute("INSERT INTO redemptions (code, offer_id, arm, profile_id, basket_id, discount_cents,"
-                         " redeemed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (code, offer_id, arm, profile_id, basket_id, discount_cents, at))
+            conn.execute("INSERT INTO redemptions (code, offer_id, arm, profile_id, basket_id, basket_sha256,"
+                         " discount_cents, redeemed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (code, offer_id, arm, profile_id, basket_id, basket_digest(basket), discount_cents, at))
             outbox.append(conn, "redeemed", {
                 "code": code, "offer": offer_id, "arm": arm, "variant": coupon.variant if coupon else None,
                 "profile_id": profile_id, "basket_id": basket_id, "basket": basket,

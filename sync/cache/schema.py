@@ -158,7 +158,15 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["proof_of_play"].create_index(["event_id", "started_at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """The basket each redemption was for, so that a till's retry of the same basket gets the same answer.
+
+    A digest, not the lines (those went to head office in the ``redeemed`` event); NULL for redemptions
+    made before, which a retry cannot match."""
+    db["redemptions"].add_column("basket_sha256", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)
 
 
