@@ -73,6 +73,12 @@ def ask(responds_on: str, correlation: bytes) -> mqtt.Properties:
     return props
 
 
+def bad_tokens(chain_key, clock) -> tuple[str, str]:
+    """Ana's QR token signed by a key head office never had, and one of ours that has expired."""
+    return (issue_token(Ed25519PrivateKey.generate(), "c-0001", now=clock.time(), ttl_s=3600),
+            issue_token(chain_key, "c-0001", now=clock.time() - 7200, ttl_s=3600))
+
+
 def answers(client, topic: str) -> list[dict]:
     return [json.loads(p) for t, p in client.received if t == topic]
 
@@ -129,8 +135,7 @@ def test_a_lookup_needs_the_shoppers_proof_not_a_profile_id(attack, chain_key, c
     worker = start()
     kiosk2 = connect("kiosk-2")
     kiosk2.subscribe(KIOSK_2.responses)
-    stranger = issue_token(Ed25519PrivateKey.generate(), "c-0001", now=clock.time(), ttl_s=3600)
-    expired = issue_token(chain_key, "c-0001", now=clock.time() - 7200, ttl_s=3600)
+    stranger, expired = bad_tokens(chain_key, clock)
     for body in ({"store": "s001", "device": "kiosk-2", "profile_id": "c-0001"}, {"profile_id": "c-0002"},
                  {"qr_token": stranger}, {"qr_token": expired}, {"qr_token": "SE1.e30.AAAA"}):
         kiosk2.publish(KIOSK_2.lookup_requests, json.dumps(body).encode(), ask(KIOSK_2.responses, b"guess"))
@@ -175,8 +180,7 @@ def test_a_device_erases_a_customer_only_with_the_shoppers_proof(attack, chain_k
     worker = start()
     kiosk2 = connect("kiosk-2")
     kiosk2.subscribe(KIOSK_2.acks)
-    stranger = issue_token(Ed25519PrivateKey.generate(), "c-0001", now=clock.time(), ttl_s=3600)
-    expired = issue_token(chain_key, "c-0001", now=clock.time() - 7200, ttl_s=3600)
+    stranger, expired = bad_tokens(chain_key, clock)
     other = issue_token(chain_key, "c-0002", now=clock.time(), ttl_s=3600)
     upsert_profile(db, {"profile_id": "c-0002", "phone_hash": "d2" * 32}, now=clock.time())
     guesses = [{}, {"phone_hash": "d2" * 32}, {"phone_hash": "00" * 32}, {"qr_token": stranger},
