@@ -79,6 +79,14 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE device_refusals (store TEXT NOT NULL, device TEXT NOT NULL, reason TEXT NOT NULL,
             count BIGINT NOT NULL, last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, device, reason))""",
     ],
+    [  # 4: the console's people (central/users.py) and its append-only audit log (central/audit.py)
+        """CREATE TABLE console_users (username TEXT PRIMARY KEY, role TEXT NOT NULL, stores TEXT NOT NULL,
+            password_hash TEXT NOT NULL, active INTEGER NOT NULL, failures INTEGER NOT NULL,
+            locked_until DOUBLE PRECISION NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE audit_log (id {serial}, at DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL,
+            action TEXT NOT NULL, scope TEXT NOT NULL, detail TEXT NOT NULL, client TEXT NOT NULL)""",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):

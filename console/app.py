@@ -1,0 +1,94 @@
+"""The Litestar application: routes, templates, static files, the encrypted session cookie, CSRF,
+security headers, and error pages in words (a person never sees a stack trace or a 500 in JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from .pages import audit_log, fleet, people, signin
+from .render import page
+from .state import Console
+
+log = logging.getLogger("store_edge.console")
+HERE = Path(__file__).parent
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:;"
+                               " frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+MESSAGES = {
+    400: "That request was not understood",
+    403: "You do not have access to this",
+    404: "There is no such page",
+    405: "That page cannot be used this way",
+}
+CSRF_REFUSED = "This form has expired or did not come from this console. Reload the page and try again."
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, NotAuthorizedException):
+        reason = exc.detail if exc.detail != "Please sign in." else ""
+        if reason:
+            request.set_session({"notice": reason})
+        if request.headers.get("HX-Request"):
+            return Response("", status_code=401, headers={"HX-Redirect": "/login"})
+        return Redirect("/login", status_code=303)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
+    else:
+        log.exception("console request %s %s failed", request.method, request.url.path, exc_info=exc)
+        status, detail = 500, "Something went wrong on our side; it has been logged. Please try again."
+    return page(request, "error.html", status=status, title=MESSAGES.get(status, "That did not work"), detail=detail)
+
+
+def _security_headers(app: ASGIApp) -> ASGIApp:
+    """On every response, the error pages and static files included."""
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in HEADERS.items():
+                    headers[name] = value
+            await send(message)
+        await app(scope, receive, send_with_headers)
+    return middleware
+
+
+def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = True) -> Litestar:
+    """The console over ``console`` (the store, the clock, the configuration); ``session_key`` is 32 bytes."""
+    csrf_secret = hmac.new(session_key, b"store-edge console csrf", hashlib.sha256).hexdigest()
+    sessions = CookieBackendConfig(secret=session_key, key="console_session", max_age=console.config.session_max_age_s,
+                                   secure=secure_cookies, httponly=True, samesite="lax")
+    return Litestar(
+        route_handlers=[signin.login_page, signin.login, signin.logout, signin.home, people.people_page, people.add,
+                        people.change_role, people.switch, people.unlock, fleet.fleet_page, fleet.fleet_table,
+                        audit_log.audit_page, audit_log.audit_csv,
+                        create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False)],
+        state=State({"console": console}),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        csrf_config=CSRFConfig(secret=csrf_secret, cookie_name="console_csrf", cookie_secure=secure_cookies,
+                               cookie_samesite="strict"),
+        middleware=[_security_headers, sessions.middleware],
+        exception_handlers={Exception: _error},
+        openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1", render_plugins=[]),
+        debug=False,
+    )
