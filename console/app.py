@@ -10,11 +10,11 @@ from pathlib import Path
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import MutableScopeHeaders, State
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -40,6 +40,7 @@ MESSAGES = {
     404: "There is no such page",
     405: "That page cannot be used this way",
 }
+PUBLIC_NAMES = {"status": "state", "page_number": "page"}  # the handlers' argument names for the query's
 CSRF_REFUSED = "This form has expired or did not come from this console. Reload the page and try again."
 
 
@@ -51,7 +52,12 @@ def _error(request: Request, exc: Exception) -> Response:
         if request.headers.get("HX-Request"):
             return Response("", status_code=401, headers={"HX-Redirect": "/login"})
         return Redirect("/login", status_code=303)
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, ValidationException):
+        status = 400
+        fields = sorted({PUBLIC_NAMES.get(e.get("key"), e.get("key")) for e in exc.extra or [] if isinstance(e, dict)})
+        detail = (f"Please check the address or the form: {', '.join(map(str, fields))} cannot be used as given."
+                  if fields else "Please check the address or the form.")
+    elif isinstance(exc, HTTPException):
         status = exc.status_code
         detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
     else:

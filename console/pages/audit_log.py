@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Response, Template
 
 from central import audit
@@ -19,8 +19,8 @@ PER_PAGE = 50
 
 
 @get("/audit", sync_to_thread=True, guards=GUARDS)
-def audit_page(request: Request, actor: str = "", action: str = "",
-               page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1) -> Template:
+def audit_page(request: Request, actor: FromQuery[str] = "", action: FromQuery[str] = "",
+               page_number: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1) -> Template:
     c = session.console(request)
     total = audit.count(c.db, actor=actor, action=action)
     rows = audit.entries(c.db, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE, actor=actor, action=action)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
 from central.content_files import load_stores
@@ -19,8 +19,10 @@ from ..render import FLEET_ROLES, ago, page, when
 GUARDS = [session.allow(*FLEET_ROLES)]
 PER_PAGE = 50
 STATES = ("online", "stale", "offline", "never seen")
-StateFilter = Annotated[Literal["", "online", "stale", "offline", "never seen"], Parameter(query="state")]
-Page = Annotated[int, Parameter(query="page", ge=1, le=1_000_000)]
+StateFilter = Annotated[Literal["", "online", "stale", "offline", "never seen"], QueryParameter(name="state")]
+Region = FromQuery[str]
+Store = FromQuery[str]
+Page = Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)]
 
 
 def _view(request: Request, region: str, store: str, state: str, page_number: int) -> dict:
@@ -44,13 +46,13 @@ def _view(request: Request, region: str, store: str, state: str, page_number: in
 
 
 @get("/fleet", sync_to_thread=True, guards=GUARDS)
-def fleet_page(request: Request, region: str = "", store: str = "", status: StateFilter = "", page_number: Page = 1
-               ) -> Template:
+def fleet_page(request: Request, region: Region = "", store: Store = "", status: StateFilter = "",
+               page_number: Page = 1) -> Template:
     return page(request, "fleet.html", **_view(request, region, store, status, page_number))
 
 
 @get("/fleet/table", sync_to_thread=True, guards=GUARDS)
-def fleet_table(request: Request, region: str = "", store: str = "", status: StateFilter = "", page_number: Page = 1
-                ) -> Template:
+def fleet_table(request: Request, region: Region = "", store: Store = "", status: StateFilter = "",
+                page_number: Page = 1) -> Template:
     """The table alone, for the page's htmx poll every 2 s."""
     return page(request, "_fleet_table.html", **_view(request, region, store, status, page_number))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from central import users
@@ -45,7 +46,7 @@ def _stores(stores: tuple[str, ...]) -> str:
 
 
 @post("/users/{username:str}/role", sync_to_thread=True, guards=GUARDS)
-def change_role(request: Request, username: str, data: Form) -> Template | Redirect:
+def change_role(request: Request, username: FromPath[str], data: Form) -> Template | Redirect:
     c = session.console(request)
     try:
         user = users.set_role(c.db, username, data.get("role", ""), users.parse_stores(data.get("stores")))
@@ -56,7 +57,7 @@ def change_role(request: Request, username: str, data: Form) -> Template | Redir
 
 
 @post("/users/{username:str}/active", sync_to_thread=True, guards=GUARDS)
-def switch(request: Request, username: str, data: Form) -> Template | Redirect:
+def switch(request: Request, username: FromPath[str], data: Form) -> Template | Redirect:
     c = session.console(request)
     active = data.get("active") == "1"
     if not active and username == request.state.user.username:
@@ -70,7 +71,7 @@ def switch(request: Request, username: str, data: Form) -> Template | Redirect:
 
 
 @post("/users/{username:str}/unlock", sync_to_thread=True, guards=GUARDS)
-def unlock(request: Request, username: str) -> Template | Redirect:
+def unlock(request: Request, username: FromPath[str]) -> Template | Redirect:
     c = session.console(request)
     try:
         users.unlock(c.db, username)
