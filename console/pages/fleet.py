@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,7 +43,8 @@ def _view(request: Request, region: str, store: str, state: str, page_number: in
     return {"rows": rows[(page_number - 1) * PER_PAGE:page_number * PER_PAGE], "total": len(rows),
             "page_number": page_number, "pages": pages, "region": region, "store": store, "state": state,
             "regions": regions, "all_regions": sorted({regions[s] for s in visible if s in regions}),
-            "all_stores": visible, "states": STATES, "now": now, "ago": ago, "when": when}
+            "all_stores": visible, "states": STATES, "counts": Counter(r.status for r in rows), "now": now,
+            "ago": ago, "when": when}
 
 
 @get("/fleet", sync_to_thread=True, guards=GUARDS)
