@@ -340,8 +340,14 @@ def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
                     log.exception("scheduled jobs failed; next try in %.0fs", c.jobs_every_s)
         jobs_thread = threading.Thread(target=scheduled, name="central-jobs", daemon=True)
         jobs_thread.start()
-    log.info("central serving chain %s: %d worker(s)%s", c.chain, len(workers),
-             f", files on :{server.port}" if server else "")
+    console = None
+    if config.console.enabled:
+        from console.server import Background
+
+        console = Background(config, open_database(c.dsn), clock).start()  # its own connection
+    log.info("central serving chain %s: %d worker(s)%s%s", c.chain, len(workers),
+             f", files on :{server.port}" if server else "",
+             f", console on {config.console.host}:{config.console.port}" if console else "")
     notifier = Notifier()
     notifier.ready(f"{len(workers)} worker(s) for chain {c.chain}")
     run_until_stopped(notifier, alive=lambda: all(w.alive for w in workers))
@@ -350,6 +356,8 @@ def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
         w.stop()
     if server:
         server.stop()
+    if console:
+        console.stop()
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -36,10 +38,38 @@ def session_key(path: str | Path) -> bytes:
     return key
 
 
+def _server(config: CentralConfig, db: Database, clock: Clock, host: str | None, port: int | None,
+            log_level: str = "info") -> uvicorn.Server:
+    """Behind a reverse proxy on this host, uvicorn takes the client's address from X-Forwarded-For (the audit
+    log's 'from where'); it trusts that header from 127.0.0.1 only."""
+    app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
+    return uvicorn.Server(uvicorn.Config(app, host=host or config.console.host, port=port or config.console.port,
+                                         proxy_headers=True, log_level=log_level))
+
+
 def serve(config: CentralConfig, db: Database, clock: Clock, *, host: str | None = None,
           port: int | None = None) -> None:
-    """Serve until SIGINT/SIGTERM. Behind a reverse proxy on this host, uvicorn takes the client's address
-    from X-Forwarded-For (the audit log's 'from where'); it trusts that header from 127.0.0.1 only."""
-    app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
-    uvicorn.run(app, host=host or config.console.host, port=port or config.console.port, proxy_headers=True,
-                log_level="info")
+    """Serve until SIGINT/SIGTERM (``store-edge-central console``)."""
+    _server(config, db, clock, host, port).run()
+
+
+class Background:
+    """The console on a thread of another program (``serve`` with ``[console] enabled``, the tests)."""
+
+    def __init__(self, config: CentralConfig, db: Database, clock: Clock, *, host: str | None = None,
+                 port: int | None = None):
+        self.server = _server(config, db, clock, host, port, log_level="warning")  # off the main thread: no signals
+        self.thread = threading.Thread(target=self.server.run, name="console", daemon=True)
+
+    def start(self, timeout_s: float = 20.0) -> Background:
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"the console did not start on port {self.server.config.port}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

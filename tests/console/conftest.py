@@ -5,22 +5,17 @@ FixedClock; Debian's chromium driven by Playwright (never a browser of Playwrigh
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from central import users
 from central.config import CentralConfig, CentralSection, ConsoleSection
 from central.db import Database, open_database
-from console.app import create_app
-from console.server import session_key
-from console.state import Console
+from console.server import Background
 from sync.clock import FixedClock
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +38,7 @@ class Server:
     clock: FixedClock
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -73,20 +68,12 @@ def server(tmp_path_factory) -> Iterator[Server]:
     config = CentralConfig(CentralSection(dsn=str(root / "central.db"), content_dir=str(root / "headoffice")),
                            console=ConsoleSection(secret_file=str(root / "secret" / "console.key"),
                                                   session_max_age_s=MAX_AGE_S))
+    port = free_port()
+    console = Background(config, db, clock, port=port).start()
     # Plain HTTP on the loopback: the browser keeps Secure cookies for http://localhost, so production's
     # cookie flags stay on in the test.
-    app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, name="console", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "the console did not start"
-        time.sleep(0.05)
     yield Server(f"http://localhost:{port}", db, clock)
-    uv.should_exit = True
-    thread.join(10)
+    console.stop()
     db.close()
 
 
