@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 
 from .db import Database
 
-_WHERE = " WHERE (? = '' OR actor = ?) AND (? = '' OR action LIKE ?)"
+_WHERE = " WHERE (? = '' OR actor = ?) AND (? = '' OR action = ?)"
+# Every action the console records, in words for the page; the CSV keeps the codes.
+ACTIONS = {
+    "login": "signed in", "login.failed": "sign-in refused", "logout": "signed out",
+    "user.add": "added a person", "user.role": "changed a role or stores", "user.deactivate": "switched an account off",
+    "user.activate": "switched an account on", "user.unlock": "unlocked an account",
+    "audit.view": "read the audit log", "audit.export": "downloaded the audit log",
+}
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 
 
@@ -33,7 +40,7 @@ def record(db: Database, *, at: float, actor: str, action: str, scope: str, deta
 
 
 def entries(db: Database, *, limit: int, offset: int = 0, actor: str = "", action: str = "") -> list[Entry]:
-    """Newest first; ``actor`` and ``action`` filter when given (``action`` by prefix: ``user.``)."""
+    """Newest first; ``actor`` and ``action`` filter when given."""
     rows = db.execute("SELECT id, at, actor, action, scope, detail, client FROM audit_log" + _WHERE
                       + " ORDER BY id DESC LIMIT ? OFFSET ?", (*_filters(actor, action), limit, offset))
     return [Entry(*r) for r in rows]
@@ -44,7 +51,7 @@ def count(db: Database, *, actor: str = "", action: str = "") -> int:
 
 
 def _filters(actor: str, action: str) -> tuple[str, ...]:
-    return actor, actor, action, action.replace("%", "") + "%"
+    return actor, actor, action, action
 
 
 def utc_text(at: float) -> str:

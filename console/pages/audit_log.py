@@ -27,7 +27,8 @@ def audit_page(request: Request, actor: FromQuery[str] = "", action: FromQuery[s
     c.record(request, "audit.view", "chain", f"page {page_number}" + (f", actor {actor}" if actor else "")
              + (f", action {action}" if action else ""))
     return page(request, "audit.html", rows=rows, total=total, page_number=page_number,
-                pages=max(1, -(-total // PER_PAGE)), actor=actor, action=action, utc_text=audit.utc_text)
+                pages=max(1, -(-total // PER_PAGE)), actor=actor, action=action, utc_text=audit.utc_text,
+                actions=audit.ACTIONS)
 
 
 @get("/audit.csv", sync_to_thread=True, guards=GUARDS)
