@@ -48,6 +48,8 @@ def _stores(stores: tuple[str, ...]) -> str:
 @post("/users/{username:str}/role", sync_to_thread=True, guards=GUARDS)
 def change_role(request: Request, username: FromPath[str], data: Form) -> Template | Redirect:
     c = session.console(request)
+    if username == request.state.user.username:
+        return _people(request, status=400, error="You cannot change your own role: ask another admin.")
     try:
         user = users.set_role(c.db, username, data.get("role", ""), users.parse_stores(data.get("stores")))
     except UserError as exc:

@@ -141,6 +141,10 @@ def test_admin_adds_changes_switches_off_and_unlocks_people(page: Page, server: 
     expect(other.get_by_role("heading", level=1)).to_have_text("Welcome, kim")
     other.close()
     expect(page.locator("#user-ada").get_by_role("button", name="Switch off")).to_have_count(0)
+    page.locator("#user-ada").get_by_label("Role of ada").select_option(label="Marketer")
+    page.locator("#user-ada").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_have_text("You cannot change your own role: ask another admin.")
+    assert users.get_user(server.db, "ada").role == "admin"
 
     go(page, "Audit log")
     page.get_by_label("Person").fill("ada")
