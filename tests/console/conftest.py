@@ -4,44 +4,20 @@ FixedClock; Debian's chromium driven by Playwright (never a browser of Playwrigh
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from console_support import CHROMIUM, CHROMIUM_ARGS, MAX_AGE_S, PASSWORD, PEOPLE, SIGNS, STORES_CSV, Server, free_port
+from support import pg_database
 
 from central import users
 from central.config import CentralConfig, CentralSection, ConsoleSection
 from central.db import Database, open_database
 from console.server import Background
 from sync.clock import FixedClock
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-PASSWORD = "console-test-password"
-# One person per role; the store manager runs store s001 only.
-PEOPLE = {"admin": "ada", "marketer": "mia", "store_manager": "sam", "technician": "tom",
-          "privacy_officer": "pia"}
-STORES_CSV = "store,region,devices\ns001,south,kiosk-1|signage-1\ns002,north,kiosk-2\ns003,north,{signs}\n"
-SIGNS = [f"sign-{n:02d}" for n in range(1, 56)]  # enough for a second page of the fleet
-SCREENS = Path(__file__).resolve().parents[2] / "test-output" / "console"
-MAX_AGE_S = 3600
-
-
-@dataclass
-class Server:
-    url: str
-    db: Database
-    clock: FixedClock
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(db: Database, now: float) -> None:
@@ -58,14 +34,22 @@ def _seed(db: Database, now: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+def server(request, tmp_path_factory) -> Iterator[Server]:
+    """The console over SQLite, or over PostgreSQL where a module asks (``indirect`` with "postgres")."""
     root = tmp_path_factory.mktemp("console")
     (root / "headoffice").mkdir()
     (root / "headoffice" / "stores.csv").write_text(STORES_CSV.format(signs="|".join(SIGNS)))
     clock = FixedClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))
-    db = open_database(root / "central.db")
+    with ExitStack() as stack:
+        dsn = stack.enter_context(pg_database()) if getattr(request, "param", "sqlite") == "postgres" \
+            else str(root / "central.db")
+        yield from _serve(root, dsn, clock)
+
+
+def _serve(root: Path, dsn: str, clock: FixedClock) -> Iterator[Server]:
+    db = open_database(dsn)
     _seed(db, clock.time())
-    config = CentralConfig(CentralSection(dsn=str(root / "central.db"), content_dir=str(root / "headoffice")),
+    config = CentralConfig(CentralSection(dsn=dsn, content_dir=str(root / "headoffice")),
                            console=ConsoleSection(secret_file=str(root / "secret" / "console.key"),
                                                   session_max_age_s=MAX_AGE_S))
     port = free_port()

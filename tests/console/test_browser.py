@@ -9,7 +9,7 @@ import io
 import re
 
 import pytest
-from conftest import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, Server
+from console_support import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, Server
 from playwright.sync_api import Page, expect
 
 from central import users

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 import schemathesis
-from conftest import PASSWORD, Server
+from console_support import PASSWORD, Server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +32,7 @@ def signed_in(server: Server) -> dict[str, str]:
     return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRFToken": token}
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_no_request_gets_a_500(server: Server, signed_in: dict[str, str]):
     schema = schemathesis.openapi.from_url(server.url + "/schema/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]

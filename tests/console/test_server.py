@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
+from console_support import free_port
 
 from console.server import session_key
 from sync.config import ConfigError
