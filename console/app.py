@@ -14,6 +14,7 @@ from litestar.datastructures import MutableScopeHeaders, State
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -32,8 +33,8 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
 }
+NO_STORE = {"Cache-Control": "no-store"}  # pages hold people's data; the static files may be cached
 MESSAGES = {
     400: "That request was not understood",
     403: "You do not have access to this",
@@ -72,7 +73,8 @@ def _security_headers(app: ASGIApp) -> ASGIApp:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in HEADERS.items():
+                static = scope["path"].startswith("/static/")
+                for name, value in (HEADERS if static else {**HEADERS, **NO_STORE}).items():
                     headers[name] = value
             await send(message)
         await app(scope, receive, send_with_headers)
@@ -95,6 +97,7 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
                                cookie_samesite="strict"),
         middleware=[_security_headers, sessions.middleware],
         exception_handlers={Exception: _error},
-        openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1", render_plugins=[]),
+        openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1",
+                                     render_plugins=[JsonRenderPlugin()]),  # no HTML viewer: it loads from CDNs
         debug=False,
     )

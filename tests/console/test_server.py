@@ -50,6 +50,11 @@ def test_the_console_command_serves_the_sign_in_page(tmp_path: Path):
                 time.sleep(0.2)
         assert r.status_code == 200 and "Sign in" in r.text
         assert r.headers["X-Frame-Options"] == "DENY" and "default-src 'self'" in r.headers["Content-Security-Policy"]
+        assert r.headers["Cache-Control"] == "no-store"
+        htmx = requests.get(f"http://127.0.0.1:{port}/static/htmx.min.js", timeout=2)
+        assert htmx.status_code == 200 and "htmx" in htmx.text and "Cache-Control" not in htmx.headers
+        assert requests.get(f"http://127.0.0.1:{port}/schema/openapi.json", timeout=2).json()["paths"]
+        assert requests.get(f"http://127.0.0.1:{port}/schema/swagger", timeout=2).status_code == 404  # no CDN viewer
         assert stat.S_IMODE((tmp_path / "k").stat().st_mode) == 0o600
     finally:
         os.kill(proc.pid, signal.SIGTERM)
