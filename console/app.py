@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import session
 from .pages import audit_log, fleet, people, signin
 from .render import page
 from .state import Console
@@ -35,36 +36,37 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 NO_STORE = {"Cache-Control": "no-store"}  # pages hold people's data; the static files may be cached
-MESSAGES = {
-    400: "That request was not understood",
-    403: "You do not have access to this",
-    404: "There is no such page",
-    405: "That page cannot be used this way",
+MESSAGES = {  # status -> (title, what to do); a 403 says what is not yours instead
+    400: ("That request was not understood", "Please check the address or the form."),
+    403: ("You do not have access to this", ""),
+    404: ("There is no such page", "Please check the address, or start again from the start page."),
+    405: ("That page cannot be used this way", "Please use the page's own links and buttons."),
 }
+OTHER = ("That did not work", "Please try again from the start page.")
 PUBLIC_NAMES = {"status": "state", "page_number": "page"}  # the handlers' argument names for the query's
 CSRF_REFUSED = "This form has expired or did not come from this console. Reload the page and try again."
 
 
 def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthorizedException):
-        reason = exc.detail if exc.detail != "Please sign in." else ""
-        if reason:
-            request.set_session({"notice": reason})
+        if exc.detail == session.ENDED:
+            request.set_session({"notice": session.ENDED})
         if request.headers.get("HX-Request"):
             return Response("", status_code=401, headers={"HX-Redirect": "/login"})
         return Redirect("/login", status_code=303)
-    if isinstance(exc, ValidationException):
-        status = 400
-        fields = sorted({PUBLIC_NAMES.get(e.get("key"), e.get("key")) for e in exc.extra or [] if isinstance(e, dict)})
-        detail = (f"Please check the address or the form: {', '.join(map(str, fields))} cannot be used as given."
-                  if fields else "Please check the address or the form.")
-    elif isinstance(exc, HTTPException):
-        status = exc.status_code
-        detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
-    else:
+    if not isinstance(exc, HTTPException):
         log.exception("console request %s %s failed", request.method, request.url.path, exc_info=exc)
-        status, detail = 500, "Something went wrong on our side; it has been logged. Please try again."
-    return page(request, "error.html", status=status, title=MESSAGES.get(status, "That did not work"), detail=detail)
+        return page(request, "error.html", status=500, title="Something went wrong on our side",
+                    detail="It has been logged. Please try again.")
+    title, detail = MESSAGES.get(exc.status_code, OTHER)
+    if isinstance(exc, ValidationException):
+        fields = sorted({str(PUBLIC_NAMES.get(e.get("key"), e.get("key"))) for e in exc.extra or []
+                         if isinstance(e, dict)})
+        if fields:
+            detail = f"Please check the address or the form: {', '.join(fields)} cannot be used as given."
+    elif exc.status_code == 403:
+        detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
+    return page(request, "error.html", status=exc.status_code, title=title, detail=detail)
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:

@@ -35,7 +35,7 @@ def signed_in(connection: ASGIConnection) -> User:
     session = connection.session or {}
     name, seen = session.get("user"), session.get("seen")
     if not isinstance(name, str) or not isinstance(seen, int | float):
-        raise NotAuthorizedException("Please sign in.")
+        raise NotAuthorizedException("Please sign in.")  # a first visit: the sign-in page says nothing more
     now = c.clock.time()
     user = users.get_user(c.db, name)
     if now - seen > c.config.session_max_age_s or user is None or not user.active:
