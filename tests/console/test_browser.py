@@ -274,3 +274,17 @@ def test_a_post_without_the_csrf_token_is_refused(page: Page, server: Server):
     assert users.get_user(server.db, "eve") is None
     page.set_content(r.text())
     shot(page, "csrf-refused")
+
+
+def test_a_wrong_address_or_filter_says_what_to_do(page: Page, server: Server):
+    sign_in(page, server, "tom")
+    assert page.goto(server.url + "/no-such-page").status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("There is no such page")
+    expect(page.get_by_text("Please check the address, or start again from the start page.")).to_be_visible()
+    shot(page, "not-found")
+    assert page.goto(server.url + "/fleet?state=asleep&page=0").status == 400
+    expect(page.get_by_text("Please check the address or the form: page, state cannot be used as given.")
+           ).to_be_visible()
+    shot(page, "bad-filter")
+    page.get_by_role("link", name="Back to the start page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, tom")
