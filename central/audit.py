@@ -16,7 +16,7 @@ _WHERE = " WHERE (? = '' OR actor = ?) AND (? = '' OR action = ?)"
 ACTIONS = {
     "login": "signed in", "login.failed": "sign-in refused", "logout": "signed out",
     "user.add": "added a person", "user.role": "changed a role or stores", "user.deactivate": "switched an account off",
-    "user.activate": "switched an account on", "user.unlock": "unlocked an account",
+    "user.activate": "switched an account on", "user.unlock": "unlocked an account", "user.password": "set a password",
     "audit.view": "read the audit log", "audit.export": "downloaded the audit log",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")

@@ -90,8 +90,8 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
                                    secure=secure_cookies, httponly=True, samesite="lax")
     return Litestar(
         route_handlers=[signin.login_page, signin.login, signin.logout, signin.home, people.people_page, people.add,
-                        people.change_role, people.switch, people.unlock, fleet.fleet_page, fleet.fleet_table,
-                        audit_log.audit_page, audit_log.audit_csv,
+                        people.change_role, people.switch, people.unlock, people.reset_password, fleet.fleet_page,
+                        fleet.fleet_table, audit_log.audit_page, audit_log.audit_csv,
                         create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False)],
         state=State({"console": console}),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),

@@ -81,3 +81,16 @@ def unlock(request: Request, username: FromPath[str]) -> Template | Redirect:
         return _people(request, status=400, error=f"Not unlocked: {exc}.")
     c.record(request, "user.unlock", f"user/{username}")
     return done(request, "/users", f"{username} is unlocked.")
+
+
+@post("/users/{username:str}/password", sync_to_thread=True, guards=GUARDS)
+def reset_password(request: Request, username: FromPath[str], data: Form) -> Template | Redirect:
+    """A new password for someone who forgot theirs; it also lifts a lockout."""
+    c = session.console(request)
+    try:
+        users.set_password(c.db, username, data.get("password", ""))
+        users.unlock(c.db, username)
+    except UserError as exc:
+        return _people(request, status=400, error=f"Password not set: {exc}.")
+    c.record(request, "user.password", f"user/{username}")
+    return done(request, "/users", f"{username} has a new password; tell them in person.")

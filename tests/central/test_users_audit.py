@@ -82,6 +82,10 @@ def test_unlock_and_switched_off_accounts(db: Database, clock: FixedClock):
     assert users.get_user(db, "ada").locked(clock.time())
     users.unlock(db, "ada")
     assert users.authenticate(db, "ada", PASSWORD, now=clock.time(), max_failures=5, lockout_s=900).user
+    with pytest.raises(UserError, match="at least 10 characters"):
+        users.set_password(db, "ada", "short")
+    users.set_password(db, "ada", "a new password")
+    assert users.authenticate(db, "ada", "a new password", now=clock.time(), max_failures=5, lockout_s=900).user
     users.set_active(db, "ada", False)
     assert "switched off" in users.authenticate(db, "ada", PASSWORD, now=clock.time(), max_failures=5,
                                                 lockout_s=900).message

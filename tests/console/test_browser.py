@@ -76,7 +76,7 @@ def test_each_role_sees_its_pages_and_no_others(page: Page, server: Server, role
     csrf = token(page)
     actions = [("/users/add", {"username": "x-" + role.replace("_", "-"), "role": "admin", "password": PASSWORD}),
                ("/users/tom/role", {"role": "admin", "stores": ""}), ("/users/tom/active", {"active": "0"}),
-               ("/users/tom/unlock", {})]
+               ("/users/tom/unlock", {}), ("/users/tom/password", {"password": "taken-over-by-" + role})]
     for path, form in actions:
         if role != "admin":  # the admin's own actions are clicked through in the next test
             r = page.request.post(server.url + path, form={**form, "_csrf_token": csrf})
@@ -131,13 +131,19 @@ def test_admin_adds_changes_switches_off_and_unlocks_people(page: Page, server: 
     shot(page, "admin-users-locked")
     row.get_by_role("button", name="Unlock").click()
     expect(page.get_by_role("status")).to_have_text("kim is unlocked.")
+    page.locator("#user-kim").get_by_label("New password for kim").fill("too short")
+    page.locator("#user-kim").get_by_role("button", name="Set").click()
+    expect(page.get_by_role("alert")).to_have_text("Password not set: a password needs at least 10 characters.")
+    page.locator("#user-kim").get_by_label("New password for kim").fill("kims-second-password")
+    page.locator("#user-kim").get_by_role("button", name="Set").click()
+    expect(page.get_by_role("status")).to_have_text("kim has a new password; tell them in person.")
     page.locator("#user-kim").get_by_role("button", name="Switch off").click()
     expect(page.get_by_role("status")).to_have_text("kim is switched off.")
     expect(page.locator("#user-kim")).to_contain_text("switched off")
-    sign_in(other, server, "kim", "kims-first-password")
+    sign_in(other, server, "kim", "kims-second-password")
     expect(other.get_by_role("alert")).to_have_text("This account is switched off. Ask an admin.")
     page.locator("#user-kim").get_by_role("button", name="Switch on").click()
-    sign_in(other, server, "kim", "kims-first-password")
+    sign_in(other, server, "kim", "kims-second-password")
     expect(other.get_by_role("heading", level=1)).to_have_text("Welcome, kim")
     other.close()
     expect(page.locator("#user-ada").get_by_role("button", name="Switch off")).to_have_count(0)
@@ -151,7 +157,7 @@ def test_admin_adds_changes_switches_off_and_unlocks_people(page: Page, server: 
     page.get_by_role("button", name="Filter").click()
     table = page.get_by_role("table")
     for action in ("signed in", "added a person", "changed a role or stores", "unlocked an account",
-                   "switched an account off", "switched an account on", "read the audit log"):
+                   "set a password", "switched an account off", "switched an account on", "read the audit log"):
         expect(table).to_contain_text(action)
     expect(table.locator("tr", has_text="unlocked an account")).to_contain_text("user/kim")
     page.get_by_label("Action").select_option(label="switched an account off")
