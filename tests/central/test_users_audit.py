@@ -86,8 +86,9 @@ def test_unlock_and_switched_off_accounts(db: Database, clock: FixedClock):
         users.set_password(db, "ada", "short")
     users.set_password(db, "ada", "a new password")
     assert users.authenticate(db, "ada", "a new password", now=clock.time(), max_failures=5, lockout_s=900).user
+    assert users.authenticate(db, "ada", PASSWORD, now=clock.time(), max_failures=5, lockout_s=900).user is None
     users.set_active(db, "ada", False)
-    assert "switched off" in users.authenticate(db, "ada", PASSWORD, now=clock.time(), max_failures=5,
+    assert "switched off" in users.authenticate(db, "ada", "a new password", now=clock.time(), max_failures=5,
                                                 lockout_s=900).message
 
 
