@@ -13,11 +13,14 @@
     sync-stores           profile deltas to the stores (who each store caches)
     qr issue ID           a signed QR card for a customer
     keys new|activate|list  signing keys and their rotation
+    console               the head-office web console (docs/console.md)
+    users add NAME        a console user (the first admin; the console manages the rest);  users list
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -33,8 +36,10 @@ from sync.protocol.overrides import Override, OverrideRejected
 from sync.runtime import run_until_stopped, setup_logging
 from sync.sdnotify import Notifier
 
+from . import audit as audit_mod
 from . import config as config_mod
 from . import publishing
+from . import users as users_mod
 from .content_files import ContentProblem, load_stores
 from .db import open_database
 from .erasure import export_profile
@@ -139,6 +144,17 @@ def parser() -> argparse.ArgumentParser:
     act = keys_sub.add_parser("activate")
     act.add_argument("key_id")
     keys_sub.add_parser("list")
+    con = sub.add_parser("console", help="the head-office web console")
+    con.add_argument("--host", help="default [console] host")
+    con.add_argument("--port", type=int, help="default [console] port")
+    people = sub.add_parser("users", help="console users")
+    people_sub = people.add_subparsers(dest="action", required=True)
+    add = people_sub.add_parser("add")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=users_mod.ROLES)
+    add.add_argument("--stores", help="a store manager's stores: s001,s002")
+    add.add_argument("--password-file", help="read the password from this file (default: ask for it)")
+    people_sub.add_parser("list")
     return p
 
 
@@ -174,6 +190,13 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             plans = office.plan_content(args.scope, force=args.force)
             print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
             return 0
+        if args.cmd == "console":
+            from console.server import serve as serve_console
+
+            serve_console(config, db, clock, host=args.host, port=args.port)
+            return 0
+        if args.cmd == "users":
+            return users_command(args, db, clock)
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
             return offline_command(args, config, db, keys, clock)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
@@ -261,6 +284,27 @@ def online_command(args, office: HeadOffice) -> int:
     return 0
 
 
+def users_command(args, db, clock: Clock) -> int:
+    """Users from the command line: the first admin, and a list; the console does the rest (and audits it)."""
+    if args.action == "list":
+        for u in users_mod.list_users(db):
+            print(f"{u.username:<20} {u.role:<16} {','.join(u.stores) or '-':<20} {'active' if u.active else 'off'}")
+        return 0
+    if args.password_file:
+        password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("store-edge-central: the two passwords differ; nobody was added", file=sys.stderr)
+            return 1
+    user = users_mod.add_user(db, args.name, args.role, password, stores=users_mod.parse_stores(args.stores),
+                              now=clock.time())
+    audit_mod.record(db, at=clock.time(), actor=f"cli:{getpass.getuser()}", action="user.add",
+                     scope=f"user/{user.username}", detail=f"role {user.role}", client="command line")
+    print(f"{user.username} added as {user.role}" + (f" for {','.join(user.stores)}" if user.stores else ""))
+    return 0
+
+
 def keys_command(args, keys: Keyring) -> int:
     if args.action == "new":
         kid = keys.new_key()
@@ -301,8 +345,14 @@ def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
                     log.exception("scheduled jobs failed; next try in %.0fs", c.jobs_every_s)
         jobs_thread = threading.Thread(target=scheduled, name="central-jobs", daemon=True)
         jobs_thread.start()
-    log.info("central serving chain %s: %d worker(s)%s", c.chain, len(workers),
-             f", files on :{server.port}" if server else "")
+    console = None
+    if config.console.enabled:
+        from console.server import Background
+
+        console = Background(config, open_database(c.dsn), clock).start()  # its own connection
+    log.info("central serving chain %s: %d worker(s)%s%s", c.chain, len(workers),
+             f", files on :{server.port}" if server else "",
+             f", console on {config.console.host}:{config.console.port}" if console else "")
     notifier = Notifier()
     notifier.ready(f"{len(workers)} worker(s) for chain {c.chain}")
     run_until_stopped(notifier, alive=lambda: all(w.alive for w in workers))
@@ -311,6 +361,8 @@ def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
         w.stop()
     if server:
         server.stop()
+    if console:
+        console.stop()
     return 0
 
 

@@ -38,9 +38,22 @@ class CentralSection:
 
 
 @dataclass(frozen=True)
+class ConsoleSection:
+    enabled: bool = False  # 'serve' runs the console too
+    host: str = "127.0.0.1"  # behind a TLS reverse proxy (docs/console.md); never bare on a public address
+    port: int = 8089
+    # The key that encrypts the session cookies: 32 random bytes, 0600, made on first start; outside the checkout.
+    secret_file: str = "/var/lib/store-edge-central/console-session.key"
+    session_max_age_s: int = 3600  # a session unused this long is over
+    max_failures: int = 5  # wrong passwords in a row before the account is locked...
+    lockout_s: int = 900  # ...for this long
+
+
+@dataclass(frozen=True)
 class CentralConfig:
     central: CentralSection = CentralSection()
     broker: BrokerSection = BrokerSection()
+    console: ConsoleSection = ConsoleSection()
 
     @property
     def base_url(self) -> str:
@@ -60,6 +73,7 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> C
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     central = _section("central", CentralSection, raw.pop("central", {}), env)
     broker = _section("broker", BrokerSection, raw.pop("broker", {}), env)
+    console = _section("console", ConsoleSection, raw.pop("console", {}), env)
     if raw:
         raise ConfigError(f"unknown section [{next(iter(raw))}]")
-    return CentralConfig(central, broker)
+    return CentralConfig(central, broker, console)

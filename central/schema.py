@@ -82,6 +82,14 @@ MIGRATIONS: list[list[str]] = [
     [  # 4: a retained bundle's content while it holds customers, so an erasure can republish it without them
         "ALTER TABLE streams ADD COLUMN content TEXT",
     ],
+    [  # 5: the console's people (central/users.py) and its append-only audit log (central/audit.py)
+        """CREATE TABLE console_users (username TEXT PRIMARY KEY, role TEXT NOT NULL, stores TEXT NOT NULL,
+            password_hash TEXT NOT NULL, active INTEGER NOT NULL, failures INTEGER NOT NULL,
+            locked_until DOUBLE PRECISION NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE audit_log (id {serial}, at DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL,
+            action TEXT NOT NULL, scope TEXT NOT NULL, detail TEXT NOT NULL, client TEXT NOT NULL)""",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):

@@ -2,7 +2,7 @@
 # Sourced by ./run-demo and ./run-tests: system packages (apt, as root), then a venv with the project.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES="mosquitto mosquitto-clients libzbar0 xvfb libmtdev1 systemd cage faketime"
+APT_PACKAGES="mosquitto mosquitto-clients libzbar0 xvfb libmtdev1 systemd cage faketime chromium"
 
 missing_apt() {
   local p missing=()

@@ -73,9 +73,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(pin.encode("ascii"), salt=salt, n=n, r=r, p=p, dklen=HASH_BYTES,
-                          maxmem=256 * r * (n + p) + 2**20)
+def _scrypt(secret: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, dklen=HASH_BYTES, maxmem=256 * r * (n + p) + 2**20)
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None, n: int = 2**14, r: int = 8, p: int = 1) -> str:
@@ -83,12 +82,26 @@ def hash_pin(pin: str, *, salt: bytes | None = None, n: int = 2**14, r: int = 8,
     problem = validate_pin(pin)
     if problem:
         raise ValueError(problem)
+    return hash_secret(pin.encode("ascii"), salt=salt, n=n, r=r, p=p)
+
+
+def hash_secret(secret: bytes, *, salt: bytes | None = None, n: int = 2**14, r: int = 8, p: int = 1) -> str:
+    """The same scrypt format for any secret (head office's console passwords use it too)."""
     if not (1 < n <= MAX_N and n & (n - 1) == 0 and 1 <= r <= MAX_R and 1 <= p <= MAX_P):
         raise ValueError(f"scrypt cost out of range: n must be a power of 2 up to {MAX_N}, r 1-{MAX_R}, p 1-{MAX_P}")
     salt = os.urandom(SALT_BYTES) if salt is None else salt
     if not salt:
         raise ValueError("salt must not be empty")
-    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_scrypt(pin, salt, n, r, p))}"
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_scrypt(secret, salt, n, r, p))}"
+
+
+def secret_matches(stored: str, secret: bytes) -> bool | None:
+    """Whether ``secret`` hashes to ``stored``; None when ``stored`` is not a hash this code can read."""
+    parsed = _parse(stored)
+    if parsed is None:
+        return None
+    n, r, p, salt, digest = parsed
+    return hmac.compare_digest(_scrypt(secret, salt, n, r, p), digest)
 
 
 def _parse(stored: object) -> tuple[int, int, int, bytes, bytes] | None:
@@ -139,12 +152,11 @@ def check_pin(stored_hash: str, pin: str, *, failures: int, locked_until: float,
     problem = validate_pin(pin)
     if problem:
         return PinCheck(False, "invalid_pin", failures, locked_until, problem)
-    parsed = _parse(stored_hash)
-    if parsed is None:
+    matches = secret_matches(stored_hash, pin.encode("ascii"))
+    if matches is None:
         return PinCheck(False, "bad_hash", failures, locked_until,
                         "This PIN can't be checked on this device. Please ask head office to reset it.")
-    n, r, p, salt, digest = parsed
-    if hmac.compare_digest(_scrypt(pin, salt, n, r, p), digest):
+    if matches:
         return PinCheck(True, "ok", 0, 0.0, "")
     failures += 1
     if failures % max_failures == 0:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from support import wait_for
 
 from central.__main__ import main
@@ -102,8 +103,12 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
     c = central_config.central
     upsert_profile(office.db, {"profile_id": "P-SRV", "phone_hash": "d1" * 32, "first_name": "Sam"}, now=clock.time())
     config = tmp_path / "serve.toml"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        console_port = s.getsockname()[1]
     config.write_text(f'[central]\nchain = "{c.chain}"\ndsn = "{c.dsn}"\nkeys_dir = "{c.keys_dir}"\n'
-                      f'jobs_every_s = 0.5\n[broker]\nport = {broker.port}\n')
+                      f'jobs_every_s = 0.5\n[broker]\nport = {broker.port}\n'
+                      f'[console]\nenabled = true\nport = {console_port}\nsecret_file = "{tmp_path / "console.key"}"\n')
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # plays systemd's notify socket
     notify.bind(str(tmp_path / "notify"))
     notify.settimeout(20)
@@ -115,6 +120,7 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
     try:
         assert notify.recv(256).startswith(b"READY=1")  # Type=notify: systemd waits for this
         assert notify.recv(256) == b"WATCHDOG=1"  # and for a ping every WatchdogSec/2
+        assert "Sign in" in requests.get(f"http://127.0.0.1:{console_port}/login", timeout=5).text  # [console] enabled
         agent = start_agent()
         wait_for(lambda: agent.lookup("phone_hash", "d1" * 32, timeout_s=1).status == "found", timeout=20,
                  what="a worker of 'serve' answers")
@@ -133,4 +139,4 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
             messages.append(notify.recv(256))
     notify.close()
     assert messages[-1] == b"STOPPING=1"
-    assert "2 worker(s)" in proc.stderr.read()
+    assert f"2 worker(s), console on 127.0.0.1:{console_port}" in proc.stderr.read()

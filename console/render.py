@@ -1,0 +1,49 @@
+"""Pages: the template, the navigation a role sees, the one-time message after a change, and times in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from central.users import ROLE_NAMES
+
+# (path, label, roles that see it): the navigation, and the guards use the same role lists.
+FLEET_ROLES = ("admin", "technician", "store_manager")
+USERS_ROLES = ("admin",)
+AUDIT_ROLES = ("admin", "privacy_officer")
+NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/users", "People", USERS_ROLES), ("/audit", "Audit log", AUDIT_ROLES))
+
+
+def page(request: Request, name: str, *, status: int = 200, **context: object) -> Template:
+    user = getattr(request.state, "user", None)
+    session = request.scope.get("session")
+    notice = session.pop("notice", None) if isinstance(session, dict) else None
+    if notice:
+        request.set_session(session)
+    nav = [(path, label) for path, label, roles in NAV if user and user.role in roles]
+    return Template(template_name=name, status_code=status,
+                    context={"user": user, "role_name": ROLE_NAMES.get(user.role, "") if user else "", "nav": nav,
+                             "notice": notice, "path": request.url.path, **context})
+
+
+def done(request: Request, to: str, notice: str) -> Redirect:
+    """After a change: back to a page (303, so a reload does not repeat it) with a one-time notice."""
+    session = request.scope.get("session")
+    request.set_session({**(session if isinstance(session, dict) else {}), "notice": notice})
+    return Redirect(to, status_code=303)
+
+
+def when(at: float | None) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+
+
+def ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(0, int(seconds))} s ago"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"

@@ -1,0 +1,60 @@
+"""Who is signed in: the session cookie's contents, its expiry by the head office's clock, and the role guards.
+
+The cookie (encrypted and signed by Litestar with ``[console] secret_file``) holds only the user name
+and when the session was last used. Expiry is checked here against the clock the entry point handed
+down, so a test moves a :class:`sync.clock.FixedClock` past ``session_max_age_s`` instead of waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from central import users
+from central.users import User
+
+from .state import Console
+
+ENDED = "Your session has ended. Please sign in again."
+
+
+def console(connection: ASGIConnection) -> Console:
+    return connection.app.state.console
+
+
+def start(connection: ASGIConnection, user: User) -> None:
+    connection.set_session({"user": user.username, "seen": console(connection).clock.time()})
+
+
+def signed_in(connection: ASGIConnection) -> User:
+    """The user of this request, or NotAuthorizedException (the handlers send them to the sign-in page)."""
+    c = console(connection)
+    session = connection.session or {}
+    name, seen = session.get("user"), session.get("seen")
+    if not isinstance(name, str) or not isinstance(seen, int | float):
+        raise NotAuthorizedException("Please sign in.")  # a first visit: the sign-in page says nothing more
+    now = c.clock.time()
+    user = users.get_user(c.db, name)
+    if now - seen > c.config.session_max_age_s or user is None or not user.active:
+        connection.clear_session()
+        raise NotAuthorizedException(ENDED)
+    connection.set_session({**session, "seen": now})
+    connection.state.user = user
+    return user
+
+
+def allow(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """A guard: signed in, and one of ``roles``."""
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if signed_in(connection).role not in roles:
+            raise PermissionDeniedException("Your role does not include this page.")
+    return guard
+
+
+def check_store(user: User, store: str) -> None:
+    """A store manager asking for another store's data gets a 403."""
+    if store and not user.may_see_store(store):
+        raise PermissionDeniedException(f"Store {store} is not one of yours.")
