@@ -65,6 +65,8 @@ KINDS = ("kiosk", "tablet", "signage-a", "signage-b", "pos")
 SESSION_EXPIRY_S = 3600
 BATCH = 10  # events per outbox message in the ingest phase
 PROC_FD_RESERVE = 200
+CONNECT_TIMEOUT_S = 0.5
+RECONNECTS_PER_TURN = 1000
 READ_WRITE = selectors.EVENT_READ | selectors.EVENT_WRITE
 
 
@@ -112,6 +114,9 @@ class SimProcess:
             t = DeviceTopics(CHAIN, region_of(store_no), store_name(store_no), f"{kind}-{store_no}")
             c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{t.device}", protocol=mqtt.MQTTv5,
                             reconnect_on_failure=False)
+            # A TCP connect blocks this process's one loop: when the broker's accept queue is full (it is busy
+            # saving its sessions), give up soon and let the backoff retry, instead of starving every session.
+            c.connect_timeout = CONNECT_TIMEOUT_S
             # Many source addresses: a restart storm reuses no 4-tuple the dead broker left in TIME_WAIT.
             d = SimDevice(t, c, bind=f"127.0.{1 + worker_no}.{1 + n % 250}")
             c.user_data_set(d)
@@ -202,17 +207,18 @@ class SimProcess:
                     conn.send(self.status())
                     return
                 if command[0] == "connect":
-                    for d in self.devices:
-                        self.connect(d)
-                        self._pump(0)
+                    now = time.monotonic()
+                    for d in self.devices:  # everyone at once: due now, in the loop's reconnect turns
+                        d.reconnect_at = now
                 elif command[0] == "ingest":
                     self.ingest_rate, self.lookup_rate = command[1], command[2]
                 conn.send(self.status())
             self._pump(0.02)
             now = time.monotonic()
-            for d in self.devices:
-                if d.reconnect_at is not None and now >= d.reconnect_at:
-                    self.connect(d)
+            due = [d for d in self.devices if d.reconnect_at is not None and now >= d.reconnect_at]
+            for d in due[:RECONNECTS_PER_TURN]:  # the rest next turn, after the sockets are served
+                self.connect(d)
+                self._pump(0)
             if now - last_misc >= 1.0:  # keepalive pings and paho's timers
                 for d in self.devices:
                     d.client.loop_misc()
