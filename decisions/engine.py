@@ -18,7 +18,7 @@ from . import bandit, recommendations
 from .caps import CapCounts
 from .catalog import Catalog, CatalogSource
 from .context import DEFAULT_DAYPARTS, Context
-from .menus import MenuDecision, decide_menu
+from .menus import MenuDecision, decide_menu, load_menus
 from .offers import OfferDecision, decide_offers
 from .playbook import Playbook
 from .recommendations import Suggestion
@@ -38,14 +38,14 @@ class Engine:
     @classmethod
     def load(cls, source: CatalogSource, *, now: datetime, timezone: str = "Europe/Sofia",
              dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> Engine:
-        """Read and compile everything; raises PlaybookError naming the offer and field on a bad playbook.
+        """Read and compile everything; raises PlaybookError naming the offer or menu and field on bad content.
 
         ``now`` anchors the store's popularity window (the last 28 days of its cached history).
         """
         return cls(
             playbook=Playbook.load(source.offers(), dayparts),
             catalog=Catalog.from_source(source),
-            menus=tuple(source.menus()),
+            menus=load_menus(source.menus()),
             stats=bandit.index_stats(source.offer_stats()),
             popular=recommendations.popularity_table(source.basket_lines(), timezone, dayparts, now),
         )

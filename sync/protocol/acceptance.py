@@ -1,0 +1,159 @@
+"""Would a device load this content? One check for both ends, with the code the device loads it with.
+
+Head office runs it on what each device will hold after a publish (chain, region, store and device
+merged, the most specific scope winning) before anything is signed; the device runs it on what its
+cache will hold after an apply, inside the apply's transaction, and commits only when it passes.
+
+The checks are the engine's own load (``decisions.playbook.compile_offer``, ``decisions.menus.check_menu``),
+the signage player's (``signage.schedule``, ``signage.layout``, ``signage.library``), and the references
+between sections: every sku an offer, price, stock level or menu names is a product; every media file
+and template an item names is there; every playlist a schedule or zone names and every item a playlist
+names exist; a discount is 0-100 %; every text a shopper reads (product names, offer titles and
+variants, menu names) is in every language of the chain, the languages its product names use.
+
+A reference is checked only when the content holds any of the section it points into: a device whose
+chain bundle has not arrived yet cannot judge a store's prices, and judges them when it has.
+
+Every item's problems are reported (the engine's own loader stops at an item's first; each reference is
+checked), e.g. ``offer OFF-X: field 'channels': 'kisok' is not one of kiosk, tablet, signage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from decisions.conditions import PlaybookError
+from decisions.context import DEFAULT_DAYPARTS
+from decisions.menus import check_menu
+from decisions.playbook import compile_offer
+from signage.layout import LayoutError, layout_from_doc
+from signage.library import LibraryError, item_from_doc, playlist_from_doc
+from signage.schedule import Entry, ScheduleError
+
+from .content import SECTIONS
+
+NOUNS = {"offers": "offer", "menus": "menu", "products": "product", "prices": "price", "inventory": "stock of",
+         "content_items": "content item", "playlists": "playlist", "schedules": "schedule", "layouts": "layout"}
+TEXT_FIELDS = {"products": ("name",), "offers": ("title",), "menus": ("name",)}
+SKU_SECTIONS = ("prices", "inventory")
+
+View = Mapping[str, Sequence[Mapping]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    section: str
+    key: str
+    message: str  # "field 'x': what is wrong", or what is wrong with the whole item
+
+    def __str__(self) -> str:
+        return f"{NOUNS.get(self.section, self.section)} {self.key}: {self.message}"
+
+
+def check_content(view: View, *, dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> list[Problem]:
+    """Every problem the device would have with ``view`` (section -> the items it will hold)."""
+    problems: list[Problem] = []
+    skus = _keys(view, "products")
+    languages = sorted({lang for p in view.get("products", ()) for lang in _texts(p.get("name"))})
+    for section, fields in TEXT_FIELDS.items():
+        for item in view.get(section, ()):
+            for name in fields:
+                _languages(problems, section, item, name, item.get(name), languages)
+    for section in SKU_SECTIONS:
+        for item in view.get(section, ()):
+            _refer(problems, section, _key(section, item), "sku", [item.get("sku")], skus, "no product")
+    for offer in view.get("offers", ()):
+        _engine_load(problems, "offers", offer, lambda o=offer: compile_offer(o, dayparts))
+        benefit = offer.get("benefit")
+        combo = benefit.get("skus") if isinstance(benefit, dict) else None
+        _refer(problems, "offers", offer["id"], "sku", [offer.get("sku")], skus, "no product")
+        _refer(problems, "offers", offer["id"], "benefit.skus", combo or [], skus, "no product")
+        for i, variant in enumerate(offer.get("variants") or []):
+            if isinstance(variant, dict):
+                _languages(problems, "offers", offer, f"variants[{i}].title", variant.get("title"), languages)
+    for menu in view.get("menus", ()):
+        _engine_load(problems, "menus", menu, lambda m=menu: check_menu(m))
+        items = menu.get("items")
+        _refer(problems, "menus", menu["id"], "items", items if isinstance(items, list) else [], skus, "no product")
+    _signage(problems, view)
+    return problems
+
+
+def problems_of(problems: Sequence[Problem], content: View) -> list[Problem]:
+    """Those of ``problems`` about an item ``content`` brings: what a device holds, or another scope
+    brings, is not this bundle's fault (a cache written by an older release may hold what is refused now)."""
+    mine = {(name, _key(name, item)) for name, items in content.items() if name in SECTIONS
+            for item in items if isinstance(item, dict)}
+    return [p for p in problems if (p.section, p.key) in mine]
+
+
+def _signage(problems: list[Problem], view: View) -> None:
+    media = _keys(view, "media")
+    templates = _keys(view, "text_templates")
+    items = _keys(view, "content_items")
+    playlists = _keys(view, "playlists")
+    for doc in view.get("content_items", ()):
+        _engine_load(problems, "content_items", doc, lambda d=doc: item_from_doc(d, None))
+        _refer(problems, "content_items", doc["id"], "media", [doc.get("media")], media, "no media file")
+        _refer(problems, "content_items", doc["id"], "template", [doc.get("template")], templates,
+               "no text template")
+    for doc in view.get("playlists", ()):
+        _engine_load(problems, "playlists", doc, lambda d=doc: playlist_from_doc(d))
+        names = [s if isinstance(s, str) else s.get("item") for s in doc["items"] if isinstance(s, str | dict)]
+        _refer(problems, "playlists", doc["id"], "items", names, items, "no content item")
+    for doc in view.get("schedules", ()):
+        _engine_load(problems, "schedules", doc, lambda d=doc: Entry.from_doc(d))
+        _refer(problems, "schedules", doc["id"], "playlist", [doc.get("playlist")], playlists, "no playlist")
+    for doc in view.get("layouts", ()):
+        _engine_load(problems, "layouts", doc, lambda d=doc: layout_from_doc(d))
+        zones = [z.get("playlist") for z in doc["zones"] if isinstance(z, dict)]
+        _refer(problems, "layouts", doc["id"], "zones.playlist", zones, playlists, "no playlist")
+
+
+def _engine_load(problems: list[Problem], section: str, item: Mapping, load: Callable[[], object]) -> None:
+    """Run the device's own loader on one item; its error becomes a problem with the item's name taken off."""
+    key = _key(section, item)
+    try:
+        load()
+    except (PlaybookError, ScheduleError, LayoutError, LibraryError) as exc:
+        message = str(exc)
+        for prefix in (f"{NOUNS[section]} {key}: ", f"{NOUNS[section]} {key!r}: ", f"{NOUNS[section]} {key!r} "):
+            if message.startswith(prefix):
+                message = message.removeprefix(prefix)
+                break
+        where, sep, what = message.partition(": ")
+        if sep and " " not in where:
+            message = f"field {where!r}: {what}"
+        problems.append(Problem(section, key, message))
+
+
+def _refer(problems: list[Problem], section: str, key: str, field: str, names: Sequence[object],
+           known: set[str] | None, what: str) -> None:
+    if known is None:
+        return
+    for name in names:
+        if isinstance(name, str) and name not in known:
+            problems.append(Problem(section, key, f"field {field!r}: {what} {name!r}"))
+
+
+def _languages(problems: list[Problem], section: str, item: Mapping, field: str, text: object,
+               languages: Sequence[str]) -> None:
+    missing = [lang for lang in languages if isinstance(text, dict) and not text.get(lang)]
+    if missing:
+        problems.append(Problem(section, _key(section, item), f"field {field!r}: no text in {', '.join(missing)}"
+                                f" (the chain's languages: {', '.join(languages)})"))
+
+
+def _texts(value: object) -> list[str]:
+    return [k for k, v in value.items() if isinstance(v, str) and v] if isinstance(value, dict) else []
+
+
+def _keys(view: View, section: str) -> set[str] | None:
+    """The keys ``section`` holds, or None when it holds nothing to check references against."""
+    items = view.get(section) or ()
+    return {_key(section, i) for i in items} or None
+
+
+def _key(section: str, item: Mapping) -> str:
+    return "/".join(str(item.get(k)) for k in SECTIONS[section].key)
