@@ -62,7 +62,7 @@ def check_content(view: View, *, dayparts: Mapping[str, tuple[str, str]] = DEFAU
                 _languages(problems, section, item, name, item.get(name), languages)
     for section in SKU_SECTIONS:
         for item in view.get(section, ()):
-            _refer(problems, section, _key(section, item), "sku", [item.get("sku")], skus, "no product")
+            _refer(problems, section, item_key(section, item), "sku", [item.get("sku")], skus, "no product")
     for offer in view.get("offers", ()):
         _engine_load(problems, "offers", offer, lambda o=offer: compile_offer(o, dayparts))
         benefit = offer.get("benefit")
@@ -83,7 +83,7 @@ def check_content(view: View, *, dayparts: Mapping[str, tuple[str, str]] = DEFAU
 def problems_of(problems: Sequence[Problem], content: View) -> list[Problem]:
     """Those of ``problems`` about an item ``content`` brings: what a device holds, or another scope
     brings, is not this bundle's fault (a cache written by an older release may hold what is refused now)."""
-    mine = {(name, _key(name, item)) for name, items in content.items() if name in SECTIONS
+    mine = {(name, item_key(name, item)) for name, items in content.items() if name in SECTIONS
             for item in items if isinstance(item, dict)}
     return [p for p in problems if (p.section, p.key) in mine]
 
@@ -113,7 +113,7 @@ def _signage(problems: list[Problem], view: View) -> None:
 
 def _engine_load(problems: list[Problem], section: str, item: Mapping, load: Callable[[], object]) -> None:
     """Run the device's own loader on one item; its error becomes a problem with the item's name taken off."""
-    key = _key(section, item)
+    key = item_key(section, item)
     try:
         load()
     except (PlaybookError, ScheduleError, LayoutError, LibraryError) as exc:
@@ -141,7 +141,7 @@ def _languages(problems: list[Problem], section: str, item: Mapping, field: str,
                languages: Sequence[str]) -> None:
     missing = [lang for lang in languages if isinstance(text, dict) and not text.get(lang)]
     if missing:
-        problems.append(Problem(section, _key(section, item), f"field {field!r}: no text in {', '.join(missing)}"
+        problems.append(Problem(section, item_key(section, item), f"field {field!r}: no text in {', '.join(missing)}"
                                 f" (the chain's languages: {', '.join(languages)})"))
 
 
@@ -152,8 +152,9 @@ def _texts(value: object) -> list[str]:
 def _keys(view: View, section: str) -> set[str] | None:
     """The keys ``section`` holds, or None when it holds nothing to check references against."""
     items = view.get(section) or ()
-    return {_key(section, i) for i in items} or None
+    return {item_key(section, i) for i in items} or None
 
 
-def _key(section: str, item: Mapping) -> str:
+def item_key(section: str, item: Mapping) -> str:
+    """An item's key as one text (``a/b`` for a pair)."""
     return "/".join(str(item.get(k)) for k in SECTIONS[section].key)
