@@ -79,6 +79,13 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE device_refusals (store TEXT NOT NULL, device TEXT NOT NULL, reason TEXT NOT NULL,
             count BIGINT NOT NULL, last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (store, device, reason))""",
     ],
+    [  # 4: the fleet view tells the truth: content a device refused, and how often it started again or crashed
+        "ALTER TABLE devices ADD COLUMN rejected TEXT",  # the last content_rejected payload: scope, version, reasons
+        "ALTER TABLE devices ADD COLUMN rejected_at DOUBLE PRECISION",
+        "ALTER TABLE devices ADD COLUMN boots BIGINT",  # boot ids seen online
+        "ALTER TABLE devices ADD COLUMN crashes BIGINT",  # boots that ended without saying 'offline' themselves
+        "ALTER TABLE devices ADD COLUMN clean_stop INTEGER",  # the current boot said 'offline' itself
+    ],
 ]
 
 class SchemaTooNew(RuntimeError):

@@ -41,7 +41,7 @@ from ..runtime import rss_bytes
 from ..weather.open_meteo import OpenMeteo
 from ..weather.provider import Observation, WeatherError, WeatherProvider
 from . import connection
-from .bundles import Arrival, BundleWorker
+from .bundles import Arrival, BundleWorker, Rejection
 from .commands import CommandRegistry
 from .drain import OutboxDrain
 
@@ -109,7 +109,7 @@ class SyncAgent:
             media=MediaFetcher(self.media_dir, retries=config.sync.media_retries,
                                budget_bytes=config.cache.media_budget_bytes),
             chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied, clock=clock,
-            max_bytes=config.cache.max_bytes or None,
+            max_bytes=config.cache.max_bytes or None, on_rejected=self._content_rejected,
         )
         self._register_builtin_commands()
         self._weather_provider = self._direct_weather_provider()
@@ -305,8 +305,8 @@ class SyncAgent:
         if client is None:
             return
         # A clean disconnect would delete the will; we want 'offline' to be said, so say it ourselves.
-        client.publish(self.topics.presence, connection.presence("offline", self.boot_id, self.clock.time()),
-                       qos=1, retain=True)
+        client.publish(self.topics.presence,
+                       connection.presence("offline", self.boot_id, self.clock.time(), clean=True), qos=1, retain=True)
         client.loop_write()
         client.disconnect()
         self._client = None
@@ -555,6 +555,14 @@ class SyncAgent:
                 listener(manifest)
             except Exception:
                 log.exception("bundle listener failed")
+
+    def _content_rejected(self, rejection: Rejection) -> None:
+        """Head office hears why: the fleet view shows the version refused and its reasons."""
+        try:
+            self.outbox.record("content_rejected", {"scope": rejection.stream, "version": rejection.version,
+                                                    "reasons": rejection.reasons, "applied": rejection.applied})
+        except CacheError as exc:
+            log.error("content_rejected not recorded: %s", exc)
 
     # --- health and built-in commands -----------------------------------------------------------
     def health(self) -> dict:

@@ -33,6 +33,10 @@ class CacheReader:
         return [json.loads(r[0]) for r in rows]
 
     # catalogue
+    def section(self, name: str) -> list[dict]:
+        """Every item of a bundle section as the device uses it: per key, the most specific scope's."""
+        return self._all(name)
+
     def product(self, sku: str) -> dict | None:
         return self._one("products", "sku", sku)
 

@@ -37,6 +37,8 @@ NOUNS = {"offers": "offer", "menus": "menu", "products": "product", "prices": "p
          "content_items": "content item", "playlists": "playlist", "schedules": "schedule", "layouts": "layout"}
 TEXT_FIELDS = {"products": ("name",), "offers": ("title",), "menus": ("name",)}
 SKU_SECTIONS = ("prices", "inventory")
+READS = ("products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules", "layouts",
+         "text_templates", "media")  # the sections the check reads: a bundle with none of them needs no check
 
 View = Mapping[str, Sequence[Mapping]]
 
