@@ -17,6 +17,7 @@ over the device's rate. A genuine device never causes any, so the view flags eac
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .content_files import Store
@@ -36,6 +37,31 @@ class DeviceRow:
     rejected: dict | None = None  # {"scope", "version", "reasons", "applied"}
     restarts: int = 0
     crashes: int = 0
+
+
+def record_presence(db: Database, store: str, device: str, doc: Mapping) -> None:
+    """A device's presence message (``docs/protocol.md``): its state, and a start or a crash when its boot id
+    is new."""
+    state, boot = doc.get("state"), doc.get("boot_id")
+    if state == "offline":
+        # A will from an older boot must not mark a newer session offline. Only a clean stop says "clean".
+        db.execute("UPDATE devices SET state = 'offline', presence_at = ?, clean_stop = ?"
+                   " WHERE store = ? AND device = ? AND (boot_id IS NULL OR boot_id = ?)",
+                   (doc.get("ts"), 1 if doc.get("clean") is True else 0, store, device, boot))
+        return
+    # A new boot id is a start; one after a boot that never said 'offline' itself is a crash (or a power cut):
+    # its will came, or the restart beat the will's delay.
+    db.execute(
+        "INSERT INTO devices (store, device, state, boot_id, presence_at, last_seen, boots, crashes, clean_stop)"
+        " VALUES (?, ?, ?, ?, ?, ?, 1, 0, 0)"
+        " ON CONFLICT (store, device) DO UPDATE SET state = excluded.state, boot_id = excluded.boot_id,"
+        f" presence_at = excluded.presence_at, last_seen = {db.dialect.greatest}("
+        "coalesce(devices.last_seen, 0), excluded.last_seen),"
+        " boots = coalesce(devices.boots, 0) + CASE WHEN devices.boot_id = excluded.boot_id THEN 0 ELSE 1 END,"
+        " crashes = coalesce(devices.crashes, 0) + CASE WHEN devices.boot_id <> excluded.boot_id"
+        " AND coalesce(devices.clean_stop, 0) = 0 THEN 1 ELSE 0 END,"
+        " clean_stop = CASE WHEN devices.boot_id = excluded.boot_id THEN devices.clean_stop ELSE 0 END",
+        (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
 
 
 def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:

@@ -35,6 +35,7 @@ from sync.protocol import topics
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest
+from .fleet import record_presence
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
@@ -224,24 +225,4 @@ class Worker:
 
     def _store_presence(self, rows: list[tuple[str, str, dict]]) -> None:
         for store, device, doc in rows:
-            state, boot = doc.get("state"), doc.get("boot_id")
-            if state == "offline":
-                # A will from an older boot must not mark a newer session offline. Only a clean stop says "clean".
-                self.db.execute("UPDATE devices SET state = 'offline', presence_at = ?, clean_stop = ?"
-                                " WHERE store = ? AND device = ? AND (boot_id IS NULL OR boot_id = ?)",
-                                (doc.get("ts"), 1 if doc.get("clean") is True else 0, store, device, boot))
-            else:
-                # A new boot id is a start; one after a boot that never said 'offline' itself is a crash (or a
-                # power cut): its will came, or the restart beat the will's delay.
-                self.db.execute(
-                    "INSERT INTO devices (store, device, state, boot_id, presence_at, last_seen, boots, crashes,"
-                    " clean_stop) VALUES (?, ?, ?, ?, ?, ?, 1, 0, 0)"
-                    " ON CONFLICT (store, device) DO UPDATE SET state = excluded.state, boot_id = excluded.boot_id,"
-                    f" presence_at = excluded.presence_at, last_seen = {self.db.dialect.greatest}("
-                    "coalesce(devices.last_seen, 0), excluded.last_seen),"
-                    " boots = coalesce(devices.boots, 0)"
-                    " + CASE WHEN devices.boot_id = excluded.boot_id THEN 0 ELSE 1 END,"
-                    " crashes = coalesce(devices.crashes, 0) + CASE WHEN devices.boot_id <> excluded.boot_id"
-                    " AND coalesce(devices.clean_stop, 0) = 0 THEN 1 ELSE 0 END,"
-                    " clean_stop = CASE WHEN devices.boot_id = excluded.boot_id THEN devices.clean_stop ELSE 0 END",
-                    (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
+            record_presence(self.db, store, device, doc)

@@ -3,7 +3,6 @@ and the fleet view says so; what the device holds is judged after the apply, so 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -63,25 +62,13 @@ def test_old_content_in_the_cache_does_not_block_new_bundles(start_agent, device
     wait_for(lambda: agent.reader.sync_state().get("store/s001"), what="store bundle applied")
 
 
-def test_fleet_counts_restarts_and_crashes_from_boot_ids(responder, clock):
-    topic = topics.PREFIX + f"/{CHAIN}/presence/s001/kiosk-9"
-
-    def say(state: str, boot: str, **extra: object) -> None:
-        responder.publish(topic, json.dumps({"state": state, "boot_id": boot, "ts": clock.time(), **extra}).encode(),
-                          retain=True)
-
-    say("online", "boot-1")
-    say("offline", "boot-1", clean=True)   # a stop
-    say("online", "boot-2")                 # a start after a stop
-    say("offline", "boot-2")                # its will: it died
-    say("online", "boot-3")
-    say("online", "boot-4")                 # restarted before its will was due: died too
-    say("online", "boot-4")                 # the same boot again is no start
-
-    def row():
-        rows = [r for r in fleet(responder.events.db, now=clock.time(), stale_after_s=180) if r.device == "kiosk-9"]
-        return rows and rows[0].restarts == 3 and rows[0]
-
-    found = wait_for(row, what="three restarts counted")
-    assert found.crashes == 2
-    assert "restarts=3 crashes=2" in format_fleet([found], now=clock.time())
+def test_a_stop_and_start_is_a_restart_not_a_crash(start_agent, device_config, responder, clock):
+    config = device_config()
+    first = start_agent(config)
+    wait_for(lambda: responder.presence.get("s001/kiosk-1", {}).get("boot_id") == first.boot_id)
+    first.stop()  # says 'offline' itself, with "clean": true
+    wait_for(lambda: responder.presence["s001/kiosk-1"]["state"] == "offline")
+    second = start_agent(config)
+    wait_for(lambda: responder.presence["s001/kiosk-1"]["boot_id"] == second.boot_id)
+    (row,) = [r for r in fleet(responder.events.db, now=clock.time(), stale_after_s=180) if r.device == "kiosk-1"]
+    assert (row.restarts, row.crashes) == (1, 0)
