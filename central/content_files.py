@@ -161,12 +161,16 @@ def check_devices(stores: list[Store], scopes: dict[str, ScopeContent]) -> list[
     """Each device's merged content through the device's own check; each problem once, at the file and
     line of the item that brings it."""
     out: dict[str, None] = {}
+    checked: set[tuple[str, ...]] = set()
     for store in stores:
         for chain in store.device_scopes():
+            present = tuple(scope for scope in chain if scope in scopes)
+            if present in checked:
+                continue  # devices and stores with no content of their own share their view with others
+            checked.add(present)
             view: dict[str, dict[str, tuple[dict, str, int]]] = {}
-            for scope in chain:
-                sc = scopes.get(scope)
-                for section, items in (sc.content if sc else {}).items():
+            for scope in present:
+                for section, items in scopes[scope].content.items():
                     for n, item in enumerate(items):
                         view.setdefault(section, {})[item_key(section, item)] = (item, scope, n)
             merged = {section: [item for item, _, _ in by_key.values()] for section, by_key in view.items()}
