@@ -72,3 +72,13 @@ def test_a_stop_and_start_is_a_restart_not_a_crash(start_agent, device_config, r
     wait_for(lambda: responder.presence["s001/kiosk-1"]["boot_id"] == second.boot_id)
     (row,) = [r for r in fleet(responder.events.db, now=clock.time(), stale_after_s=180) if r.device == "kiosk-1"]
     assert (row.restarts, row.crashes) == (1, 0)
+
+
+def test_a_snapshot_keeps_what_its_scope_holds_in_sections_it_does_not_name(start_agent, responder):
+    agent = start_agent()
+    responder.publish_bundle("chain", sample_content(3), version=1)
+    wait_for(lambda: agent.bundles.counts["applied"] == 1)
+    offers = {"offers": [{**sample_content(3)["offers"][0], "sku": "SKU00002"}]}  # the chain's products stay
+    responder.publish_bundle("chain", offers, version=2)
+    wait_for(lambda: agent.reader.sync_state()["chain"]["version"] == 2, what="offers-only snapshot applied")
+    assert agent.bundles.counts["rejected"] == 0

@@ -21,7 +21,7 @@ from ..cache.read import CacheReader
 from ..clock import Clock
 from ..media import MediaError, MediaFetcher
 from ..protocol import bundle as wire
-from ..protocol.acceptance import READS, check_content, problems_of
+from ..protocol.acceptance import JUDGED, REFERRED, Known, check_content
 from ..protocol.content import ContentError, validate
 from ..protocol.signing import TrustedKeys
 from ..runtime import gc_paused
@@ -126,7 +126,7 @@ class BundleWorker(threading.Thread):
                 applied = apply_bundle(cache, stream=arrival.stream, scope=manifest.scope,
                                        version=manifest.version, sha256=manifest.sha256, mode=manifest.mode,
                                        content=content, at=self.clock.time(),
-                                       accept=self._acceptable(cache, content))
+                                       accept=self._acceptable(cache, manifest, content))
                 del content
         except wire.BundleRejected as exc:
             self._refuse(cache, arrival, exc.version, [exc.reason])
@@ -154,15 +154,23 @@ class BundleWorker(threading.Thread):
             self.submit(again)
         self.on_applied(manifest)
 
-    def _acceptable(self, cache: Cache, content: dict) -> Callable[[], list[str]] | None:
-        """The check run inside the apply: what the cache will hold, judged by the check head office runs."""
-        if not any(name in content for name in READS):
+    def _acceptable(self, cache: Cache, manifest: wire.Manifest, content: dict) -> Callable[[], list[str]] | None:
+        """The check run inside the apply: the bundle's items, naming into what the cache will then hold."""
+        items = {name: content[name] for name in JUDGED if name in content}
+        if not items:
             return None
         reader = CacheReader(cache)
 
+        def besides(name: str) -> str:
+            # A snapshot leaves its scope holding exactly the sections it names: read only the other scopes from
+            # SQLite for those (parsing 20k product names again would cost a tenth of the apply).
+            return manifest.scope if manifest.mode == "snapshot" and name in content else ""
+
         def reasons() -> list[str]:
-            held = {name: reader.section(name) for name in READS}
-            return [str(p) for p in problems_of(check_content(held), content)]
+            own = Known.of(content)
+            known = Known({name: own.keys[name] | reader.keys(name, besides=besides(name)) for name in REFERRED},
+                          tuple(sorted({*own.languages, *reader.name_languages(besides=besides("products"))})))
+            return [str(p) for p in check_content(items, known)]
 
         return reasons
 

@@ -1,8 +1,9 @@
 """Would a device load this content? One check for both ends, with the code the device loads it with.
 
 Head office runs it on what each device will hold after a publish (chain, region, store and device
-merged, the most specific scope winning) before anything is signed; the device runs it on what its
-cache will hold after an apply, inside the apply's transaction, and commits only when it passes.
+merged, the most specific scope winning) before anything is signed; the device runs it on a bundle's
+items against what its cache will hold after the apply (inside the apply's transaction) and commits
+only when it passes.
 
 The checks are the engine's own load (``decisions.playbook.compile_offer``, ``decisions.menus.check_menu``),
 the signage player's (``signage.schedule``, ``signage.layout``, ``signage.library``), and the references
@@ -37,8 +38,9 @@ NOUNS = {"offers": "offer", "menus": "menu", "products": "product", "prices": "p
          "content_items": "content item", "playlists": "playlist", "schedules": "schedule", "layouts": "layout"}
 TEXT_FIELDS = {"products": ("name",), "offers": ("title",), "menus": ("name",)}
 SKU_SECTIONS = ("prices", "inventory")
-READS = ("products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules", "layouts",
-         "text_templates", "media")  # the sections the check reads: a bundle with none of them needs no check
+JUDGED = ("products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules",
+          "layouts")  # the sections whose items are checked: a bundle with none of them needs no check
+REFERRED = ("products", "media", "text_templates", "content_items", "playlists")  # what items name by key
 
 View = Mapping[str, Sequence[Mapping]]
 
@@ -53,19 +55,37 @@ class Problem:
         return f"{NOUNS.get(self.section, self.section)} {self.key}: {self.message}"
 
 
-def check_content(view: View, *, dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> list[Problem]:
-    """Every problem the device would have with ``view`` (section -> the items it will hold)."""
+@dataclass(frozen=True)
+class Known:
+    """What the content will hold that items may name: the keys of each referred section (none held: that
+    reference is not checked) and the chain's languages, those its product names use."""
+
+    keys: Mapping[str, frozenset[str]]
+    languages: tuple[str, ...]
+
+    @classmethod
+    def of(cls, view: View) -> Known:
+        return cls({name: frozenset(item_key(name, i) for i in view.get(name) or ()) for name in REFERRED},
+                   tuple(sorted({lang for p in view.get("products") or () for lang in _texts(p.get("name"))})))
+
+
+def check_content(items: View, known: Known | None = None, *,
+                  dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> list[Problem]:
+    """Every problem the device would have with ``items`` (section -> items), naming into ``known``: head office
+    passes a device's whole merged share and lets ``known`` come from it; a device passes the bundle's items
+    and what its cache will hold, so it judges only what the bundle brings (what it holds already, perhaps
+    written by an older release, is not the new bundle's fault)."""
+    known = known or Known.of(items)
     problems: list[Problem] = []
-    skus = _keys(view, "products")
-    languages = sorted({lang for p in view.get("products", ()) for lang in _texts(p.get("name"))})
+    skus = known.keys.get("products")
     for section, fields in TEXT_FIELDS.items():
-        for item in view.get(section, ()):
+        for item in items.get(section, ()):
             for name in fields:
-                _languages(problems, section, item, name, item.get(name), languages)
+                _languages(problems, section, item, name, item.get(name), known.languages)
     for section in SKU_SECTIONS:
-        for item in view.get(section, ()):
+        for item in items.get(section, ()):
             _refer(problems, section, item_key(section, item), "sku", [item.get("sku")], skus, "no product")
-    for offer in view.get("offers", ()):
+    for offer in items.get("offers", ()):
         _engine_load(problems, "offers", offer, lambda o=offer: compile_offer(o, dayparts))
         benefit = offer.get("benefit")
         combo = benefit.get("skus") if isinstance(benefit, dict) else None
@@ -73,44 +93,35 @@ def check_content(view: View, *, dayparts: Mapping[str, tuple[str, str]] = DEFAU
         _refer(problems, "offers", offer["id"], "benefit.skus", combo or [], skus, "no product")
         for i, variant in enumerate(offer.get("variants") or []):
             if isinstance(variant, dict):
-                _languages(problems, "offers", offer, f"variants[{i}].title", variant.get("title"), languages)
-    for menu in view.get("menus", ()):
+                _languages(problems, "offers", offer, f"variants[{i}].title", variant.get("title"), known.languages)
+    for menu in items.get("menus", ()):
         _engine_load(problems, "menus", menu, lambda m=menu: check_menu(m))
-        items = menu.get("items")
-        _refer(problems, "menus", menu["id"], "items", items if isinstance(items, list) else [], skus, "no product")
-    _signage(problems, view)
+        listed = menu.get("items")
+        _refer(problems, "menus", menu["id"], "items", listed if isinstance(listed, list) else [], skus,
+               "no product")
+    _signage(problems, items, known.keys)
     return problems
 
 
-def problems_of(problems: Sequence[Problem], content: View) -> list[Problem]:
-    """Those of ``problems`` about an item ``content`` brings: what a device holds, or another scope
-    brings, is not this bundle's fault (a cache written by an older release may hold what is refused now)."""
-    mine = {(name, item_key(name, item)) for name, items in content.items() if name in SECTIONS
-            for item in items if isinstance(item, dict)}
-    return [p for p in problems if (p.section, p.key) in mine]
-
-
-def _signage(problems: list[Problem], view: View) -> None:
-    media = _keys(view, "media")
-    templates = _keys(view, "text_templates")
-    items = _keys(view, "content_items")
-    playlists = _keys(view, "playlists")
-    for doc in view.get("content_items", ()):
+def _signage(problems: list[Problem], items: View, keys: Mapping[str, frozenset[str]]) -> None:
+    for doc in items.get("content_items", ()):
         _engine_load(problems, "content_items", doc, lambda d=doc: item_from_doc(d, None))
-        _refer(problems, "content_items", doc["id"], "media", [doc.get("media")], media, "no media file")
-        _refer(problems, "content_items", doc["id"], "template", [doc.get("template")], templates,
+        _refer(problems, "content_items", doc["id"], "media", [doc.get("media")], keys.get("media"),
+               "no media file")
+        _refer(problems, "content_items", doc["id"], "template", [doc.get("template")], keys.get("text_templates"),
                "no text template")
-    for doc in view.get("playlists", ()):
+    for doc in items.get("playlists", ()):
         _engine_load(problems, "playlists", doc, lambda d=doc: playlist_from_doc(d))
         names = [s if isinstance(s, str) else s.get("item") for s in doc["items"] if isinstance(s, str | dict)]
-        _refer(problems, "playlists", doc["id"], "items", names, items, "no content item")
-    for doc in view.get("schedules", ()):
+        _refer(problems, "playlists", doc["id"], "items", names, keys.get("content_items"), "no content item")
+    for doc in items.get("schedules", ()):
         _engine_load(problems, "schedules", doc, lambda d=doc: Entry.from_doc(d))
-        _refer(problems, "schedules", doc["id"], "playlist", [doc.get("playlist")], playlists, "no playlist")
-    for doc in view.get("layouts", ()):
+        _refer(problems, "schedules", doc["id"], "playlist", [doc.get("playlist")], keys.get("playlists"),
+               "no playlist")
+    for doc in items.get("layouts", ()):
         _engine_load(problems, "layouts", doc, lambda d=doc: layout_from_doc(d))
         zones = [z.get("playlist") for z in doc["zones"] if isinstance(z, dict)]
-        _refer(problems, "layouts", doc["id"], "zones.playlist", zones, playlists, "no playlist")
+        _refer(problems, "layouts", doc["id"], "zones.playlist", zones, keys.get("playlists"), "no playlist")
 
 
 def _engine_load(problems: list[Problem], section: str, item: Mapping, load: Callable[[], object]) -> None:
@@ -131,8 +142,8 @@ def _engine_load(problems: list[Problem], section: str, item: Mapping, load: Cal
 
 
 def _refer(problems: list[Problem], section: str, key: str, field: str, names: Sequence[object],
-           known: set[str] | None, what: str) -> None:
-    if known is None:
+           known: frozenset[str] | None, what: str) -> None:
+    if not known:
         return
     for name in names:
         if isinstance(name, str) and name not in known:
@@ -149,12 +160,6 @@ def _languages(problems: list[Problem], section: str, item: Mapping, field: str,
 
 def _texts(value: object) -> list[str]:
     return [k for k, v in value.items() if isinstance(v, str) and v] if isinstance(value, dict) else []
-
-
-def _keys(view: View, section: str) -> set[str] | None:
-    """The keys ``section`` holds, or None when it holds nothing to check references against."""
-    items = view.get(section) or ()
-    return {item_key(section, i) for i in items} or None
 
 
 def item_key(section: str, item: Mapping) -> str:
