@@ -86,7 +86,9 @@ def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store]
             status = "stale"
         else:
             status = "online"
-        out.append(DeviceRow(store, device, status, seen, h.get("sync_state") or {}, h, err,
+        # The agent's health says what it applied; a signage player's, what it shows.
+        versions = h.get("sync_state") or h.get("content_versions") or {}
+        out.append(DeviceRow(store, device, status, seen, versions, h, err,
                              refused.get((store, device), {}), json.loads(rejected) if rejected else None,
                              max((boots or 0) - 1, 0), crashes or 0))
     return out

@@ -86,6 +86,7 @@ class EngineHolder:
         self.now = now
         self.timezone = timezone
         self.engine = Engine.empty()
+        self.loaded = False  # some engine has loaded from the cache (else this is the empty one)
         self.error: str | None = None  # why the content on screen is not the cache's, if it is not
         self.reload()
 
@@ -95,7 +96,7 @@ class EngineHolder:
     def reload(self) -> None:
         try:
             self.engine = Engine.load(self.source, now=self.now(), timezone=self.timezone)
-            self.error = None
+            self.loaded, self.error = True, None
         except Exception as exc:  # noqa: BLE001 - whatever content does, the screen stays up
             self.error = f"{exc.__class__.__name__}: {exc}"
             log.error("content in the cache does not load; the screen keeps what it had: %s", self.error)

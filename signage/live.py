@@ -58,6 +58,11 @@ class LiveBoards:
         else:
             self.holder.reload()
 
+    @property
+    def error(self) -> str | None:
+        """Why the engine is not the cache's content (it does not load), if it is not."""
+        return self.holder.error if self.holder else None
+
     def context(self) -> Context:
         obs = latest_weather(self.cache, self.store.store)
         s = self.store
@@ -68,6 +73,8 @@ class LiveBoards:
     def _engine(self) -> Engine:
         if self.holder is None:
             self.reload()
+        if not self.holder.loaded:  # a board says why it is empty, and the player skips it
+            raise ValueError(f"the cache's content does not load ({self.holder.error})")
         return self.holder()
 
     def menu(self, lang: str, limit: int = 12) -> MenuDecision:

@@ -15,6 +15,7 @@ import pytest
 from bad_content import BAD, bad_content
 from support import CHAIN, sample_content, wait_for
 
+from central.fleet import DeviceRow, fleet
 from kiosk.display import start_xvfb
 from sync.cache import Cache
 from sync.cache.bundles import apply_bundle
@@ -36,6 +37,10 @@ def display() -> str:
     yield shown
     xvfb.terminate()
     xvfb.wait(10)
+
+
+def row(responder, device: str) -> DeviceRow:
+    return next(r for r in fleet(responder.events.db, now=0, stale_after_s=1e12) if r.device == device)
 
 
 def unloadable_chain() -> dict:
@@ -71,6 +76,8 @@ phone_key_file = "{tmp / 'phone.key'}"
 coupon_key_file = "{tmp / 'coupon.key'}"
 [kiosk]
 camera = "none"
+[signage]
+health_interval_s = 1.0
 """)
     return config
 
@@ -104,6 +111,8 @@ def test_no_content_takes_a_screen_down(kind, device, display, tmp_path, broker,
         running(lambda: UNLOADABLE in output(), "the screen to say its cache's content does not load")
         assert proc.poll() is None, output()[-3000:]
         boot = responder.presence[key]["boot_id"]
+        running(lambda: "PlaybookError: offer OFF1" in (row(responder, device).last_error or ""),
+                "the fleet view to say why the screen shows less than its cache holds")
 
         for version, what in enumerate(BAD, start=2):
             responder.publish_manifest(topics.bundle_topic(CHAIN, "chain"),

@@ -87,6 +87,7 @@ class SyncAgent:
         self.keys = TrustedKeys.from_files([base / k for k in config.sync.trusted_keys])
         self.commands = CommandRegistry(clock=clock)
         self._listeners: list[Callable[[Manifest], None]] = []
+        self._health_sources: list[Callable[[], dict]] = []
         self._override_listeners: list[Callable[[Override], None]] = []
         self._work: queue.Queue[Callable[[], None]] = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -139,6 +140,11 @@ class SyncAgent:
     def on_bundle_applied(self, listener: Callable[[Manifest], None]) -> None:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
         self._listeners.append(listener)
+
+    def add_health(self, source: Callable[[], dict]) -> None:
+        """What a screen in this process adds to each health event (``last_error``: why it shows less than
+        the cache holds). Called on the I/O thread."""
+        self._health_sources.append(source)
 
     def on_override(self, listener: Callable[[Override], None]) -> None:
         """Called on the I/O thread with each override stored (start or end); a screen should hop to its UI
@@ -578,7 +584,7 @@ class SyncAgent:
             "rss_bytes": rss_bytes(),
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
-        }
+        } | {k: v for source in self._health_sources for k, v in source().items()}
 
     def _purge_personal_data(self) -> None:
         try:
