@@ -52,7 +52,7 @@ def big_content() -> dict:
         "offers": [{"id": f"OFF{i:05d}", "priority": i % 100, "channels": ["kiosk", "tablet"],
                     "title": {"en": "2 for 1", "bg": "2 за 1", "ru": "2 по цене 1"}, "sku": f"SKU{i:06d}",
                     "conditions": {"all": [{"segment": "coffee"}, {"daypart": "morning"}]},
-                    "caps": {"per_customer_day": 1}} for i in range(2_000)],
+                    "caps": {"per_customer_per_day": 1}} for i in range(2_000)],
         "profiles": [{"profile_id": f"P{i:07d}", "phone_hash": hashlib.sha256(str(i).encode()).hexdigest(),
                       "first_name": "Ana" if i % 3 else None, "segments": ["coffee", "breakfast"],
                       "rfm": {"r": 4, "f": 3, "m": 5, "tier": "gold"},

@@ -185,11 +185,13 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
         db = open_database(c.dsn)
         stack.callback(db.close)
         keys = Keyring(c.keys_dir)
-        if args.cmd == "publish" and args.dry_run:
-            office = HeadOffice(config, db, keys, link=None, clock=clock)  # a dry run needs no broker
+        if args.cmd == "publish":
+            # The files are checked before the broker is needed: a dry run needs none, and bad content fails alike.
+            office = HeadOffice(config, db, keys, link=None, clock=clock)
             plans = office.plan_content(args.scope, force=args.force)
-            print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
-            return 0
+            if args.dry_run:
+                print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
+                return 0
         if args.cmd == "console":
             from console.server import serve as serve_console
 
@@ -201,8 +203,18 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             return offline_command(args, config, db, keys, clock)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
         stack.callback(link.stop)
-        office = HeadOffice(config, db, keys, link, clock=clock)
-        return online_command(args, office)
+        if args.cmd == "publish":
+            return publish_command(HeadOffice(config, db, keys, link, clock=clock), plans)
+        return online_command(args, HeadOffice(config, db, keys, link, clock=clock))
+
+
+def publish_command(office: HeadOffice, plans: list[publishing.Planned]) -> int:
+    sent = office.publish_plans(plans)
+    for m in sent:
+        print(f"published {m['scope']} v{m['version']} sha256 {m['sha256'][:12]} {m['size']} B"
+              f" {'by url' if 'url' in m else 'inline'}")
+    print(f"{len(sent)} bundle(s) published")
+    return 0
 
 
 def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, clock: Clock) -> int:
@@ -236,13 +248,7 @@ def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, c
 
 
 def online_command(args, office: HeadOffice) -> int:
-    if args.cmd == "publish":
-        sent = office.publish_content(args.scope, force=args.force)
-        for m in sent:
-            print(f"published {m['scope']} v{m['version']} sha256 {m['sha256'][:12]} {m['size']} B"
-                  f" {'by url' if 'url' in m else 'inline'}")
-        print(f"{len(sent)} bundle(s) published")
-    elif args.cmd == "override":
+    if args.cmd == "override":
         now = office.clock.time()
         scope = _scope(args)
         if args.action == "start":

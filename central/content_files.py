@@ -16,7 +16,9 @@ A media field (``media``, ``image``) may name a file in ``media/``; it becomes t
 and the file is listed in the ``media`` section with its URL.
 
 Every problem is reported as ``<file>:<line>: <section>[<item>] (<id>): <what is wrong with which
-field>``, all of them at once, and nothing is published while any remains.
+field>``, all of them at once, and nothing is published while any remains. Then what each device will
+hold (chain, region, store and device merged) is checked with the device's own check
+(``sync.protocol.acceptance``): ``<file>:<line>: offer OFF-X: field 'channels': 'kisok' is not one of ...``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from sync.protocol.acceptance import check_content, item_key
 from sync.protocol.content import SECTIONS, SHA256_RE, SHA_FIELDS, ContentError, validate
 from sync.protocol.topics import is_valid_scope
 
@@ -67,12 +70,18 @@ class Store:
     def scopes(self) -> list[str]:
         return ["chain", f"region/{self.region}", f"store/{self.store}", *(f"device/{d}" for d in self.devices)]
 
+    def device_scopes(self) -> list[list[str]]:
+        """What each device holds, least specific first (the store's own when it lists no device)."""
+        shared = ["chain", f"region/{self.region}", f"store/{self.store}"]
+        return [[*shared, f"device/{d}"] for d in self.devices] or [shared]
+
 
 @dataclass
 class ScopeContent:
     scope: str
     content: dict[str, list] = field(default_factory=dict)
-    origins: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # section -> (file, line) per item
+    # section -> (file, line, {field: line}) per item
+    origins: dict[str, list[tuple[str, int, dict[str, int]]]] = field(default_factory=dict)
     media: dict[str, Path] = field(default_factory=dict)  # sha256 -> file
 
 
@@ -102,8 +111,9 @@ def load_stores(root: Path) -> list[Store]:
     return stores
 
 
-def load_tree(root: Path, base_url: str) -> dict[str, ScopeContent]:
-    """Every scope's content from ``root``; raises ContentProblem listing every problem."""
+def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, ScopeContent]:
+    """Every scope's content from ``root``, and what each of ``stores``' devices will hold checked as the
+    device checks it; raises ContentProblem listing every problem."""
     scopes: dict[str, ScopeContent] = {}
     problems: list[str] = []
     media = _media_files(root / "media")
@@ -130,20 +140,48 @@ def load_tree(root: Path, base_url: str) -> dict[str, ScopeContent]:
                         problems.append(problem)
                         continue
                     sc.content.setdefault(section, []).append(item.value)
-                    sc.origins.setdefault(section, []).append((str(path), item.line))
+                    sc.origins.setdefault(section, []).append((str(path), item.line, item.field_lines))
         if sc.media:
             sc.content["media"] = sc.content.get("media", []) + [
                 {"sha256": sha, "url": f"{base_url}/media/{sha}", "size": p.stat().st_size,
                  "mime": mimetypes.guess_type(p.name)[0] or "application/octet-stream"}
                 for sha, p in sorted(sc.media.items())]
-            sc.origins["media"] = sc.origins.get("media", []) + [(str(p), 0) for _, p in sorted(sc.media.items())]
+            sc.origins["media"] = sc.origins.get("media", []) + [(str(p), 0, {}) for _, p in sorted(sc.media.items())]
         try:
             validate(sc.content)
         except ContentError as exc:  # what only the whole section shows: duplicate keys across files
             problems.append(_locate(str(exc), sc))
+    problems += check_devices(stores, scopes)
     if problems:
         raise ContentProblem(problems)
     return scopes
+
+
+def check_devices(stores: list[Store], scopes: dict[str, ScopeContent]) -> list[str]:
+    """Each device's merged content through the device's own check; each problem once, at the file and
+    line of the item that brings it."""
+    out: dict[str, None] = {}
+    checked: set[tuple[str, ...]] = set()
+    for store in stores:
+        for chain in store.device_scopes():
+            present = tuple(scope for scope in chain if scope in scopes)
+            if present in checked:
+                continue  # devices and stores with no content of their own share their view with others
+            checked.add(present)
+            view: dict[str, dict[str, tuple[dict, str, int]]] = {}
+            for scope in present:
+                for section, items in scopes[scope].content.items():
+                    for n, item in enumerate(items):
+                        view.setdefault(section, {})[item_key(section, item)] = (item, scope, n)
+            merged = {section: [item for item, _, _ in by_key.values()] for section, by_key in view.items()}
+            for problem in check_content(merged):
+                _, scope, n = view[problem.section][problem.key]
+                file, line, field_lines = scopes[scope].origins[problem.section][n]
+                m = _FIELD_RE.search(problem.message)
+                if m:
+                    line = field_lines.get(re.split(r"[.\[]", m.group(1))[0], line)
+                out[f"{file}:{line}: {problem}"] = None
+    return list(out)
 
 
 def _media_files(folder: Path) -> dict[str, Path]:
@@ -182,7 +220,7 @@ def _locate(message: str, sc: ScopeContent) -> str:
     m = _INDEX_RE.match(message)
     section = message.split("[", 1)[0]
     if m and section in sc.origins and int(m.group(1)) < len(sc.origins[section]):
-        file, line = sc.origins[section][int(m.group(1))]
+        file, line, _ = sc.origins[section][int(m.group(1))]
         return f"{file}:{line}: {message}"
     return f"{sc.scope}: {message}"
 

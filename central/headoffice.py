@@ -114,7 +114,8 @@ class HeadOffice:
     # --- content -----------------------------------------------------------------------------
     def load_content(self) -> tuple[list[content_files.Store], dict[str, content_files.ScopeContent]]:
         root = Path(self.config.central.content_dir)
-        return content_files.load_stores(root), content_files.load_tree(root, self.config.base_url)
+        stores = content_files.load_stores(root)
+        return stores, content_files.load_tree(root, self.config.base_url, stores)
 
     def plan_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[publishing.Planned]:
         stores, tree = self.load_content()
@@ -122,7 +123,9 @@ class HeadOffice:
                                store_profiles=self.chosen_profiles)
 
     def publish_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[dict]:
-        plans = self.plan_content(scopes, force=force)
+        return self.publish_plans(self.plan_content(scopes, force=force))
+
+    def publish_plans(self, plans: list[publishing.Planned]) -> list[dict]:
         return publishing.publish(self.db, self.link, self.keys.active, self.chain, plans,
                                   http_dir=Path(self.config.central.http_dir), base_url=self.config.base_url,
                                   max_inline_bytes=self.config.central.max_inline_bytes, now=self.clock.time())

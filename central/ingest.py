@@ -15,6 +15,7 @@ What the events feed:
   and tells the other stores (the proof itself is not stored);
 - ``proof_of_play``: one row per play (item, store, device, day, seconds);
 - ``health`` and every other event: the device's last seen time, its health and its last error;
+- ``content_rejected``: the last bundle the device refused (scope, version, reasons), for the fleet view;
 - offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
   are read from ``events`` by the reports.
 
@@ -130,6 +131,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     seen: dict[tuple[str, str], float] = {}
     health: dict[tuple[str, str], tuple[float, str]] = {}
     errors: dict[tuple[str, str], tuple[float, str]] = {}
+    rejected: dict[tuple[str, str], tuple[float, str]] = {}
     for e in out.new:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
         at = float(e.get("wall_time") or now)
@@ -161,6 +163,9 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
                 health[key] = (at, json.dumps(payload))
             if payload.get("last_error"):
                 errors[key] = (at, str(payload["last_error"]))
+        elif kind == "content_rejected":
+            if at >= rejected.get(key, (0.0, ""))[0]:
+                rejected[key] = (at, json.dumps(payload))
         elif kind == "command_result" and payload.get("error"):
             errors[key] = (at, f"{payload.get('command', 'command')}: {payload['error']}")
         elif kind == "erasure" and raw:
@@ -198,3 +203,6 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     db.executemany("UPDATE devices SET last_error = ?, last_error_at = ? WHERE store = ? AND device = ?"
                    " AND coalesce(last_error_at, 0) <= ?",
                    [(msg, t, s, d, t) for (s, d), (t, msg) in sorted(errors.items())])
+    db.executemany("UPDATE devices SET rejected = ?, rejected_at = ? WHERE store = ? AND device = ?"
+                   " AND coalesce(rejected_at, 0) <= ?",
+                   [(body, t, s, d, t) for (s, d), (t, body) in sorted(rejected.items())])

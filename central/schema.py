@@ -90,7 +90,15 @@ MIGRATIONS: list[list[str]] = [
             action TEXT NOT NULL, scope TEXT NOT NULL, detail TEXT NOT NULL, client TEXT NOT NULL)""",
         "CREATE INDEX audit_log_at ON audit_log (at)",
     ],
+    [  # 6: the fleet view tells the truth: content a device refused, and how often it started again or crashed
+        "ALTER TABLE devices ADD COLUMN rejected TEXT",  # the last content_rejected payload: scope, version, reasons
+        "ALTER TABLE devices ADD COLUMN rejected_at DOUBLE PRECISION",
+        "ALTER TABLE devices ADD COLUMN boots BIGINT",  # boot ids seen online
+        "ALTER TABLE devices ADD COLUMN crashes BIGINT",  # boots that ended without saying 'offline' themselves
+        "ALTER TABLE devices ADD COLUMN clean_stop INTEGER",  # the current boot said 'offline' itself
+    ],
 ]
+
 
 class SchemaTooNew(RuntimeError):
     """The database was written by newer software; it is refused, not downgraded."""

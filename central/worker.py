@@ -38,6 +38,7 @@ from .config import CentralConfig
 from .db import Database
 from .deltas import digest
 from .erasure import device_erasure_refusal
+from .fleet import record_presence
 from .headoffice import HeadOffice
 from .ingest import store_events
 from .keys import Keyring
@@ -232,16 +233,4 @@ class Worker:
 
     def _store_presence(self, rows: list[tuple[str, str, dict]]) -> None:
         for store, device, doc in rows:
-            state, boot = doc.get("state"), doc.get("boot_id")
-            if state == "offline":
-                # A will from an older boot must not mark a newer session offline.
-                self.db.execute("UPDATE devices SET state = 'offline', presence_at = ? WHERE store = ? AND device = ?"
-                                " AND (boot_id IS NULL OR boot_id = ?)", (doc.get("ts"), store, device, boot))
-            else:
-                self.db.execute(
-                    "INSERT INTO devices (store, device, state, boot_id, presence_at, last_seen)"
-                    " VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (store, device) DO UPDATE SET state = excluded.state, boot_id = excluded.boot_id,"
-                    f" presence_at = excluded.presence_at, last_seen = {self.db.dialect.greatest}("
-                    "coalesce(devices.last_seen, 0), excluded.last_seen)",
-                    (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
+            record_presence(self.db, store, device, doc)

@@ -10,7 +10,8 @@ Everything it decides from is in memory; a decision does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,11 +19,13 @@ from . import bandit, recommendations
 from .caps import CapCounts
 from .catalog import Catalog, CatalogSource
 from .context import DEFAULT_DAYPARTS, Context
-from .menus import MenuDecision, decide_menu
+from .menus import MenuDecision, decide_menu, load_menus
 from .offers import OfferDecision, decide_offers
 from .playbook import Playbook
 from .recommendations import Suggestion
 from .shopper import Shopper
+
+log = logging.getLogger("store_edge.decisions")
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,22 @@ class Engine:
     @classmethod
     def load(cls, source: CatalogSource, *, now: datetime, timezone: str = "Europe/Sofia",
              dayparts: Mapping[str, tuple[str, str]] = DEFAULT_DAYPARTS) -> Engine:
-        """Read and compile everything; raises PlaybookError naming the offer and field on a bad playbook.
+        """Read and compile everything; raises PlaybookError naming the offer or menu and field on bad content.
 
         ``now`` anchors the store's popularity window (the last 28 days of its cached history).
         """
         return cls(
             playbook=Playbook.load(source.offers(), dayparts),
             catalog=Catalog.from_source(source),
-            menus=tuple(source.menus()),
+            menus=load_menus(source.menus()),
             stats=bandit.index_stats(source.offer_stats()),
             popular=recommendations.popularity_table(source.basket_lines(), timezone, dayparts, now),
         )
+
+    @classmethod
+    def empty(cls) -> Engine:
+        """No offers, no menus: what a screen shows (its attract loop, its own pages) until content loads."""
+        return cls(playbook=Playbook.load([], {}), catalog=Catalog(), menus=(), stats={})
 
     def offers(self, ctx: Context, shopper: Shopper, caps: CapCounts | None = None, *, k: int = 6,
                seed: int = 0, lang: str = "en") -> OfferDecision:
@@ -63,3 +71,32 @@ class Engine:
 
     def add_ons(self, ctx: Context, *, k: int = 3, lang: str = "en") -> list[Suggestion]:
         return recommendations.add_ons(self.catalog, self.popular, ctx, k=k, lang=lang)
+
+
+class EngineHolder:
+    """The engine for the cache as it is now; ``reload()`` after each applied bundle (on the screen's UI thread).
+
+    Content that does not load (a cache written by an older release, or one a bug let through) never takes
+    the screen down: the holder keeps the last engine that loaded, or ``Engine.empty()`` before any has,
+    and logs why once per reload. So no content can make a screen crash at start, again and again.
+    """
+
+    def __init__(self, source: CatalogSource, *, now: Callable[[], datetime], timezone: str = "Europe/Sofia"):
+        self.source = source
+        self.now = now
+        self.timezone = timezone
+        self.engine = Engine.empty()
+        self.loaded = False  # some engine has loaded from the cache (else this is the empty one)
+        self.error: str | None = None  # why the content on screen is not the cache's, if it is not
+        self.reload()
+
+    def __call__(self) -> Engine:
+        return self.engine
+
+    def reload(self) -> None:
+        try:
+            self.engine = Engine.load(self.source, now=self.now(), timezone=self.timezone)
+            self.loaded, self.error = True, None
+        except Exception as exc:  # noqa: BLE001 - whatever content does, the screen stays up
+            self.error = f"{exc.__class__.__name__}: {exc}"
+            log.error("content in the cache does not load; the screen keeps what it had: %s", self.error)

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .catalog import Catalog
-from .context import Context, in_window
+from .conditions import PlaybookError
+from .context import Context, in_window, parse_hhmm
+from .playbook import is_text_map
 from .reasons import Reason, Term
 
 
@@ -33,6 +35,36 @@ class MenuDecision:
     items: tuple[MenuItem, ...]
     hidden: tuple[tuple[str, str], ...]  # (sku, why)
     reasons: tuple[str, ...]
+
+
+def load_menus(raw_menus: Sequence[Mapping]) -> tuple[Mapping, ...]:
+    """Check every menu as ``decide_menu`` reads it; the first bad one raises PlaybookError naming menu and field."""
+    for menu in raw_menus:
+        check_menu(menu)
+    return tuple(raw_menus)
+
+
+def check_menu(raw: Mapping) -> None:
+    where = f"menu {raw.get('id')}"
+
+    def fail(field_name: str, message: str) -> PlaybookError:
+        return PlaybookError(f"{where}: {field_name}: {message}")
+
+    if not isinstance(raw.get("id"), str) or not raw["id"]:
+        raise PlaybookError("menu without an id")
+    if not is_text_map(raw.get("name")):
+        raise fail("name", "must map language codes to text")
+    items = raw.get("items")
+    if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+        raise fail("items", "must be a list of skus")
+    for i, window in enumerate(raw.get("dayparts") or []):
+        try:
+            parse_hhmm(window["from"]), parse_hhmm(window["to"])
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise fail(f"dayparts[{i}]", f"{window!r} is not {{'from': 'HH:MM', 'to': 'HH:MM'}}") from None
+    hints = raw.get("weather") or {}
+    if not isinstance(hints, dict) or not all(isinstance(v, list) for v in hints.values()):
+        raise fail("weather", "must map a temperature band or condition to a list of skus")
 
 
 def decide_menu(menus: Sequence[Mapping], catalog: Catalog, ctx: Context, *, lang: str = "en",

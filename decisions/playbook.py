@@ -103,10 +103,13 @@ def compile_offer(raw: Mapping, dayparts: Mapping[str, object]) -> Offer:
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 999:
         raise fail("priority", "must be a whole number from 0 to 999")
     channels = raw.get("channels")
-    if not isinstance(channels, list) or not channels or any(c not in CHANNELS for c in channels):
+    if not isinstance(channels, list) or not channels:
         raise fail("channels", f"must be a non-empty list of {', '.join(CHANNELS)}")
+    for c in channels:
+        if c not in CHANNELS:
+            raise fail("channels", f"{c!r} is not one of {', '.join(CHANNELS)}")
     title = raw.get("title")
-    if not _is_text_map(title):
+    if not is_text_map(title):
         raise fail("title", "must map language codes to text")
     sku = raw.get("sku")
     if sku is not None and not isinstance(sku, str):
@@ -116,6 +119,7 @@ def compile_offer(raw: Mapping, dayparts: Mapping[str, object]) -> Offer:
     if combo is None or not isinstance(combo, list) or not all(isinstance(s, str) for s in combo):
         raise fail("benefit.skus", "must be a list of skus")
     products = tuple(dict.fromkeys(([sku] if sku else []) + combo))
+    _price_terms(raw.get("discount"), benefit, fail)
 
     offer = Offer(oid, priority, frozenset(channels), title, raw, sku=sku, products=products,
                   condition=compile_condition(raw.get("conditions"), f"{where}: conditions", dayparts))
@@ -140,7 +144,23 @@ def compile_offer(raw: Mapping, dayparts: Mapping[str, object]) -> Offer:
     return offer
 
 
-def _is_text_map(value: object) -> bool:
+def _price_terms(discount: object, benefit: Mapping, fail) -> None:
+    """A price the shopper would see must be a price: a percentage off from 0 to 100, whole cents."""
+    if discount is not None:
+        percent = discount.get("percent") if isinstance(discount, dict) else None
+        if not isinstance(discount, dict) or not _is_number(percent) or not 0 <= percent <= 100:
+            raise fail("discount.percent", f"{percent!r} is not a percentage from 0 to 100")
+    cents = benefit.get("price_cents")
+    if cents is not None and (not isinstance(cents, int) or isinstance(cents, bool) or cents < 0):
+        raise fail("benefit.price_cents", f"{cents!r} is not a whole number of cents")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_text_map(value: object) -> bool:
+    """A text in one or more languages: ``{"en": "...", "bg": "..."}``."""
     return isinstance(value, dict) and bool(value) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
@@ -180,7 +200,7 @@ def _variants(raw: list, where: str, dayparts, fail) -> list[Variant]:
     for i, v in enumerate(raw):
         if not isinstance(v, dict) or not isinstance(v.get("id"), str) or v["id"] in seen:
             raise fail(f"variants[{i}].id", "each variant needs a unique text id")
-        if not _is_text_map(v.get("title")):
+        if not is_text_map(v.get("title")):
             raise fail(f"variants[{i}].title", "must map language codes to text")
         seen.add(v["id"])
         out.append(Variant(v["id"], v["title"],

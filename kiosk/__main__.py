@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from decisions.engine import EngineHolder
 from sync import config as config_mod
 from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError, DeviceConfig, read_key_file
@@ -129,8 +130,14 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
                    maintenance=maintenance)
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(lambda dt: engine.reload()))
+    agent.add_health(lambda: content_health(engine))
     run_as_service(app, alive=agent.io_alive)
     app.run()
+
+
+def content_health(engine: EngineHolder) -> dict:
+    """For the fleet view: the screen runs on less than its cache holds, and why."""
+    return {"last_error": f"content in the cache does not load: {engine.error}"} if engine.error else {}
 
 
 def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str) -> None:
@@ -150,6 +157,7 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str)
         app.refresh_staff()
 
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
+    agent.add_health(lambda: content_health(engine))
     run_as_service(app, alive=agent.io_alive)
     app.run()
 

@@ -3,7 +3,7 @@ per bundle; and the device's key files."""
 
 from __future__ import annotations
 
-from decisions.engine import Engine
+from decisions.engine import EngineHolder
 from sync.agent import SyncAgent
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
@@ -15,25 +15,10 @@ from .session import KioskService, Store
 from .staff import StaffService
 
 
-class EngineHolder:
-    """The engine for the cache as it is now; ``reload()`` after each applied bundle (UI thread)."""
-
-    def __init__(self, reader: CacheReader, *, clock: Clock):
-        self.reader = reader
-        self.clock = clock
-        self.engine = Engine.load(reader, now=clock.now())
-
-    def __call__(self) -> Engine:
-        return self.engine
-
-    def reload(self) -> None:
-        self.engine = Engine.load(self.reader, now=self.clock.now())
-
-
 def _wire(agent: SyncAgent, clock: Clock):
     cache = Cache(agent.cache_path)  # the UI thread's own connection
     outbox = Outbox(cache, boot_id=agent.boot_id, device=agent.topics.device, store=agent.topics.store, clock=clock)
-    engine = EngineHolder(CacheReader(cache), clock=clock)
+    engine = EngineHolder(CacheReader(cache), now=clock.now)
 
     def lookup(key: str, value: str) -> dict | None:
         result = agent.lookup(key, value)

@@ -29,7 +29,7 @@ class PosService:
         self.desk = Desk(self.cache, outbox, store=agent.topics.store, coupon_key=coupon_key, clock=agent.clock)
         self.http = PosServer(self.desk, tills, host, port, options=options)
         agent.serve(agent.topics.pos_redeem, self._over_mqtt)
-        agent.report_health("pos", self.http.counts)
+        agent.add_health(lambda: {"pos": self.http.counts()})
 
     def _over_mqtt(self, payload: bytes) -> bytes:
         if len(payload) > MAX_BODY_BYTES:

@@ -104,6 +104,29 @@ class FileChecks:
         return True
 
 
+def item_from_doc(doc: Mapping, path: Path | None) -> Item:
+    """One content item as the player reads it; raises LibraryError naming the item."""
+    kind = doc["kind"]
+    if kind not in ITEM_KINDS:
+        raise LibraryError(f"content item {doc['id']!r}: kind {kind!r} is not one of {', '.join(ITEM_KINDS)}")
+    sha = doc.get("media")
+    if kind in ("image", "video") and not sha:
+        raise LibraryError(f"content item {doc['id']!r}: a {kind} needs 'media' (the file's sha256)")
+    try:
+        until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
+    except ValueError:
+        raise LibraryError(f"content item {doc['id']!r}: valid_until {doc['valid_until']!r} is not a date") from None
+    return Item(doc["id"], kind, float(doc.get("duration_s") or DEFAULT_DURATION_S), sha, path, doc, until)
+
+
+def playlist_from_doc(doc: Mapping) -> Playlist:
+    try:
+        slots = tuple(Slot.from_doc(s) for s in doc["items"])
+    except (ValueError, TypeError) as exc:
+        raise LibraryError(f"playlist {doc['id']!r}: {exc}") from None
+    return Playlist(doc["id"], doc.get("order") or "sequential", slots)
+
+
 def load_library(reader: CacheReader, *, timezone: str, orientation: str, layout_id: str = "",
                  checks: FileChecks | None = None) -> Library:
     checks = checks or FileChecks()
@@ -115,29 +138,12 @@ def load_library(reader: CacheReader, *, timezone: str, orientation: str, layout
     items: dict[str, Item] = {}
     missing: list[str] = []
     for doc in reader.content_items():
-        kind = doc["kind"]
-        if kind not in ITEM_KINDS:
-            raise LibraryError(f"content item {doc['id']!r}: kind {kind!r} is not one of {', '.join(ITEM_KINDS)}")
         sha = doc.get("media")
-        if kind in ("image", "video") and not sha:
-            raise LibraryError(f"content item {doc['id']!r}: a {kind} needs 'media' (the file's sha256)")
-        path = reader.media_path(sha) if sha else None
-        if sha and not checks.verified(path, sha):
+        item = item_from_doc(doc, reader.media_path(sha) if sha else None)
+        if sha and not checks.verified(item.path, sha):
             missing.append(doc["id"])
-        try:
-            until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
-        except ValueError:
-            raise LibraryError(f"content item {doc['id']!r}: valid_until {doc['valid_until']!r} is not a date"
-                               ) from None
-        items[doc["id"]] = Item(doc["id"], kind, float(doc.get("duration_s") or DEFAULT_DURATION_S), sha, path, doc,
-                                until)
-    playlists: dict[str, Playlist] = {}
-    for doc in reader.playlists():
-        try:
-            slots = tuple(Slot.from_doc(s) for s in doc["items"])
-        except (ValueError, TypeError) as exc:
-            raise LibraryError(f"playlist {doc['id']!r}: {exc}") from None
-        playlists[doc["id"]] = Playlist(doc["id"], doc.get("order") or "sequential", slots)
+        items[doc["id"]] = item
+    playlists = {doc["id"]: playlist_from_doc(doc) for doc in reader.playlists()}
     for entry in schedule.entries:
         if entry.playlist not in playlists:
             raise LibraryError(f"schedule {entry.id!r}: playlist {entry.playlist!r} is not in the cache")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from decisions.context import Context, weather_from_observation
-from decisions.engine import Engine
+from decisions.engine import Engine, EngineHolder
 from decisions.menus import MenuDecision
 from decisions.offers import offer_price
 from decisions.shopper import Shopper
@@ -50,10 +50,18 @@ class LiveBoards:
         self.reader = CacheReader(cache)
         self.store = store
         self.clock = clock
-        self.engine: Engine | None = None
+        self.holder: EngineHolder | None = None
 
     def reload(self) -> None:
-        self.engine = Engine.load(self.reader, now=self.clock.now(), timezone=self.store.timezone)
+        if self.holder is None:
+            self.holder = EngineHolder(self.reader, now=self.clock.now, timezone=self.store.timezone)
+        else:
+            self.holder.reload()
+
+    @property
+    def error(self) -> str | None:
+        """Why the engine is not the cache's content (it does not load), if it is not."""
+        return self.holder.error if self.holder else None
 
     def context(self) -> Context:
         obs = latest_weather(self.cache, self.store.store)
@@ -63,9 +71,11 @@ class LiveBoards:
                        weather=weather_from_observation(obs.as_dict()) if obs else None)
 
     def _engine(self) -> Engine:
-        if self.engine is None:
+        if self.holder is None:
             self.reload()
-        return self.engine
+        if not self.holder.loaded:  # a board says why it is empty, and the player skips it
+            raise ValueError(f"the cache's content does not load ({self.holder.error})")
+        return self.holder()
 
     def menu(self, lang: str, limit: int = 12) -> MenuDecision:
         return self._engine().menu(self.context(), lang=lang, limit=limit)

@@ -472,6 +472,8 @@ class Player:
         old = self.library
         self.library, self.pending = fresh, None
         self.boards.reload()
+        if self.boards.error:
+            self.report(None, f"offers and menu boards keep their last content: {self.boards.error}")
         self.blacklist = {i: v for i, v in self.blacklist.items() if i in fresh.items and fresh.items[i].version == v}
         log.info("content %s in use (%d items, %d playlists)", dict(fresh.versions), len(fresh.items),
                  len(fresh.playlists))

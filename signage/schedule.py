@@ -65,8 +65,10 @@ class Entry:
                 windows=tuple((_seconds(w["from"]), _seconds(w["to"])) for w in doc.get("dayparts") or ()),
                 max_per_hour=doc.get("max_per_hour"), default=bool(doc.get("default", False)),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScheduleError(f"{where}: {exc.__class__.__name__}: {exc}") from None
+        except KeyError as exc:
+            raise ScheduleError(f"{where}: missing field {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ScheduleError(f"{where}: {exc}") from None
 
     def day_allows(self, day: date) -> bool:
         if self.weekdays is not None and day.weekday() not in self.weekdays:
@@ -93,14 +95,21 @@ class Entry:
 
 def _date_range(value: object) -> tuple[date, date]:
     if isinstance(value, str):
-        d = date.fromisoformat(value)
+        d = _date(value)
         return d, d
     if isinstance(value, Mapping):
-        lo, hi = date.fromisoformat(value["from"]), date.fromisoformat(value["to"])
+        lo, hi = _date(value["from"]), _date(value["to"])
         if hi < lo:
             raise ValueError(f"date range {lo} to {hi} ends before it starts")
         return lo, hi
     raise ValueError(f"dates: {value!r} is neither 'YYYY-MM-DD' nor {{'from', 'to'}}")
+
+
+def _date(value: object) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"dates: {value!r} is not a date like 2026-11-22") from None
 
 
 def _weekday(value: object) -> int:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .protocol import bundle, signing
+from .protocol.acceptance import check_content
 from .protocol.content import ContentError, validate
 
 
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         content = validate(json.loads(Path(args.content).read_text()), delta=args.mode == "delta")
     except (OSError, ValueError, ContentError) as exc:
         print(f"store-edge-bundle: {args.content}: {exc}", file=sys.stderr)
+        return 2
+    # One scope alone: references into sections it does not hold wait for the device, which has the rest.
+    problems = check_content(content)
+    for problem in problems:
+        print(f"store-edge-bundle: {args.content}: {problem}", file=sys.stderr)
+    if problems:
         return 2
     manifest, data = bundle.build_manifest(chain=args.chain, scope=args.scope, version=args.version,
                                            content=content, key=signing.load_private_key(args.key),

@@ -112,7 +112,10 @@ BASE = {"id": "O1", "priority": 50, "channels": ["kiosk"], "title": {"en": "x"}}
 
 @pytest.mark.parametrize("change, message", [
     ({"priority": "high"}, "offer O1: priority: must be a whole number"),
-    ({"channels": ["kiosk", "tv"]}, "offer O1: channels: must be a non-empty list of kiosk, tablet, signage"),
+    ({"channels": ["kiosk", "tv"]}, "offer O1: channels: 'tv' is not one of kiosk, tablet, signage"),
+    ({"channels": []}, "offer O1: channels: must be a non-empty list of kiosk, tablet, signage"),
+    ({"discount": {"percent": 120}}, "offer O1: discount.percent: 120 is not a percentage from 0 to 100"),
+    ({"benefit": {"price_cents": 3.5}}, "offer O1: benefit.price_cents: 3.5 is not a whole number of cents"),
     ({"conditions": {"wether": "rain"}}, "offer O1: conditions: unknown condition 'wether'"),
     ({"conditions": {"all": [{"daypart": "morning"}, {"weather": "drizzle"}]}},
      "offer O1: conditions.all[1].weather: 'drizzle' is not one of clear, cloudy, rain, snow, storm"),

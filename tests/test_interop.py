@@ -45,6 +45,23 @@ def test_bundle_cli_refuses_invalid_content_naming_the_field(chain_key, tmp_path
     assert "products[0] (A): missing field 'category'" in result.stderr
 
 
+def test_bundle_cli_refuses_content_a_device_cannot_load(chain_key, tmp_path):
+    """Issue 13: the stock client's path runs the device's content check too, every problem named."""
+    key = tmp_path / "chain.key"
+    key.write_bytes(signing.private_key_pem(chain_key))
+    bad = sample_content(2)
+    bad["offers"].append({**bad["offers"][0], "id": "OFF2", "channels": ["kisok"]})
+    bad["offers"].append({**bad["offers"][0], "id": "OFF3", "conditions": {"weather": "drizzle"}})
+    content = tmp_path / "content.json"
+    content.write_text(json.dumps(bad))
+    result = subprocess.run([sys.executable, "-m", "sync.publish", "build", "--chain", CHAIN, "--scope", "chain",
+                             "--version", "1", "--key", str(key), str(content)], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 2 and not result.stdout
+    assert "offer OFF2: field 'channels': 'kisok' is not one of kiosk, tablet, signage" in result.stderr
+    assert "offer OFF3: field 'conditions.weather': 'drizzle' is not one of" in result.stderr
+
+
 def test_events_can_be_read_with_mosquitto_sub(start_agent, broker, device_config, clock):
     # A persistent session, subscribed before the agent starts (-E: exit once the broker has acked it), queues
     # the events for the second mosquitto_sub, which reads them from the same session.

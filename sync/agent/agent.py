@@ -40,7 +40,7 @@ from ..runtime import rss_bytes
 from ..weather.open_meteo import OpenMeteo
 from ..weather.provider import Observation, WeatherError, WeatherProvider
 from . import connection
-from .bundles import Arrival, BundleWorker
+from .bundles import Arrival, BundleWorker, Rejection
 from .commands import CommandRegistry
 from .drain import OutboxDrain
 
@@ -85,6 +85,7 @@ class SyncAgent:
         self.keys = TrustedKeys.from_files([base / k for k in config.sync.trusted_keys])
         self.commands = CommandRegistry(clock=clock)
         self._listeners: list[Callable[[Manifest], None]] = []
+        self._health_sources: list[Callable[[], dict]] = []
         self._override_listeners: list[Callable[[Override], None]] = []
         self._work: queue.Queue[Callable[[], None]] = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -96,7 +97,6 @@ class SyncAgent:
         self.connected = threading.Event()
         self._lookups: dict[bytes, tuple[Future, float]] = {}
         self._services: dict[str, Callable[[bytes], bytes]] = {}
-        self._health_reports: dict[str, Callable[[], dict]] = {}
         self.started_at = time.monotonic()
         self.last_io_turn = self.started_at
         self.stats = {"messages": 0, "connects": 0, "presence_repairs": 0, "unsolicited_answers": 0}
@@ -108,7 +108,7 @@ class SyncAgent:
             media=MediaFetcher(self.media_dir, retries=config.sync.media_retries,
                                budget_bytes=config.cache.media_budget_bytes),
             chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied, clock=clock,
-            max_bytes=config.cache.max_bytes or None,
+            max_bytes=config.cache.max_bytes or None, on_rejected=self._content_rejected,
         )
         self._register_builtin_commands()
         self._weather_provider = self._direct_weather_provider()
@@ -139,6 +139,11 @@ class SyncAgent:
         """Called on the bundle worker thread; a screen should hop to its UI thread."""
         self._listeners.append(listener)
 
+    def add_health(self, source: Callable[[], dict]) -> None:
+        """What a service in this process adds to each health event: a screen's ``last_error`` (why it shows
+        less than the cache holds), the till endpoint's counters under ``pos``. Called on the I/O thread."""
+        self._health_sources.append(source)
+
     def on_override(self, listener: Callable[[Override], None]) -> None:
         """Called on the I/O thread with each override stored (start or end); a screen should hop to its UI
         thread and read ``sync.cache.signage.active_overrides``."""
@@ -161,11 +166,6 @@ class SyncAgent:
                 self._client.subscribe(topic, 1)
 
         self.call_soon(subscribe_now)
-
-    def report_health(self, name: str, report: Callable[[], dict]) -> None:
-        """Add ``report()`` to every health report under ``name`` (a service built on the agent, e.g. the till's
-        endpoint counters); called from whichever thread records health."""
-        self._health_reports[name] = report
 
     def lookup(self, key: str, value: str, timeout_s: float | None = None) -> LookupResult:
         """Ask head office for a profile not in the cache. 'unknown' if no answer in time."""
@@ -308,8 +308,8 @@ class SyncAgent:
         if client is None:
             return
         # A clean disconnect would delete the will; we want 'offline' to be said, so say it ourselves.
-        client.publish(self.topics.presence, connection.presence("offline", self.boot_id, self.clock.time()),
-                       qos=1, retain=True)
+        client.publish(self.topics.presence,
+                       connection.presence("offline", self.boot_id, self.clock.time(), clean=True), qos=1, retain=True)
         client.loop_write()
         client.disconnect()
         self._client = None
@@ -562,6 +562,14 @@ class SyncAgent:
             except Exception:
                 log.exception("bundle listener failed")
 
+    def _content_rejected(self, rejection: Rejection) -> None:
+        """Head office hears why: the fleet view shows the version refused and its reasons."""
+        try:
+            self.outbox.record("content_rejected", {"scope": rejection.stream, "version": rejection.version,
+                                                    "reasons": rejection.reasons, "applied": rejection.applied})
+        except CacheError as exc:
+            log.error("content_rejected not recorded: %s", exc)
+
     # --- health and built-in commands -----------------------------------------------------------
     def health(self) -> dict:
         stats = self.outbox.stats()
@@ -576,8 +584,7 @@ class SyncAgent:
             "rss_bytes": rss_bytes(),
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
-            **{name: report() for name, report in self._health_reports.items()},
-        }
+        } | {k: v for source in self._health_sources for k, v in source().items()}
 
     def _purge_personal_data(self) -> None:
         try:

@@ -15,18 +15,20 @@ from dataclasses import dataclass
 
 import requests
 
-from ..cache.bundles import StaleVersion, applied_version, apply_bundle
+from ..cache.bundles import ContentRefused, StaleVersion, applied_version, apply_bundle
 from ..cache.db import Cache, CacheError
 from ..cache.read import CacheReader
 from ..clock import Clock
 from ..media import MediaError, MediaFetcher
 from ..protocol import bundle as wire
+from ..protocol.acceptance import JUDGED, REFERRED, Known, check_content
 from ..protocol.content import ContentError, validate
 from ..protocol.signing import TrustedKeys
 from ..runtime import gc_paused
 
 log = logging.getLogger("store_edge.sync.bundles")
 MAX_RETRY_DELAY_S = 300.0
+MAX_REASONS = 50  # per content_rejected event; the log line says how many there were
 
 
 class DownloadFailed(Exception):
@@ -41,9 +43,21 @@ class Arrival:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class Rejection:
+    stream: str
+    version: int
+    reasons: list[str]
+    applied: int  # the version the device keeps
+
+
 class BundleWorker(threading.Thread):
+    """``on_rejected`` hears once per stream and version of every bundle refused (the device keeps its last
+    good content); ``on_applied`` of every bundle applied."""
+
     def __init__(self, *, cache_path: str, media: MediaFetcher, chain: str, keys: TrustedKeys,
-                 on_applied: Callable[[wire.Manifest], None], clock: Clock, max_bytes: int | None = None):
+                 on_applied: Callable[[wire.Manifest], None], clock: Clock, max_bytes: int | None = None,
+                 on_rejected: Callable[[Rejection], None] = lambda rejection: None):
         super().__init__(name="sync-bundles", daemon=True)
         self.clock = clock
         self.cache_path = cache_path
@@ -52,6 +66,10 @@ class BundleWorker(threading.Thread):
         self.chain = chain
         self.keys = keys
         self.on_applied = on_applied
+        self.on_rejected = on_rejected
+        # stream -> (version, arrival) of the last bundle refused: tried again after another stream applies,
+        # since a store's prices may wait for the chain's products.
+        self._refused: dict[str, tuple[int, Arrival]] = {}
         self.inbox: queue.Queue[Arrival | None] = queue.Queue()
         self.session = requests.Session()
         self.counts = {"applied": 0, "ignored": 0, "rejected": 0, "failed": 0, "deferred": 0}
@@ -96,6 +114,7 @@ class BundleWorker(threading.Thread):
                 log.info("bundle ignored: scope=%s version=%d reason=version %d is already applied",
                          arrival.stream, manifest.version, current)
                 self.counts["ignored"] += 1
+                self._refused.pop(arrival.stream, None)
                 return
             data = self._content_bytes(manifest)
             wire.verify_content(manifest, data)
@@ -106,11 +125,14 @@ class BundleWorker(threading.Thread):
                     raise wire.BundleRejected(f"invalid content: {exc}", manifest.scope, manifest.version) from None
                 applied = apply_bundle(cache, stream=arrival.stream, scope=manifest.scope,
                                        version=manifest.version, sha256=manifest.sha256, mode=manifest.mode,
-                                       content=content, at=self.clock.time())
+                                       content=content, at=self.clock.time(),
+                                       accept=self._acceptable(cache, manifest, content))
                 del content
         except wire.BundleRejected as exc:
-            log.error("bundle rejected: scope=%s version=%s reason=%s", arrival.stream, exc.version, exc.reason)
-            self.counts["rejected"] += 1
+            self._refuse(cache, arrival, exc.version, [exc.reason])
+            return
+        except ContentRefused as exc:
+            self._refuse(cache, arrival, manifest.version, exc.reasons)
             return
         except StaleVersion as exc:
             log.info("bundle ignored: scope=%s reason=%s", arrival.stream, exc)
@@ -127,7 +149,42 @@ class BundleWorker(threading.Thread):
         summary = ", ".join(f"{n} {k}" for k, n in applied.counts.items())
         log.info("bundle applied: scope=%s version=%d (%s)", arrival.stream, applied.version, summary)
         self.counts["applied"] += 1
+        self._refused.pop(arrival.stream, None)
+        for _, again in list(self._refused.values()):
+            self.submit(again)
         self.on_applied(manifest)
+
+    def _acceptable(self, cache: Cache, manifest: wire.Manifest, content: dict) -> Callable[[], list[str]] | None:
+        """The check run inside the apply: the bundle's items, naming into what the cache will then hold."""
+        items = {name: content[name] for name in JUDGED if name in content}
+        if not items:
+            return None
+        reader = CacheReader(cache)
+
+        def besides(name: str) -> str:
+            # A snapshot leaves its scope holding exactly the sections it names: read only the other scopes from
+            # SQLite for those (parsing 20k product names again would cost a tenth of the apply).
+            return manifest.scope if manifest.mode == "snapshot" and name in content else ""
+
+        def reasons() -> list[str]:
+            own = Known.of(content)
+            known = Known({name: own.keys[name] | reader.keys(name, besides=besides(name)) for name in REFERRED},
+                          tuple(sorted({*own.languages, *reader.name_languages(besides=besides("products"))})))
+            return [str(p) for p in check_content(items, known)]
+
+        return reasons
+
+    def _refuse(self, cache: Cache, arrival: Arrival, version: object, reasons: list[str]) -> None:
+        log.error("bundle rejected: scope=%s version=%s reason=%s%s", arrival.stream, version, reasons[0],
+                  f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+        self.counts["rejected"] += 1
+        if not isinstance(version, int):
+            return  # not even a manifest: nothing to name
+        seen = self._refused.get(arrival.stream)
+        self._refused[arrival.stream] = (version, arrival)
+        if seen is None or seen[0] != version:
+            self.on_rejected(Rejection(arrival.stream, version, reasons[:MAX_REASONS],
+                                       applied_version(cache, arrival.stream)))
 
     def _content_bytes(self, manifest: wire.Manifest) -> bytes:
         if manifest.content_b64 is not None:

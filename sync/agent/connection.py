@@ -40,8 +40,12 @@ class Backoff:
         self.attempt = 0
 
 
-def presence(state: str, boot_id: str, ts: float) -> bytes:
-    return json.dumps({"state": state, "boot_id": boot_id, "ts": ts}).encode()
+def presence(state: str, boot_id: str, ts: float, *, clean: bool = False) -> bytes:
+    """``clean``: the device says 'offline' itself (a stop), not its will (a crash, a cut)."""
+    doc = {"state": state, "boot_id": boot_id, "ts": ts}
+    if clean:
+        doc["clean"] = True
+    return json.dumps(doc).encode()
 
 
 def new_client(client_id: str, broker: BrokerSection, *, will_topic: str, boot_id: str, now: float) -> mqtt.Client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,15 +35,27 @@ class StaleVersion(Exception):
         self.applied = applied
 
 
+class ContentRefused(Exception):
+    """The content would leave the cache holding what the device cannot load; nothing was applied."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
 def applied_version(cache: Cache, stream: str) -> int:
     rows = cache.query("SELECT version FROM sync_state WHERE stream = ?", (stream,))
     return rows[0][0] if rows else 0
 
 
 def apply_bundle(
-    cache: Cache, *, stream: str, scope: str, version: int, sha256: str, mode: str, content: dict, at: float
+    cache: Cache, *, stream: str, scope: str, version: int, sha256: str, mode: str, content: dict, at: float,
+    accept: Callable[[], list[str]] | None = None,
 ) -> Applied:
     """Apply validated ``content`` for ``scope``; all or nothing. ``at`` (unix seconds) is kept as its applied_at.
+
+    ``accept()`` runs inside the transaction, where the cache reads as it will be after the apply; any
+    reason it returns rolls the apply back and raises ContentRefused, so the last good content stays.
 
     ``stream`` names the version sequence (a bundle topic's scope, or ``profiles:store/x``).
     A snapshot replaces, for this scope, every section it names. A delta upserts items
@@ -54,7 +67,7 @@ def apply_bundle(
     default_cache_size = cache.conn.execute("PRAGMA cache_size").fetchone()[0]
     cache.conn.execute("PRAGMA cache_size=-32768")
     try:
-        applied = _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at)
+        applied = _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at, accept)
     finally:
         cache.conn.execute(f"PRAGMA cache_size={default_cache_size}")
     if (content.get("delete") or {}).get("profiles") or (mode == "snapshot" and "profiles" in content):
@@ -65,7 +78,7 @@ def apply_bundle(
 
 
 def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha256: str, mode: str,
-           content: dict, counts: dict[str, int], at: float) -> Applied:
+           content: dict, counts: dict[str, int], at: float, accept: Callable[[], list[str]] | None) -> Applied:
     with cache.transaction() as conn:
         current = conn.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
         if current and version <= current[0]:
@@ -96,6 +109,9 @@ def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha25
                 [(k, scope) for k in keys],
             )
             counts[f"deleted {name}"] = len(keys)
+        reasons = accept() if accept else []
+        if reasons:
+            raise ContentRefused(reasons)
         conn.execute(
             "INSERT OR REPLACE INTO sync_state (stream, version, sha256, applied_at) VALUES (?, ?, ?, ?)",
             (stream, version, sha256, datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")),

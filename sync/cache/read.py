@@ -33,6 +33,18 @@ class CacheReader:
         return [json.loads(r[0]) for r in rows]
 
     # catalogue
+    def keys(self, section: str, *, besides: str = "") -> frozenset[str]:
+        """The keys a (single-key) section holds in any scope but ``besides``."""
+        key = SECTIONS[section].key[0]
+        return frozenset(r[0] for r in self.cache.query(f"SELECT DISTINCT {key} FROM {section} WHERE scope <> ?",
+                                                        (besides,)))
+
+    def name_languages(self, *, besides: str = "") -> frozenset[str]:
+        """The languages the products' names are in (the chain's languages), in any scope but ``besides``."""
+        rows = self.cache.query("SELECT DISTINCT j.key FROM products, json_each(products.body, '$.name') AS j"
+                                " WHERE products.scope <> ? AND j.type = 'text' AND j.value <> ''", (besides,))
+        return frozenset(r[0] for r in rows)
+
     def product(self, sku: str) -> dict | None:
         return self._one("products", "sku", sku)
 

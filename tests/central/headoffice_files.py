@@ -20,7 +20,7 @@ HEADOFFICE = {
 - id: OFF-1
   priority: 10
   channels: [kiosk, signage]
-  title: {en: Espresso and croissant}
+  title: {en: Espresso and croissant, bg: Еспресо и кроасан}
   sku: COF-001
 """,
     "chain/signage.yaml": """\

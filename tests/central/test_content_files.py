@@ -93,5 +93,79 @@ def test_plan_skips_unchanged_content(tmp_path, db):
 
 def test_example_headoffice_folder_is_valid():
     root = Path(__file__).resolve().parents[2] / "config" / "headoffice.example"
-    tree = load_tree(root, BASE)
-    assert tree["chain"].content["offers"] and load_stores(root)
+    tree = load_tree(root, BASE, load_stores(root))  # every device's share passes the device's own check
+    assert tree["chain"].content["offers"]
+
+
+MARKETER_OFFERS = """\
+- id: OFF-1
+  priority: 10
+  channels: [kiosk, signage]
+  title: {en: Espresso and croissant, bg: Еспресо и кроасан}
+  sku: COF-001
+- id: OFF-KISOK
+  priority: 10
+  channels: [kisok]
+  title: {en: Typo, bg: Грешка}
+- id: OFF-RAIN
+  priority: 10
+  channels: [kiosk]
+  title: {en: Rain, bg: Дъжд}
+  conditions: {weather: drizzle}
+- id: OFF-DATE
+  priority: 10
+  channels: [kiosk]
+  title: {en: Date, bg: Дата}
+  schedule: {from: 2026-12-32}
+- id: OFF-GHOST
+  priority: 10
+  channels: [kiosk]
+  title: {en: Ghost, bg: Призрак}
+  sku: NO-SUCH
+- id: OFF-GIVEAWAY
+  priority: 10
+  channels: [kiosk]
+  title: {en: Giveaway, bg: Подарък}
+  sku: COF-001
+  discount: {percent: 120}
+- id: OFF-ENGLISH
+  priority: 10
+  channels: [kiosk]
+  title: {en: English only}
+"""
+
+
+def test_content_a_device_would_refuse_is_not_published_and_every_problem_is_named(tmp_path, capsys,
+                                                                                   clock: FixedClock):
+    """Issue 13: each of these passed the dry run and was published; each is now named at its file and line."""
+    root = write_headoffice(tmp_path / "ho", {
+        **HEADOFFICE, "chain/offers.yaml": MARKETER_OFFERS,
+        "chain/prices.csv": "sku,price_cents,currency\nCOF-001,180,EUR\nPAS-001,3.50,EUR\n",
+        "region/north/prices.csv": "sku,price_cents,currency\nCOF-001,170,EUR\nGHOST-1,100,EUR\n"})
+    config = tmp_path / "central.toml"
+    config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\nkeys_dir = "{tmp_path}/k"\n'
+                      '[broker]\nport = 1\n')
+    for argv in (["publish", "--dry-run"], ["publish"]):
+        assert main(["--config", str(config), *argv], clock=clock) == 2
+        err = capsys.readouterr().err.splitlines()
+        offers, prices, north = (f"{root}/{name}" for name in ("chain/offers.yaml", "chain/prices.csv",
+                                                                "region/north/prices.csv"))
+        for expected in [
+            f"{offers}:8: offer OFF-KISOK: field 'channels': 'kisok' is not one of kiosk, tablet, signage",
+            f"{offers}:14: offer OFF-RAIN: field 'conditions.weather': 'drizzle' is not one of clear, cloudy, rain",
+            f"{offers}:19: offer OFF-DATE: field 'schedule.from': must be a date like 2026-11-22",
+            f"{offers}:24: offer OFF-GHOST: field 'sku': no product 'NO-SUCH'",
+            f"{offers}:30: offer OFF-GIVEAWAY: field 'discount.percent': 120 is not a percentage from 0 to 100",
+            f"{offers}:34: offer OFF-ENGLISH: field 'title': no text in bg (the chain's languages: bg, en)",
+            f"{prices}:3: prices: field 'price_cents': '3.50' is not a number",
+            f"{north}:3: price GHOST-1: field 'sku': no product 'GHOST-1'",
+        ]:
+            assert any(line.startswith(expected) for line in err), (expected, err)
+        assert err[-1] == "store-edge-central: 8 problem(s); nothing was published"
+
+
+def test_yaml_syntax_errors_name_file_and_line(tmp_path):
+    root = write_headoffice(tmp_path, {**HEADOFFICE, "chain/offers.yaml": "- id: OFF-1\n  title: {en: x\n"})
+    with pytest.raises(ContentProblem) as err:
+        load_tree(root, BASE, load_stores(root))
+    assert err.value.problems[0].startswith(f"{root}/chain/offers.yaml:3: YAML syntax error: ")
