@@ -44,6 +44,11 @@ class DeviceRow:
     restarts: int = 0
     crashes: int = 0
 
+    @property
+    def till_refusals(self) -> dict[str, int]:
+        counts = self.health.get("pos") or {}
+        return {kind: counts[kind] for kind in TILL_REFUSALS if counts.get(kind)}
+
 
 def record_presence(db: Database, store: str, device: str, doc: Mapping) -> None:
     """A device's presence message (``docs/protocol.md``): its state, and a start or a crash when its boot id
@@ -68,11 +73,6 @@ def record_presence(db: Database, store: str, device: str, doc: Mapping) -> None
         " AND coalesce(devices.clean_stop, 0) = 0 THEN 1 ELSE 0 END,"
         " clean_stop = CASE WHEN devices.boot_id = excluded.boot_id THEN devices.clean_stop ELSE 0 END",
         (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
-
-    @property
-    def till_refusals(self) -> dict[str, int]:
-        counts = self.health.get("pos") or {}
-        return {kind: counts[kind] for kind in TILL_REFUSALS if counts.get(kind)}
 
 
 def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:
