@@ -148,8 +148,8 @@ def build_app(tmp: Path, key):
     whatever day the benchmark runs."""
     from datetime import UTC, datetime
 
+    from demo.kiosk import offline_store
     from kiosk.app import KioskApp
-    from kiosk.demo import offline_store
     from kiosk.i18n import Translator
     from sync.protocol.signing import TrustedKeys
 

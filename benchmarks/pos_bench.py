@@ -23,12 +23,12 @@ sys.path.insert(0, str(ROOT))
 
 from decisions import coupons  # noqa: E402
 from decisions.playbook import Offer  # noqa: E402
+from demo.store import demo_cache  # noqa: E402
 from pos.desk import Desk  # noqa: E402
 from pos.http import PosServer  # noqa: E402
 from sync.cache.outbox import Outbox  # noqa: E402
 from sync.clock import FixedClock  # noqa: E402
 from sync.config import PosSection  # noqa: E402
-from sync.demo import demo_cache  # noqa: E402
 
 N = 2000
 # The desk and its coupons on a fixed Monday morning: the same offers apply on whatever day the benchmark runs.

@@ -95,8 +95,8 @@ def schedule_eval() -> None:
 # --- cold start ---------------------------------------------------------------------------------------------
 def prepared_device(var: Path, port: int) -> Path:
     """A signage device's config and cache holding the demo chain with its pictures, as after a first sync."""
+    from demo.store import ASSETS, demo_cache, load_media
     from sync.clock import SYSTEM
-    from sync.demo import ASSETS, demo_cache, load_media
     from sync.protocol import signing
 
     media = var / "media"
@@ -163,6 +163,7 @@ def soak(seconds: float) -> None:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from demo.store import demo_cache
     from signage.app import SignageApp
     from signage.live import StoreInfo
     from signage.soak import run_soak, soak_content
@@ -170,7 +171,6 @@ def soak(seconds: float) -> None:
     from sync.cache.outbox import Outbox
     from sync.clock import SYSTEM
     from sync.config import SignageSection
-    from sync.demo import demo_cache
 
     var = Path(tempfile.mkdtemp(prefix="signage-soak-"))
     cache = demo_cache(var / "cache.db", clock=SYSTEM)
@@ -224,6 +224,7 @@ def override_latency(rounds: int = 10) -> None:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from central.responder import Responder
     from signage.__main__ import build_app
     from sync import config as config_mod
     from sync.agent import SyncAgent
@@ -233,7 +234,6 @@ def override_latency(rounds: int = 10) -> None:
     from sync.protocol import signing
     from sync.protocol.overrides import Override, sign_override
     from sync.protocol.topics import override_topic
-    from sync.responder import Responder
 
     var = Path(tempfile.mkdtemp(prefix="signage-override-"))
     config_path = prepared_device(var, 0)

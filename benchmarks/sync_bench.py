@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from central.responder import Responder  # noqa: E402
 from sync import config as config_mod  # noqa: E402
 from sync.agent import SyncAgent  # noqa: E402
 from sync.agent.bundles import Arrival, BundleWorker  # noqa: E402
@@ -34,7 +35,6 @@ from sync.media import MediaFetcher  # noqa: E402
 from sync.protocol import bundle as wire  # noqa: E402
 from sync.protocol import signing  # noqa: E402
 from sync.protocol.signing import TrustedKeys  # noqa: E402
-from sync.responder import Responder  # noqa: E402
 
 rows: list[tuple[str, str, str, bool]] = []
 
@@ -114,7 +114,7 @@ def bench_drain(tmp: Path, broker: Mosquitto, key, batch_events: int) -> None:
     # Head office runs in its own process, as it does in a store chain, so it does not share our GIL.
     key_file = tmp / "chain.key"
     key_file.write_bytes(signing.private_key_pem(key))
-    responder = subprocess.Popen([sys.executable, "-m", "sync.responder", "--chain", "bench", "--port",
+    responder = subprocess.Popen([sys.executable, "-m", "central.responder", "--chain", "bench", "--port",
                                   str(broker.port), "--key", str(key_file)], cwd=ROOT, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     agent = SyncAgent(cfg, clock=SYSTEM)

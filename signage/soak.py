@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sync.runtime import rss_bytes
 
-from .demo import CARDS, product_card
+from .cards import CARDS, product_card
 
 ITEM_S = 0.2
 

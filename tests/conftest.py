@@ -12,6 +12,7 @@ import pytest
 from support import CHAIN, wait_for
 from tls_broker import chain_broker as start_chain_broker
 
+from central.responder import Responder
 from sync import config as config_mod
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto
@@ -19,7 +20,6 @@ from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.clock import FixedClock
 from sync.protocol import signing
-from sync.responder import Responder
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,4 +1,4 @@
-"""The demo chain's data and ``python -m sync.demo --once`` end to end."""
+"""The demo chain's data and ``python -m demo.store --once`` end to end."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def load(name: str) -> list[dict]:
 def run_demo(var: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORE_EDGE_")}
     env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(var), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "demo.store", "--once", "--var", str(var), *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
 
 
@@ -112,7 +112,7 @@ def test_readme_phone_numbers_hash_to_their_profiles():
 
 
 def test_the_demo_chain_rolls_forward_to_any_date_and_leaves_what_still_runs():
-    from sync.demo import load_assets, roll_forward
+    from demo.store import load_assets, roll_forward
 
     chain, _ = load_assets(ASSETS)
     now = roll_forward(copy.deepcopy(chain), date(2026, 11, 23))
@@ -196,7 +196,7 @@ def test_demo_refuses_a_store_time_it_cannot_read(tmp_path: Path, at: str):
 
 def test_demo_without_mosquitto_names_the_apt_line(tmp_path: Path):
     env = {**os.environ, "STORE_EDGE_MOSQUITTO": str(tmp_path / "no-such-mosquitto")}
-    result = subprocess.run([sys.executable, "-m", "sync.demo", "--once", "--var", str(tmp_path / "var")], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "demo.store", "--once", "--var", str(tmp_path / "var")], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     err = result.stderr

@@ -19,9 +19,9 @@ from decisions.engine import Engine
 from decisions.offers import decide_offers
 from decisions.playbook import Playbook
 from decisions.shopper import Shopper
+from demo.store import demo_cache
 from sync.cache.read import CacheReader
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 
 MONDAY_0830 = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # 08:30 in Sofia
 RAIN_6C = Weather(6.0, 1.2, "rain", MONDAY_0830 - timedelta(minutes=20))

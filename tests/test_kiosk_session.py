@@ -13,11 +13,11 @@ from support import reachable
 from decisions import coupons
 from decisions.engine import Engine
 from decisions.identity import qr
+from demo.store import demo_cache
 from kiosk.session import KioskService, Store
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia

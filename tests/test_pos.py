@@ -22,13 +22,13 @@ from support import wait_for
 from decisions import coupons
 from decisions.context import DEFAULT_DAYPARTS
 from decisions.playbook import Playbook
+from demo.store import demo_cache
 from pos.desk import Desk
 from pos.http import MAX_BODY_BYTES, PosServer
 from pos.qr import coupon_qr_png
 from sync.cache.outbox import Outbox
 from sync.clock import FixedClock
 from sync.config import PosSection
-from sync.demo import demo_cache
 
 SERIALS = itertools.count()
 SECRET = b"demo chain coupon secret"

@@ -26,12 +26,12 @@ from decisions.consent import current_consents
 from decisions.context import Context
 from decisions.engine import Engine
 from decisions.shopper import Shopper
+from demo.store import ASSETS, load_assets
 from pos.service import PosService
 from sync.agent.connection import request_properties
 from sync.cache.engine_state import Shown, record_offers_shown
 from sync.cache.redemption import Issued, record_coupon_issued
 from sync.clock import FixedClock
-from sync.demo import ASSETS, load_assets
 
 KEY = coupons.store_key(b"e2e chain coupon secret", "s001")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 16:00 in Sofia, a Monday

@@ -10,10 +10,10 @@ from decisions.context import Context
 from decisions.engine import Engine
 from decisions.reasons import Reason, Term, say, terms
 from decisions.shopper import Shopper
+from demo.store import demo_cache
 from kiosk.i18n import Translator
 from sync.cache.read import CacheReader
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 
 
 def said(text: str, lang: str) -> str:

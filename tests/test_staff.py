@@ -10,13 +10,13 @@ import pytest
 
 from decisions.engine import Engine
 from decisions.identity import qr
+from demo.store import demo_cache
 from kiosk.session import Store
 from kiosk.staff import ASK_FIRST, CONSENT_WORDING, LOCKED, NOT_FOUND, WRONG_PIN, Kpis, NotLoggedIn, StaffService
 from sync.cache.outbox import Outbox
 from sync.cache.profiles import erase_profile
 from sync.cache.read import CacheReader
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia

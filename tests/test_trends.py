@@ -15,13 +15,13 @@ from decisions.catalog import Catalog
 from decisions.context import Context, Weather
 from decisions.menus import decide_menu
 from decisions.trends import Trend, describe, scores, trending
+from demo.store import demo_cache
 from sync.cache import Cache
 from sync.cache.bundles import apply_bundle
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.cache.sales import record_sale
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 
 NOW = 1_795_000_000.0
 HL = 1800.0

@@ -436,7 +436,7 @@ def test_head_office_command_line_publishes_each_stores_weather(open_meteo, brok
     key = tmp_path / "chain.key"
     key.write_bytes(signing.private_key_pem(chain_key))
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-m", "sync.responder", "--chain", "demo", "--port", str(broker.port),
+    proc = subprocess.Popen([sys.executable, "-m", "central.responder", "--chain", "demo", "--port", str(broker.port),
                              "--key", str(key), "--stores", str(stores), "--weather-url", open_meteo.url],
                             cwd=root, stderr=subprocess.DEVNULL)
     try:

@@ -23,7 +23,7 @@ def demo_env(**extra: str) -> dict[str, str]:
 
 
 def test_demo_plays_a_scripted_shopper_and_exits(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "kiosk.demo", "--script", "--at", "mon 08:30", "--var",
+    result = subprocess.run([sys.executable, "-m", "demo", "--script", "--at", "mon 08:30", "--var",
                              str(tmp_path)], cwd=ROOT, env=demo_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "scripted shopper: done" in result.stdout
@@ -39,8 +39,8 @@ def test_demo_plays_a_scripted_shopper_and_exits(tmp_path):
 @pytest.mark.parametrize("what", ["kiosk", "signage", "headless"])
 def test_ctrl_c_stops_every_process_the_demo_started(tmp_path, what):
     """SIGINT, as a terminal's Ctrl-C sends it to the demo alone: its broker and its Xvfb must go with it."""
-    command = {"kiosk": ["-m", "kiosk.demo"], "signage": ["-m", "kiosk.demo", "--signage"],
-               "headless": ["-m", "sync.demo"]}[what]
+    command = {"kiosk": ["-m", "demo"], "signage": ["-m", "demo", "--signage"],
+               "headless": ["-m", "demo.store"]}[what]
     env = demo_env()
     env.pop("DISPLAY", None)  # the demo starts its own Xvfb, one more process that must stop with it
     out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"

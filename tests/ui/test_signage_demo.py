@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def test_signage_demo_plays_the_schedule_an_override_and_identify(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORE_EDGE_")}
-    result = subprocess.run([sys.executable, "-m", "kiosk.demo", "--signage", "--script", "--at", "mon 08:30",
+    result = subprocess.run([sys.executable, "-m", "demo", "--signage", "--script", "--at", "mon 08:30",
                              "--var", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "scripted screen: done" in result.stdout

@@ -11,13 +11,13 @@ from signage_content import stop_previous_app, week_content
 from support import CHAIN, wait_for
 from ui_driver import advance, shot
 
+from demo.store import ASSETS, load_assets
 from signage.__main__ import wire
 from signage.app import SignageApp
 from signage.live import StoreInfo
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.config import SignageSection
-from sync.demo import ASSETS, load_assets
 from sync.protocol.overrides import Override, sign_override
 from sync.protocol.topics import override_topic
 

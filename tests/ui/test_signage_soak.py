@@ -11,13 +11,13 @@ import pytest
 from signage_content import apply, stop_previous_app
 from ui_driver import advance
 
+from demo.store import demo_cache
 from signage.app import SignageApp
 from signage.live import StoreInfo
 from signage.soak import ITEM_S, run_soak, soak_content
 from sync.cache.outbox import Outbox
 from sync.clock import OffsetClock
 from sync.config import SignageSection
-from sync.demo import demo_cache
 
 SOAK_S = float(__import__("os").environ.get("SIGNAGE_SOAK_S", "600"))
 WARMUP_S = 60.0

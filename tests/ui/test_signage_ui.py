@@ -15,13 +15,13 @@ import pytest
 from signage_content import apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
 from ui_driver import advance, shot, until
 
+from demo.store import demo_cache
 from signage.app import SignageApp
 from signage.live import StoreInfo
 from sync.cache.outbox import Outbox
 from sync.cache.signage import save_override
 from sync.clock import FixedClock
 from sync.config import SignageSection
-from sync.demo import demo_cache
 from sync.protocol.overrides import Override
 
 SOFIA = ZoneInfo("Europe/Sofia")

@@ -16,13 +16,13 @@ from ui_driver import advance, shot, tap, until
 
 from decisions.engine import Engine
 from decisions.identity import qr
+from demo.store import demo_cache
 from kiosk.i18n import Translator
 from kiosk.session import Store
 from kiosk.staff import StaffService
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
 from sync.clock import FixedClock
-from sync.demo import demo_cache
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia

@@ -43,8 +43,8 @@ def open_kiosk(store: Path, qr_key, clock):
     """The kiosk app on the demo store (no broker) on ``clock``, laid out at 1280x720; ``close_kiosk`` when done."""
     from kivy.core.window import Window  # after conftest set DISPLAY
 
+    from demo.kiosk import offline_store
     from kiosk.app import KioskApp
-    from kiosk.demo import offline_store
     from kiosk.i18n import Translator
     from sync.protocol import signing
 

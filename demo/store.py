@@ -1,9 +1,9 @@
 """The demo store: a local Mosquitto, the reference head office and one kiosk's sync agent.
 
-    python -m sync.demo                      # runs until Ctrl-C, a status line every 30 s
-    python -m sync.demo --once               # sync, print the summary, exit 0 (what the tests use)
-    python -m sync.demo --at 'mon 08:30'     # the store's clock starts at Monday 08:30 and runs on
-    python -m sync.demo --var /tmp/x         # broker data, keys and caches somewhere else than var/demo
+    python -m demo.store                      # runs until Ctrl-C, a status line every 30 s
+    python -m demo.store --once               # sync, print the summary, exit 0 (what the tests use)
+    python -m demo.store --at 'mon 08:30'     # the store's clock starts at Monday 08:30 and runs on
+    python -m demo.store --var /tmp/x         # broker data, keys and caches somewhere else than var/demo
 
 Head office publishes the "Demo Coffee & Bakery" chain from assets/demo/: a chain bundle
 (catalogue, prices, offers, menus, signage) and a store bundle for s001 (inventory and
@@ -36,22 +36,21 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.responder import Responder
+from central.responder.eventstore import EventStore
 from decisions.context import Context
 from decisions.engine import Engine
 from decisions.offers import OfferChoice
 from decisions.shopper import Shopper
-
-from . import config as config_mod
-from . import publish
-from .agent import SyncAgent
-from .broker import Mosquitto, mosquitto_binary
-from .cache import Cache
-from .cache.bundles import apply_bundle
-from .clock import SYSTEM, Clock, OffsetClock, store_time
-from .protocol import signing
-from .protocol.content import SECTIONS, ContentError, validate
-from .responder import Responder
-from .responder.eventstore import EventStore
+from sync import config as config_mod
+from sync import publish
+from sync.agent import SyncAgent
+from sync.broker import Mosquitto, mosquitto_binary
+from sync.cache import Cache
+from sync.cache.bundles import apply_bundle
+from sync.clock import SYSTEM, Clock, OffsetClock, store_time
+from sync.protocol import signing
+from sync.protocol.content import SECTIONS, ContentError, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
@@ -249,7 +248,7 @@ class Demo:
 
             display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
             if display:
-                print(f"display {display}: the kiosk window opens with python -m kiosk.demo")
+                print(f"display {display}: the kiosk window opens with python -m demo")
             else:
                 print(NO_DISPLAY)
             print("running; Ctrl-C stops")

@@ -15,19 +15,19 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from central.config import CentralConfig, CentralSection
-from central.keys import Keyring
-from central.profiles import upsert_profile
-from central.publishing import record_published
-from central.worker import Worker, worker_client_id
+from sync.agent.connection import request_properties
+from sync.clock import Clock
+from sync.config import BrokerSection
+from sync.protocol import bundle as wire
+from sync.protocol import topics
+from sync.protocol.content import validate
+from sync.weather.provider import Observation
 
-from ..agent.connection import request_properties
-from ..clock import Clock
-from ..config import BrokerSection
-from ..protocol import bundle as wire
-from ..protocol import topics
-from ..protocol.content import validate
-from ..weather.provider import Observation
+from ..config import CentralConfig, CentralSection
+from ..keys import Keyring
+from ..profiles import upsert_profile
+from ..publishing import record_published
+from ..worker import Worker, worker_client_id
 from .eventstore import EventStore
 
 

@@ -1,4 +1,4 @@
-"""Run the reference head office on its own: ``python -m sync.responder --key chain.key``."""
+"""Run the reference head office on its own: ``python -m central.responder --key chain.key``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..clock import SYSTEM, Clock
-from ..protocol.signing import load_private_key
-from ..runtime import setup_logging, wait_for_stop_signal
-from ..weather.open_meteo import OpenMeteo
-from ..weather.publisher import WeatherPublisher
+from sync.clock import SYSTEM, Clock
+from sync.protocol.signing import load_private_key
+from sync.runtime import setup_logging, wait_for_stop_signal
+from sync.weather.open_meteo import OpenMeteo
+from sync.weather.publisher import WeatherPublisher
+
 from .eventstore import EventStore
 from .service import Responder
 

@@ -7,8 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from central.db import open_database
-from central.ingest import store_events
+from ..db import open_database
+from ..ingest import store_events
 
 
 class EventStore:

@@ -1,93 +1,36 @@
-"""The demo store with its kiosk: ``./run-demo`` (``python -m kiosk.demo``).
-
-Starts what ``sync.demo`` starts (Mosquitto, the reference head office, the kiosk-1 agent with the
-demo chain applied), then opens the kiosk window on it (``--signage``: the signage screen). With no
-display it runs on Xvfb and saves screenshots. ``--script`` plays a shopper (phone number, consent,
-offers, a coupon to the phone) with a screenshot per step and exits 0; ``--stay-open`` keeps it
-running. The store's time is the real time, or ``--at 'mon 08:30'``; the window shows it in a tag.
-Ctrl-C (or SIGTERM) stops every process the demo started and says so in one line.
+"""The demo store's kiosk: the kiosk window on the store ``demo.store`` started, and the scripted shopper
+(``./run-demo --script``: phone number, consent, offers, a coupon to the phone, a screenshot per step).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 from decisions import coupons
 from decisions.identity import qr
+from kiosk.display import configure_kivy
+from kiosk.session import KioskService, Store
 from sync.clock import Clock
-from sync.demo import (
-    ASSETS,
+from sync.protocol.signing import TrustedKeys
+
+from .store import (
     CHAIN,
     COUNTRY,
     DEVICE,
     REGION,
-    ROOT,
     STORE,
     TIMEZONE,
     Demo,
-    DemoError,
-    add_at_argument,
     demo_cache,
-    demo_clock,
-    stop_on_sigterm,
 )
-from sync.protocol.signing import TrustedKeys
-
-from .display import NoDisplay, configure_kivy, has_display, start_xvfb
-from .session import KioskService, Store
 
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
 COUPON_SECRET = b"demo-chain-coupon-secret"
 SCRIPT_PHONE = "0899100101"  # Мария, c-0001
-SIGNAGE_DEVICE = "signage-1"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="run-demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--once", action="store_true", help="sync only: print the summary and exit (no window)")
-    parser.add_argument("--script", action="store_true", help="play a scripted visit with a screenshot per step, "
-                                                              "then exit 0")
-    parser.add_argument("--stay-open", action="store_true", help="with --script: keep running after the last step")
-    parser.add_argument("--signage", action="store_true", help="open the store's signage player instead of the kiosk")
-    parser.add_argument("--var", type=Path, default=ROOT / "var" / "demo")
-    parser.add_argument("--timeout", type=float, default=30.0)
-    add_at_argument(parser)
-    args = parser.parse_args(argv)
-    demo = Demo(args.var, ASSETS, timeout=args.timeout, clock=demo_clock(parser, args.at),
-                kind="signage" if args.signage else "kiosk", device=SIGNAGE_DEVICE if args.signage else DEVICE)
-    with stop_on_sigterm():
-        try:
-            if args.once:
-                return demo.run(once=True)
-            with ExitStack() as stack:
-                agent, responder = demo.start_store(stack)
-                shots = args.var / "screens" / ("signage" if args.signage else "")
-                if not has_display():
-                    xvfb = start_xvfb()
-                    demo.on_stop(stack, lambda: stop_process(xvfb), "Xvfb")
-                    print(f"no display: running on Xvfb {os.environ['DISPLAY']}; screenshots in {shots}")
-                if args.signage:
-                    from signage.demo import run_signage
-
-                    run_signage(agent, responder, demo, script=args.script, exit_after=not args.stay_open,
-                                shots=shots)
-                else:
-                    run_kiosk(agent, demo, script=args.script, exit_after=not args.stay_open, shots=shots)
-        except (DemoError, NoDisplay) as exc:
-            print(f"run-demo: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            pass
-        print(demo.stopped_line())
-        return 0
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
@@ -104,9 +47,9 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
     configure_kivy(kiosk_mode=False)
     from kivy.clock import Clock
 
-    from .app import KioskApp
-    from .i18n import Translator
-    from .runtime import build_service
+    from kiosk.app import KioskApp
+    from kiosk.i18n import Translator
+    from kiosk.runtime import build_service
 
     token = qr.issue_token(demo.chain_key, "c-0001", now=demo.clock.time(), ttl_s=24 * 3600)
     print(f"a shopper QR token for c-0001 (Мария), valid 24 h:\n  {token}")
@@ -206,6 +149,3 @@ class ScriptedShopper:
 
         Clock.schedule_once(snap, 0.5)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
