@@ -503,7 +503,7 @@ def main() -> int:
             print("broker killed with SIGKILL and restarted at once: every session reconnects")
             killed_wall, killed = time.time(), time.monotonic()
             broker.kill(signal.SIGKILL)
-            broker.start()
+            broker.start(timeout=300)  # it reads back every session it saved first
             took = storm(killed_wall, killed)
             report("every session reconnected", _secs(took["connected"]), "(no target)", None)
             report("every device has its retained bundles again", _secs(took["ready"]), "≤ 120 s",
