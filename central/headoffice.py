@@ -66,9 +66,10 @@ class HeadOffice:
                 log.info("no profile %r; %d retained bundle(s) and %d bundle file(s) still held erased customers:"
                          " republished and removed", profile_id, len(sent), len(removed))
             return None
-        log.info("erasure done: %d profile(s), %d event(s) anonymised, %d store(s) told, %d retained bundle(s)"
-                 " republished, %d bundle file(s) removed", len(erasure.profile_ids), erasure.events_anonymised,
-                 len(erasure.stores), len(republished), len(removed))
+        log.info("erasure asked for by %s done: %d profile(s), %d event(s) anonymised, %d store(s) told,"
+                 " %d retained bundle(s) republished, %d bundle file(s) removed", requested_by,
+                 len(erasure.profile_ids), erasure.events_anonymised, len(erasure.stores), len(republished),
+                 len(removed))
         return dataclasses.replace(erasure, republished=republished, files_removed=tuple(map(str, removed)))
 
     def _send_erase(self, stores: list[str], profile_ids: list[str], now: float) -> None:

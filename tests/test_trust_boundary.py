@@ -175,7 +175,7 @@ def test_lookups_are_rate_limited_per_device_and_the_fleet_view_shows_it(attack,
     assert "REFUSED: lookup_rate_limited=8" in format_fleet(list(rows.values()), now=clock.time())
 
 
-def test_a_device_erases_a_customer_only_with_the_shoppers_proof(attack, chain_key, clock):
+def test_a_device_erases_a_customer_only_with_the_shoppers_proof(attack, chain_key, clock, sync_log):
     start, connect, db = attack
     worker = start()
     kiosk2 = connect("kiosk-2")
@@ -203,6 +203,9 @@ def test_a_device_erases_a_customer_only_with_the_shoppers_proof(attack, chain_k
     worker.flush()
     assert db.scalar("SELECT count(*) FROM profiles WHERE profile_id = 'c-0001'") == 0
     assert db.execute("SELECT requested_by FROM erasures") == [("device s002/kiosk-2",)]
+    wait_for(lambda: "erasure asked for by device s002/kiosk-2 done" in sync_log.text, what="the log names the device")
+    # Six refusals, one log line (a device sending thousands cannot flood the log).
+    assert sync_log.text.count("erasure asked for by s002/kiosk-2 not carried out") == 1
     assert all("qr_token" not in body and "phone_hash" not in body
                for (body,) in db.execute("SELECT body FROM events WHERE type = 'erasure'"))
 
