@@ -290,7 +290,7 @@ def _read_csv(path: Path, text: str) -> list[_Item]:
             name, _, sub = column.strip().partition(".")
             spec = section.fields.get(name)
             try:
-                value = _cell(cell, spec.types if spec else (str,))
+                value = _cell(cell, spec.types if spec else (str,), cents=name.endswith("_cents"))
             except ValueError as exc:
                 problems.append(f"{path}:{line}: {path.stem}: field {name!r}: {exc}")
                 continue
@@ -304,7 +304,7 @@ def _read_csv(path: Path, text: str) -> list[_Item]:
     return items
 
 
-def _cell(text: str, types: tuple[type, ...]) -> object:
+def _cell(text: str, types: tuple[type, ...], *, cents: bool = False) -> object:
     text = text.strip()
     if text[:1] in "{[" and (dict in types or list in types):
         return json.loads(text)
@@ -323,5 +323,16 @@ def _cell(text: str, types: tuple[type, ...]) -> object:
                     return float(text)
                 except ValueError:
                     pass
-            raise ValueError(f"{text!r} is not a number") from None
+            if cents and _is_decimal(text):
+                raise ValueError(f"{text!r} is not a whole number of cents (for {text} write "
+                                 f"{round(float(text) * 100)})") from None
+            raise ValueError(f"{text!r} is not a {'whole ' if _is_decimal(text) else ''}number") from None
     return text
+
+
+def _is_decimal(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

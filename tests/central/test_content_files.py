@@ -157,7 +157,7 @@ def test_content_a_device_would_refuse_is_not_published_and_every_problem_is_nam
             f"{offers}:24: offer OFF-GHOST: field 'sku': no product 'NO-SUCH'",
             f"{offers}:30: offer OFF-GIVEAWAY: field 'discount.percent': 120 is not a percentage from 0 to 100",
             f"{offers}:34: offer OFF-ENGLISH: field 'title': no text in bg (the chain's languages: bg, en)",
-            f"{prices}:3: prices: field 'price_cents': '3.50' is not a number",
+            f"{prices}:3: prices: field 'price_cents': '3.50' is not a whole number of cents (for 3.50 write 350)",
             f"{north}:3: price GHOST-1: field 'sku': no product 'GHOST-1'",
         ]:
             assert any(line.startswith(expected) for line in err), (expected, err)
