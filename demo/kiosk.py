@@ -17,6 +17,7 @@ from kiosk.session import KioskService, Store
 from sync.clock import Clock
 from sync.protocol.signing import TrustedKeys
 
+from .script import Script
 from .store import (
     CHAIN,
     COUNTRY,
@@ -62,7 +63,7 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
     Clock.schedule_once(lambda dt: window_opened(demo, "the kiosk"), 0)
     if script:
         shots.mkdir(parents=True, exist_ok=True)
-        Clock.schedule_once(lambda dt: ScriptedShopper(app, shots, exit_after).next(), 1.0)
+        Clock.schedule_once(lambda dt: scripted_shopper(app, shots, exit_after).next(), 1.0)
     app.run()
 
 
@@ -112,40 +113,18 @@ def offline_store(var: Path, *, clock: Clock, qr_keys: TrustedKeys) -> KioskServ
                         engine=lambda: engine, clock=clock)
 
 
-class ScriptedShopper:
+def scripted_shopper(app, shots: Path, exit_after: bool) -> Script:
     """Taps through a visit the way a shopper would, one step per second, with a screenshot each."""
-
-    def __init__(self, app, shots: Path, exit_after: bool):
-        from kivy.core.window import Window
-
-        self.app, self.shots, self.window, self.exit_after = app, shots, Window, exit_after
-        self.steps = [
-            ("attract", lambda: None),
-            ("identify", app.start_identify),
-            ("phone", lambda: [app.phone_key(d) for d in SCRIPT_PHONE]),
-            ("consent", app.phone_submit),
-            ("offers", lambda: app.save_consent({"personal_offers": True, "e_receipt": True, "marketing": False})),
-            ("coupon", lambda: app.send_to_phone(0)),
-            ("bulgarian", lambda: app.set_language("bg")),
-            ("goodbye", app.end_session),
-        ]
-
-    def next(self) -> None:
-        from kivy.clock import Clock
-
-        if not self.steps:
-            print("scripted shopper: done")
-            if self.exit_after:
-                self.app.stop()
-            return
-        name, action = self.steps.pop(0)
-        action()
-        self.app.last_touch = time.monotonic()
-
-        def snap(dt: float) -> None:
-            path = self.window.screenshot(str(self.shots / f"{name}.png"))
-            print(f"scripted shopper: {name} -> {path}")
-            Clock.schedule_once(lambda dt: self.next(), 0.7)
-
-        Clock.schedule_once(snap, 0.5)
+    steps = [
+        ("attract", lambda: None),
+        ("identify", app.start_identify),
+        ("phone", lambda: [app.phone_key(d) for d in SCRIPT_PHONE]),
+        ("consent", app.phone_submit),
+        ("offers", lambda: app.save_consent({"personal_offers": True, "e_receipt": True, "marketing": False})),
+        ("coupon", lambda: app.send_to_phone(0)),
+        ("bulgarian", lambda: app.set_language("bg")),
+        ("goodbye", app.end_session),
+    ]
+    return Script(app, "scripted shopper", steps, shots, exit_after=exit_after, settle_s=0.5, pause_s=0.7,
+                  touched=lambda: setattr(app, "last_touch", time.monotonic()))
 

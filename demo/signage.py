@@ -23,6 +23,8 @@ from pathlib import Path
 
 from signage.cards import CARDS, product_card
 
+from .script import Script
+
 ROOT = Path(__file__).resolve().parent.parent
 PICTURES = ROOT / "assets" / "demo" / "signage"
 def make_demo_images(out: Path = PICTURES) -> list[dict]:
@@ -64,7 +66,7 @@ def run_signage(agent, responder, demo, *, script: bool, exit_after: bool, shots
     Clock.schedule_once(lambda dt: window_opened(demo, "the signage screen"), 0)
     if script:
         shots.mkdir(parents=True, exist_ok=True)
-        Clock.schedule_once(lambda dt: ScriptedScreen(app, responder, demo, shots, exit_after).next(), 3.0)
+        Clock.schedule_once(lambda dt: ScriptedScreen(app, responder, demo, shots, exit_after).script.next(), 3.0)
     app.run()
 
 
@@ -72,9 +74,11 @@ class ScriptedScreen:
     """What the demo shows of the screen, a step every few seconds, with a screenshot each."""
 
     def __init__(self, app, responder, demo, shots: Path, exit_after: bool):
-        self.app, self.responder, self.demo, self.shots, self.exit_after = app, responder, demo, shots, exit_after
-        self.steps = [("schedule", lambda: None), ("override", self.flood), ("identify", lambda: app.identify(5)),
-                      ("override-ended", self.end_flood)]
+        self.responder, self.demo = responder, demo
+        steps = [("schedule", lambda: None), ("override", self.flood), ("identify", lambda: app.identify(5)),
+                 ("override-ended", self.end_flood)]
+        self.script = Script(app, "scripted screen", steps, shots, exit_after=exit_after, settle_s=1.5,
+                             pause_s=SCRIPT_STEP_S)
 
     def flood(self) -> None:
         from sync.protocol.overrides import Override, sign_override
@@ -96,25 +100,6 @@ class ScriptedScreen:
         now = self.demo.clock.time()
         end = replace(self.override, issued_at=now, expires_at=now, action="end", message=None)
         self.responder.publish_retained(override_topic("demo", "store/s001"), sign_override(end, self.demo.chain_key))
-
-    def next(self) -> None:
-        from kivy.clock import Clock
-        from kivy.core.window import Window
-
-        if not self.steps:
-            print("scripted screen: done")
-            if self.exit_after:
-                self.app.stop()
-            return
-        name, action = self.steps.pop(0)
-        action()
-
-        def snap(dt: float) -> None:
-            print(f"scripted screen: {name} -> {Window.screenshot(str(self.shots / f'{name}.png'))}")
-            Clock.schedule_once(lambda dt: self.next(), SCRIPT_STEP_S)
-
-        Clock.schedule_once(snap, 1.5)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.signage", description=__doc__,
