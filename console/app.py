@@ -21,8 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import session
-from .pages import audit_log, fleet, people, signin
+from . import pages, session
 from .render import page
 from .state import Console
 
@@ -89,9 +88,7 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
     sessions = CookieBackendConfig(secret=session_key, key="console_session", max_age=console.config.session_max_age_s,
                                    secure=secure_cookies, httponly=True, samesite="lax")
     return Litestar(
-        route_handlers=[signin.login_page, signin.login, signin.logout, signin.home, people.people_page, people.add,
-                        people.change_role, people.switch, people.unlock, people.reset_password, fleet.fleet_page,
-                        fleet.fleet_table, audit_log.audit_page, audit_log.audit_csv,
+        route_handlers=[*pages.ROUTES,
                         create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False)],
         state=State({"console": console}),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),

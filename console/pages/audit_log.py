@@ -37,3 +37,6 @@ def audit_csv(request: Request) -> Response:
     c.record(request, "audit.export", "chain", "CSV download")
     return Response(audit.to_csv(c.db), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
+
+
+ROUTES = [audit_page, audit_csv]

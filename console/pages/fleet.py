@@ -58,3 +58,6 @@ def fleet_table(request: Request, region: Region = "", store: Store = "", status
                 page_number: Page = 1) -> Template:
     """The table alone, for the page's htmx poll every 2 s."""
     return page(request, "_fleet_table.html", **_view(request, region, store, status, page_number))
+
+
+ROUTES = [fleet_page, fleet_table]

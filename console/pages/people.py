@@ -94,3 +94,6 @@ def reset_password(request: Request, username: FromPath[str], data: Form) -> Tem
         return _people(request, status=400, error=f"Password not set: {exc}.")
     c.record(request, "user.password", f"user/{username}")
     return done(request, "/users", f"{username} has a new password; tell them in person.")
+
+
+ROUTES = [people_page, add, change_role, switch, unlock, reset_password]

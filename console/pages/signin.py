@@ -52,3 +52,6 @@ def logout(request: Request) -> Redirect:
 @get("/", sync_to_thread=True, guards=[session.allow(*users.ROLES)])
 def home(request: Request) -> Template:
     return page(request, "home.html")
+
+
+ROUTES = [login_page, login, logout, home]
