@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -45,7 +44,6 @@ from .db import open_database
 from .erasure import export_profile
 from .fleet import fleet, format_fleet
 from .headoffice import HeadOffice
-from .http import FileServer
 from .keys import Keyring, NoSigningKey
 from .merge import MergeError
 from .mqtt import BrokerLink
@@ -329,44 +327,20 @@ def keys_command(args, keys: Keyring) -> int:
 
 
 def serve(args, config: config_mod.CentralConfig, clock: Clock) -> int:
-    from .worker import Worker
+    from .service import CentralService
 
-    c = config.central
-    open_database(c.dsn).close()  # migrate once, before the workers
-    keys = Keyring(c.keys_dir)
-    keys.active_id  # noqa: B018 - fail now, not at the first erasure, if there is no key
-    workers = [Worker(config, n, clock=clock, keys=keys).start()
-               for n in range(args.first_worker, args.first_worker + (args.workers or c.workers))]
-    server = None if args.no_http else FileServer(c.http_dir, c.http_host, c.http_port, clock=clock).start()
-    stop = threading.Event()
-    jobs_thread = None
-    if not args.no_jobs:
-        office = HeadOffice(config, open_database(c.dsn), keys, workers[0].link, clock=clock)  # its own connection
-
-        def scheduled() -> None:
-            while not stop.wait(c.jobs_every_s):
-                try:
-                    office.run_jobs()
-                except Exception:
-                    log.exception("scheduled jobs failed; next try in %.0fs", c.jobs_every_s)
-        jobs_thread = threading.Thread(target=scheduled, name="central-jobs", daemon=True)
-        jobs_thread.start()
+    service = CentralService(config, clock=clock, workers=args.workers, first_worker=args.first_worker,
+                             http=not args.no_http, jobs=not args.no_jobs).start()
     console = None
     if config.console.enabled:
         from console.server import Background
 
-        console = Background(config, open_database(c.dsn), clock).start()  # its own connection
-    log.info("central serving chain %s: %d worker(s)%s%s", c.chain, len(workers),
-             f", files on :{server.port}" if server else "",
-             f", console on {config.console.host}:{config.console.port}" if console else "")
+        console = Background(config, open_database(config.central.dsn), clock).start()  # its own connection
+        log.info("console on %s:%d", config.console.host, config.console.port)
     notifier = Notifier()
-    notifier.ready(f"{len(workers)} worker(s) for chain {c.chain}")
-    run_until_stopped(notifier, alive=lambda: all(w.alive for w in workers))
-    stop.set()
-    for w in workers:
-        w.stop()
-    if server:
-        server.stop()
+    notifier.ready(f"{len(service.workers)} worker(s) for chain {config.central.chain}")
+    run_until_stopped(notifier, alive=lambda: service.alive)
+    service.stop()
     if console:
         console.stop()
     return 0

@@ -98,5 +98,6 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
         exception_handlers={Exception: _error},
         openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1",
                                      render_plugins=[JsonRenderPlugin()]),  # no HTML viewer: it loads from CDNs
+        logging_config=None,  # the process's own logging (JSON lines) stays; Litestar would replace its format
         debug=False,
     )

@@ -41,10 +41,11 @@ def session_key(path: str | Path) -> bytes:
 def _server(config: CentralConfig, db: Database, clock: Clock, host: str | None, port: int | None,
             log_level: str = "info") -> uvicorn.Server:
     """Behind a reverse proxy on this host, uvicorn takes the client's address from X-Forwarded-For (the audit
-    log's 'from where'); it trusts that header from 127.0.0.1 only."""
+    log's 'from where'); it trusts that header from 127.0.0.1 only. ``log_config=None``: uvicorn keeps the process's
+    own logging (one JSON line per record) instead of replacing it with its own format."""
     app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
     return uvicorn.Server(uvicorn.Config(app, host=host or config.console.host, port=port or config.console.port,
-                                         proxy_headers=True, log_level=log_level))
+                                         proxy_headers=True, log_level=log_level, log_config=None))
 
 
 def serve(config: CentralConfig, db: Database, clock: Clock, *, host: str | None = None,

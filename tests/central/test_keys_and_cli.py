@@ -139,4 +139,6 @@ def test_serve_runs_workers_and_stops_on_sigterm(tmp_path, broker, central_confi
             messages.append(notify.recv(256))
     notify.close()
     assert messages[-1] == b"STOPPING=1"
-    assert f"2 worker(s), console on 127.0.0.1:{console_port}" in proc.stderr.read()
+    logged = [json.loads(line)["msg"] for line in proc.stderr.read().splitlines()]  # one JSON record a line
+    assert any(m.startswith("central serving chain") and m.endswith(": 2 worker(s)") for m in logged), logged
+    assert f"console on 127.0.0.1:{console_port}" in logged
