@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kiosk.display import NoDisplay, has_display, start_xvfb
 
+from .console import run_console
 from .kiosk import run_kiosk, stop_process
 from .signage import run_signage
 from .store import ASSETS, DEVICE, ROOT, Demo, DemoError, add_at_argument, demo_clock, stop_on_sigterm
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                                                               "then exit 0")
     parser.add_argument("--stay-open", action="store_true", help="with --script: keep running after the last step")
     parser.add_argument("--signage", action="store_true", help="open the store's signage player instead of the kiosk")
+    parser.add_argument("--console", action="store_true", help="head office with its web console, the demo stores'"
+                                                               " devices headless; opens no window")
+    parser.add_argument("--port", type=int, default=8089, help="with --console: its port (another if taken)")
     parser.add_argument("--var", type=Path, default=ROOT / "var" / "demo")
     parser.add_argument("--timeout", type=float, default=30.0)
     add_at_argument(parser)
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.once:
                 return demo.run(once=True)
+            if args.console:
+                return run_console(demo, port=args.port)
             with ExitStack() as stack:
                 agent, responder = demo.start_store(stack)
                 shots = args.var / "screens" / ("signage" if args.signage else "")

@@ -116,6 +116,22 @@ def demo_clock(parser: argparse.ArgumentParser, at: str | None) -> Clock:
         parser.error(f"--at {exc}")
 
 
+def device_config(here: Path, *, device: str, kind: str, region: str, store: str, port: int,
+                  trusted_key: Path) -> config_mod.DeviceConfig:
+    """A demo device's configuration: the defaults, its identity, its cache under ``here``, the local broker."""
+    try:
+        base = config_mod.load()
+    except config_mod.ConfigError as exc:
+        raise DemoError(f"configuration error: {exc}") from None
+    return dataclasses.replace(
+        base,
+        device=dataclasses.replace(base.device, id=device, kind=kind, chain=CHAIN, region=region, store=store),
+        cache=dataclasses.replace(base.cache, path=str(here / "cache.db"), media_dir=str(here / "media")),
+        broker=config_mod.BrokerSection(host="127.0.0.1", port=port, keepalive_s=base.broker.keepalive_s),
+        sync=dataclasses.replace(base.sync, trusted_keys=(str(trusted_key),)),
+    )
+
+
 @contextlib.contextmanager
 def stop_on_sigterm() -> Iterator[None]:
     """SIGTERM stops the demo the way Ctrl-C does: every process it started is stopped on the way out."""
@@ -355,19 +371,8 @@ class Demo:
         return version
 
     def device_config(self, port: int, trusted_key: Path) -> config_mod.DeviceConfig:
-        try:
-            base = config_mod.load()
-        except config_mod.ConfigError as exc:
-            raise DemoError(f"configuration error: {exc}") from None
-        here = self.var / self.device
-        return dataclasses.replace(
-            base,
-            device=dataclasses.replace(base.device, id=self.device, kind=self.kind, chain=CHAIN, region=REGION,
-                                       store=STORE),
-            cache=dataclasses.replace(base.cache, path=str(here / "cache.db"), media_dir=str(here / "media")),
-            broker=config_mod.BrokerSection(host="127.0.0.1", port=port, keepalive_s=base.broker.keepalive_s),
-            sync=dataclasses.replace(base.sync, trusted_keys=(str(trusted_key),)),
-        )
+        return device_config(self.var / self.device, device=self.device, kind=self.kind, region=REGION, store=STORE,
+                             port=port, trusted_key=trusted_key)
 
     def wait(self, predicate: Callable[[], object], what: str | Callable[[], str]) -> None:
         deadline = time.monotonic() + self.timeout
