@@ -25,6 +25,7 @@ from pathlib import Path
 
 from decisions.engine import EngineHolder
 from sync import config as config_mod
+from sync.cache.read import CacheReader
 from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError, DeviceConfig, read_key_file
 from sync.protocol.signing import TrustedKeys
@@ -106,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _store_name(cfg: DeviceConfig) -> str:
-    return f"{cfg.device.chain} · {cfg.device.store}"
+def store_name(reader: CacheReader, cfg: DeviceConfig) -> str:
+    """The header's name: head office's name for the store (its store bundle), else chain and store id until
+    that bundle arrives."""
+    store = reader.store(cfg.device.store)
+    return store["name"] if store else f"{cfg.device.chain} · {cfg.device.store}"
 
 
 def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, camera: str) -> None:
@@ -125,11 +129,16 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
     maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
                                      broker=(cfg.broker.host, cfg.broker.port), health=agent.health, clock=clock)
-    app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
+    app = KioskApp(service, Translator(lang), store_name=store_name(agent.reader, cfg),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
                    maintenance=maintenance)
-    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(lambda dt: engine.reload()))
+
+    def reload(dt: float) -> None:
+        engine.reload()
+        app.store_name = store_name(agent.reader, cfg)
+
+    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
     agent.add_health(lambda: content_health(engine))
     run_as_service(app, alive=agent.io_alive)
     app.run()
@@ -150,10 +159,11 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str)
 
     service, engine = build_staff_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                           store=plan.store)
-    app = TabletApp(service, Translator(lang), store_name=_store_name(cfg), online=agent.connected.is_set)
+    app = TabletApp(service, Translator(lang), store_name=store_name(agent.reader, cfg), online=agent.connected.is_set)
 
     def reload(dt: float) -> None:
         engine.reload()
+        app.store_name = store_name(agent.reader, cfg)
         app.refresh_staff()
 
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
