@@ -202,6 +202,7 @@ def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, 
             for section, items in sections.items():
                 if section == "staff":
                     items = [item for item in items if _on_duty(item)]
+                    sc.content.setdefault(section, [])  # all switched off: the snapshot still empties the devices'
                 for n, item in enumerate(items):
                     problem = _check_item(path, section, item, n, media, sc, base_url)
                     if problem:

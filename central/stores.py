@@ -94,6 +94,10 @@ def save_store(root: Path, form: Mapping[str, str], *, new: bool) -> Store:
             raise StoreEditError(f"there is already a store {row['store']}")
         if not new and at is None:
             raise StoreEditError(f"there is no store {row['store']}")
+        for other in table.rows():
+            taken = set(other.get("devices", "").split("|")) & set(row["devices"].split("|")) - {""}
+            if other.get("store") != row["store"] and taken:
+                raise StoreEditError(f"device {sorted(taken)[0]!r} is already in store {other['store']}")
         table.put(at, row)
         try:
             stores = stores_from_csv(table.text(), "stores.csv")
@@ -192,12 +196,18 @@ def _staff_table(root: Path, store: str) -> Iterator[_Table]:
 def publish_store(config: CentralConfig, db: Database, clock: Clock, store: str) -> Published:
     """The store's scope published now (only if its content changed), over a broker connection of its own."""
     scope = f"store/{store}"
+    later = "Saved; the devices get it at the next publish"
     try:
         keys = Keyring(config.central.keys_dir)
+        keys.active_id  # noqa: B018 - no signing key: say so before connecting
+    except (NoSigningKey, OSError, ValueError) as exc:
+        return Published(False, f"{later} ({exc}).")
+    try:
         link = BrokerLink(config.broker, f"central-{config.central.chain}-stores-{os.urandom(4).hex()}",
                           session_expiry_s=0).start()
-    except (ConnectionError, NoSigningKey, OSError) as exc:
-        return Published(False, f"Saved; the devices get it at the next publish ({exc}).")
+    except OSError:  # ConnectionError included
+        return Published(False, f"{later} (the broker at {config.broker.host}:{config.broker.port} cannot be"
+                                " reached now).")
     try:
         sent = HeadOffice(config, db, keys, link, clock=clock).publish_content([scope])
     except (ContentProblem, NoSigningKey, ConnectionError, OSError) as exc:
