@@ -19,13 +19,13 @@ message naming the key.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from decisions.engine import EngineHolder
 from sync import config as config_mod
-from sync.cache.read import CacheReader
 from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError, DeviceConfig, read_key_file
 from sync.protocol.signing import TrustedKeys
@@ -107,13 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def store_name(reader: CacheReader, cfg: DeviceConfig) -> str:
-    """The header's name: head office's name for the store (its store bundle), else chain and store id until
-    that bundle arrives."""
-    store = reader.store(cfg.device.store)
-    return store["name"] if store else f"{cfg.device.chain} · {cfg.device.store}"
-
-
 def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, camera: str) -> None:
     from kivy.clock import Clock as KivyClock
 
@@ -121,7 +114,7 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     from .camera import OpenCvCamera
     from .i18n import Translator
     from .maintenance import MaintenanceService
-    from .runtime import build_service
+    from .runtime import build_service, store_name
     from .service import run_as_service
 
     service, engine = build_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
@@ -129,14 +122,15 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
     maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
                                      broker=(cfg.broker.host, cfg.broker.port), health=agent.health, clock=clock)
-    app = KioskApp(service, Translator(lang), store_name=store_name(agent.reader, cfg),
+    name = functools.partial(store_name, service.cache, cfg.device.chain, cfg.device.store)
+    app = KioskApp(service, Translator(lang), store_name=name(),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
                    maintenance=maintenance)
 
     def reload(dt: float) -> None:
         engine.reload()
-        app.store_name = store_name(agent.reader, cfg)
+        app.store_name = name()
 
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
     agent.add_health(lambda: content_health(engine))
@@ -153,17 +147,18 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str)
     from kivy.clock import Clock as KivyClock
 
     from .i18n import Translator
-    from .runtime import build_staff_service
+    from .runtime import build_staff_service, store_name
     from .service import run_as_service
     from .tablet import TabletApp
 
     service, engine = build_staff_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                           store=plan.store)
-    app = TabletApp(service, Translator(lang), store_name=store_name(agent.reader, cfg), online=agent.connected.is_set)
+    name = functools.partial(store_name, service.cache, cfg.device.chain, cfg.device.store)
+    app = TabletApp(service, Translator(lang), store_name=name(), online=agent.connected.is_set)
 
     def reload(dt: float) -> None:
         engine.reload()
-        app.store_name = store_name(agent.reader, cfg)
+        app.store_name = name()
         app.refresh_staff()
 
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
