@@ -159,6 +159,8 @@ def store_from_row(row: dict[str | None, str | None]) -> tuple[Store | None, lis
         return None, ["field 'store' and 'region' are required"]
     problems = [f"field {k!r}: {cell[k]!r} cannot name a scope (no '/', '+' or '#')"
                 for k in ("store", "region") if not is_valid_scope(f"{k}/{cell[k]}")]
+    if cell["store"].startswith("."):  # it names the store's folder too (store/<id>/): never '..'
+        problems.append(f"field 'store': {cell['store']!r} cannot start with '.'")
     devices = tuple(d.strip() for d in cell["devices"].split("|") if d.strip())
     problems += [f"field 'devices': {d!r} cannot name a scope (no '/', '+' or '#')"
                  for d in devices if not is_valid_scope(f"device/{d}")]

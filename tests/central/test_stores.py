@@ -99,10 +99,12 @@ def test_a_new_store_needs_a_new_id_and_an_edit_an_existing_one(root):
     assert (root / "stores.csv").read_text() == OLD
 
 
-def test_a_duplicate_store_written_by_hand_is_named_with_both_lines(root):
-    (root / "stores.csv").write_text(OLD + "s001,north,kiosk-9\n")
-    with pytest.raises(ContentProblem, match=r"stores.csv:4: store 's001' is listed twice \(first on line 2\)"):
+def test_a_duplicate_store_or_a_folder_escape_written_by_hand_is_named_by_line(root):
+    (root / "stores.csv").write_text(OLD + "s001,north,kiosk-9\n..,north,kiosk-8\n")
+    with pytest.raises(ContentProblem) as info:
         load_stores(root)
+    assert info.value.problems == [f"{root}/stores.csv:4: store 's001' is listed twice (first on line 2)",
+                                   f"{root}/stores.csv:5: field 'store': '..' cannot start with '.'"]
 
 
 def test_staff_are_added_with_a_hashed_pin_changed_and_switched_off(root):
