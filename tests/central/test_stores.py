@@ -210,6 +210,7 @@ def test_a_staff_change_reaches_the_device_cache_through_a_signed_bundle(office,
     agent = start_agent()
     wait_for(lambda: agent.reader.staff("st-01") is not None, what="store bundle with the staff applied")
     assert agent.reader.store("s001")["name"] == "Sofia · Vitosha Blvd"
+    assert agent.health()["trusted_keys"] == [office.keys.active_id]  # what the console's Keys page shows
     assert check_pin(agent.reader.staff("st-01")["pin_hash"], "4821", failures=0, locked_until=0, now=0).ok
 
     stores.change_staff(root, "s001", "st-01", pin="7531")
