@@ -18,6 +18,9 @@ ACTIONS = {
     "user.add": "added a person", "user.role": "changed a role or stores", "user.deactivate": "switched an account off",
     "user.activate": "switched an account on", "user.unlock": "unlocked an account", "user.password": "set a password",
     "audit.view": "read the audit log", "audit.export": "downloaded the audit log",
+    "store.add": "added a store", "store.edit": "changed a store", "staff.add": "added a staff member",
+    "staff.edit": "changed a staff member", "staff.pin": "set a staff PIN",
+    "staff.deactivate": "switched a staff member off", "staff.activate": "switched a staff member on",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

@@ -20,7 +20,8 @@ from sync.config import BrokerSection, ConfigError, _section
 class CentralSection:
     chain: str = "demo"
     dsn: str = "var/central/central.db"  # a SQLite path, or postgresql://user@host/db
-    keys_dir: str = "config/keys/central"  # chain-<key id>.key files and the 'active' file naming one
+    # chain-<key id>.key files (0600) and the 'active' file naming one; outside the checkout, beside the console's key
+    keys_dir: str = "/var/lib/store-edge-central/keys"
     content_dir: str = "headoffice"  # head office's YAML/CSV files, one folder per scope
     http_dir: str = "var/central/http"  # bundle bodies and media served over HTTP
     http_host: str = "127.0.0.1"

@@ -2,7 +2,8 @@
 
 Layout of ``content_dir``::
 
-    stores.csv                 store,region,devices  (devices separated by '|'): who gets what
+    stores.csv                 store,region,devices  (devices separated by '|'): who gets what; optional columns
+                               name,timezone,country,lat,lon describe the store (its store bundle's ``stores``)
     chain/                     files for every store
     region/<r>/  store/<s>/  device/<d>/     files for one region, store or device
     media/                     images and videos the content names by file name
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from sync.protocol.acceptance import check_content, item_key
+from sync.protocol.acceptance import check_content, item_key, store_problems
 from sync.protocol.content import SECTIONS, SHA256_RE, SHA_FIELDS, ContentError, validate
 from sync.protocol.topics import is_valid_scope
 
@@ -61,11 +62,33 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+STORE_COLUMNS = ("store", "region", "devices", "name", "timezone", "country", "lat", "lon")
+# Head office's own column in staff files: a switched-off staff member stays in the file but goes to no device.
+STAFF_ACTIVE = "active"
+
+
 @dataclass(frozen=True)
 class Store:
     store: str
     region: str
     devices: tuple[str, ...]
+    name: str = ""  # what the screens' header shows; stores.csv files from before it have none
+    timezone: str = ""
+    country: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.store
+
+    def identity(self) -> dict | None:
+        """The store bundle's ``stores`` item: None while stores.csv says nothing but the store's id and region."""
+        if not (self.name or self.timezone or self.country or self.lat is not None):
+            return None
+        item: dict = {"id": self.store, "name": self.display_name, "region": self.region}
+        item |= {k: v for k, v in (("timezone", self.timezone), ("country", self.country)) if v}
+        return item | ({"lat": self.lat, "lon": self.lon} if self.lat is not None and self.lon is not None else {})
 
     def scopes(self) -> list[str]:
         return ["chain", f"region/{self.region}", f"store/{self.store}", *(f"device/{d}" for d in self.devices)]
@@ -93,22 +116,67 @@ class _Item:
 
 
 def load_stores(root: Path) -> list[Store]:
+    """``stores.csv``, every problem at once by line: the columns after ``devices`` are optional (files from before
+    them load as they are), and a store's description is checked as its devices check it."""
     path = root / "stores.csv"
     if not path.exists():
         raise ContentProblem([f"{path}: missing (store,region,devices: which stores there are)"])
-    stores, problems = [], []
     with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            line = reader.line_num
-            if not row.get("store") or not row.get("region"):
-                problems.append(f"{path}:{line}: field 'store' and 'region' are required")
-                continue
-            devices = tuple(d for d in (row.get("devices") or "").split("|") if d)
-            stores.append(Store(row["store"].strip(), row["region"].strip(), devices))
+        return stores_from_csv(f.read(), str(path))
+
+
+def stores_from_csv(text: str, where: str) -> list[Store]:
+    stores: list[Store] = []
+    problems: list[str] = []
+    lines: dict[str, int] = {}
+    owners: dict[str, str] = {}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        line = reader.line_num
+        store, found = store_from_row(row)
+        problems += [f"{where}:{line}: {p}" for p in found]
+        if store is None:
+            continue
+        if store.store in lines:
+            problems.append(f"{where}:{line}: store {store.store!r} is listed twice (first on line"
+                            f" {lines[store.store]})")
+            continue
+        lines[store.store] = line
+        for device in store.devices:
+            if device in owners:
+                problems.append(f"{where}:{line}: device {device!r} is already in store {owners[device]}")
+            owners.setdefault(device, store.store)
+        stores.append(store)
     if problems:
         raise ContentProblem(problems)
     return stores
+
+
+def store_from_row(row: dict[str | None, str | None]) -> tuple[Store | None, list[str]]:
+    """One row of stores.csv as a Store, and what is wrong with it (in words, by field)."""
+    cell = {k: (row.get(k) or "").strip() for k in STORE_COLUMNS}
+    if not cell["store"] or not cell["region"]:
+        return None, ["field 'store' and 'region' are required"]
+    problems = [f"field {k!r}: {cell[k]!r} cannot name a scope (no '/', '+' or '#')"
+                for k in ("store", "region") if not is_valid_scope(f"{k}/{cell[k]}")]
+    if cell["store"].startswith("."):  # it names the store's folder too (store/<id>/): never '..'
+        problems.append(f"field 'store': {cell['store']!r} cannot start with '.'")
+    devices = tuple(d.strip() for d in cell["devices"].split("|") if d.strip())
+    problems += [f"field 'devices': {d!r} cannot name a scope (no '/', '+' or '#')"
+                 for d in devices if not is_valid_scope(f"device/{d}")]
+    place: dict[str, float] = {}
+    for k in ("lat", "lon"):
+        try:
+            if cell[k]:
+                place[k] = float(cell[k])
+        except ValueError:
+            problems.append(f"field {k!r}: {cell[k]!r} is not a number (degrees, like 42.6977)")
+            place[k] = 0.0  # counted as given, so that the pair's check does not repeat the problem
+    store = Store(cell["store"], cell["region"], devices, cell["name"], cell["timezone"], cell["country"],
+                  place.get("lat"), place.get("lon"))
+    described = {"name": store.display_name, "timezone": store.timezone or None, "country": store.country or None}
+    problems += store_problems(described | place)
+    return (None if problems else store), problems
 
 
 def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, ScopeContent]:
@@ -134,6 +202,9 @@ def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, 
                 problems.extend(exc.problems)
                 continue
             for section, items in sections.items():
+                if section == "staff":
+                    items = [item for item in items if _on_duty(item)]
+                    sc.content.setdefault(section, [])  # all switched off: the snapshot still empties the devices'
                 for n, item in enumerate(items):
                     problem = _check_item(path, section, item, n, media, sc, base_url)
                     if problem:
@@ -182,6 +253,13 @@ def check_devices(stores: list[Store], scopes: dict[str, ScopeContent]) -> list[
                     line = field_lines.get(re.split(r"[.\[]", m.group(1))[0], line)
                 out[f"{file}:{line}: {problem}"] = None
     return list(out)
+
+
+def _on_duty(item: _Item) -> bool:
+    """Takes head office's ``active`` column off a staff member; False when it says they are switched off."""
+    if not isinstance(item.value, dict) or STAFF_ACTIVE not in item.value:
+        return True
+    return str(item.value.pop(STAFF_ACTIVE)).strip().lower() not in ("false", "no", "0", "")
 
 
 def _media_files(folder: Path) -> dict[str, Path]:

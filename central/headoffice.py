@@ -121,7 +121,7 @@ class HeadOffice:
     def plan_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[publishing.Planned]:
         stores, tree = self.load_content()
         return publishing.plan(self.db, tree, scopes=scopes, force=force, stores=[s.store for s in stores],
-                               store_profiles=self.chosen_profiles)
+                               store_profiles=self.chosen_profiles, identities={s.store: s.identity() for s in stores})
 
     def publish_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[dict]:
         return self.publish_plans(self.plan_content(scopes, force=force))

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,11 @@ def job_sections(db: Database) -> dict[str, list]:
 
 def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] | None = None,
          force: bool = False, stores: Iterable[str] = (),
-         store_profiles: Callable[[str], list[dict]] | None = None) -> list[Planned]:
+         store_profiles: Callable[[str], list[dict]] | None = None,
+         identities: Mapping[str, dict | None] | None = None) -> list[Planned]:
     """What each scope's bundle holds now. ``store_profiles(store)``: the customers a store caches,
-    sent as the store bundle's ``profiles`` section (a snapshot, so customers no longer chosen leave)."""
+    sent as the store bundle's ``profiles`` section (a snapshot, so customers no longer chosen leave).
+    ``identities``: each store's own item from stores.csv (``Store.identity``), its bundle's ``stores`` section."""
     wanted = set(scopes) if scopes is not None else set(tree) | {"chain"} | {f"store/{s}" for s in stores}
     out = []
     for scope in sorted(wanted):
@@ -67,6 +69,9 @@ def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] |
         if scope == "chain":
             for name, items in job_sections(db).items():
                 content.setdefault(name, items)  # head office's own file wins over the job
+        identity = (identities or {}).get(scope.removeprefix("store/")) if scope.startswith("store/") else None
+        if identity:
+            content.setdefault("stores", [identity])
         if scope.startswith("store/") and store_profiles and "profiles" not in content:
             chosen = store_profiles(scope.removeprefix("store/"))
             if chosen:

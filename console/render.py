@@ -13,7 +13,12 @@ from central.users import ROLE_NAMES
 FLEET_ROLES = ("admin", "technician", "store_manager")
 USERS_ROLES = ("admin",)
 AUDIT_ROLES = ("admin", "privacy_officer")
-NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/users", "People", USERS_ROLES), ("/audit", "Audit log", AUDIT_ROLES))
+STORES_ROLES = ("admin", "technician", "store_manager")  # a store manager: their own stores only
+STORE_EDIT_ROLES = ("admin",)
+STAFF_EDIT_ROLES = ("admin", "store_manager")
+KEYS_ROLES = ("admin",)
+NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/stores", "Stores", STORES_ROLES), ("/users", "People", USERS_ROLES),
+       ("/audit", "Audit log", AUDIT_ROLES), ("/keys", "Keys", KEYS_ROLES))
 
 
 def page(request: Request, name: str, *, status: int = 200, **context: object) -> Template:

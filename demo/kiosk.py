@@ -50,16 +50,21 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
 
     from kiosk.app import KioskApp
     from kiosk.i18n import Translator
-    from kiosk.runtime import build_service
+    from kiosk.runtime import build_service, store_name
 
     token = qr.issue_token(demo.chain_key, "c-0001", now=demo.clock.time(), ttl_s=24 * 3600)
     print(f"a shopper QR token for c-0001 (Мария), valid 24 h:\n  {token}")
     service, engine = build_service(agent, clock=demo.clock, qr_keys=TrustedKeys([demo.chain_key.public_key()]),
                                     phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
                                     store=(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY))
-    app = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None,
+    app = KioskApp(service, Translator("en"), store_name=store_name(service.cache, CHAIN, STORE), camera=None,
                    online=agent.connected.is_set)
-    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(lambda dt: engine.reload()))
+
+    def reload(dt: float) -> None:
+        engine.reload()
+        app.store_name = store_name(service.cache, CHAIN, STORE)
+
+    agent.on_bundle_applied(lambda manifest: Clock.schedule_once(reload))
     Clock.schedule_once(lambda dt: window_opened(demo, "the kiosk"), 0)
     if script:
         shots.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,7 @@ CHAIN, REGION, STORE, DEVICE = "demo", "south", "s001", "kiosk-1"
 TIMEZONE, COUNTRY = "Europe/Sofia", "BG"
 CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase",
                   "offer_stats", "layouts", "text_templates")
-STORE_FILES = {"inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
+STORE_FILES = {"stores": f"stores_{STORE}", "inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
                "basket_lines": "basket_lines"}
 APT_LINE = "sudo apt-get install -y --no-install-recommends mosquitto mosquitto-clients"
 STATUS_EVERY_S = 30.0

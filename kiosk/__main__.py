@@ -19,6 +19,7 @@ message naming the key.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _store_name(cfg: DeviceConfig) -> str:
-    return f"{cfg.device.chain} · {cfg.device.store}"
-
-
 def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, camera: str) -> None:
     from kivy.clock import Clock as KivyClock
 
@@ -117,7 +114,7 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     from .camera import OpenCvCamera
     from .i18n import Translator
     from .maintenance import MaintenanceService
-    from .runtime import build_service
+    from .runtime import build_service, store_name
     from .service import run_as_service
 
     service, engine = build_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
@@ -125,11 +122,17 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     source = None if camera == "none" else (int(camera) if camera.isdigit() else camera)
     maintenance = MaintenanceService(service.cache, device=cfg.device.id, store=cfg.device.store,
                                      broker=(cfg.broker.host, cfg.broker.port), health=agent.health, clock=clock)
-    app = KioskApp(service, Translator(lang), store_name=_store_name(cfg),
+    name = functools.partial(store_name, service.cache, cfg.device.chain, cfg.device.store)
+    app = KioskApp(service, Translator(lang), store_name=name(),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
                    maintenance=maintenance)
-    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(lambda dt: engine.reload()))
+
+    def reload(dt: float) -> None:
+        engine.reload()
+        app.store_name = name()
+
+    agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))
     agent.add_health(lambda: content_health(engine))
     run_as_service(app, alive=agent.io_alive)
     app.run()
@@ -144,16 +147,18 @@ def run_tablet(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str)
     from kivy.clock import Clock as KivyClock
 
     from .i18n import Translator
-    from .runtime import build_staff_service
+    from .runtime import build_staff_service, store_name
     from .service import run_as_service
     from .tablet import TabletApp
 
     service, engine = build_staff_service(agent, clock=clock, qr_keys=plan.qr_keys, phone_key=plan.phone_key,
                                           store=plan.store)
-    app = TabletApp(service, Translator(lang), store_name=_store_name(cfg), online=agent.connected.is_set)
+    name = functools.partial(store_name, service.cache, cfg.device.chain, cfg.device.store)
+    app = TabletApp(service, Translator(lang), store_name=name(), online=agent.connected.is_set)
 
     def reload(dt: float) -> None:
         engine.reload()
+        app.store_name = name()
         app.refresh_staff()
 
     agent.on_bundle_applied(lambda manifest: KivyClock.schedule_once(reload))

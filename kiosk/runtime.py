@@ -1,5 +1,5 @@
 """Wiring the kiosk and the staff tablet to a running sync agent: their service, and an engine reloaded
-per bundle; and the device's key files."""
+per bundle; the store's name for the header; and the device's key files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from sync.protocol.signing import TrustedKeys
 
 from .session import KioskService, Store
 from .staff import StaffService
+
+
+def store_name(cache: Cache, chain: str, store: str) -> str:
+    """The header's name: head office's name for the store (from its store bundle), else chain and store id until
+    that bundle arrives."""
+    described = CacheReader(cache).store(store)
+    return described["name"] if described else f"{chain} · {store}"
 
 
 def _wire(agent: SyncAgent, clock: Clock):

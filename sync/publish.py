@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,8 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         key = signing.generate_private_key()
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".key").write_bytes(signing.private_key_pem(key))
-        out.with_suffix(".key").chmod(0o600)
+        try:
+            fd = os.open(out.with_suffix(".key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # 0600 from the start
+        except FileExistsError:
+            print(f"sync.publish: {out.with_suffix('.key')} exists; a key is never overwritten (choose another --out)",
+                  file=sys.stderr)
+            return 1
+        with os.fdopen(fd, "wb") as f:
+            f.write(signing.private_key_pem(key))
         out.with_suffix(".pub").write_bytes(signing.public_key_pem(key.public_key()))
         kid = signing.key_id(key.public_key())
         print(f"wrote {out.with_suffix('.key')} and {out.with_suffix('.pub')} (key id {kid})")

@@ -584,6 +584,7 @@ class SyncAgent:
             "rss_bytes": rss_bytes(),
             "sync_state": {k: v["version"] for k, v in self.reader.sync_state().items()},
             "bundles": dict(self.bundles.counts),
+            "trusted_keys": self.keys.ids(),  # head office's key rotation view: which keys this device accepts
         } | {k: v for source in self._health_sources for k, v in source().items()}
 
     def _purge_personal_data(self) -> None:

@@ -142,6 +142,11 @@ class CacheReader:
         )
         return [json.loads(r[0]) for r in rows]
 
+    def store(self, store_id: str) -> dict | None:
+        """The store as head office describes it (``name``, ``region``, ``timezone``, ...), or None before its
+        store bundle brought it."""
+        return self._one("stores", "id", store_id)
+
     # staff, history and learning
     def staff(self, staff_id: str) -> dict | None:
         return self._one("staff", "id", staff_id)

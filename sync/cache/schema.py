@@ -166,7 +166,12 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["redemptions"].add_column("basket_sha256", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """The store itself (its display name, zone and place), from the store bundle's ``stores`` section."""
+    _section_table(db, "stores")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 LATEST = len(MIGRATIONS)
 
 

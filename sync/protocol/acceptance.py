@@ -21,6 +21,9 @@ checked), e.g. ``offer OFF-X: field 'channels': 'kisok' is not one of kiosk, tab
 
 from __future__ import annotations
 
+import functools
+import re
+import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,13 +37,17 @@ from signage.schedule import Entry, ScheduleError
 
 from .content import SECTIONS
 
-NOUNS = {"offers": "offer", "menus": "menu", "products": "product", "prices": "price", "inventory": "stock of",
-         "content_items": "content item", "playlists": "playlist", "schedules": "schedule", "layouts": "layout"}
+NOUNS = {"stores": "store", "offers": "offer", "menus": "menu", "products": "product", "prices": "price",
+         "inventory": "stock of", "content_items": "content item", "playlists": "playlist", "schedules": "schedule",
+         "layouts": "layout"}
 TEXT_FIELDS = {"products": ("name",), "offers": ("title",), "menus": ("name",)}
 SKU_SECTIONS = ("prices", "inventory")
-JUDGED = ("products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules",
+JUDGED = ("stores", "products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules",
           "layouts")  # the sections whose items are checked: a bundle with none of them needs no check
 REFERRED = ("products", "media", "text_templates", "content_items", "playlists")  # what items name by key
+
+STORE_NAME_MAX = 40  # what the kiosk's and the tablet's header show unclipped
+COUNTRY_RE = re.compile(r"[A-Z]{2}")
 
 View = Mapping[str, Sequence[Mapping]]
 
@@ -100,7 +107,38 @@ def check_content(items: View, known: Known | None = None, *,
         _refer(problems, "menus", menu["id"], "items", listed if isinstance(listed, list) else [], skus,
                "no product")
     _signage(problems, items, known.keys)
+    for store in items.get("stores", ()):
+        problems.extend(Problem("stores", item_key("stores", store), message) for message in store_problems(store))
     return problems
+
+
+def store_problems(store: Mapping) -> list[str]:
+    """What is wrong with a store's own item (its name fits a screen's header, its zone is one the device knows,
+    its place is on the globe); head office's ``stores.csv`` is checked with this too."""
+    out = []
+    name = store.get("name")
+    if isinstance(name, str) and not name.strip():
+        out.append("field 'name': is empty")
+    elif isinstance(name, str) and len(name) > STORE_NAME_MAX:
+        out.append(f"field 'name': {len(name)} characters; at most {STORE_NAME_MAX} fit the screens' header")
+    zone = store.get("timezone")
+    if isinstance(zone, str) and zone not in _zones():
+        out.append(f"field 'timezone': {zone!r} is not a time zone (write it like Europe/Sofia)")
+    for field, limit in (("lat", 90), ("lon", 180)):
+        value = store.get(field)
+        if isinstance(value, bool) or (isinstance(value, int | float) and not -limit <= value <= limit):
+            out.append(f"field {field!r}: {value!r} is not between -{limit} and {limit}")
+    if ("lat" in store) != ("lon" in store):
+        out.append("fields 'lat' and 'lon': give both or neither")
+    country = store.get("country")
+    if isinstance(country, str) and not COUNTRY_RE.fullmatch(country):
+        out.append(f"field 'country': {country!r} is not a two-letter country code like BG")
+    return out
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _signage(problems: list[Problem], items: View, keys: Mapping[str, frozenset[str]]) -> None:

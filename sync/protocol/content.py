@@ -105,6 +105,11 @@ SECTIONS: dict[str, Section] = {
         "id": _f(*STR, required=True), "name": _f(*STR, required=True),
         "pin_hash": _f(*STR, required=True), "role": _f(*STR),
     }),
+    # The store itself, in its store bundle: the name the screens show, where it is (weather) and its zone.
+    "stores": Section("stores", ("id",), {
+        "id": _f(*STR, required=True), "name": _f(*STR, required=True), "region": _f(*STR),
+        "timezone": _f(*STR), "country": _f(*STR), "lat": _f(*NUM), "lon": _f(*NUM),
+    }),
     "basket_lines": Section("basket_lines", ("line_id",), {
         "line_id": _f(*STR, required=True), "basket_id": _f(*STR, required=True), "profile_id": _f(*STR),
         "sku": _f(*STR, required=True), "qty": _f(*INT, required=True),

@@ -63,6 +63,9 @@ class TrustedKeys:
     def __contains__(self, kid: str) -> bool:
         return kid in self._keys
 
+    def ids(self) -> list[str]:
+        return sorted(self._keys)
+
     def verify(self, kid: str, signature_b64: str, message: bytes) -> bool:
         key = self._keys.get(kid)
         if key is None:

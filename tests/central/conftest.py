@@ -48,7 +48,9 @@ def keys(tmp_path: Path, chain_key) -> Keyring:
     """Head office's keyring holding the chain key the test devices trust."""
     folder = tmp_path / "central-keys"
     folder.mkdir()
-    (folder / f"chain-{signing.key_id(chain_key.public_key())}.key").write_bytes(signing.private_key_pem(chain_key))
+    private = folder / f"chain-{signing.key_id(chain_key.public_key())}.key"
+    private.write_bytes(signing.private_key_pem(chain_key))
+    private.chmod(0o600)  # the keyring refuses a key file others may read
     return Keyring(folder)
 
 

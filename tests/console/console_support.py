@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from central.config import CentralConfig
 from central.db import Database
 from sync.clock import FixedClock
 
@@ -16,7 +17,12 @@ PASSWORD = "console-test-password"
 # One person per role; the store manager runs store s001 only.
 PEOPLE = {"admin": "ada", "marketer": "mia", "store_manager": "sam", "technician": "tom",
           "privacy_officer": "pia"}
-STORES_CSV = "store,region,devices\ns001,south,kiosk-1|signage-1\ns002,north,kiosk-2\ns003,north,{signs}\n"
+# s001 and s002 with names and places; s003 as a stores.csv from before those columns has it.
+STORES_CSV = ("store,region,devices,name,timezone,country,lat,lon\n"
+              "s001,south,kiosk-1|signage-1,Sofia · Vitosha Blvd,Europe/Sofia,BG,42.6935,23.3205\n"
+              "s002,north,kiosk-2,Ruse · Svoboda Square,Europe/Sofia,BG,43.8484,25.9540\n"
+              "s003,north,{signs}\n")
+OLD_KEY_ID = "0ld0ld0ld0ld0ld0"  # a key every seeded device still trusts from before a rotation
 SIGNS = [f"sign-{n:02d}" for n in range(1, 56)]  # enough for a second page of the fleet
 SCREENS = Path(__file__).resolve().parents[2] / "test-output" / "console"
 MAX_AGE_S = 3600
@@ -27,6 +33,8 @@ class Server:
     url: str
     db: Database
     clock: FixedClock
+    headoffice: Path
+    config: CentralConfig
 
 
 def free_port() -> int:

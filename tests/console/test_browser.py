@@ -19,10 +19,12 @@ ROLES = list(PEOPLE)
 PAGES = {
     "/": ("Welcome", ROLES),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
+    "/stores": ("Stores", ["admin", "technician", "store_manager"]),
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
+    "/keys": ("Signing keys", ["admin"]),
 }
-NAV = {"/fleet": "Fleet", "/users": "People", "/audit": "Audit log"}
+NAV = {"/fleet": "Fleet", "/stores": "Stores", "/users": "People", "/audit": "Audit log", "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 
 

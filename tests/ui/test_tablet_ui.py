@@ -18,6 +18,7 @@ from decisions.engine import Engine
 from decisions.identity import qr
 from demo.store import demo_cache
 from kiosk.i18n import Translator
+from kiosk.runtime import store_name
 from kiosk.session import Store
 from kiosk.staff import StaffService
 from sync.cache.outbox import Outbox
@@ -48,7 +49,7 @@ def app(tmp_path_factory):
                            Store("demo", "south", "s001", "tablet-1", "Europe/Sofia", "BG"),
                            phone_key=b"demo-chain-phone-key-2026", qr_keys=signing.TrustedKeys([KEY.public_key()]),
                            engine=lambda: engine, clock=clock)
-    tablet = TabletApp(service, Translator("en"), store_name="Demo Coffee & Bakery · Sofia Center", lock_after_s=120)
+    tablet = TabletApp(service, Translator("en"), store_name=store_name(cache, "demo", "s001"), lock_after_s=120)
     tablet._run_prepare()
     advance(5)
     yield tablet
@@ -110,6 +111,20 @@ def test_login_with_the_right_pin_reaches_home(app, shots):
     assert len(home.ids.products.children) > 20  # what is in stock, to build a basket with
     assert home.ids.kpi_contacts.value == "0"
     shot(shots, "tablet-02-home")
+
+
+def test_the_header_shows_the_stores_name_from_its_store_bundle_whole(app, shots):
+    login = screen(app, "login")
+    headers = [w for w in login.walk() if getattr(w, "text", None) == "Sofia Center · Vitosha Blvd"]
+    assert headers, "the store's display name from the demo's store bundle is not on the login screen"
+    app.store_name = "Veliko Tarnovo · Samovodska Charshia 120"  # 40 characters: the longest stores.csv allows
+    advance(3)
+    (header,) = [w for w in login.walk() if getattr(w, "text", None) == app.store_name]
+    header.texture_update()
+    assert header.texture_size[0] <= header.width + 1 and header.texture_size[1] <= header.height + 1, "clipped"
+    shot(shots, "tablet-00-long-store-name")
+    app.store_name = store_name(app.service.cache, "demo", "s001")
+    advance(2)
 
 
 def test_five_wrong_pins_lock_with_the_message(app, shots):
