@@ -143,6 +143,7 @@ class ConsoleDemo:
         for agent in agents:
             self.demo.wait(lambda a=agent: "chain" in a.reader.sync_state(),
                            f"{agent.config.device.id} to apply the chain's bundle")
+            agent.outbox.record("health", agent.health())  # the fleet shows the versions now, not at the next report
         print(f"devices: {len(agents)} agents online with the chain's content"
               f" ({', '.join(a.config.device.id for a in agents)}); they report health every {HEALTH_EVERY_S:g} s")
         return agents
