@@ -18,7 +18,7 @@ from console import pages
 OPEN = {"/login", "/logout"}  # the sign-in page and signing out; the static files and schema are routers
 FORBIDDEN = "You do not have access to this"
 # Path parameters, by name; zed is a person of this test's own, so that the admin's changes touch nobody else.
-SAMPLE = {"store": "s002", "device": "kiosk-2", "username": "zed"}
+SAMPLE = {"store": "s002", "store_id": "s002", "device": "kiosk-2", "username": "zed"}
 
 
 def _sign_in(server: Server, name: str) -> dict[str, str]:
