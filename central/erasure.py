@@ -11,10 +11,11 @@ republishes the retained bundles that held the customer (``central.publishing.re
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sync.protocol.erasure import subject_hash
 
 from .consents import history
 from .db import Database
@@ -30,10 +31,7 @@ class Erasure:
     events_anonymised: int
     republished: tuple[tuple[str, int], ...] = ()  # (topic, new version) of each retained bundle that held them
     files_removed: tuple[str, ...] = ()  # bundle files in http_dir that held them
-
-
-def subject_hash(profile_id: str) -> str:
-    return hashlib.sha256(profile_id.encode()).hexdigest()
+    erasure_id: int = 0  # its row in ``erasures``: the receipt (central.privacy_requests)
 
 
 def erased_among(db: Database, profile_ids: Iterable[str]) -> set[str]:
@@ -83,11 +81,15 @@ def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: floa
         db.execute(f"UPDATE basket_lines SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
         for table in ("consents", "aliases", "qr_tokens", "profile_stores", "store_cache", "profiles"):
             db.execute(f"DELETE FROM {table} WHERE profile_id IN ({marks})", ids)
-        db.execute("INSERT INTO erasures (erased_at, profiles, events_anonymised, stores_notified, requested_by)"
-                   " VALUES (?, ?, ?, ?, ?)", (now, len(ids), anonymised, len(stores), requested_by))
-        db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       [(subject_hash(i), now) for i in ids])
-    return Erasure(tuple(ids), tuple(stores), anonymised)
+        db.execute(f"UPDATE privacy_requests SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
+        erasure_id = db.scalar("INSERT INTO erasures (erased_at, profiles, events_anonymised, stores_notified,"
+                               " requested_by) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                               (now, len(ids), anonymised, len(stores), requested_by))
+        db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at, erasure_id) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", [(subject_hash(i), now, erasure_id) for i in ids])
+        db.executemany("INSERT INTO erasure_stores (erasure_id, store) VALUES (?, ?)",
+                       [(erasure_id, s) for s in stores])
+    return Erasure(tuple(ids), tuple(stores), anonymised, erasure_id=erasure_id)
 
 
 def device_erasure_refusal(db: Database, keys: Keyring, profile_id: str, proof: tuple[str, str] | None, *,
