@@ -18,6 +18,10 @@ ACTIONS = {
     "user.add": "added a person", "user.role": "changed a role or stores", "user.deactivate": "switched an account off",
     "user.activate": "switched an account on", "user.unlock": "unlocked an account", "user.password": "set a password",
     "audit.view": "read the audit log", "audit.export": "downloaded the audit log",
+    "privacy.requests": "read privacy requests", "privacy.search": "looked for a person",
+    "privacy.view": "looked at a person's data", "privacy.export": "downloaded a person's data",
+    "privacy.request": "recorded a privacy request", "privacy.erase": "erased a person",
+    "privacy.merge": "merged two profiles",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

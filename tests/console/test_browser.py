@@ -21,8 +21,9 @@ PAGES = {
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
+    "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/users": "People", "/audit": "Audit log"}
+NAV = {"/fleet": "Fleet", "/users": "People", "/audit": "Audit log", "/privacy": "Privacy desk"}
 FORBIDDEN = "You do not have access to this"
 
 
