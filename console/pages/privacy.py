@@ -10,6 +10,7 @@ the start of their subject hash (``central.privacy_requests.person_ref``), never
 from __future__ import annotations
 
 import json
+import logging
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
@@ -29,7 +30,17 @@ from .signin import Form
 
 GUARDS = [session.allow(*PRIVACY_ROLES)]
 PERSON = "privacy_person"  # the session key of the person open at the desk
-UNREACHABLE = "Head office cannot reach the stores right now ({}). Nothing was changed; try again in a minute."
+log = logging.getLogger("store_edge.console")
+
+
+def _cannot(exc: Exception) -> str:
+    """Why an erasure or merge could not start, in words; the technical reason goes to the log."""
+    log.warning("privacy desk: head office cannot act on the stores: %s", exc)
+    if isinstance(exc, NoSigningKey):
+        return ("Head office has no key to sign the stores' update with, so nothing was changed. A technician sets"
+                " one up with 'store-edge-central keys'.")
+    return ("Head office cannot reach the stores right now, so nothing was changed. Try again in a minute; if it"
+            " goes on, ask a technician to check the broker.")
 
 
 def _desk(request: Request, *, status: int = 200, error: str = "", kind: str = "phone") -> Template:
@@ -88,18 +99,22 @@ def open_request_person(request: Request, request_id: FromPath[int]) -> Template
     return _open(request, pid)
 
 
-@get("/privacy/person", sync_to_thread=True, guards=GUARDS)
-def person(request: Request) -> Template | Redirect:
+def _person(request: Request, pid: str | None, *, status: int = 200, error: str = "") -> Template | Redirect:
+    """The person's page (a look at them, so audited); ``error`` when an action on them was refused."""
     c = session.console(request)
-    pid = _person_id(request)
     data = export_profile(c.db, pid) if pid else None
     if data is None:
         return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
     c.record(request, "privacy.view", requests.person_ref(pid), "profile, consent ledger, identifiers, stores,"
              " purchases and events")
-    return page(request, "person.html", person=data, ref=requests.person_ref(pid), when=when,
-                person_requests=requests.of_person(c.db, pid), today=requests.today(c.clock.time()),
+    return page(request, "person.html", status=status, error=error, person=data, ref=requests.person_ref(pid),
+                when=when, person_requests=requests.of_person(c.db, pid), today=requests.today(c.clock.time()),
                 request_kinds=requests.KINDS)
+
+
+@get("/privacy/person", sync_to_thread=True, guards=GUARDS)
+def person(request: Request) -> Template | Redirect:
+    return _person(request, _person_id(request))
 
 
 @post("/privacy/export", sync_to_thread=True, guards=GUARDS)
@@ -119,7 +134,7 @@ def export(request: Request) -> Response | Redirect:
 
 
 @post("/privacy/requests", sync_to_thread=True, guards=GUARDS)
-def record_request(request: Request, data: Form) -> Redirect:
+def record_request(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
@@ -130,28 +145,28 @@ def record_request(request: Request, data: Form) -> Redirect:
                                 jurisdiction=c.central.privacy.jurisdiction, recorded_by=request.state.user.username,
                                 now=c.clock.time())
     except requests.RequestError as exc:
-        return done(request, "/privacy/person", f"Request not recorded: {exc}.")
+        return _person(request, pid, status=400, error=f"Request not recorded: {exc}.")
     c.record(request, "privacy.request", requests.person_ref(pid),
              f"request {asked.id}: {asked.kind}, received {asked.received_on}, due {asked.due_on}")
     return done(request, "/privacy/person", f"Request {asked.id} recorded: {asked.kind}, due {asked.due_on}.")
 
 
 @post("/privacy/erase", sync_to_thread=True, guards=GUARDS)
-def erase(request: Request, data: Form) -> Redirect:
+def erase(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
         return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
     if data.get("confirm") != "yes":
-        return done(request, "/privacy/person", "Not erased: tick the box to confirm that this person is to be"
-                                                " erased everywhere.")
+        return _person(request, pid, status=400, error="Not erased: tick the box to confirm that this person is"
+                                                        " to be erased everywhere.")
     ref, by = requests.person_ref(pid), request.state.user.username
     try:
         office = c.office()
         ids = requests.open_erasure(c.db, pid, jurisdiction=c.central.privacy.jurisdiction, by=by, now=c.clock.time())
         erasure = office.erase(pid, requested_by=f"console {by}", request_ids=ids)
     except (ConnectionError, NoSigningKey, OSError) as exc:
-        return done(request, "/privacy/person", UNREACHABLE.format(exc))
+        return _person(request, pid, status=503, error=_cannot(exc))
     if erasure is None:  # erased by someone else a moment ago
         return done(request, "/privacy", "Nobody to erase: that person is no longer held here.")
     request.set_session({k: v for k, v in (request.scope.get("session") or {}).items() if k != PERSON})
@@ -161,20 +176,21 @@ def erase(request: Request, data: Form) -> Redirect:
 
 
 @post("/privacy/merge", sync_to_thread=True, guards=GUARDS)
-def merge(request: Request, data: Form) -> Redirect:
+def merge(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
         return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
     other = data.get("other", "").strip()
     if data.get("confirm") != "yes":
-        return done(request, "/privacy/person", "Not merged: tick the box to confirm that both are one person.")
+        return _person(request, pid, status=400, error="Not merged: tick the box to confirm that both are one"
+                                                        " person.")
     try:
         merged = c.office().merge(pid, other)
     except MergeError as exc:
-        return done(request, "/privacy/person", f"Not merged: {exc}.")
+        return _person(request, pid, status=400, error=f"Not merged: {exc}.")
     except (ConnectionError, NoSigningKey, OSError) as exc:
-        return done(request, "/privacy/person", UNREACHABLE.format(exc))
+        return _person(request, pid, status=503, error=_cannot(exc))
     c.record(request, "privacy.merge", requests.person_ref(merged.winner),
              f"{requests.person_ref(merged.loser)} merged into it; {len(merged.stores)} store(s) updated")
     request.set_session({**(request.scope.get("session") or {}), PERSON: merged.winner})

@@ -127,6 +127,10 @@ def test_the_privacy_officer_finds_by_phone_exports_merges_erases_and_reads_the_
     page.get_by_role("button", name="Record the request").click()
     expect(page.get_by_role("status")).to_contain_text("erasure, due 2026-12-04")
 
+    page.get_by_label("The other profile id").fill("c-nobody")
+    page.get_by_label("Both are one person").check()
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_role("alert")).to_have_text("Not merged: unknown profile 'c-nobody'.")
     page.get_by_label("The other profile id").fill("c-vesela-dup")
     page.get_by_label("Both are one person").check()
     page.get_by_role("button", name="Merge").click()
@@ -164,6 +168,25 @@ def test_the_privacy_officer_finds_by_phone_exports_merges_erases_and_reads_the_
     assert all(e.client == "127.0.0.1" for e in entries)
     [view] = [e for e in entries if e.action == "privacy.view"][-1:]
     assert view.scope == privacy_requests.person_ref("c-vesela")
+
+
+def test_an_erasure_while_the_broker_is_down_says_so_and_changes_nothing(page: Page, desk: Desk, broker):
+    sign_in(page, desk, "pia")
+    page.goto(desk.url + "/privacy")
+    page.get_by_label("Find by").select_option("profile_id")
+    page.get_by_label("Number or id").fill("c-vesela")
+    page.get_by_role("button", name="Find").click()
+    broker.stop()
+    page.get_by_label("Erase them everywhere").check()
+    page.get_by_role("button", name="Erase").click()
+    expect(page.get_by_role("alert")).to_contain_text("Head office cannot reach the stores right now")
+    expect(page.get_by_role("alert")).to_contain_text("so nothing was changed")
+    expect(page.get_by_role("alert")).not_to_contain_text("Errno")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Vesela")
+    shot(page, "privacy-erase-broker-down")
+    assert desk.db.scalar("SELECT count(*) FROM profiles WHERE profile_id = 'c-vesela'") == 1
+    assert desk.db.scalar("SELECT count(*) FROM erasures") == 0
+    assert privacy_requests.open_requests(desk.db) == []  # not even a request: the broker is asked for first
 
 
 def test_a_person_at_a_phone_width(page: Page, desk: Desk):
