@@ -11,6 +11,9 @@ from support import wait_for
 from central import privacy_requests as requests
 from central.erasure import subject_hash
 from central.profiles import upsert_profile
+from sync.cache.profiles import erase_profile as erase_at_device
+
+PHONE = "c7" * 32
 
 
 def test_every_store_confirms_the_erasure_and_the_request_closes(office, start_worker, start_agent, device_config,
@@ -50,3 +53,24 @@ def test_every_store_confirms_the_erasure_and_the_request_closes(office, start_w
     assert all(b["payload"] == {"subjects": [subject_hash("P-ERASE")]} for b in bodies)
     assert not office.db.scalar("SELECT count(*) FROM events WHERE body LIKE '%P-ERASE%'")
     wait_for(lambda: here.outbox.stats().rows == 0 and back.outbox.stats().rows == 0, what="confirmations acked")
+
+
+def test_an_erasure_asked_for_at_a_kiosk_is_a_request_answered_when_the_stores_confirm(office, start_worker,
+                                                                                       start_agent, device_config,
+                                                                                       clock):
+    upsert_profile(office.db, {"profile_id": "P-KIOSK", "first_name": "Kalina", "phone_hash": PHONE},
+                   now=clock.time())
+    start_worker()
+    kiosk = start_agent(device_config("kiosk-1", "s001"))
+    kiosk.outbox.record("identified", {"profile_id": "P-KIOSK", "method": "phone"})
+    wait_for(lambda: office.db.scalar("SELECT count(*) FROM profile_stores") == 1, what="her visit stored")
+    office.sync_store("s001")
+    wait_for(lambda: kiosk.reader.profile("P-KIOSK", clock.time()), what="cached at s001")
+
+    erase_at_device(kiosk.outbox.cache, kiosk.outbox, "P-KIOSK", ("phone_hash", PHONE))
+    wait_for(lambda: requests.recent_answered(office.db), what="her request answered")
+    [asked] = requests.recent_answered(office.db)
+    assert (asked.kind, asked.recorded_by, asked.profile_id) == ("erasure", "device s001/kiosk-1", None)
+    assert asked.answer == "erased; every store confirmed"
+    [s001] = requests.receipt(office.db, asked.erasure_id).stores
+    assert [d for d, _ in s001.devices] == ["kiosk-1"]
