@@ -3,9 +3,10 @@
 Erasure removes the golden profile and its tombstones, their identifiers, consent ledger, QR
 tokens and store visits; it keeps that customer's events and basket lines for the chain's
 numbers but without the person (``profile_id`` cleared, in the row and in the event body). What
-remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data)
-and, per erased id, its sha256 in ``erased_subjects``, so that an event a device sends later
-(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores`` and
+remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data),
+the stores told (``erasure_stores``) and, per erased id, its sha256 in ``erased_subjects``, so that
+an event a device sends later (it was offline) is anonymised as it arrives and each store's
+confirmation finds its erasure (``central.privacy_requests``). The caller sends the erase delta to ``stores`` and
 republishes the retained bundles that held the customer (``central.publishing.republish_erased``).
 """
 
