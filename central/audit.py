@@ -21,6 +21,10 @@ ACTIONS = {
     "store.add": "added a store", "store.edit": "changed a store", "staff.add": "added a staff member",
     "staff.edit": "changed a staff member", "staff.pin": "set a staff PIN",
     "staff.deactivate": "switched a staff member off", "staff.activate": "switched a staff member on",
+    "privacy.requests": "read privacy requests", "privacy.search": "looked for a person",
+    "privacy.view": "looked at a person's data", "privacy.export": "downloaded a person's data",
+    "privacy.request": "recorded a privacy request", "privacy.erase": "erased a person",
+    "privacy.merge": "merged two profiles",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

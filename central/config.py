@@ -15,6 +15,8 @@ from typing import Any
 
 from sync.config import BrokerSection, ConfigError, _section
 
+from .privacy_requests import JURISDICTIONS
+
 
 @dataclass(frozen=True)
 class CentralSection:
@@ -51,10 +53,18 @@ class ConsoleSection:
 
 
 @dataclass(frozen=True)
+class PrivacySection:
+    jurisdiction: str = "gdpr"  # the due date of shoppers' requests: gdpr (30 days) or 152-fz (10 working days)
+    phone_key_file: str = ""  # the chain's phone-hash key (the devices' [sync] phone_key_file): find by phone
+    country: str = ""  # numbers typed without + are of this country (ISO code, e.g. BG), as at the stores
+
+
+@dataclass(frozen=True)
 class CentralConfig:
     central: CentralSection = CentralSection()
     broker: BrokerSection = BrokerSection()
     console: ConsoleSection = ConsoleSection()
+    privacy: PrivacySection = PrivacySection()
 
     @property
     def base_url(self) -> str:
@@ -75,6 +85,9 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> C
     central = _section("central", CentralSection, raw.pop("central", {}), env)
     broker = _section("broker", BrokerSection, raw.pop("broker", {}), env)
     console = _section("console", ConsoleSection, raw.pop("console", {}), env)
+    privacy = _section("privacy", PrivacySection, raw.pop("privacy", {}), env)
     if raw:
         raise ConfigError(f"unknown section [{next(iter(raw))}]")
-    return CentralConfig(central, broker, console)
+    if privacy.jurisdiction not in JURISDICTIONS:
+        raise ConfigError(f"[privacy] jurisdiction: {privacy.jurisdiction!r} is not one of {', '.join(JURISDICTIONS)}")
+    return CentralConfig(central, broker, console, privacy)

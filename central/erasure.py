@@ -3,18 +3,20 @@
 Erasure removes the golden profile and its tombstones, their identifiers, consent ledger, QR
 tokens and store visits; it keeps that customer's events and basket lines for the chain's
 numbers but without the person (``profile_id`` cleared, in the row and in the event body). What
-remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data)
-and, per erased id, its sha256 in ``erased_subjects``, so that an event a device sends later
-(it was offline) is anonymised as it arrives. The caller sends the erase delta to ``stores`` and
+remains is a row in ``erasures`` (when, how many profiles, events and stores: no personal data),
+the stores told (``erasure_stores``) and, per erased id, its sha256 in ``erased_subjects``, so that
+an event a device sends later (it was offline) is anonymised as it arrives and each store's
+confirmation finds its erasure (``central.privacy_requests``). The caller sends the erase delta to ``stores`` and
 republishes the retained bundles that held the customer (``central.publishing.republish_erased``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sync.protocol.erasure import subject_hash
 
 from .consents import history
 from .db import Database
@@ -30,10 +32,7 @@ class Erasure:
     events_anonymised: int
     republished: tuple[tuple[str, int], ...] = ()  # (topic, new version) of each retained bundle that held them
     files_removed: tuple[str, ...] = ()  # bundle files in http_dir that held them
-
-
-def subject_hash(profile_id: str) -> str:
-    return hashlib.sha256(profile_id.encode()).hexdigest()
+    erasure_id: int = 0  # its row in ``erasures``: the receipt (central.privacy_requests)
 
 
 def erased_among(db: Database, profile_ids: Iterable[str]) -> set[str]:
@@ -83,11 +82,15 @@ def erase_profile(db: Database, profile_id: str, *, requested_by: str, now: floa
         db.execute(f"UPDATE basket_lines SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
         for table in ("consents", "aliases", "qr_tokens", "profile_stores", "store_cache", "profiles"):
             db.execute(f"DELETE FROM {table} WHERE profile_id IN ({marks})", ids)
-        db.execute("INSERT INTO erasures (erased_at, profiles, events_anonymised, stores_notified, requested_by)"
-                   " VALUES (?, ?, ?, ?, ?)", (now, len(ids), anonymised, len(stores), requested_by))
-        db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       [(subject_hash(i), now) for i in ids])
-    return Erasure(tuple(ids), tuple(stores), anonymised)
+        db.execute(f"UPDATE privacy_requests SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
+        erasure_id = db.scalar("INSERT INTO erasures (erased_at, profiles, events_anonymised, stores_notified,"
+                               " requested_by) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                               (now, len(ids), anonymised, len(stores), requested_by))
+        db.executemany("INSERT INTO erased_subjects (subject_hash, erased_at, erasure_id) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", [(subject_hash(i), now, erasure_id) for i in ids])
+        db.executemany("INSERT INTO erasure_stores (erasure_id, store) VALUES (?, ?)",
+                       [(erasure_id, s) for s in stores])
+    return Erasure(tuple(ids), tuple(stores), anonymised, erasure_id=erasure_id)
 
 
 def device_erasure_refusal(db: Database, keys: Keyring, profile_id: str, proof: tuple[str, str] | None, *,

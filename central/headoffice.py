@@ -15,7 +15,7 @@ from sync.clock import Clock
 from sync.protocol import topics
 from sync.protocol.overrides import Override, sign_override
 
-from . import content_files, jobs, publishing
+from . import content_files, jobs, privacy_requests, publishing
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest, send_delta
@@ -43,10 +43,11 @@ class HeadOffice:
         self.chain = config.central.chain
 
     # --- customers ---------------------------------------------------------------------------
-    def erase(self, profile_id: str, *, requested_by: str) -> Erasure | None:
+    def erase(self, profile_id: str, *, requested_by: str, request_ids: list[int] = ()) -> Erasure | None:
         """Erase a customer here, send the erase delta to every store that holds them and republish every
         retained bundle that held them; only then is it done. None if nobody by that id (what an earlier
-        erasure left retained is republished all the same)."""
+        erasure left retained is republished all the same). ``request_ids``: the privacy requests it answers
+        (``central.privacy_requests``); they close when every store has confirmed."""
         now = self.clock.time()
         # The stores are told first: if the broker fails here, nothing is erased yet and erase can run again.
         ids, told = erasure_targets(self.db, profile_id) or ([], [])
@@ -66,6 +67,9 @@ class HeadOffice:
                 log.info("no profile %r; %d retained bundle(s) and %d bundle file(s) still held erased customers:"
                          " republished and removed", profile_id, len(sent), len(removed))
             return None
+        privacy_requests.note_republished(self.db, erasure.erasure_id, republished, tuple(map(str, removed)))
+        if request_ids:
+            privacy_requests.erasure_done(self.db, list(request_ids), erasure.erasure_id, now=now)
         log.info("erasure asked for by %s done: %d profile(s), %d event(s) anonymised, %d store(s) told,"
                  " %d retained bundle(s) republished, %d bundle file(s) removed", requested_by,
                  len(erasure.profile_ids), erasure.events_anonymised, len(erasure.stores), len(republished),

@@ -16,6 +16,8 @@ What the events feed:
 - ``proof_of_play``: one row per play (item, store, device, day, seconds);
 - ``health`` and every other event: the device's last seen time, its health and its last error;
 - ``content_rejected``: the last bundle the device refused (scope, version, reasons), for the fleet view;
+- ``erasure_applied``: the device carried out an erase delta; its store's confirmation of the erasure
+  (``central.privacy_requests.confirm``: by the erased ids' hashes, the store and device from the topic);
 - offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
   are read from ``events`` by the reports.
 
@@ -26,17 +28,21 @@ the person.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sync.protocol import lookup as lookup_wire
+from sync.protocol.erasure import applied_subjects
 
+from . import privacy_requests
 from .consents import PURPOSES, STATUSES, record_consent
 from .db import Database
 from .erasure import erased_among, strip_person
 from .profiles import resolve_many
 
+log = logging.getLogger("store_edge.central.ingest")
 PROOF_KEYS = lookup_wire.KEYS
 
 VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
@@ -132,6 +138,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     health: dict[tuple[str, str], tuple[float, str]] = {}
     errors: dict[tuple[str, str], tuple[float, str]] = {}
     rejected: dict[tuple[str, str], tuple[float, str]] = {}
+    confirmed: list[tuple[str, str, list[str]]] = []
     for e in out.new:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
         at = float(e.get("wall_time") or now)
@@ -170,6 +177,11 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
             errors[key] = (at, f"{payload.get('command', 'command')}: {payload['error']}")
         elif kind == "erasure" and raw:
             out.erasure_requests.append(ErasureRequest(raw, store, device, _proof(payload), at))
+        elif kind == "erasure_applied" and store and device:
+            try:
+                confirmed.append((store, device, applied_subjects(payload)))
+            except ValueError as exc:
+                log.warning("erasure_applied from %s/%s does not confirm anything: %s", store, device, exc)
 
     g = db.dialect.greatest
     db.copy_rows("basket_lines", ("line_id", "basket_id", "profile_id", "sku", "qty", "amount_cents", "at", "store"),
@@ -206,3 +218,5 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     db.executemany("UPDATE devices SET rejected = ?, rejected_at = ? WHERE store = ? AND device = ?"
                    " AND coalesce(rejected_at, 0) <= ?",
                    [(body, t, s, d, t) for (s, d), (t, body) in sorted(rejected.items())])
+    for store, device, subjects in confirmed:
+        privacy_requests.confirm(db, store, device, subjects, now=now)

@@ -66,7 +66,7 @@ def merge_profiles(db: Database, a: str, b: str, *, now: float) -> Merge:
         db.execute("UPDATE profiles SET merged_into = ?, merged_at = ?, merged_snapshot = ?, own_fields = NULL"
                    " WHERE profile_id = ?", (w, now, _json(own_loser), lo))
         db.execute("UPDATE profiles SET merged_into = ? WHERE merged_into = ?", (w, lo))  # earlier tombstones
-        for table in ("aliases", "basket_lines", "events", "qr_tokens"):
+        for table in ("aliases", "basket_lines", "events", "qr_tokens", "privacy_requests"):
             db.execute(f"UPDATE {table} SET profile_id = ? WHERE profile_id = ?", (w, lo))
         _merge_visits(db, w, lo)
         stores = tuple(r[0] for r in db.execute("SELECT store FROM store_cache WHERE profile_id = ? ORDER BY store",

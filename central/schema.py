@@ -97,6 +97,23 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE devices ADD COLUMN crashes BIGINT",  # boots that ended without saying 'offline' themselves
         "ALTER TABLE devices ADD COLUMN clean_stop INTEGER",  # the current boot said 'offline' itself
     ],
+    [  # 7: the privacy desk (central/privacy_requests.py): requests with due dates, and each erasure's receipt
+        """CREATE TABLE privacy_requests (id {serial}, kind TEXT NOT NULL, profile_id TEXT, jurisdiction TEXT NOT NULL,
+            received_on TEXT NOT NULL, due_on TEXT NOT NULL, recorded_at DOUBLE PRECISION NOT NULL,
+            recorded_by TEXT NOT NULL, erasure_id BIGINT, closed_at DOUBLE PRECISION, answer TEXT)""",
+        "CREATE INDEX privacy_requests_open ON privacy_requests (closed_at, due_on)",
+        "CREATE INDEX privacy_requests_profile ON privacy_requests (profile_id)",
+        # Where an erasure went: the stores sent the erase delta, the retained bundles republished, the files removed.
+        "ALTER TABLE erasures ADD COLUMN republished TEXT",
+        "ALTER TABLE erasures ADD COLUMN files_removed TEXT",
+        "ALTER TABLE erased_subjects ADD COLUMN erasure_id BIGINT",
+        "CREATE INDEX erased_subjects_erasure ON erased_subjects (erasure_id)",
+        """CREATE TABLE erasure_stores (erasure_id BIGINT NOT NULL, store TEXT NOT NULL,
+            PRIMARY KEY (erasure_id, store))""",
+        # A device's erasure_applied event, by the erased ids' hashes (the ids are gone); store, device from its topic.
+        """CREATE TABLE erasure_confirmations (subject_hash TEXT NOT NULL, store TEXT NOT NULL, device TEXT NOT NULL,
+            confirmed_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (subject_hash, store, device))""",
+    ],
 ]
 
 

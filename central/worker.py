@@ -34,16 +34,17 @@ from sync.protocol import events as events_wire
 from sync.protocol import lookup as lookup_wire
 from sync.protocol import topics
 
+from . import privacy_requests
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest
 from .erasure import device_erasure_refusal
 from .fleet import record_presence
 from .headoffice import HeadOffice
-from .ingest import store_events
+from .ingest import ErasureRequest, store_events
 from .keys import Keyring
 from .mqtt import BrokerLink
-from .profiles import lookup
+from .profiles import lookup, resolve
 from .qr_cards import check_card
 
 log = logging.getLogger("store_edge.central")
@@ -224,7 +225,16 @@ class Worker:
                 self._refuse(asked.store, asked.device, "erasure_without_proof", 1,
                              "erasure asked for by %s/%s not carried out: %s", asked.store, asked.device, refusal)
             else:
-                self.office.erase(asked.profile_id, requested_by=f"device {asked.store}/{asked.device}")
+                self._erase_asked(asked)
+
+    def _erase_asked(self, asked: ErasureRequest) -> None:
+        """The shopper's own request at a device: on the privacy desk's list (received the day head office heard
+        it), answered when every store has confirmed the erasure."""
+        by = f"device {asked.store}/{asked.device}"
+        golden = resolve(self.db, "profile_id", asked.profile_id)
+        ids = privacy_requests.open_erasure(self.db, golden, jurisdiction=self.config.privacy.jurisdiction, by=by,
+                                            now=self.clock.time()) if golden else []
+        self.office.erase(asked.profile_id, requested_by=by, request_ids=ids)
 
     def _store_refusals(self, refusals: Counter[tuple[str, str, str]]) -> None:
         now = self.clock.time()

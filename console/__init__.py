@@ -1,4 +1,4 @@
-"""Head office's web console (issue 14): people, roles and the audit log; the fleet.
+"""Head office's web console (issue 14): people, roles and the audit log; the fleet; the privacy desk.
 
 It owns the web layer only: Litestar routes, Jinja templates, the session cookie, CSRF, security headers
 and role guards. Everything it shows or changes goes through the same ``central`` functions the

@@ -38,12 +38,12 @@ def session_key(path: str | Path) -> bytes:
     return key
 
 
-def _server(config: CentralConfig, db: Database, clock: Clock, host: str | None, port: int | None,
-            log_level: str = "info") -> uvicorn.Server:
+def _server(console: Console, host: str | None, port: int | None, log_level: str = "info") -> uvicorn.Server:
     """Behind a reverse proxy on this host, uvicorn takes the client's address from X-Forwarded-For (the audit
     log's 'from where'); it trusts that header from 127.0.0.1 only. ``log_config=None``: uvicorn keeps the process's
     own logging (one JSON line per record) instead of replacing it with its own format."""
-    app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
+    config = console.central
+    app = create_app(console, session_key(config.console.secret_file))
     return uvicorn.Server(uvicorn.Config(app, host=host or config.console.host, port=port or config.console.port,
                                          proxy_headers=True, log_level=log_level, log_config=None))
 
@@ -51,7 +51,11 @@ def _server(config: CentralConfig, db: Database, clock: Clock, host: str | None,
 def serve(config: CentralConfig, db: Database, clock: Clock, *, host: str | None = None,
           port: int | None = None) -> None:
     """Serve until SIGINT/SIGTERM (``store-edge-central console``)."""
-    _server(config, db, clock, host, port).run()
+    console = Console(config, db, clock)
+    try:
+        _server(console, host, port).run()
+    finally:
+        console.close()
 
 
 class Background:
@@ -59,7 +63,8 @@ class Background:
 
     def __init__(self, config: CentralConfig, db: Database, clock: Clock, *, host: str | None = None,
                  port: int | None = None):
-        self.server = _server(config, db, clock, host, port, log_level="warning")  # off the main thread: no signals
+        self.console = Console(config, db, clock)
+        self.server = _server(self.console, host, port, log_level="warning")  # off the main thread: no signals
         self.thread = threading.Thread(target=self.server.run, name="console", daemon=True)
 
     def start(self, timeout_s: float = 20.0) -> Background:
@@ -74,3 +79,4 @@ class Background:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.console.close()

@@ -1,15 +1,45 @@
-"""What every request handler shares: the central store, the clock, and the configuration."""
+"""What every request handler shares: the central store, the clock, the configuration, and head office's
+actions that reach the stores (erase, merge), connected to the broker on first use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from dataclasses import dataclass, field
 
 from litestar import Request
 
 from central import audit
 from central.config import CentralConfig, ConsoleSection
 from central.db import Database
+from central.headoffice import HeadOffice
+from central.keys import Keyring
+from central.mqtt import BrokerLink
 from sync.clock import Clock
+
+
+class _Office:
+    """One broker connection for the console's erasures and merges, made when the first one is asked for: the
+    other pages work without a broker."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.office: HeadOffice | None = None
+
+    def get(self, console: Console) -> HeadOffice:
+        with self.lock:
+            if self.office is None:
+                c = console.central
+                link = BrokerLink(c.broker, f"central-{c.central.chain}-console-{os.getpid()}",
+                                  session_expiry_s=0).start()
+                self.office = HeadOffice(c, console.db, Keyring(c.central.keys_dir), link, clock=console.clock)
+            return self.office
+
+    def close(self) -> None:
+        with self.lock:
+            if self.office is not None:
+                self.office.link.stop()
+                self.office = None
 
 
 @dataclass(frozen=True)
@@ -17,10 +47,18 @@ class Console:
     central: CentralConfig
     db: Database
     clock: Clock
+    _office: _Office = field(default_factory=_Office, compare=False, repr=False)
 
     @property
     def config(self) -> ConsoleSection:
         return self.central.console
+
+    def office(self) -> HeadOffice:
+        """Head office with a broker link and the signing key; ConnectionError or NoSigningKey when it cannot."""
+        return self._office.get(self)
+
+    def close(self) -> None:
+        self._office.close()
 
     def record(self, request: Request, action: str, scope: str, detail: str = "", *, actor: str = "") -> None:
         """An audit entry for this request: who (the signed-in user unless ``actor`` says), from where, now."""

@@ -20,8 +20,10 @@ from paho.mqtt.packettypes import PacketTypes
 from support import wait_for
 from tls_broker import NOT_AUTHORIZED
 
+from central import privacy_requests
 from central.config import CentralConfig, CentralSection
 from central.db import open_database
+from central.erasure import erase_profile, subject_hash
 from central.fleet import fleet, format_fleet
 from central.keys import Keyring
 from central.profiles import upsert_profile
@@ -251,3 +253,36 @@ def test_a_stolen_device_is_shut_out_by_the_regenerated_acl(chain_broker, tmp_pa
     wait_for(lambda: kiosk1.received, what="kiosk-1 gets its store's retained bundle")
     assert stolen.received == []  # not even its store's retained bundle
     assert len(spy.received) == seen
+
+
+def test_a_store_confirms_an_erasure_only_from_its_own_topic(attack, clock):
+    """kiosk-2 (s002) tries to close an erasure that only s001 was sent: as s001 in the body, as itself, and with
+    payloads that are not a list of hashes. Only s001's own device, on its own topic, confirms it."""
+    start, connect, db = attack
+    worker = start()
+    [rid] = privacy_requests.open_erasure(db, "c-0001", jurisdiction="gdpr", by="pia", now=clock.time())
+    erasure = erase_profile(db, "c-0001", requested_by="console pia", now=clock.time(), told=["s001"])
+    privacy_requests.erasure_done(db, [rid], erasure.erasure_id, now=clock.time())
+    ana = subject_hash("c-0001")
+    kiosk1, kiosk2 = connect("device"), connect("kiosk-2")
+    kiosk1.subscribe(KIOSK_1.acks)
+    kiosk2.subscribe(KIOSK_2.acks)
+    as_s001 = event(KIOSK_1, 1, "erasure_applied", {"subjects": [ana]})
+    kiosk2.publish(KIOSK_2.events, events_wire.batch([as_s001]))
+    wait_for(lambda: worker.refused["s002", "kiosk-2", "forged_event"] == 1, what="the forged confirmation refused")
+    bad = [{"subjects": [ana], "store": "s001"}, {"subjects": ["c-0001"]}, {"subjects": [ana.upper()]},
+           {"subjects": [ana] * 2001}, {"subjects": ana}, {}]
+    kiosk2.publish(KIOSK_2.events, events_wire.batch([event(KIOSK_2, n, "erasure_applied", p)
+                                                      for n, p in enumerate(bad, 2)]))
+    wait_for(lambda: answers(kiosk2, KIOSK_2.acks), what="kiosk-2's own events acked")
+    worker.flush()
+    assert [s.confirmed_at for s in privacy_requests.receipt(db, erasure.erasure_id).stores] == [None]
+    assert privacy_requests.get(db, rid).closed_at is None
+    assert db.scalar("SELECT count(*) FROM erasure_confirmations WHERE store = 's001'") == 0
+
+    kiosk1.publish(KIOSK_1.events, events_wire.batch([event(KIOSK_1, 2, "erasure_applied", {"subjects": [ana]})]))
+    wait_for(lambda: answers(kiosk1, KIOSK_1.acks), what="kiosk-1's confirmation acked")
+    worker.flush()
+    [s001] = privacy_requests.receipt(db, erasure.erasure_id).stores
+    assert [d for d, _ in s001.devices] == ["kiosk-1"]
+    assert privacy_requests.get(db, rid).closed_at is not None

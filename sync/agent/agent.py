@@ -12,6 +12,7 @@ import logging
 import queue
 import select
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from ..cache.weather import save_weather
 from ..clock import Clock
 from ..config import DeviceConfig
 from ..media import MediaFetcher
+from ..protocol import erasure as erasure_wire
 from ..protocol import lookup as lookup_wire
 from ..protocol.bundle import Manifest
 from ..protocol.overrides import Override, OverrideRejected, check_override, parse_override
@@ -109,6 +111,7 @@ class SyncAgent:
                                budget_bytes=config.cache.media_budget_bytes),
             chain=dev.chain, keys=self.keys, on_applied=self._bundle_applied, clock=clock,
             max_bytes=config.cache.max_bytes or None, on_rejected=self._content_rejected,
+            on_erased=self._erasure_applied,
         )
         self._register_builtin_commands()
         self._weather_provider = self._direct_weather_provider()
@@ -569,6 +572,11 @@ class SyncAgent:
                                                     "reasons": rejection.reasons, "applied": rejection.applied})
         except CacheError as exc:
             log.error("content_rejected not recorded: %s", exc)
+
+    def _erasure_applied(self, conn: sqlite3.Connection, profile_ids: list[str]) -> None:
+        """Head office hears that this device has carried out an erasure (its receipt shows each store's
+        confirmation): by the ids' hashes, as the ids are gone from here with the purge this joins."""
+        self.outbox.append(conn, "erasure_applied", erasure_wire.applied_payload(profile_ids))
 
     # --- health and built-in commands -----------------------------------------------------------
     def health(self) -> dict:

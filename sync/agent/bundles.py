@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,11 +54,13 @@ class Rejection:
 
 class BundleWorker(threading.Thread):
     """``on_rejected`` hears once per stream and version of every bundle refused (the device keeps its last
-    good content); ``on_applied`` of every bundle applied."""
+    good content); ``on_applied`` of every bundle applied; ``on_erased`` of the profiles an erase delta purged,
+    inside the apply's transaction."""
 
     def __init__(self, *, cache_path: str, media: MediaFetcher, chain: str, keys: TrustedKeys,
                  on_applied: Callable[[wire.Manifest], None], clock: Clock, max_bytes: int | None = None,
-                 on_rejected: Callable[[Rejection], None] = lambda rejection: None):
+                 on_rejected: Callable[[Rejection], None] = lambda rejection: None,
+                 on_erased: Callable[[sqlite3.Connection, list[str]], None] | None = None):
         super().__init__(name="sync-bundles", daemon=True)
         self.clock = clock
         self.cache_path = cache_path
@@ -67,6 +70,7 @@ class BundleWorker(threading.Thread):
         self.keys = keys
         self.on_applied = on_applied
         self.on_rejected = on_rejected
+        self.on_erased = on_erased
         # stream -> (version, arrival) of the last bundle refused: tried again after another stream applies,
         # since a store's prices may wait for the chain's products.
         self._refused: dict[str, tuple[int, Arrival]] = {}
@@ -126,7 +130,8 @@ class BundleWorker(threading.Thread):
                 applied = apply_bundle(cache, stream=arrival.stream, scope=manifest.scope,
                                        version=manifest.version, sha256=manifest.sha256, mode=manifest.mode,
                                        content=content, at=self.clock.time(),
-                                       accept=self._acceptable(cache, manifest, content))
+                                       accept=self._acceptable(cache, manifest, content),
+                                       on_erased=self.on_erased)
                 del content
         except wire.BundleRejected as exc:
             self._refuse(cache, arrival, exc.version, [exc.reason])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,11 +52,14 @@ def applied_version(cache: Cache, stream: str) -> int:
 def apply_bundle(
     cache: Cache, *, stream: str, scope: str, version: int, sha256: str, mode: str, content: dict, at: float,
     accept: Callable[[], list[str]] | None = None,
+    on_erased: Callable[[sqlite3.Connection, list[str]], None] | None = None,
 ) -> Applied:
     """Apply validated ``content`` for ``scope``; all or nothing. ``at`` (unix seconds) is kept as its applied_at.
 
     ``accept()`` runs inside the transaction, where the cache reads as it will be after the apply; any
     reason it returns rolls the apply back and raises ContentRefused, so the last good content stays.
+    ``on_erased(conn, ids)`` runs inside it too, after an erase delta's profiles are purged, so the
+    device's confirmation (its outbox row) is written with the purge or not at all.
 
     ``stream`` names the version sequence (a bundle topic's scope, or ``profiles:store/x``).
     A snapshot replaces, for this scope, every section it names. A delta upserts items
@@ -67,7 +71,7 @@ def apply_bundle(
     default_cache_size = cache.conn.execute("PRAGMA cache_size").fetchone()[0]
     cache.conn.execute("PRAGMA cache_size=-32768")
     try:
-        applied = _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at, accept)
+        applied = _apply(cache, stream, scope, rank, version, sha256, mode, content, counts, at, accept, on_erased)
     finally:
         cache.conn.execute(f"PRAGMA cache_size={default_cache_size}")
     if (content.get("delete") or {}).get("profiles") or (mode == "snapshot" and "profiles" in content):
@@ -78,7 +82,8 @@ def apply_bundle(
 
 
 def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha256: str, mode: str,
-           content: dict, counts: dict[str, int], at: float, accept: Callable[[], list[str]] | None) -> Applied:
+           content: dict, counts: dict[str, int], at: float, accept: Callable[[], list[str]] | None,
+           on_erased: Callable[[sqlite3.Connection, list[str]], None] | None) -> Applied:
     with cache.transaction() as conn:
         current = conn.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
         if current and version <= current[0]:
@@ -102,6 +107,8 @@ def _apply(cache: Cache, stream: str, scope: str, rank: int, version: int, sha25
                 # An erasure from head office: gone from every scope, with consents and unsent events.
                 for profile_id in keys:
                     purge_profile(conn, profile_id)
+                if on_erased and keys:
+                    on_erased(conn, list(keys))
                 counts["erased profiles"] = len(keys)
                 continue
             conn.executemany(

@@ -23,8 +23,10 @@ PAGES = {
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
     "/keys": ("Signing keys", ["admin"]),
+    "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/stores": "Stores", "/users": "People", "/audit": "Audit log", "/keys": "Keys"}
+NAV = {"/fleet": "Fleet", "/stores": "Stores", "/users": "People", "/privacy": "Privacy desk", "/audit": "Audit log",
+       "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 
 
