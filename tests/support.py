@@ -183,3 +183,14 @@ def write_device_toml(folder: Path, chain_key, *, device: str = "kiosk-1", broke
                     f'media_dir = "{folder}/media"\n[broker]\n{broker}\n'
                     f'[sync]\ntrusted_keys = ["{folder}/chain.pub"]\n{sync}')
     return path
+
+
+def chain_keyring(folder: Path, chain_key) -> Path:
+    """Head office's keys folder holding the chain key the test devices trust, 0600 as the keyring demands."""
+    from sync.protocol import signing
+
+    folder.mkdir(parents=True, exist_ok=True)
+    private = folder / f"chain-{signing.key_id(chain_key.public_key())}.key"
+    private.write_bytes(signing.private_key_pem(chain_key))
+    private.chmod(0o600)
+    return folder

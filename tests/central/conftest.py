@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from headoffice_files import write_headoffice
-from support import CHAIN, pg_database
+from support import CHAIN, chain_keyring, pg_database
 
 from central.config import CentralConfig, CentralSection
 from central.db import Database, open_database
@@ -18,7 +18,6 @@ from central.mqtt import BrokerLink
 from central.worker import Worker
 from sync.clock import FixedClock
 from sync.config import BrokerSection
-from sync.protocol import signing
 
 
 @pytest.fixture
@@ -46,12 +45,7 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def keys(tmp_path: Path, chain_key) -> Keyring:
     """Head office's keyring holding the chain key the test devices trust."""
-    folder = tmp_path / "central-keys"
-    folder.mkdir()
-    private = folder / f"chain-{signing.key_id(chain_key.public_key())}.key"
-    private.write_bytes(signing.private_key_pem(chain_key))
-    private.chmod(0o600)  # the keyring refuses a key file others may read
-    return Keyring(folder)
+    return Keyring(chain_keyring(tmp_path / "central-keys", chain_key))
 
 
 @pytest.fixture

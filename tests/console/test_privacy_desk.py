@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from console_support import MAX_AGE_S, PASSWORD, PEOPLE, Server, free_port
 from playwright.sync_api import Page, expect
-from support import CHAIN, wait_for
+from support import CHAIN, chain_keyring, wait_for
 from test_browser import FORBIDDEN, go, shot, sign_in, token
 
 from central import audit, privacy_requests, users
@@ -30,7 +30,6 @@ from central.worker import Worker
 from console.server import Background
 from decisions.identity import phone as phones
 from sync.config import BrokerSection
-from sync.protocol import signing
 
 TYPED = "0888 123 456"  # as the shopper says it at the desk; +359888123456 in E.164
 PHONE_KEY = b"the chain's phone key, 32 bytes!"
@@ -46,9 +45,7 @@ class Desk(Server):
 def desk(tmp_path: Path, broker, chain_key, clock, start_agent, device_config) -> Iterator[Desk]:
     """The console with [privacy] set up (152-FZ, the phone key, Bulgaria), a worker, and kiosk-1 of s001 holding
     Vesela, who has a duplicate profile from the loyalty desk."""
-    keys_dir = tmp_path / "keys-central"
-    keys_dir.mkdir()
-    (keys_dir / f"chain-{signing.key_id(chain_key.public_key())}.key").write_bytes(signing.private_key_pem(chain_key))
+    keys_dir = chain_keyring(tmp_path / "keys-central", chain_key)
     phone_key = tmp_path / "phone.key"
     phone_key.write_bytes(PHONE_KEY)
     os.chmod(phone_key, 0o600)
@@ -80,7 +77,7 @@ def desk(tmp_path: Path, broker, chain_key, clock, start_agent, device_config) -
     wait_for(lambda: agent.reader.profile("c-vesela", clock.time()), what="kiosk-1 holds her")
     port = free_port()
     console = Background(config, db, clock, port=port).start()
-    yield Desk(f"http://localhost:{port}", db, clock, agent, office)
+    yield Desk(f"http://localhost:{port}", db, clock, Path(config.central.content_dir), config, agent, office)
     console.stop()
     worker.stop()
     link.stop()

@@ -40,7 +40,8 @@ def _routes() -> list[tuple[str, str, tuple[str, ...] | None]]:
     for handler in pages.ROUTES:
         roles = next((g.roles for g in handler.guards or () if hasattr(g, "roles")), None)
         for path in handler.paths:
-            concrete = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE.get(m.group(1), "x"), path)
+            concrete = re.sub(r"\{(\w+)(?::(\w+))?\}",
+                              lambda m: SAMPLE.get(m.group(1), "1" if m.group(2) == "int" else "x"), path)
             found.extend((method, concrete, roles) for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}))
     return found
 
