@@ -215,12 +215,13 @@ def _draw_proof_of_play(fig: Figure, rows: list[dict], f: Filters) -> None:
     days = [d.isoformat() for d in f.days()]
     ax = fig.subplots()
     for item in [*top, "other items"][:len(series)]:
-        ax.plot(days, [series[item].get(d, 0) for d in days], marker="o", label=item)
+        ax.plot(range(len(days)), [series[item].get(d, 0) for d in days], marker="o", label=item)
+    every = -(-len(days) // 12)  # at most a dozen day labels
+    ax.set_xticks(range(0, len(days), every), days[::every], rotation=30 if len(days) > 6 else 0)
     ax.set_title(f"Proof of play: plays per day and item, {f.period_text()}")
     ax.set_xlabel(f"local day ({f.timezone})")
     ax.set_ylabel("plays (count)")
     ax.set_ylim(bottom=0)
-    ax.tick_params(axis="x", labelrotation=45 if len(days) > 7 else 0)
     ax.legend(title="item", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
 
 

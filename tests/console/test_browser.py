@@ -19,10 +19,11 @@ ROLES = list(PEOPLE)
 PAGES = {
     "/": ("Welcome", ROLES),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
+    "/reports": ("Reports", ["admin", "marketer", "store_manager", "technician"]),
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/users": "People", "/audit": "Audit log"}
+NAV = {"/fleet": "Fleet", "/reports": "Reports", "/users": "People", "/audit": "Audit log"}
 FORBIDDEN = "You do not have access to this"
 
 
