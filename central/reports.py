@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .content_files import Store
 from .db import Database
@@ -125,6 +126,7 @@ def events_of(db: Database, types: tuple[str, ...], f: Filters) -> list[dict]:
 class Report:
     name: str
     title: str
+    subject: str  # in a sentence: "No data for <subject> ..."
     columns: tuple[str, ...]
     rows: Callable[[Database, Filters, Mapping[str, str]], list[dict]]
     draw: Callable[[Figure, list[dict], Filters], None]
@@ -203,6 +205,11 @@ def to_csv(report: Report, rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def _legend(ax, **kw) -> None:
+    """Beside the plot, never over a bar or a line."""
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), **kw)
+
+
 def _draw_proof_of_play(fig: Figure, rows: list[dict], f: Filters) -> None:
     """Plays per day, one line per item (the eight most played; the rest together)."""
     totals: dict[str, int] = defaultdict(int)
@@ -222,7 +229,8 @@ def _draw_proof_of_play(fig: Figure, rows: list[dict], f: Filters) -> None:
     ax.set_xlabel(f"local day ({f.timezone})")
     ax.set_ylabel("plays (count)")
     ax.set_ylim(bottom=0)
-    ax.legend(title="item", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend(ax, title="item")
 
 
 def _draw_offers(fig: Figure, rows: list[dict], f: Filters) -> None:
@@ -231,16 +239,20 @@ def _draw_offers(fig: Figure, rows: list[dict], f: Filters) -> None:
     ax = fig.subplots()
     cells = [r for r in rows if r["lift"] is not None]
     if cells:
-        labels = [f"{r['offer']} / {r['arm']}" for r in cells]
-        lifts = [r["lift"] * 100 for r in cells]
-        low = [(r["lift"] - r["lift_low"]) * 100 if r["lift_low"] is not None else 0 for r in cells]
-        high = [(r["lift_high"] - r["lift"]) * 100 if r["lift_high"] is not None else 0 for r in cells]
-        ax.barh(labels, lifts, xerr=[low, high], capsize=4, color="#2a7a4b", label="lift (bar: 95 % interval)")
+        y = range(len(cells))
+        ax.barh(list(y), [r["lift"] * 100 for r in cells], 0.6, color="#2a7a4b", label="lift")
+        ranged = [(i, r) for i, r in zip(y, cells, strict=True) if r["lift_low"] is not None]
+        if ranged:
+            ax.errorbar([r["lift"] * 100 for _, r in ranged], [i for i, _ in ranged], fmt="none", ecolor="black",
+                        capsize=5, label="95 % interval",
+                        xerr=[[(r["lift"] - r["lift_low"]) * 100 for _, r in ranged],
+                              [(r["lift_high"] - r["lift"]) * 100 for _, r in ranged]])
+        ax.set_yticks(list(y), [f"{r['offer']} / {r['arm']}" for r in cells])
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel("lift in purchase rate against the holdout (%)")
         ax.set_ylabel("offer / arm")
         ax.set_title(f"Offer results: lift against the holdout, {f.period_text()}")
-        ax.legend(fontsize="small")
+        _legend(ax)
         ax.invert_yaxis()
         return
     labels = [f"{r['offer']} / {r['arm']}" for r in rows]
@@ -250,9 +262,10 @@ def _draw_offers(fig: Figure, rows: list[dict], f: Filters) -> None:
     ax.set_yticks(list(y), labels)
     ax.invert_yaxis()
     ax.set_xlabel("count")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("offer / arm")
     ax.set_title(f"Offer results, {f.period_text()}: no lift yet (it needs a holdout with purchases)")
-    ax.legend(fontsize="small")
+    _legend(ax)
 
 
 def _draw_funnel(fig: Figure, rows: list[dict], f: Filters) -> None:
@@ -265,9 +278,10 @@ def _draw_funnel(fig: Figure, rows: list[dict], f: Filters) -> None:
     ax.set_yticks(list(y), [r["offer"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("count")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("offer")
     ax.set_title(f"Redemption funnel per offer, {f.period_text()}")
-    ax.legend(fontsize="small")
+    _legend(ax)
 
 
 def _draw_staff(fig: Figure, rows: list[dict], f: Filters) -> None:
@@ -287,25 +301,30 @@ def _draw_staff(fig: Figure, rows: list[dict], f: Filters) -> None:
     ax.set_xticks(range(len(names)), names)
     ax.set_xlabel("store")
     ax.set_ylabel("count")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Staff KPIs per store, {f.period_text()}")
-    ax.legend(fontsize="small")
+    _legend(ax)
 
 
 REPORTS = {r.name: r for r in (
-    Report("proof_of_play", "Proof of play", ("day", "store", "store_name", "item", "plays", "full_plays", "seconds"),
+    Report("proof_of_play", "Proof of play", "proof of play",
+           ("day", "store", "store_name", "item", "plays", "full_plays", "seconds"),
            proof_of_play_rows, _draw_proof_of_play),
-    Report("offers", "Offer results", ("offer", "arm", "impressions", "sends", "redemptions", "exposed",
-                                       "bought_after", "purchase_rate", "lift", "lift_low", "lift_high"),
+    Report("offers", "Offer results", "offer results",
+           ("offer", "arm", "impressions", "sends", "redemptions", "exposed", "bought_after", "purchase_rate", "lift",
+            "lift_low", "lift_high"),
            offer_rows, _draw_offers),
-    Report("funnel", "Redemption funnel", ("offer", "impressions", "coupons_sent", "redeemed", "sent_per_impression",
-                                           "redeemed_per_sent"), funnel_rows, _draw_funnel),
-    Report("staff", "Staff KPIs", ("store", "store_name", "staff", "assisted", "contacts", "conversions", "add_ons",
-                                   "conversion_rate"), staff_rows, _draw_staff),
+    Report("funnel", "Redemption funnel", "the redemption funnel",
+           ("offer", "impressions", "coupons_sent", "redeemed", "sent_per_impression", "redeemed_per_sent"),
+           funnel_rows, _draw_funnel),
+    Report("staff", "Staff KPIs", "staff KPIs",
+           ("store", "store_name", "staff", "assisted", "contacts", "conversions", "add_ons", "conversion_rate"),
+           staff_rows, _draw_staff),
 )}
 
 
 def no_data_text(report: Report, f: Filters, where: str) -> str:
-    return f"No data for {report.title.lower()} on {f.period_text()} in {where}."
+    return f"No data for {report.subject} on {f.period_text()} in {where}."
 
 
 def chart(report: Report, rows: list[dict], f: Filters, where: str) -> Figure:

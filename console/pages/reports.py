@@ -71,7 +71,7 @@ def _kind(request: Request, slug: str) -> Kind:
     if kind is None:
         raise NotFoundException()
     if request.state.user.role not in kind.roles:
-        raise PermissionDeniedException(f"Your role does not include the {kind.report.title.lower()} report.")
+        raise PermissionDeniedException(f"Your role does not include the report on {kind.report.subject}.")
     return kind
 
 

@@ -117,7 +117,7 @@ def test_no_data_is_a_header_row_and_a_chart_that_says_so(db, name, tmp_path):
     assert to_csv(report, []) == ",".join(report.columns) + "\n"
     fig = chart(report, [], EVERY_STORE, "region north")
     assert fig.axes == []  # no empty axis
-    assert [t.get_text() for t in fig.texts] == [f"No data for {report.title.lower()} on 2026-11-20 in region north."]
+    assert [t.get_text() for t in fig.texts] == [f"No data for {report.subject} on 2026-11-20 in region north."]
     files, count = reports.write_report(db, name, tmp_path, EVERY_STORE, names={}, where="every store")
     assert count == 0 and files[0].read_text() == ",".join(report.columns) + "\n"
     assert files[1].read_bytes().startswith(b"\x89PNG")

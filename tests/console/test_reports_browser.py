@@ -106,7 +106,8 @@ def test_each_role_opens_its_reports_and_no_others(page: Page, server: Server, r
             shot(page, f"reports-{role}-{slug}")
         else:
             assert response.status == 403
-            expect(page.get_by_text(f"Your role does not include the {TITLES[slug].lower()} report.")).to_be_visible()
+            refusal = f"Your role does not include the report on {REPORTS[SLUGS[slug]].subject}."
+            expect(page.get_by_text(refusal)).to_be_visible()
             assert page.request.get(f"{server.url}/reports/{slug}/csv").status == 403
 
 
@@ -124,7 +125,7 @@ def test_a_store_manager_sees_only_their_own_stores(page: Page, server: Server):
     shot(page, "reports-store-manager-other-store")
     page.goto(server.url + "/reports/funnel?region=north")  # a region without any of their stores
     expect(page.locator(".empty")).to_have_text(
-        "No data for redemption funnel on 2026-11-17 to 2026-11-23 in region north (your stores there).")
+        "No data for the redemption funnel on 2026-11-17 to 2026-11-23 in region north (your stores there).")
 
 
 def test_filters_and_the_csv_is_what_the_page_shows(page: Page, server: Server):
@@ -171,7 +172,7 @@ def test_no_data_is_said_in_words_and_the_csv_has_its_header(page: Page, server:
     for slug in REPORT_ROLES:
         page.goto(f"{server.url}/reports/{slug}?from=2026-11-01&to=2026-11-02")
         expect(page.locator(".empty")).to_have_text(
-            f"No data for {TITLES[slug].lower()} on 2026-11-01 to 2026-11-02 in every store.")
+            f"No data for {REPORTS[SLUGS[slug]].subject} on 2026-11-01 to 2026-11-02 in every store.")
         expect(page.get_by_role("img", name="Chart:")).to_have_count(0)
         expect(page.locator("table.report")).to_have_count(0)
         header, rows = download(page)
