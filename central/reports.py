@@ -34,6 +34,7 @@ from .offer_results import lift_report
 
 OFFER_EVENT_TYPES = ("offer_shown", "offer_held_out", "offer_sent_to_phone", "redeemed", "sale")
 MAX_DAYS = 366
+EARLIEST, LATEST = date(1970, 1, 2), date(9998, 12, 30)  # a day's midnight is a Unix time in every zone
 
 
 class PeriodError(ValueError):
@@ -51,6 +52,8 @@ class Filters:
     stores: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if not EARLIEST <= self.first <= LATEST or not EARLIEST <= self.last <= LATEST:
+            raise PeriodError(f"a day is between {EARLIEST} and {LATEST}")
         if self.last < self.first:
             raise PeriodError(f"the period ends ({self.last}) before it starts ({self.first})")
         if (self.last - self.first).days >= MAX_DAYS:

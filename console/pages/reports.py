@@ -29,8 +29,8 @@ from ..render import REPORTS_ROLES, page
 
 GUARDS = [session.allow(*REPORTS_ROLES)]
 DEFAULT_DAYS = 7
-First = Annotated[str, QueryParameter(name="from", max_length=40)]
-Last = Annotated[str, QueryParameter(name="to", max_length=40)]
+First = Annotated[str, QueryParameter(name="from")]  # any length: parse_day says what is wrong, in words
+Last = Annotated[str, QueryParameter(name="to")]
 Text = Annotated[str, QueryParameter(max_length=200)]
 
 

@@ -186,6 +186,7 @@ def test_store_and_region_filters_are_cut_in_sql(db, monkeypatch):
     assert "store IN (?, ?)" in events_query[0] and events_query[1][-2:] == ["s002", "s003"]
     assert [r["impressions"] for r in rows_of(db, "offers")] == [4]
     assert rows_of(db, "offers", Filters(DAY, DAY, TZ, ())) == []
+    assert rows_of(db, "offers", Filters(DAY, DAY, TZ, ("s001') OR ('1' = '1",))) == []  # a value, never SQL
     assert rows_of(db, "offers", Filters(date(2026, 11, 21), date(2026, 11, 21), TZ)) == []
 
 
@@ -194,6 +195,8 @@ def test_a_period_that_cannot_be_reported_says_why():
         Filters(DAY, date(2026, 11, 1))
     with pytest.raises(reports.PeriodError, match="at most 366 days"):
         Filters(date(2025, 1, 1), DAY)
+    with pytest.raises(reports.PeriodError, match="a day is between 1970-01-02 and 9998-12-30"):
+        Filters(DAY, date(9999, 12, 31), "Pacific/Kiritimati")  # the midnight after it is not a date
     with pytest.raises(reports.PeriodError, match="not a date: write it as YYYY-MM-DD"):
         reports.parse_day("20/11/2026", "--from")
 

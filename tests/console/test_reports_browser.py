@@ -190,6 +190,12 @@ def test_a_period_that_cannot_be_reported_says_why(page: Page, server: Server):
     expect(page.get_by_role("alert")).to_have_text("The period ends (2026-11-10) before it starts (2026-11-20).")
     assert page.goto(server.url + "/reports/offers/csv?from=2025-01-01&to=2026-11-20").status == 400
     expect(page.get_by_text("A period is at most 366 days.")).to_be_visible()
+    assert page.goto(server.url + "/reports/offers?from=9999-12-31&to=9999-12-31").status == 400
+    expect(page.get_by_role("alert")).to_have_text("A day is between 1970-01-02 and 9998-12-30.")
+    assert page.goto(server.url + "/reports/offers?from=" + "2" * 5000).status == 400
+    expect(page.get_by_role("alert")).to_have_text(f"The first day '{'2' * 40}' is not a date: write it as YYYY-MM-DD.")
+    assert page.goto(server.url + "/reports/offers?store=" + "s" * 201).status == 400
+    expect(page.get_by_text("store cannot be used as given")).to_be_visible()
     assert page.goto(server.url + "/reports/nonsense").status == 404
 
 
