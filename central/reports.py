@@ -33,6 +33,7 @@ from .db import Database
 from .offer_results import lift_report
 
 OFFER_EVENT_TYPES = ("offer_shown", "offer_held_out", "offer_sent_to_phone", "redeemed", "sale")
+FUNNEL_EVENT_TYPES = ("offer_shown", "offer_sent_to_phone", "redeemed")
 MAX_DAYS = 366
 EARLIEST, LATEST = date(1970, 1, 2), date(9998, 12, 30)  # a day's midnight is a Unix time in every zone
 
@@ -150,14 +151,10 @@ def proof_of_play_rows(db: Database, f: Filters, names: Mapping[str, str]) -> li
              "seconds": round(float(sec), 1)} for d, s, i, n, full, sec in rows]
 
 
-def _offer_report(db: Database, f: Filters) -> dict:
-    skus = dict(db.execute("SELECT offer, sku FROM offer_skus WHERE sku IS NOT NULL"))
-    return lift_report(events_of(db, OFFER_EVENT_TYPES, f), skus)
-
-
 def offer_rows(db: Database, f: Filters, names: Mapping[str, str]) -> list[dict]:
+    skus = dict(db.execute("SELECT offer, sku FROM offer_skus WHERE sku IS NOT NULL"))
     out = []
-    for offer, arms in _offer_report(db, f)["offers"].items():
+    for offer, arms in lift_report(events_of(db, OFFER_EVENT_TYPES, f), skus)["offers"].items():
         for arm, c in arms.items():
             ci = c.get("lift_ci95") or [None, None]
             out.append({"offer": offer, "arm": arm, "impressions": c["shown"], "sends": c["coupons"],
@@ -174,7 +171,7 @@ def _rate(part: int, whole: int) -> float | None:
 def funnel_rows(db: Database, f: Filters, names: Mapping[str, str]) -> list[dict]:
     """Per offer (its arms together; the holdout saw nothing): impressions, coupons sent, redeemed."""
     out = []
-    for offer, arms in _offer_report(db, f)["offers"].items():
+    for offer, arms in lift_report(events_of(db, FUNNEL_EVENT_TYPES, f))["offers"].items():  # no sales: no lift
         shown, sent, redeemed = (sum(c[k] for arm, c in arms.items() if arm != "holdout")
                                  for k in ("shown", "coupons", "redeemed"))
         if shown or sent or redeemed:
