@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 from sync.clock import SYSTEM, Clock
@@ -37,7 +38,7 @@ from sync.sdnotify import Notifier
 
 from . import audit as audit_mod
 from . import config as config_mod
-from . import publishing
+from . import publishing, reports
 from . import users as users_mod
 from .content_files import ContentProblem, load_stores
 from .db import open_database
@@ -49,7 +50,6 @@ from .merge import MergeError
 from .mqtt import BrokerLink
 from .profiles import upsert_profile
 from .qr_cards import issue_card
-from .reports import REPORTS, write_report
 
 log = logging.getLogger("store_edge.central")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -110,9 +110,13 @@ def parser() -> argparse.ArgumentParser:
     end.add_argument("--id", required=True)
     sub.add_parser("fleet", help="the devices and their state")
     rep = sub.add_parser("report", help="CSV and PNG reports")
-    rep.add_argument("name", choices=[*REPORTS, "all"])
+    rep.add_argument("name", choices=[*reports.REPORTS, "all"])
     rep.add_argument("--out", default="var/central/reports")
     rep.add_argument("--no-chart", action="store_true")
+    rep.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first local day (default: --to less 29 days)")
+    rep.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last local day, included (default: today)")
+    rep.add_argument("--region", default="", help="only this region's stores (stores.csv)")
+    rep.add_argument("--store", default="", help="only this store")
     prof = sub.add_parser("profiles", help="profile data")
     prof_sub = prof.add_subparsers(dest="action", required=True)
     imp = prof_sub.add_parser("import")
@@ -215,6 +219,29 @@ def publish_command(office: HeadOffice, plans: list[publishing.Planned]) -> int:
     return 0
 
 
+def report_command(args, config: config_mod.CentralConfig, db, clock: Clock) -> int:
+    c = config.central
+    stores = load_stores(Path(c.content_dir)) if (Path(c.content_dir) / "stores.csv").exists() else []
+    names = reports.store_names(stores)
+    try:
+        last = reports.parse_day(args.last, "--to") if args.last else reports.today(clock.now(), c.timezone)
+        first = reports.parse_day(args.first, "--from") if args.first else last - timedelta(days=29)
+        chosen = reports.choose_stores(stores, region=args.region, store=args.store)
+        f = reports.Filters(first, last, c.timezone, chosen)
+    except reports.PeriodError as exc:
+        print(f"store-edge-central: {exc}", file=sys.stderr)
+        return 2
+    where = reports.where_text(args.region, args.store, names)
+    for name in list(reports.REPORTS) if args.name == "all" else [args.name]:
+        files, count = reports.write_report(db, name, Path(args.out), f, names=names, where=where,
+                                            chart=not args.no_chart)
+        print(f"{name}: {count} row(s) for {f.period_text()} ({c.timezone}), {where}"
+              + ("" if count else " - no data: the CSV has its header only, the chart says so"))
+        for path in files:
+            print(f"  {path}")
+    return 0
+
+
 def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, clock: Clock) -> int:
     """Commands that need the store but not the broker."""
     c = config.central
@@ -223,10 +250,7 @@ def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, c
         now = clock.time()
         print(format_fleet(fleet(db, now=now, stale_after_s=c.stale_after_s, stores=stores), now=now))
     elif args.cmd == "report":
-        names = list(REPORTS) if args.name == "all" else [args.name]
-        for name in names:
-            for path in write_report(db, name, Path(args.out), chart=not args.no_chart):
-                print(path)
+        return report_command(args, config, db, clock)
     elif args.cmd in ("export", "consents"):
         doc = export_profile(db, args.profile_id)
         if doc is None:

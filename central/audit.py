@@ -25,6 +25,7 @@ ACTIONS = {
     "privacy.view": "looked at a person's data", "privacy.export": "downloaded a person's data",
     "privacy.request": "recorded a privacy request", "privacy.erase": "erased a person",
     "privacy.merge": "merged two profiles",
+    "report.staff": "read staff KPIs", "report.staff.export": "downloaded staff KPIs",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.config import BrokerSection, ConfigError, _section
 
@@ -38,6 +39,7 @@ class CentralSection:
     lookup_rate_per_s: float = 0.5  # per device, sustained: a shopper identifying every 2 s is already a lot
     lookup_burst: int = 20  # per device, at once
     jobs_every_s: float = 3600.0
+    timezone: str = "UTC"  # the stores' local time (IANA name): a report's days start at their midnight
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> C
     privacy = _section("privacy", PrivacySection, raw.pop("privacy", {}), env)
     if raw:
         raise ConfigError(f"unknown section [{next(iter(raw))}]")
+    try:
+        ZoneInfo(central.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[central] timezone: {central.timezone!r} is not a time zone name"
+                          " (write one like 'Europe/Sofia' or 'UTC')") from None
     if privacy.jurisdiction not in JURISDICTIONS:
         raise ConfigError(f"[privacy] jurisdiction: {privacy.jurisdiction!r} is not one of {', '.join(JURISDICTIONS)}")
     return CentralConfig(central, broker, console, privacy)

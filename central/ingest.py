@@ -13,7 +13,8 @@ What the events feed:
   ``consent_given`` / ``consent_withdrawn`` append to the consent ledger; ``erasure`` (asked for at a
   device) is returned to the caller with the shopper's proof, which it checks before it erases centrally
   and tells the other stores (the proof itself is not stored);
-- ``proof_of_play``: one row per play (item, store, device, day, seconds);
+- ``play_hours``: a player's hourly ``proof_of_play`` summary, one row per item and zone (an old single-play
+  event, one row), by the instant the plays started;
 - ``health`` and every other event: the device's last seen time, its health and its last error;
 - ``content_rejected``: the last bundle the device refused (scope, version, reasons), for the fleet view;
 - ``erasure_applied``: the device carried out an erase delta; its store's confirmation of the erasure
@@ -31,7 +32,6 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sync.protocol import lookup as lookup_wire
 from sync.protocol.erasure import applied_subjects
@@ -126,8 +126,29 @@ def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
     return [strip_person(e) if _profile_of(e) in erased else e for e in batch]
 
 
-def _day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _plays(payload: dict, at: float) -> list[tuple[str, str, float, int, int, float]]:
+    """(item, zone, started_at, plays, full plays, seconds) from a player's hourly summary (``hour_start``,
+    ``items``), or from one play (``item``, ``duration_s``, ``started_at``); a malformed entry is left out."""
+    if isinstance(payload.get("items"), list):
+        start = _number(payload.get("hour_start"))
+        out = []
+        for entry in payload["items"] if start is not None else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("item"), str) or not entry["item"]:
+                continue
+            n, full, secs = (_number(entry.get(k)) for k in ("plays", "full_plays", "seconds"))
+            if n is not None:
+                out.append((entry["item"][:200], str(entry.get("zone") or "")[:100], start, int(n),
+                            int(full if full is not None else n), secs or 0.0))
+        return out
+    item = payload.get("item") or payload.get("content_item") or payload.get("id")
+    if not isinstance(item, str | int) or isinstance(item, bool) or not str(item):
+        return []
+    started = _number(payload.get("started_at")) or _number(payload.get("at")) or at
+    return [(str(item)[:200], "", started, 1, 1, _number(payload.get("duration_s")) or 0.0)]
 
 
 def _derive(db: Database, out: Ingested, now: float) -> None:
@@ -161,10 +182,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
             if payload.get("purpose") in PURPOSES and payload.get("status") in STATUSES:
                 consents.append((pid, payload, store, at))
         elif kind == "proof_of_play":
-            item = payload.get("item") or payload.get("content_item") or payload.get("id")
-            if item:
-                started = float(payload.get("started_at") or payload.get("at") or at)
-                plays.append((e["id"], store, device, str(item), _day(started), payload.get("duration_s")))
+            plays.extend((e["id"], n, store, device, *play) for n, play in enumerate(_plays(payload, at)))
         elif kind == "health":
             if at >= health.get(key, (0.0, ""))[0]:
                 health[key] = (at, json.dumps(payload))
@@ -203,8 +221,8 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
         record_consent(db, pid, payload["purpose"], payload["status"], at=at,
                        wording_version=payload.get("wording_version"), channel=payload.get("channel"), store=store,
                        source="device")
-    db.executemany("INSERT INTO proof_of_play (event_id, store, device, item, day, duration_s)"
-                   " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", plays)
+    db.executemany("INSERT INTO play_hours (event_id, n, store, device, item, zone, started_at, plays, full_plays,"
+                   " seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", plays)
     db.executemany(
         "INSERT INTO devices (store, device, last_seen) VALUES (?, ?, ?) ON CONFLICT (store, device)"
         f" DO UPDATE SET last_seen = {g}(coalesce(devices.last_seen, 0), excluded.last_seen)",

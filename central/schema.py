@@ -114,6 +114,14 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE erasure_confirmations (subject_hash TEXT NOT NULL, store TEXT NOT NULL, device TEXT NOT NULL,
             confirmed_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (subject_hash, store, device))""",
     ],
+    [  # 8: plays by the instant they started, so a report can cut them at the stores' local midnight.
+        # A player's hourly summary is one row per item and zone (n numbers them within the event); the
+        # old single-play event is one row. Rows in proof_of_play (UTC days) stay where they are.
+        """CREATE TABLE play_hours (event_id TEXT NOT NULL, n INTEGER NOT NULL, store TEXT, device TEXT,
+            item TEXT NOT NULL, zone TEXT NOT NULL, started_at DOUBLE PRECISION NOT NULL, plays BIGINT NOT NULL,
+            full_plays BIGINT NOT NULL, seconds DOUBLE PRECISION NOT NULL, PRIMARY KEY (event_id, n))""",
+        "CREATE INDEX play_hours_started ON play_hours (started_at, store)",
+    ],
 ]
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -21,7 +22,7 @@ from central.content_files import ContentProblem
 from central.erasure import erase_profile
 from central.fleet import fleet
 from central.profiles import upsert_profile
-from central.reports import offer_rows, proof_of_play_rows, write_report
+from central.reports import Filters, offer_rows, proof_of_play_rows, today, write_report
 from sync.cache import Cache
 from sync.cache.profiles import erase_profile as erase_at_device
 from sync.cache.signage import active_overrides
@@ -88,15 +89,19 @@ def test_lookup_events_acks_report_and_fleet(office, start_worker, start_agent, 
     wait_for(lambda: out.stats().rows == 0, what="head office acked every event")  # stored, then acked
     assert db.scalar("SELECT count(*) FROM events") >= 6
 
-    rows = {r["arm"]: r for r in offer_rows(db)}
+    day = today(clock.now(), "UTC")
+    period = Filters(day - timedelta(days=1), day + timedelta(days=1))
+    rows = {r["arm"]: r for r in offer_rows(db, period, {})}
     assert (rows["A"]["impressions"], rows["A"]["bought_after"], rows["holdout"]["impressions"]) == (1, 1, 1)
-    assert [(r["store"], r["item"], r["plays"]) for r in proof_of_play_rows(db)] == [("s001", "txt-welcome", 1)]
+    plays = proof_of_play_rows(db, period, {})
+    assert [(r["store"], r["item"], r["plays"]) for r in plays] == [("s001", "txt-welcome", 1)]
     assert db.execute("SELECT store, visits FROM profile_stores WHERE profile_id = 'P-ANA'") == [("s001", 3)]
-    files = [f for name in ("proof_of_play", "offers", "staff") for f in write_report(db, name, tmp_path / "rep")]
+    files = [f for name in ("proof_of_play", "offers", "staff")
+             for f in write_report(db, name, tmp_path / "rep", period, names={}, where="every store")[0]]
     assert sorted(p.name for p in files) == ["offers.csv", "offers.png", "proof_of_play.csv", "proof_of_play.png",
                                               "staff.csv", "staff.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in files if p.suffix == ".png")
-    assert "s001,st-01,1,1,1,2,1.0" in (tmp_path / "rep" / "staff.csv").read_text()
+    assert "s001,s001,st-01,1,1,1,2,1.0" in (tmp_path / "rep" / "staff.csv").read_text()
     assert "OFF-1,A,1,0,0,1,1,1.0" in (tmp_path / "rep" / "offers.csv").read_text()
 
     now = clock.time()

@@ -20,6 +20,7 @@ from central.db import open_database
 from central.keys import Keyring, NoSigningKey
 from central.profiles import resolve, upsert_profile
 from central.qr_cards import check_card, issue_card, token_id
+from central.reports import REPORTS
 from decisions.identity.qr import verify_token
 from sync.protocol import signing
 
@@ -91,7 +92,7 @@ def test_cli_publish_override_erase_and_reports(tmp_path, broker, headoffice, ce
         "1 retained bundle(s) republished, 0 bundle file(s) removed"]
     assert cli("export", "P9") == 1
     assert cli("report", "all", "--out", str(tmp_path / "rep")) == 0
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir())[:2] == ["offers.csv", "offers.png"]
+    assert {p.name for p in (tmp_path / "rep").iterdir()} == {f"{n}.{x}" for n in REPORTS for x in ("csv", "png")}
     assert cli("fleet") == 0
     out = capsys.readouterr().out
     assert "kiosk-2" in out and "never seen" in out

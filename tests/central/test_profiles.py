@@ -184,7 +184,7 @@ def test_health_and_proof_of_play_feed_the_fleet_and_reports(db):
          "payload": {"item": "promo-latte", "duration_s": 10}},
     ], now=NOW)
     assert db.execute("SELECT last_seen, last_error FROM devices") == [(100.0, "media abc: HTTP 404")]
-    assert db.execute("SELECT item, day, duration_s FROM proof_of_play") == [("promo-latte", "1970-01-01", 10.0)]
+    assert db.execute("SELECT item, started_at, plays, seconds FROM play_hours") == [("promo-latte", 90.0, 1, 10.0)]
 
 
 def test_migrations_run_once_and_a_newer_schema_is_refused(db_url):
