@@ -9,7 +9,6 @@ import csv
 import io
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -156,9 +155,8 @@ def test_staff_kpis_name_the_store_and_respect_the_period(db):
     store_events(db, [outcome(1, "st-01", True, True, 2), outcome(2, "st-01", True, False, 0),
                       outcome(3, "st-02", True, True, 1, store="s002"),
                       outcome(4, "st-01", True, True, 5, at=EARLY_21ST)], now=EARLY_21ST)  # the 21st in Sofia
-    names = store_names([SimpleNamespace(store="s001", region="south", display_name="Sofia Mall"),
-                         SimpleNamespace(store="s002", region="north", name="Varna Centre"),
-                         SimpleNamespace(store="s003", region="north")])
+    names = store_names([Store("s001", "south", (), name="Sofia Mall"), Store("s002", "north", (), name="Varna Centre"),
+                         Store("s003", "north", ())])  # s003's stores.csv row has no name
     assert names == {"s001": "Sofia Mall", "s002": "Varna Centre", "s003": "s003"}
     rows = rows_of(db, "staff", names=names)
     assert [(r["store_name"], r["staff"], r["assisted"], r["conversions"], r["add_ons"], r["conversion_rate"])

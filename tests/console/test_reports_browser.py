@@ -114,7 +114,7 @@ def test_each_role_opens_its_reports_and_no_others(page: Page, server: Server, r
 def test_a_store_manager_sees_only_their_own_stores(page: Page, server: Server):
     sign_in(page, server, "sam")  # runs s001 (south)
     page.goto(server.url + "/reports/proof-of-play")
-    expect(page.get_by_label("Store").locator("option")).to_have_text(["all mine", "s001"])
+    expect(page.get_by_label("Store").locator("option")).to_have_text(["all mine", "Sofia · Vitosha Blvd (s001)"])
     expect(page.get_by_label("Region").locator("option")).to_have_text(["all", "south"])
     assert {r["store"] for r in table(page)} == {"s001"}
     page.goto(server.url + "/reports/staff")
@@ -138,7 +138,7 @@ def test_filters_and_the_csv_is_what_the_page_shows(page: Page, server: Server):
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(f"{server.url}/reports/proof-of-play?from=2026-11-21&to=2026-11-21&region=north&store=")
     shown = table(page)
-    assert shown == [{"day": "2026-11-21", "store": "s002", "store_name": "s002", "item": "promo-latte",
+    assert shown == [{"day": "2026-11-21", "store": "s002", "store_name": "Ruse · Svoboda Square", "item": "promo-latte",
                       "plays": "7", "full_plays": "7", "seconds": "56.0"}]
     chart_shown(page)
     shot(page, "reports-proof-of-play-north")
