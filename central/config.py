@@ -35,6 +35,8 @@ class CentralSection:
     lookup_rate_per_s: float = 0.5  # per device, sustained: a shopper identifying every 2 s is already a lot
     lookup_burst: int = 20  # per device, at once
     jobs_every_s: float = 3600.0
+    events_months_ahead: int = 3  # PostgreSQL: month partitions made ahead of the current one
+    events_retention_months: int = 0  # raw events kept this many months, this one included; 0 keeps all
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""Daily rollups per store, kept when raw events go (``central.partitions``, retention).
+
+Three tables, each one row per day (UTC) and store:
+
+- ``rollup_event_counts``: events by type;
+- ``rollup_offers``: per offer and arm, impressions (``offer_shown``; ``offer_held_out`` as arm
+  ``holdout``), sends (``offer_sent_to_phone``) and redemptions (``redeemed``, by the arm the
+  redemption names). A code redeemed twice counts twice here: the ``offers`` report's
+  de-duplication, exposed customers and lift are per person and need the raw events;
+- ``rollup_plays``: proof of play per item, plays and seconds, on the day the play started, as in
+  the ``proof_of_play`` table: :func:`proof_of_play_rows` gives the ``proof_of_play`` report's rows.
+
+They are added to at ingest, in the transaction that stores the events, from the events seen
+for the first time only, so they count each event once (duplicates and late events alike).
+Migration 7 fills them from the events stored before it (:func:`rebuild`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from .db import Database
+
+# The day of a time no calendar can hold (a broken clock: 1e300, say) is the day head office received it.
+_LATEST = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+
+
+def day_of(ts: object, received_at: float) -> str:
+    """The UTC day of ``ts`` when it is a usable time (not 0, missing or absurd), else of ``received_at``."""
+    t = ts if isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) else 0
+    if not 0 < t < _LATEST:
+        t = received_at
+    return datetime.fromtimestamp(t, UTC).date().isoformat()
+
+
+def play_of(event: Mapping, received_at: float) -> tuple[str, str, float | None] | None:
+    """(item, day it started, seconds) of a ``proof_of_play`` event; None without an item."""
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    item = payload.get("item") or payload.get("content_item") or payload.get("id")
+    if not item:
+        return None
+    started = payload.get("started_at") or payload.get("at") or event.get("wall_time")
+    seconds = payload.get("duration_s")
+    seconds = float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else None
+    return str(item), day_of(started, received_at), seconds
+
+
+class Cells:
+    """Rollup counts of a set of events, before they are added to the tables."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.offers: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.plays: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def add(self, event: Mapping, received_at: float) -> None:
+        kind, store = event["type"], str(event.get("store") or "?")
+        day = day_of(event.get("wall_time"), received_at)
+        self.counts[day, store, kind] += 1
+        payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+        column = {"offer_shown": 0, "offer_held_out": 0, "offer_sent_to_phone": 1, "redeemed": 2}.get(kind)
+        if column is not None and payload.get("offer"):
+            arm = "holdout" if kind == "offer_held_out" else str(payload.get("arm") or "none")
+            self.offers[day, store, str(payload["offer"]), arm][column] += 1
+        elif kind == "proof_of_play" and (play := play_of(event, received_at)):
+            item, play_day, seconds = play
+            cell = self.plays[play_day, store, item]
+            cell[0] += 1
+            cell[1] += seconds or 0.0
+
+    def save(self, db: Database) -> None:
+        """Add these counts to the rollup tables (in the caller's transaction); keys sorted, so two workers
+        adding to the same rows take their locks in one order."""
+        db.executemany("INSERT INTO rollup_event_counts (day, store, type, n) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (day, store, type) DO UPDATE SET n = rollup_event_counts.n + excluded.n",
+                       [(*k, n) for k, n in sorted(self.counts.items())])
+        db.executemany(
+            "INSERT INTO rollup_offers (day, store, offer, arm, impressions, sends, redemptions)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, store, offer, arm) DO UPDATE SET"
+            " impressions = rollup_offers.impressions + excluded.impressions,"
+            " sends = rollup_offers.sends + excluded.sends,"
+            " redemptions = rollup_offers.redemptions + excluded.redemptions",
+            [(*k, *v) for k, v in sorted(self.offers.items())])
+        db.executemany("INSERT INTO rollup_plays (day, store, item, plays, seconds) VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT (day, store, item) DO UPDATE SET plays = rollup_plays.plays + excluded.plays,"
+                       " seconds = rollup_plays.seconds + excluded.seconds",
+                       [(*k, int(p), s) for k, (p, s) in sorted(self.plays.items())])
+
+
+def add_events(db: Database, events: Iterable[Mapping], *, received_at: float) -> None:
+    """Count newly stored events into the rollups (ingest calls it in its transaction)."""
+    cells = Cells()
+    for e in events:
+        cells.add(e, received_at)
+    cells.save(db)
+
+
+def rebuild(db: Database, *, batch: int = 200_000) -> int:
+    """Empty the rollups and count every stored event again; returns how many were read."""
+    for table in ("rollup_event_counts", "rollup_offers", "rollup_plays"):
+        db.execute(f"DELETE FROM {table}")
+    cells, n = Cells(), 0
+    for body, received_at in db.stream("SELECT body, received_at FROM events"):
+        cells.add(json.loads(body), float(received_at))
+        n += 1
+        if n % batch == 0:  # the cells of a year of events would not fit in memory at once
+            cells.save(db)
+            cells = Cells()
+    cells.save(db)
+    return n
+
+
+def proof_of_play_rows(db: Database) -> list[dict]:
+    """The ``proof_of_play`` report's rows (``central.reports.proof_of_play_rows``), from the rollup."""
+    rows = db.execute("SELECT day, store, item, plays, seconds FROM rollup_plays ORDER BY day, store, item")
+    return [{"day": d, "store": s, "item": i, "plays": int(n), "seconds": round(float(sec), 1)}
+            for d, s, i, n, sec in rows]
+
+
+def offer_totals(db: Database) -> list[dict]:
+    """Per offer and arm, all days: impressions, sends and redemptions (the ``offers`` report's first columns)."""
+    rows = db.execute("SELECT offer, arm, sum(impressions), sum(sends), sum(redemptions) FROM rollup_offers"
+                      " GROUP BY offer, arm ORDER BY offer, arm")
+    return [{"offer": o, "arm": a, "impressions": int(i), "sends": int(s), "redemptions": int(r)}
+            for o, a, i, s, r in rows]
+
+
+def event_counts(db: Database, *, since_day: str = "0000-00-00") -> list[dict]:
+    """Events per day, store and type from ``since_day`` on."""
+    rows = db.execute("SELECT day, store, type, n FROM rollup_event_counts WHERE day >= ?"
+                      " ORDER BY day, store, type", (since_day,))
+    return [{"day": d, "store": s, "type": t, "events": int(n)} for d, s, t, n in rows]
