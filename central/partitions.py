@@ -74,6 +74,8 @@ def create_month(db: Database, month: tuple[int, int]) -> bool:
     if name in _existing(db):
         return False
     low, high = bounds(month)
+    # ATTACH takes this lock anyway; taken first, no worker can add a row of the month between the move and it.
+    db.execute(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE")
     db.execute(f"CREATE TABLE {name} (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     db.execute(f"WITH moved AS (DELETE FROM {DEFAULT} WHERE wall_time >= ? AND wall_time < ? RETURNING *)"
                f" INSERT INTO {name} SELECT * FROM moved", (low, high))

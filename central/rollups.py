@@ -21,12 +21,14 @@ import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from .db import Database
 
 # The day of a time no calendar can hold (a broken clock: 1e300, say) is the day head office received it.
 _LATEST = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+_EPOCH = date(1970, 1, 1)
 
 
 def day_of(ts: object, received_at: float) -> str:
@@ -34,7 +36,12 @@ def day_of(ts: object, received_at: float) -> str:
     t = ts if isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) else 0
     if not 0 < t < _LATEST:
         t = received_at
-    return datetime.fromtimestamp(t, UTC).date().isoformat()
+    return _utc_day(int(t // 86_400))
+
+
+@lru_cache(maxsize=8192)
+def _utc_day(index: int) -> str:
+    return (_EPOCH + timedelta(days=index)).isoformat()
 
 
 def play_of(event: Mapping, received_at: float) -> tuple[str, str, float | None] | None:
@@ -47,6 +54,10 @@ def play_of(event: Mapping, received_at: float) -> tuple[str, str, float | None]
     seconds = payload.get("duration_s")
     seconds = float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else None
     return str(item), day_of(started, received_at), seconds
+
+
+OFFER_COLUMNS = {"offer_shown": 0, "offer_held_out": 0, "offer_sent_to_phone": 1, "redeemed": 2}
+PAYLOAD_TYPES = (*OFFER_COLUMNS, "proof_of_play")
 
 
 class Cells:
@@ -62,7 +73,7 @@ class Cells:
         day = day_of(event.get("wall_time"), received_at)
         self.counts[day, store, kind] += 1
         payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
-        column = {"offer_shown": 0, "offer_held_out": 0, "offer_sent_to_phone": 1, "redeemed": 2}.get(kind)
+        column = OFFER_COLUMNS.get(kind)
         if column is not None and payload.get("offer"):
             arm = "holdout" if kind == "offer_held_out" else str(payload.get("arm") or "none")
             self.offers[day, store, str(payload["offer"]), arm][column] += 1
@@ -73,22 +84,31 @@ class Cells:
             cell[1] += seconds or 0.0
 
     def save(self, db: Database) -> None:
-        """Add these counts to the rollup tables (in the caller's transaction); keys sorted, so two workers
-        adding to the same rows take their locks in one order."""
-        db.executemany("INSERT INTO rollup_event_counts (day, store, type, n) VALUES (?, ?, ?, ?)"
-                       " ON CONFLICT (day, store, type) DO UPDATE SET n = rollup_event_counts.n + excluded.n",
-                       [(*k, n) for k, n in sorted(self.counts.items())])
-        db.executemany(
-            "INSERT INTO rollup_offers (day, store, offer, arm, impressions, sends, redemptions)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, store, offer, arm) DO UPDATE SET"
-            " impressions = rollup_offers.impressions + excluded.impressions,"
-            " sends = rollup_offers.sends + excluded.sends,"
-            " redemptions = rollup_offers.redemptions + excluded.redemptions",
-            [(*k, *v) for k, v in sorted(self.offers.items())])
-        db.executemany("INSERT INTO rollup_plays (day, store, item, plays, seconds) VALUES (?, ?, ?, ?, ?)"
-                       " ON CONFLICT (day, store, item) DO UPDATE SET plays = rollup_plays.plays + excluded.plays,"
-                       " seconds = rollup_plays.seconds + excluded.seconds",
-                       [(*k, int(p), s) for k, (p, s) in sorted(self.plays.items())])
+        """Add these counts to the rollup tables (in the caller's transaction)."""
+        _add(db, "rollup_event_counts", ("day", "store", "type"), ("n",),
+             [(*k, n) for k, n in sorted(self.counts.items())])
+        _add(db, "rollup_offers", ("day", "store", "offer", "arm"), ("impressions", "sends", "redemptions"),
+             [(*k, *v) for k, v in sorted(self.offers.items())])
+        _add(db, "rollup_plays", ("day", "store", "item"), ("plays", "seconds"),
+             [(*k, int(p), s) for k, (p, s) in sorted(self.plays.items())])
+
+
+def _add(db: Database, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
+    """Upsert ``rows``, adding their values to the rows already there. Keys come sorted, so two workers
+    adding to the same rows take their locks in one order; a big set (a rebuild) goes through COPY."""
+    if not rows:
+        return
+    columns = ", ".join((*keys, *values))
+    upsert = (f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+              + ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values))
+    if len(rows) < 1000:
+        marks = ", ".join("?" for _ in (*keys, *values))
+        db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}){upsert}", rows)
+        return
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}_stage AS SELECT {columns} FROM {table} WHERE 1 = 0")
+    db.execute(f"DELETE FROM {table}_stage")
+    db.copy_rows(f"{table}_stage", (*keys, *values), rows)
+    db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_stage WHERE true{upsert}")
 
 
 def add_events(db: Database, events: Iterable[Mapping], *, received_at: float) -> None:
@@ -100,12 +120,17 @@ def add_events(db: Database, events: Iterable[Mapping], *, received_at: float) -
 
 
 def rebuild(db: Database, *, batch: int = 200_000) -> int:
-    """Empty the rollups and count every stored event again; returns how many were read."""
+    """Empty the rollups and count every stored event again; returns how many were read. Only the events
+    whose payload a rollup reads (offers, proof of play) bring their body."""
     for table in ("rollup_event_counts", "rollup_offers", "rollup_plays"):
         db.execute(f"DELETE FROM {table}")
+    marks = ", ".join("?" for _ in PAYLOAD_TYPES)
     cells, n = Cells(), 0
-    for body, received_at in db.stream("SELECT body, received_at FROM events"):
-        cells.add(json.loads(body), float(received_at))
+    for kind, store, wall_time, received_at, body in db.stream(
+            f"SELECT type, store, wall_time, received_at, CASE WHEN type IN ({marks}) THEN body END FROM events",
+            PAYLOAD_TYPES):
+        payload = json.loads(body).get("payload") if body else None
+        cells.add({"type": kind, "store": store, "wall_time": wall_time, "payload": payload}, float(received_at))
         n += 1
         if n % batch == 0:  # the cells of a year of events would not fit in memory at once
             cells.save(db)
