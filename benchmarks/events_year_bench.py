@@ -67,7 +67,7 @@ def timed(label: str, target: float | None, results: list):
     took = time.perf_counter() - started
     results.append((label, took, target))
     verdict = "" if target is None else ("  ok" if took <= target else "  OVER")
-    print(f"  {label:<58} {took:9.2f} s" + (f"   target < {target:g} s{verdict}" if target else ""), flush=True)
+    print(f"  {label:<66} {took:9.2f} s" + (f"   target < {target:g} s{verdict}" if target else ""), flush=True)
 
 
 def generate(url: str, stores: int, per_day: int, now: float) -> tuple[int, float]:

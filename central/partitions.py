@@ -167,11 +167,11 @@ def maintain(db: Database, *, now: float, ahead: int, retention_months: int) -> 
 def format_partitions(parts: list[Partition], retention: RetentionPlan | None = None) -> str:
     """The ``events partitions`` table; with a plan, what it would drop is marked."""
     going = {p.name for p in retention.drop} if retention else set()
-    lines = [f"{'partition':<16} {'month':<8} {'rows':>12} {'size':>10}  {'oldest wall_time':<20} {'newest':<20}"]
+    lines = [f"{'partition':<16} {'month':<8} {'rows':>12} {'size':>10}  {'oldest wall_time':<20} newest"]
     for p in parts:
         size = "-" if p.bytes is None else f"{p.bytes / 2**20:,.1f} MB"
-        lines.append(f"{p.name:<16} {p.month:<8} {p.rows:>12,} {size:>10}  {_when(p.oldest):<20} {_when(p.newest):<20}"
-                     + ("  DROP" if p.name in going else ""))
+        lines.append((f"{p.name:<16} {p.month:<8} {p.rows:>12,} {size:>10}  {_when(p.oldest):<20} {_when(p.newest):<20}"
+                      + ("  DROP" if p.name in going else "")).rstrip())
     default = next((p.rows for p in parts if p.low is None and p.name in (DEFAULT, "default")), 0)
     lines.append(f"{sum(p.rows for p in parts):,} events; {default:,} in the default partition (no month takes"
                  " them: a clock far off, or no time of their own)")
