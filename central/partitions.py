@@ -123,45 +123,58 @@ class RetentionPlan:
     default_rows: int  # rows of the default partition received before the cut-off, that go too
 
 
-def plan(db: Database, *, now: float, months: int) -> RetentionPlan:
-    """What retention of ``months`` months (this one included) would remove."""
+def cutoff_of(*, now: float, months: int) -> float:
+    """The first second retention of ``months`` months (this one included) keeps: the oldest kept month's start."""
     if months < 1:
         raise ValueError(f"events_retention_months must be 1 or more to drop anything, not {months}")
-    cutoff = bounds(shift(month_start(now), 1 - months))[0]
+    return bounds(shift(month_start(now), 1 - months))[0]
+
+
+_DATED = "wall_time > 0 AND wall_time < 253402300800"  # SQLite: rows with a time of their own
+
+
+def plan(db: Database, *, now: float, months: int) -> RetentionPlan:
+    """What retention of ``months`` months would remove, counted (the ``events`` commands)."""
+    cutoff = cutoff_of(now=now, months=months)
     if db.postgres:
         drop = [p for p in partitions(db) if p.high is not None and p.high <= cutoff]
         stale = int(db.scalar(f"SELECT count(*) FROM {DEFAULT} WHERE received_at < ?", (cutoff,)) or 0)
     else:
         first_kept = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m")
         drop = [p for p in partitions(db) if p.name != "default" and p.name < first_kept]
-        stale = int(db.scalar("SELECT count(*) FROM events WHERE NOT (wall_time > 0 AND wall_time < 253402300800)"
-                              " AND received_at < ?", (cutoff,)) or 0)
+        stale = int(db.scalar(f"SELECT count(*) FROM events WHERE NOT ({_DATED}) AND received_at < ?", (cutoff,)) or 0)
     return RetentionPlan(cutoff, drop, stale)
 
 
-def apply(db: Database, retention: RetentionPlan) -> int:
-    """Carry out a plan in one transaction; returns the rows removed. The rollups are untouched."""
-    removed = 0
+def drop_before(db: Database, cutoff: float) -> tuple[list[str], int]:
+    """Drop every month that ends by ``cutoff`` and the default partition's rows received before it, in one
+    transaction, without counting the months first (the scheduled jobs); returns (months dropped, default
+    rows deleted). On SQLite the months are the rows dated before the cut-off, and the count is all rows."""
     with db.transaction():
-        if db.postgres:
-            db.execute(f"SELECT pg_advisory_xact_lock({LOCK})")
-            for p in retention.drop:
-                db.execute(f"DROP TABLE {p.name}")
-                removed += p.rows
-            removed += len(db.execute(f"DELETE FROM {DEFAULT} WHERE received_at < ? RETURNING 1", (retention.cutoff,)))
-        else:
-            removed = len(db.execute(
-                "DELETE FROM events WHERE (wall_time > 0 AND wall_time < ?)"
-                " OR (NOT (wall_time > 0 AND wall_time < 253402300800) AND received_at < ?) RETURNING 1",
-                (retention.cutoff, retention.cutoff)))
-    return removed
+        if not db.postgres:
+            rows = db.execute(f"DELETE FROM events WHERE (wall_time > 0 AND wall_time < ?)"
+                              f" OR (NOT ({_DATED}) AND received_at < ?) RETURNING 1", (cutoff, cutoff))
+            return [], len(rows)
+        db.execute(f"SELECT pg_advisory_xact_lock({LOCK})")
+        months = [n for n in sorted(_existing(db) - {DEFAULT}) if bounds((int(n[7:11]), int(n[12:14])))[1] <= cutoff]
+        for name in months:
+            db.execute(f"DROP TABLE {name}")
+        return months, len(db.execute(f"DELETE FROM {DEFAULT} WHERE received_at < ? RETURNING 1", (cutoff,)))
 
 
-def maintain(db: Database, *, now: float, ahead: int, retention_months: int) -> tuple[list[str], int]:
-    """What the scheduled jobs do: partitions ahead, then retention when it is set (0 keeps everything)."""
+def apply(db: Database, retention: RetentionPlan) -> int:
+    """Carry out a plan; returns the rows removed (the plan's counts). The rollups are untouched."""
+    _months, default_rows = drop_before(db, retention.cutoff)
+    return (sum(p.rows for p in retention.drop) if db.postgres else 0) + default_rows
+
+
+def maintain(db: Database, *, now: float, ahead: int, retention_months: int) -> tuple[list[str], list[str]]:
+    """What the scheduled jobs do: partitions ahead, then retention when it is set (0 keeps everything).
+    Returns (months made, months dropped)."""
     made = ensure(db, now=now, ahead=ahead)
-    removed = apply(db, plan(db, now=now, months=retention_months)) if retention_months > 0 else 0
-    return made, removed
+    if retention_months < 1:
+        return made, []
+    return made, drop_before(db, cutoff_of(now=now, months=retention_months))[0]
 
 
 def format_partitions(parts: list[Partition], retention: RetentionPlan | None = None) -> str:

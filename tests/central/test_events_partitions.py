@@ -133,3 +133,15 @@ def test_the_events_commands_show_and_run_retention(db_url, tmp_path: Path, caps
     listing = capsys.readouterr().out
     assert "20 events; 0 in the default partition" in listing
     assert "2026-10" in listing and "2026-08" not in listing
+
+
+def test_the_scheduled_jobs_make_months_ahead_and_apply_retention(db):
+    partitions.ensure(db, now=NOW - 3 * 30 * DAY, ahead=4)
+    year_of_plays(db)
+    made, dropped = partitions.maintain(db, now=NOW, ahead=2, retention_months=0)  # 0 keeps everything
+    assert dropped == [] and db.scalar("SELECT count(*) FROM events") == 41
+    assert made == (["events_2027_01"] if db.postgres else [])
+    made, dropped = partitions.maintain(db, now=NOW, ahead=2, retention_months=2)
+    assert dropped == (["events_2026_08", "events_2026_09"] if db.postgres else [])
+    assert db.scalar("SELECT count(*) FROM events") == 20
+    assert db.scalar("SELECT min(wall_time) FROM events") >= partitions.cutoff_of(now=NOW, months=2)
