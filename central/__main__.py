@@ -9,7 +9,9 @@
     merge A B             two profiles are one person (the oldest wins)
     erase ID              erase a customer everywhere;  export ID: everything held about them (JSON)
     consents ID           the consent ledger of one customer
-    jobs                  RFM and co-purchase now, then profile deltas to the stores
+    jobs                  event partitions and retention, RFM and co-purchase now, then profile deltas
+    events partitions     the events table by month: rows, sizes, oldest/newest, the default partition
+    events retention      what retention would drop (--run drops it; the daily rollups stay)
     sync-stores           profile deltas to the stores (who each store caches)
     qr issue ID           a signed QR card for a customer
     keys new|activate|list  signing keys and their rotation
@@ -38,7 +40,7 @@ from sync.sdnotify import Notifier
 
 from . import audit as audit_mod
 from . import config as config_mod
-from . import publishing, reports
+from . import partitions, publishing, reports
 from . import users as users_mod
 from .content_files import ContentProblem, load_stores
 from .db import open_database
@@ -132,6 +134,13 @@ def parser() -> argparse.ArgumentParser:
     consents.add_argument("profile_id")
     jobs = sub.add_parser("jobs", help="RFM and co-purchase, then profile deltas")
     jobs.add_argument("--force", action="store_true", help="run even if nothing new arrived")
+    events = sub.add_parser("events", help="the events table's month partitions and retention")
+    events_sub = events.add_subparsers(dest="action", required=True)
+    events_sub.add_parser("partitions", help="rows, sizes, oldest and newest per month, the default partition")
+    retention = events_sub.add_parser("retention", help="what retention drops; --run drops it")
+    retention.add_argument("--months", type=int, help="keep this many months, this one included"
+                           " (default [central] events_retention_months)")
+    retention.add_argument("--run", action="store_true", help="drop them now (default: only show)")
     sync = sub.add_parser("sync-stores", help="send each store its profile deltas")
     sync.add_argument("--store", action="append")
     qr = sub.add_parser("qr", help="QR cards")
@@ -201,6 +210,8 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             return 0
         if args.cmd == "users":
             return users_command(args, db, clock)
+        if args.cmd == "events":
+            return events_command(args, c, db, clock)
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
             return offline_command(args, config, db, keys, clock)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
@@ -266,6 +277,30 @@ def offline_command(args, config: config_mod.CentralConfig, db, keys: Keyring, c
         print(f"{len(rows)} profile(s) imported")
     elif args.cmd == "qr":
         print(issue_card(db, keys, args.profile_id, now=clock.time(), ttl_s=int(args.ttl)))
+    return 0
+
+
+def events_command(args, c: config_mod.CentralSection, db, clock: Clock) -> int:
+    """The events table by month, and retention: shown, or carried out with --run."""
+    now = clock.time()
+    partitions.ensure(db, now=now, ahead=c.events_months_ahead)
+    if args.action == "partitions":
+        months = c.events_retention_months
+        print(partitions.format_partitions(partitions.partitions(db),
+                                           partitions.plan(db, now=now, months=months) if months > 0 else None))
+        return 0
+    months = c.events_retention_months if args.months is None else args.months
+    if months < 1:
+        print("store-edge-central: no retention set: [central] events_retention_months is 0 (keep everything);"
+              " give --months N to see or drop what N months would keep", file=sys.stderr)
+        return 2
+    plan = partitions.plan(db, now=now, months=months)
+    print(partitions.format_partitions(partitions.partitions(db), plan))
+    if args.run:
+        removed = partitions.apply(db, plan)
+        print(f"dropped {len(plan.drop)} month(s); {removed:,} event(s) removed; the daily rollups keep their counts")
+    else:
+        print("nothing dropped: add --run to drop them")
     return 0
 
 

@@ -40,6 +40,8 @@ class CentralSection:
     lookup_burst: int = 20  # per device, at once
     jobs_every_s: float = 3600.0
     timezone: str = "UTC"  # the stores' local time (IANA name): a report's days start at their midnight
+    events_months_ahead: int = 3  # PostgreSQL: month partitions made ahead of the current one
+    events_retention_months: int = 0  # raw events kept this many months, this one included; 0 keeps all
 
 
 @dataclass(frozen=True)

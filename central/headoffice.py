@@ -15,7 +15,7 @@ from sync.clock import Clock
 from sync.protocol import topics
 from sync.protocol.overrides import Override, sign_override
 
-from . import content_files, jobs, privacy_requests, publishing
+from . import content_files, jobs, partitions, privacy_requests, publishing
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest, send_delta
@@ -109,8 +109,12 @@ class HeadOffice:
         return StoreSync(store, len(upsert), len(set(held) - {p["profile_id"] for p in chosen}))
 
     def run_jobs(self, *, force: bool = False) -> jobs.JobResult:
-        """RFM and co-purchase (skipped when nothing is new), then profile deltas to every store: new visits
-        change who a store should hold even when the jobs had nothing to do. Deltas carry only changes."""
+        """Event partitions ahead and retention (``central.partitions``), RFM and co-purchase (skipped when
+        nothing is new), then profile deltas to every store: new visits change who a store should hold even
+        when the jobs had nothing to do. Deltas carry only changes."""
+        c = self.config.central
+        partitions.maintain(self.db, now=self.clock.time(), ahead=c.events_months_ahead,
+                            retention_months=c.events_retention_months)
         result = jobs.run(self.db, now=self.clock.time(), force=force)
         for (store,) in self.db.execute("SELECT DISTINCT store FROM profile_stores ORDER BY store"):
             self.sync_store(store)

@@ -1,10 +1,12 @@
 """Events in: store each once (dedupe by event id), and feed what they say to the rest of the store.
 
 A batch is bulk-loaded into a staging table (COPY on PostgreSQL) and moved into ``events`` with
-``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING RETURNING id``: the ids that come back are
-the events seen for the first time, and only those feed the derived tables, in the same
+``INSERT ... SELECT ... ON CONFLICT (id, wall_time) DO NOTHING RETURNING id``: the ids that come
+back are the events seen for the first time, and only those feed the derived tables, in the same
 transaction. So a duplicate (a device resending after a lost ack), a reordered batch or a late
-event from a device that was offline for a week is stored once and counted once.
+event from a device that was offline for a week is stored once and counted once. The key holds
+``wall_time`` because PostgreSQL partitions ``events`` by it (``central.partitions``); a resend is
+the outbox's row sent again, with the same wall time, so the pair still names one event.
 
 What the events feed:
 
@@ -20,7 +22,8 @@ What the events feed:
 - ``erasure_applied``: the device carried out an erase delta; its store's confirmation of the erasure
   (``central.privacy_requests.confirm``: by the erased ids' hashes, the store and device from the topic);
 - offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
-  are read from ``events`` by the reports.
+  are read from ``events`` by the reports;
+- every event: the daily rollups (``central.rollups``), which outlive the raw events.
 
 Events about an erased customer (a device that was offline did not know yet) are stored without
 the person.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,7 +44,9 @@ from . import privacy_requests
 from .consents import PURPOSES, STATUSES, record_consent
 from .db import Database
 from .erasure import erased_among, strip_person
+from .plays import plays_of
 from .profiles import resolve_many
+from .rollups import add_events
 
 log = logging.getLogger("store_edge.central.ingest")
 PROOF_KEYS = lookup_wire.KEYS
@@ -67,6 +73,18 @@ class Ingested:
     erasure_requests: list[ErasureRequest] = field(default_factory=list)
 
 
+def stored_wall_time(value: object) -> float:
+    """``wall_time`` as the key stores it: the device's number, or 0 when it sent none usable.
+
+    The key cannot hold NULL, and the value must be the same every time the event comes: the time
+    head office received it would differ on a resend and store the event twice. 0 ("no time of its
+    own", as ingest has always read a missing time) lands in the default partition; the derived
+    tables and the rollups take the received time for it, as before."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0
+
+
 def _stage(db: Database) -> None:
     temp = "TEMPORARY" if db.postgres else "TEMP"
     db.execute(f"CREATE {temp} TABLE IF NOT EXISTS event_stage (id TEXT, store TEXT, device TEXT, seq BIGINT,"
@@ -88,16 +106,17 @@ def store_events(db: Database, events: Iterable[dict], *, now: float) -> Ingeste
         batch = _without_erased(db, list(unique.values()))
         _stage(db)
         db.copy_rows("event_stage", STAGE_COLUMNS, (
-            (e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], e.get("wall_time"), now,
+            (e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], stored_wall_time(e.get("wall_time")), now,
              _profile_of(e), json.dumps(without_proof(e), ensure_ascii=False)) for e in batch))
         cols = ", ".join(STAGE_COLUMNS)
         new_ids = {r[0] for r in db.execute(
             f"INSERT INTO events ({cols}) SELECT {cols} FROM event_stage WHERE true"
-            " ON CONFLICT (id) DO NOTHING RETURNING id")}
+            " ON CONFLICT (id, wall_time) DO NOTHING RETURNING id")}
         out.new = [e for e in batch if e["id"] in new_ids]
         out.duplicates = total - len(out.new)
         if out.new:
             _derive(db, out, now)
+            add_events(db, out.new, received_at=now)
     return out
 
 
@@ -126,31 +145,6 @@ def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
     return [strip_person(e) if _profile_of(e) in erased else e for e in batch]
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _plays(payload: dict, at: float) -> list[tuple[str, str, float, int, int, float]]:
-    """(item, zone, started_at, plays, full plays, seconds) from a player's hourly summary (``hour_start``,
-    ``items``), or from one play (``item``, ``duration_s``, ``started_at``); a malformed entry is left out."""
-    if isinstance(payload.get("items"), list):
-        start = _number(payload.get("hour_start"))
-        out = []
-        for entry in payload["items"] if start is not None else []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("item"), str) or not entry["item"]:
-                continue
-            n, full, secs = (_number(entry.get(k)) for k in ("plays", "full_plays", "seconds"))
-            if n is not None:
-                out.append((entry["item"][:200], str(entry.get("zone") or "")[:100], start, int(n),
-                            int(full if full is not None else n), secs or 0.0))
-        return out
-    item = payload.get("item") or payload.get("content_item") or payload.get("id")
-    if not isinstance(item, str | int) or isinstance(item, bool) or not str(item):
-        return []
-    started = _number(payload.get("started_at")) or _number(payload.get("at")) or at
-    return [(str(item)[:200], "", started, 1, 1, _number(payload.get("duration_s")) or 0.0)]
-
-
 def _derive(db: Database, out: Ingested, now: float) -> None:
     golden = resolve_many(db, {p for e in out.new if (p := _profile_of(e))})
     visits: dict[tuple[str, str], list[float]] = {}
@@ -162,7 +156,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     confirmed: list[tuple[str, str, list[str]]] = []
     for e in out.new:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
-        at = float(e.get("wall_time") or now)
+        at = stored_wall_time(e.get("wall_time")) or now
         payload = e.get("payload") if isinstance(e.get("payload"), dict) else {}
         raw = _profile_of(e)
         pid = golden.get(raw, raw) if raw else None  # an id head office has not met yet is kept as it is
@@ -182,7 +176,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
             if payload.get("purpose") in PURPOSES and payload.get("status") in STATUSES:
                 consents.append((pid, payload, store, at))
         elif kind == "proof_of_play":
-            plays.extend((e["id"], n, store, device, *play) for n, play in enumerate(_plays(payload, at)))
+            plays.extend((e["id"], n, store, device, *play) for n, play in enumerate(plays_of(payload, at)))
         elif kind == "health":
             if at >= health.get(key, (0.0, ""))[0]:
                 health[key] = (at, json.dumps(payload))

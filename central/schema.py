@@ -1,18 +1,71 @@
 """The central store's tables, and forward-only migrations for SQLite and PostgreSQL.
 
-``schema_version`` holds the number of migrations applied. A migration is a list of statements
-in the shared dialect; ``{serial}`` becomes the backend's auto-numbered primary key. Migrations
-run at open, inside one transaction, under an advisory lock on PostgreSQL so that workers
-starting together do not race. A database written by newer software is refused.
+``schema_version`` holds the number of migrations applied. A migration is a list of steps: a
+statement in the shared dialect (``{serial}`` becomes the backend's auto-numbered primary key), an
+:class:`Only` holding steps for one backend where the two differ in more than a word (the
+partitioned ``events`` table exists on PostgreSQL only), or a function of the database for what
+depends on the rows already there. Migrations run at open, inside one transaction, under an
+advisory lock on PostgreSQL so that workers starting together do not race. A database written by
+newer software is refused.
 
 JSON columns are TEXT on both backends: the service reads them whole, never queries inside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import partitions, rollups
 from .db import Database
 
-MIGRATIONS: list[list[str]] = [
+EVENT_COLUMNS = "id, store, device, seq, type, wall_time, received_at, profile_id, body"
+# wall_time 0 is "no time of its own" (central.ingest.stored_wall_time): a key column cannot be NULL.
+EVENTS_FROM_OLD = (f"INSERT INTO events ({EVENT_COLUMNS}) SELECT id, store, device, seq, type, coalesce(wall_time, 0),"
+                   " received_at, profile_id, body FROM events_unpartitioned")
+EVENT_INDEXES = ("CREATE INDEX events_type ON events (type, wall_time)",
+                 "CREATE INDEX events_profile ON events (profile_id)")
+
+
+@dataclass(frozen=True)
+class Only:
+    """Steps for one backend ('sqlite' or 'postgres')."""
+
+    backend: str
+    steps: tuple[str | Callable[[Database], None], ...]
+
+
+Step = str | Only | Callable[[Database], None]
+
+
+def _month_partitions_for_rows(db: Database) -> None:
+    """A partition for every month the moved rows' wall_time spans, within a year before the first
+    event head office received and two months after the last; rows outside go to the default partition."""
+    first, last = db.query_one("SELECT min(received_at), max(received_at) FROM events_unpartitioned")
+    if first is None:
+        return
+    lo, hi = db.query_one("SELECT min(wall_time), max(wall_time) FROM events_unpartitioned"
+                          " WHERE wall_time >= ? AND wall_time <= ?", (first - 366 * 86400.0, last + 62 * 86400.0))
+    if lo is None:
+        return
+    month, end = partitions.month_start(lo), partitions.month_start(hi)
+    while month <= end:
+        partitions.create_month(db, month)
+        month = partitions.shift(month, 1)
+
+
+def _same_rows_moved(db: Database) -> None:
+    old = db.scalar("SELECT count(*) FROM events_unpartitioned")
+    new = db.scalar("SELECT count(*) FROM events")
+    if old != new:
+        raise RuntimeError(f"migration 9 moved {new} of {old} events; nothing was changed")
+
+
+def _fill_rollups(db: Database) -> None:
+    rollups.rebuild(db)
+
+
+MIGRATIONS: list[list[Step]] = [
     [  # 1: the first schema
         """CREATE TABLE profiles (
             profile_id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
@@ -122,6 +175,45 @@ MIGRATIONS: list[list[str]] = [
             full_plays BIGINT NOT NULL, seconds DOUBLE PRECISION NOT NULL, PRIMARY KEY (event_id, n))""",
         "CREATE INDEX play_hours_started ON play_hours (started_at, store)",
     ],
+    [  # 9: a year of events: keyed (id, wall_time), by month on PostgreSQL (central/partitions.py); daily rollups
+        Only("postgres", (
+            "ALTER TABLE events RENAME TO events_unpartitioned",
+            "ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey",
+            "DROP INDEX events_type",
+            "DROP INDEX events_profile",
+            # Keys and indexes come after the rows: one build per partition is faster than a row at a time.
+            """CREATE TABLE events (id TEXT NOT NULL, store TEXT, device TEXT, seq BIGINT, type TEXT NOT NULL,
+                wall_time DOUBLE PRECISION NOT NULL, received_at DOUBLE PRECISION NOT NULL, profile_id TEXT,
+                body TEXT NOT NULL) PARTITION BY RANGE (wall_time)""",
+            f"CREATE TABLE {partitions.DEFAULT} PARTITION OF events DEFAULT",
+            _month_partitions_for_rows,
+            EVENTS_FROM_OLD,
+            _same_rows_moved,
+            "DROP TABLE events_unpartitioned",
+            "ALTER TABLE events ADD PRIMARY KEY (id, wall_time)",
+            *EVENT_INDEXES,
+        )),
+        Only("sqlite", (
+            "ALTER TABLE events RENAME TO events_unpartitioned",
+            "DROP INDEX events_type",
+            "DROP INDEX events_profile",
+            """CREATE TABLE events (id TEXT NOT NULL, store TEXT, device TEXT, seq BIGINT, type TEXT NOT NULL,
+                wall_time DOUBLE PRECISION NOT NULL, received_at DOUBLE PRECISION NOT NULL, profile_id TEXT,
+                body TEXT NOT NULL, PRIMARY KEY (id, wall_time))""",
+            EVENTS_FROM_OLD,
+            _same_rows_moved,
+            "DROP TABLE events_unpartitioned",
+            *EVENT_INDEXES,
+        )),
+        """CREATE TABLE rollup_event_counts (day TEXT NOT NULL, store TEXT NOT NULL, type TEXT NOT NULL,
+            n BIGINT NOT NULL, PRIMARY KEY (day, store, type))""",
+        """CREATE TABLE rollup_offers (day TEXT NOT NULL, store TEXT NOT NULL, offer TEXT NOT NULL, arm TEXT NOT NULL,
+            impressions BIGINT NOT NULL, sends BIGINT NOT NULL, redemptions BIGINT NOT NULL,
+            PRIMARY KEY (day, store, offer, arm))""",
+        """CREATE TABLE rollup_plays (day TEXT NOT NULL, store TEXT NOT NULL, item TEXT NOT NULL, plays BIGINT NOT NULL,
+            seconds DOUBLE PRECISION NOT NULL, PRIMARY KEY (day, store, item))""",
+        _fill_rollups,
+    ],
 ]
 
 
@@ -129,8 +221,9 @@ class SchemaTooNew(RuntimeError):
     """The database was written by newer software; it is refused, not downgraded."""
 
 
-def migrate(db: Database) -> int:
-    """Bring ``db`` to the newest schema; returns the version."""
+def migrate(db: Database, *, upto: int | None = None) -> int:
+    """Bring ``db`` to the newest schema (or to ``upto``, for tests of a migration); returns the version."""
+    upto = len(MIGRATIONS) if upto is None else upto
     with db.transaction():
         if db.postgres:
             db.execute("SELECT pg_advisory_xact_lock(6006)")  # workers starting together migrate once
@@ -138,8 +231,19 @@ def migrate(db: Database) -> int:
         current = db.scalar("SELECT max(version) FROM schema_version") or 0
         if current > len(MIGRATIONS):
             raise SchemaTooNew(f"central database is at schema {current}; this software knows {len(MIGRATIONS)}")
-        for number in range(current + 1, len(MIGRATIONS) + 1):
-            for statement in MIGRATIONS[number - 1]:
-                db.execute(statement.format(serial=db.dialect.serial_pk))
+        for number in range(current + 1, upto + 1):
+            for step in MIGRATIONS[number - 1]:
+                _run(db, step)
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-        return len(MIGRATIONS)
+        return max(current, upto)
+
+
+def _run(db: Database, step: Step) -> None:
+    if isinstance(step, Only):
+        if step.backend == db.dialect.name:
+            for inner in step.steps:
+                _run(db, inner)
+    elif isinstance(step, str):
+        db.execute(step.format(serial=db.dialect.serial_pk))
+    else:
+        step(db)

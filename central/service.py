@@ -8,6 +8,7 @@ import threading
 
 from sync.clock import Clock
 
+from . import partitions
 from .config import CentralConfig
 from .db import open_database
 from .headoffice import HeadOffice
@@ -30,7 +31,11 @@ class CentralService:
 
     def start(self) -> CentralService:
         c = self.config.central
-        open_database(c.dsn).close()  # migrate once, before the workers
+        db = open_database(c.dsn)  # migrate once, before the workers; this month's partition and the next ones
+        try:
+            partitions.ensure(db, now=self.clock.time(), ahead=c.events_months_ahead)
+        finally:
+            db.close()
         keys = Keyring(c.keys_dir)
         keys.active_id  # noqa: B018 - fail now, not at the first erasure, if there is no key
         self.workers = [Worker(self.config, n, clock=self.clock, keys=keys).start()

@@ -144,14 +144,21 @@ def test_two_workers_store_every_event_exactly_once(office, start_worker, start_
     assert sorted(r[0] for r in stored) == sorted(ids)
     assert all(w.stored > 0 for w in workers) and sum(w.stored for w in workers) == len(ids)
 
-    # A device resends a batch (its ack was lost): dropped by either worker.
+    # A device resends a batch (its ack was lost): the same envelopes, wall time included (the key is
+    # (id, wall_time)); dropped by either worker, and acked again so that the device can let them go.
     device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="resender")
+    acks: list[dict] = []
+    device.on_message = lambda _c, _u, msg: acks.append(json.loads(msg.payload))
     device.connect("127.0.0.1", office.config.broker.port)
     device.loop_start()
-    body = json.dumps([{"id": i, "seq": n, "type": "offer_shown", "store": "s001", "device": "kiosk-1",
-                        "payload": {"offer": "OFF-1"}} for n, i in enumerate(ids[:50])]).encode()
+    device.subscribe(topics.ack_topic(CHAIN, "s001", "kiosk-1"), qos=1)
+    sent = dict(office.db.execute("SELECT id, wall_time FROM events WHERE type = 'offer_shown'"))
+    body = json.dumps([{"id": i, "seq": 90_000 + n, "type": "offer_shown", "store": "s001", "device": "kiosk-1",
+                        "wall_time": sent[i], "payload": {"offer": "OFF-1"}} for n, i in enumerate(ids[:50])]).encode()
+    wait_for(lambda: device.is_connected(), what="resender connected")
     device.publish(topics.PREFIX + f"/{CHAIN}/events/s001/kiosk-1", body, qos=1).wait_for_publish(5)
     wait_for(lambda: sum(w.duplicates for w in workers) >= 50, what="duplicates seen")
+    wait_for(lambda: {s for a in acks for s in a["seqs"]} >= {90_000 + n for n in range(50)}, what="resend acked")
     device.loop_stop()
     device.disconnect()
     assert office.db.scalar("SELECT count(*) FROM events WHERE type = 'offer_shown'") == len(ids)

@@ -138,8 +138,8 @@ def test_filters_and_the_csv_is_what_the_page_shows(page: Page, server: Server):
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(f"{server.url}/reports/proof-of-play?from=2026-11-21&to=2026-11-21&region=north&store=")
     shown = table(page)
-    assert shown == [{"day": "2026-11-21", "store": "s002", "store_name": "Ruse · Svoboda Square", "item": "promo-latte",
-                      "plays": "7", "full_plays": "7", "seconds": "56.0"}]
+    assert shown == [{"day": "2026-11-21", "store": "s002", "store_name": "Ruse · Svoboda Square",
+                      "item": "promo-latte", "plays": "7", "full_plays": "7", "seconds": "56.0"}]
     chart_shown(page)
     shot(page, "reports-proof-of-play-north")
     header, rows = download(page)
