@@ -42,7 +42,9 @@ def _server(config: CentralConfig, db: Database, clock: Clock, host: str | None,
             log_level: str = "info") -> uvicorn.Server:
     """Behind a reverse proxy on this host, uvicorn takes the client's address from X-Forwarded-For (the audit
     log's 'from where'); it trusts that header from 127.0.0.1 only."""
-    app = create_app(Console(config, db, clock), session_key(config.console.secret_file))
+    console = Console(config, db, clock)
+    app = create_app(console, session_key(config.console.secret_file))
+    app.on_shutdown.append(console.commands.stop)
     return uvicorn.Server(uvicorn.Config(app, host=host or config.console.host, port=port or config.console.port,
                                          proxy_headers=True, log_level=log_level))
 

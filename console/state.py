@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 from litestar import Request
 
 from central import audit
+from central.commands import DeviceCommands
 from central.config import CentralConfig, ConsoleSection
 from central.db import Database
+from central.fleet import Roster
 from sync.clock import Clock
 
 
@@ -17,6 +20,15 @@ class Console:
     central: CentralConfig
     db: Database
     clock: Clock
+    roster: Roster = field(init=False)  # stores.csv as the fleet's queries read it
+    commands: DeviceCommands = field(init=False)  # to the devices; connects to the broker at the first command
+
+    def __post_init__(self) -> None:
+        c = self.central.central
+        object.__setattr__(self, "roster", Roster(c.content_dir))
+        object.__setattr__(self, "commands", DeviceCommands(self.central.broker, c.chain,
+                                                            f"central-{c.chain}-console-{uuid.uuid4().hex[:8]}",
+                                                            clock=self.clock))
 
     @property
     def config(self) -> ConsoleSection:
