@@ -17,6 +17,7 @@ from ..render import FLEET_ROLES, ago, page, when
 
 GUARDS = [session.allow(*FLEET_ROLES)]
 PER_PAGE = 50
+STORE_CHOICES = 300  # up to this many stores the store filter is a list; beyond, a person types the store's id
 StateFilter = Annotated[Literal["", "online", "stale", "offline", "never seen"], QueryParameter(name="state")]
 KindFilter = Annotated[Literal["", "kiosk", "tablet", "signage", "other"], QueryParameter(name="kind")]
 Region = FromQuery[str]
@@ -24,7 +25,9 @@ Store = FromQuery[str]
 Page = Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)]
 
 
-def _view(request: Request, region: str, store: str, kind: str, state: str, page_number: int) -> dict:
+def _view(request: Request, region: str, store: str, kind: str, state: str, page_number: int, *,
+          choices: bool) -> dict:
+    """The table's rows and counts; with ``choices``, the filters' stores and regions too (the whole page)."""
     c = session.console(request)
     user = request.state.user
     session.check_store(user, store)
@@ -39,23 +42,26 @@ def _view(request: Request, region: str, store: str, kind: str, state: str, page
         page_number = pages
         found = find_devices(c.db, now=now, stale_after_s=c.central.central.stale_after_s, where=where,
                              limit=PER_PAGE, offset=(pages - 1) * PER_PAGE)
-    return {"rows": found.rows, "total": found.total, "page_number": page_number, "pages": pages, "region": region,
-            "store": store, "kind": kind, "state": state, "all_regions": region_names(c.db, mine),
-            "all_stores": store_names(c.db, mine), "states": STATES, "kinds": KINDS, "counts": found.counts,
+    view = {"rows": found.rows, "total": found.total, "page_number": page_number, "pages": pages, "region": region,
+            "store": store, "kind": kind, "state": state, "states": STATES, "kinds": KINDS, "counts": found.counts,
             "now": now, "ago": ago, "when": when}
+    if choices:
+        view.update(all_regions=region_names(c.db, mine), all_stores=store_names(c.db, mine, limit=STORE_CHOICES))
+    return view
 
 
 @get("/fleet", sync_to_thread=True, guards=GUARDS)
 def fleet_page(request: Request, region: Region = "", store: Store = "", kind: KindFilter = "",
                status: StateFilter = "", page_number: Page = 1) -> Template:
-    return page(request, "fleet.html", **_view(request, region, store, kind, status, page_number))
+    return page(request, "fleet.html", **_view(request, region, store, kind, status, page_number, choices=True))
 
 
 @get("/fleet/table", sync_to_thread=True, guards=GUARDS)
 def fleet_table(request: Request, region: Region = "", store: Store = "", kind: KindFilter = "",
                 status: StateFilter = "", page_number: Page = 1) -> Template:
     """The table alone, for the page's htmx poll every 2 s."""
-    return page(request, "_fleet_table.html", **_view(request, region, store, kind, status, page_number))
+    return page(request, "_fleet_table.html", **_view(request, region, store, kind, status, page_number,
+                                                      choices=False))
 
 
 ROUTES = [fleet_page, fleet_table]
