@@ -79,18 +79,19 @@ def record_presence(db: Database, store: str, device: str, doc: Mapping) -> None
         (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
 
 
-# A device's kind by the start of its id (kiosk-1, tablet-1, signage-1 or sign-1): the one rule, in Python and in SQL.
+# A device's kind by the start of its id, in any case (kiosk-1, tablet-1, signage-1 or sign-1): the one rule, in
+# Python and in SQL.
 KIND_PREFIXES = (("kiosk", "kiosk"), ("tablet", "tablet"), ("sign", "signage"))
 KINDS = ("kiosk", "tablet", "signage", "other")
 STATES = ("online", "stale", "offline", "never seen")
 
 
 def device_kind(device: str) -> str:
-    return next((kind for prefix, kind in KIND_PREFIXES if device.startswith(prefix)), "other")
+    return next((kind for prefix, kind in KIND_PREFIXES if device.lower().startswith(prefix)), "other")
 
 
-_KIND_SQL = "CASE " + " ".join(f"WHEN d.device LIKE '{prefix}%' THEN '{kind}'" for prefix, kind in KIND_PREFIXES) \
-    + " ELSE 'other' END"
+_KIND_SQL = "CASE " + " ".join(f"WHEN lower(d.device) LIKE '{prefix}%' THEN '{kind}'"
+                               for prefix, kind in KIND_PREFIXES) + " ELSE 'other' END"
 # Every device head office knows of is a row of ``devices``: seen (presence, events), or listed in stores.csv
 # (set_roster adds those, never seen). One table, read in its key's order, so a page stops after its rows.
 _DEVICES = f"""SELECT d.store, d.device, s.region, d.state, d.last_seen, d.health, d.last_error, d.rejected, d.boots,
@@ -138,8 +139,9 @@ def set_roster(db: Database, stores: list[Store]) -> None:
     with db.transaction():
         db.execute("DELETE FROM fleet_stores")
         db.copy_rows("fleet_stores", ("store", "region"), {s.store: (s.store, s.region) for s in stores}.values())
-        unseen = set(db.execute("SELECT store, device FROM devices WHERE last_seen IS NULL AND state IS NULL"
-                                " AND health IS NULL"))
+        unseen = set(db.execute("SELECT store, device FROM devices d WHERE last_seen IS NULL AND state IS NULL"
+                                " AND health IS NULL AND NOT EXISTS (SELECT 1 FROM device_refusals r"
+                                " WHERE r.store = d.store AND r.device = d.device)"))
         db.executemany("DELETE FROM devices WHERE store = ? AND device = ? AND last_seen IS NULL AND state IS NULL",
                        sorted(unseen - listed))
         db.executemany("INSERT INTO devices (store, device) VALUES (?, ?) ON CONFLICT DO NOTHING", sorted(listed))

@@ -118,5 +118,5 @@ def test_health_figures_are_numbers_or_nothing(db):
 
 
 def test_kind_comes_from_the_device_id():
-    assert [device_kind(d) for d in ("kiosk-1", "tablet-7", "signage-1", "sign-02", "till-1")] == [
+    assert [device_kind(d) for d in ("kiosk-1", "Tablet-7", "signage-1", "sign-02", "till-1")] == [
         "kiosk", "tablet", "signage", "signage", "other"]

@@ -248,10 +248,10 @@ def test_fleet_filters_by_kind(page: Page, server: Server):
 def test_fleet_and_people_at_a_phone_width(page: Page, server: Server):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, server, "ada")
-    for path in ("/fleet", "/users", "/audit"):
+    for path in ("/fleet", "/fleet/s001/kiosk-1", "/users", "/audit"):
         page.goto(server.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{path} is wider than the phone"
-        shot(page, f"narrow-{path.strip('/')}")
+        shot(page, f"narrow-{path.strip('/').replace('/', '-')}")
 
 
 def test_lockout_after_five_wrong_passwords_ends_after_fifteen_minutes(page: Page, server: Server):
