@@ -11,7 +11,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 520, 170
-LEFT, RIGHT, TOP, BOTTOM = 72, 14, 12, 28  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 80, 16, 12, 30  # room for the axis labels
 INK, MUTED, GRID, LINE = "#1b2430", "#4a5565", "#d5dbe3", "#1d4e89"
 
 
@@ -45,15 +45,16 @@ def line_chart(points: Sequence[tuple[float, float]], *, title: str, start: floa
 
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}"'
              f' xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    for share in (0, 0.5, 1):
+    for share in (0, 0.5, 1) if points else (0,):  # no scale without a figure to read on it
         gy = y(top * share)
-        parts.append(f'<line x1="{LEFT}" y1="{gy:.1f}" x2="{WIDTH - RIGHT}" y2="{gy:.1f}" stroke="{GRID}"/>'
-                     f'<text x="{LEFT - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="13" fill="{MUTED}">'
-                     f'{escape(fmt(top * share))}</text>')
+        parts.append(f'<line x1="{LEFT}" y1="{gy:.1f}" x2="{WIDTH - RIGHT}" y2="{gy:.1f}" stroke="{GRID}"/>')
+        if points:
+            parts.append(f'<text x="{LEFT - 6}" y="{gy + 5:.1f}" text-anchor="end" font-size="15" fill="{MUTED}">'
+                         f'{escape(fmt(top * share))}</text>')
     for share in (0, 0.5, 1):
         t = start + span * share
         anchor = ("start", "middle", "end")[int(share * 2)]
-        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="13" fill="{MUTED}">'
+        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="15" fill="{MUTED}">'
                      f'{_time_label(t, span)}</text>')
     if points:
         path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
@@ -62,7 +63,7 @@ def line_chart(points: Sequence[tuple[float, float]], *, title: str, start: floa
         lx, ly = x(points[-1][0]), y(points[-1][1])
         parts.append(f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="3" fill="{LINE}"/>')
     else:
-        parts.append(f'<text x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="13"'
+        parts.append(f'<text x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="15"'
                      f' fill="{INK}">no reports in this window</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
