@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -31,6 +32,7 @@ log = logging.getLogger("store_edge.central")
 COMMANDS = ("reload", "report_health", "identify", "screenshot")
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a screenshot 1920 wide as base64 fits; anything bigger is refused
 MAX_DEPTH = 16
+EXCEPTION_NAME = re.compile(r"^[A-Z]\w*(?:Error|Exception): ")  # the agent prefixes its reasons with one
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ def parse_answer(payload: bytes) -> CommandResult:
     if not isinstance(doc, dict) or not isinstance(doc.get("ok"), bool) or not _depth(doc, MAX_DEPTH):
         return CommandResult("failed", "the answer was not a command answer")
     if not doc["ok"]:
-        return CommandResult("failed", str(doc.get("error") or "the device gave no reason")[:500])
+        reason = str(doc.get("error") or "the device gave no reason")
+        return CommandResult("failed", EXCEPTION_NAME.sub("", reason)[:500])
     result = doc.get("result")
     return CommandResult("answered", "done", result if isinstance(result, dict) else {"value": result})
 

@@ -104,8 +104,10 @@ def test_no_broker_is_a_failure_in_words(clock):
     assert result.status == "failed" and result.detail.startswith("not sent:")
 
 
-def test_parse_answer_keeps_the_devices_reason_short():
+def test_parse_answer_keeps_the_devices_reason_short_and_in_words():
     assert parse_answer(json.dumps({"ok": False, "error": "e" * 5000}).encode()).detail == "e" * 500
+    assert parse_answer(b'{"ok": false, "error": "TimeoutError: the screen did not answer within 5 s"}').detail \
+        == "the screen did not answer within 5 s"
 
 
 def test_health_figures_are_numbers_or_nothing(db):
