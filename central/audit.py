@@ -26,6 +26,7 @@ ACTIONS = {
     "privacy.request": "recorded a privacy request", "privacy.erase": "erased a person",
     "privacy.merge": "merged two profiles",
     "report.staff": "read staff KPIs", "report.staff.export": "downloaded staff KPIs",
+    "device.command": "sent a command to a device",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

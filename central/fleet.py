@@ -21,10 +21,12 @@ causes none, so the view flags these too.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from .content_files import Store
+from .content_files import Store, load_stores
 from .db import Database
 
 TILL_REFUSALS = ("unauthorized", "rate_limited")
@@ -43,6 +45,8 @@ class DeviceRow:
     rejected: dict | None = None  # {"scope", "version", "reasons", "applied"}
     restarts: int = 0
     crashes: int = 0
+    region: str | None = None  # from stores.csv
+    kind: str = "other"  # device_kind(device)
 
     @property
     def till_refusals(self) -> dict[str, int]:
@@ -75,34 +79,148 @@ def record_presence(db: Database, store: str, device: str, doc: Mapping) -> None
         (store, device, state, boot, doc.get("ts"), doc.get("ts") or 0))
 
 
-def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:
-    rows = {(s, d): rest for s, d, *rest in db.execute(
-        "SELECT store, device, state, last_seen, health, last_error, rejected, boots, crashes FROM devices")}
-    unknown = (None,) * 7
+# A device's kind by the start of its id, in any case (kiosk-1, tablet-1, signage-1 or sign-1): the one rule, in
+# Python and in SQL.
+KIND_PREFIXES = (("kiosk", "kiosk"), ("tablet", "tablet"), ("sign", "signage"))
+KINDS = ("kiosk", "tablet", "signage", "other")
+STATES = ("online", "stale", "offline", "never seen")
+
+
+def device_kind(device: str) -> str:
+    return next((kind for prefix, kind in KIND_PREFIXES if device.lower().startswith(prefix)), "other")
+
+
+_KIND_SQL = "CASE " + " ".join(f"WHEN lower(d.device) LIKE '{prefix}%' THEN '{kind}'"
+                               for prefix, kind in KIND_PREFIXES) + " ELSE 'other' END"
+# Every device head office knows of is a row of ``devices``: seen (presence, events), or listed in stores.csv
+# (set_roster adds those, never seen). One table, read in its key's order, so a page stops after its rows.
+_DEVICES = f"""SELECT d.store, d.device, s.region, d.state, d.last_seen, d.health, d.last_error, d.rejected, d.boots,
+    d.crashes, {_KIND_SQL} AS kind,
+    CASE WHEN d.last_seen IS NULL THEN 'never seen' WHEN d.state = 'offline' THEN 'offline'
+         WHEN ? - d.last_seen > ? THEN 'stale' ELSE 'online' END AS status
+    FROM devices d LEFT JOIN fleet_stores s ON s.store = d.store"""
+
+
+@dataclass(frozen=True)
+class FleetFilter:
+    """What the fleet page (and the CLI, with none) asks for; an empty value is no filter. ``stores``: only these
+    stores (a store manager's), None for every store."""
+
+    region: str = ""
+    store: str = ""
+    state: str = ""
+    kind: str = ""
+    stores: tuple[str, ...] | None = None
+
+    def where(self, *, with_state: bool = True) -> tuple[str, list]:
+        terms, params = [], []
+        for column, value in (("region", self.region), ("store", self.store), ("kind", self.kind),
+                              ("status", self.state if with_state else "")):  # columns of _DEVICES
+            if value:
+                terms.append(f"{column} = ?")
+                params.append(value)
+        if self.stores is not None:
+            terms.append(f"store IN ({', '.join('?' for _ in self.stores)})" if self.stores else "false")
+            params += self.stores
+        return (" WHERE " + " AND ".join(terms)) if terms else "", params
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    rows: list[DeviceRow]
+    total: int  # matching the whole filter
+    counts: dict[str, int]  # by state, matching the filter
+
+
+def set_roster(db: Database, stores: list[Store]) -> None:
+    """The stores (with their regions) and devices ``stores.csv`` lists: a device listed and never seen is a row
+    of ``devices`` without a last seen time, and goes when it is no longer listed."""
+    listed = {(s.store, d) for s in stores for d in s.devices}
+    with db.transaction():
+        db.execute("DELETE FROM fleet_stores")
+        db.copy_rows("fleet_stores", ("store", "region"), {s.store: (s.store, s.region) for s in stores}.values())
+        unseen = set(db.execute("SELECT store, device FROM devices d WHERE last_seen IS NULL AND state IS NULL"
+                                " AND health IS NULL AND NOT EXISTS (SELECT 1 FROM device_refusals r"
+                                " WHERE r.store = d.store AND r.device = d.device)"))
+        db.executemany("DELETE FROM devices WHERE store = ? AND device = ? AND last_seen IS NULL AND state IS NULL",
+                       sorted(unseen - listed))
+        db.executemany("INSERT INTO devices (store, device) VALUES (?, ?) ON CONFLICT DO NOTHING", sorted(listed))
+
+
+class Roster:
+    """Keeps the roster in step with ``stores.csv``: read again only when the file changed (a long-running
+    console checks on each request; a stat costs nothing)."""
+
+    def __init__(self, content_dir: str | Path):
+        self.path = Path(content_dir) / "stores.csv"
+        self._seen: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self, db: Database) -> None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return  # no stores.csv: the fleet is the devices seen
+        with self._lock:
+            if self._seen != (st.st_mtime_ns, st.st_size):
+                set_roster(db, load_stores(self.path.parent))
+                self._seen = (st.st_mtime_ns, st.st_size)
+
+
+def find_devices(db: Database, *, now: float, stale_after_s: float, where: FleetFilter = FleetFilter(),
+                 limit: int | None = None, offset: int = 0) -> FleetPage:
+    """The devices matching ``where``, by store and device, ``limit`` from ``offset``; filtered, counted and
+    paged in SQL, so a page of a 25,000-device fleet reads 50 rows (benchmarks/console_bench.py)."""
+    clause, params = where.where(with_state=False)
+    per_state = ", ".join(f"count(*) FILTER (WHERE status = '{state}')" for state in STATES)  # one pass, no hash
+    counts = dict(zip(STATES, db.query_one(f"SELECT {per_state} FROM ({_DEVICES}) f{clause}",
+                                           (now, stale_after_s, *params)), strict=True))
+    counts = {state: n for state, n in counts.items() if n}
+    if where.state:
+        counts = {where.state: counts.get(where.state, 0)}
+    clause, params = where.where()
+    page = " LIMIT ? OFFSET ?" if limit is not None else ""
+    found = db.execute(f"SELECT * FROM ({_DEVICES}) f{clause} ORDER BY store, device{page}",
+                       (now, stale_after_s, *params, *((limit, offset) if limit is not None else ())))
     refused: dict[tuple[str, str], dict[str, int]] = {}
-    for s, d, reason, count in db.execute("SELECT store, device, reason, count FROM device_refusals"):
-        refused.setdefault((s, d), {})[reason] = count
-        rows.setdefault((s, d), unknown)
-    for store in stores:
-        for device in store.devices:
-            rows.setdefault((store.store, device), unknown)
-    out = []
-    for (store, device), (state, seen, health, err, rejected, boots, crashes) in sorted(rows.items()):
+    if found:
+        keys = {(r[0], r[1]) for r in found}
+        stores = sorted({s for s, _ in keys})
+        for s, d, reason, count in db.execute("SELECT store, device, reason, count FROM device_refusals WHERE store"
+                                              f" IN ({', '.join('?' for _ in stores)})", stores):
+            if (s, d) in keys:
+                refused.setdefault((s, d), {})[reason] = count
+    rows = []
+    for store, device, region, _state, seen, health, err, rejected, boots, crashes, kind, status in found:
         h = json.loads(health) if health else {}
-        if seen is None:
-            status = "never seen"
-        elif state == "offline":
-            status = "offline"
-        elif now - seen > stale_after_s:
-            status = "stale"
-        else:
-            status = "online"
         # The agent's health says what it applied; a signage player's, what it shows.
         versions = h.get("sync_state") or h.get("content_versions") or {}
-        out.append(DeviceRow(store, device, status, seen, versions, h, err,
-                             refused.get((store, device), {}), json.loads(rejected) if rejected else None,
-                             max((boots or 0) - 1, 0), crashes or 0))
-    return out
+        rows.append(DeviceRow(store, device, status, seen, versions, h, err, refused.get((store, device), {}),
+                              json.loads(rejected) if rejected else None, max((boots or 0) - 1, 0), crashes or 0,
+                              region, kind))
+    return FleetPage(rows, sum(counts.values()), counts)
+
+
+def store_names(db: Database, stores: tuple[str, ...] | None = None, *, limit: int | None = None) -> list[str] | None:
+    """Every store on the roster or with a device seen; only ``stores`` when given (a store manager's). None when
+    the roster lists more than ``limit`` (a list that long is no help to a person, and costs every page)."""
+    if stores is None and limit is not None and db.scalar("SELECT count(*) FROM fleet_stores") > limit:
+        return None
+    names = {s for (s,) in db.execute("SELECT store FROM fleet_stores UNION SELECT store FROM devices")}
+    return sorted(names if stores is None else names & set(stores))
+
+
+def region_names(db: Database, stores: tuple[str, ...] | None = None) -> list[str]:
+    """The regions of the roster's stores (of ``stores`` only, when given)."""
+    return sorted({region for store, region in db.execute("SELECT store, region FROM fleet_stores")
+                   if stores is None or store in stores})
+
+
+def fleet(db: Database, *, now: float, stale_after_s: float, stores: list[Store] = ()) -> list[DeviceRow]:
+    """Every device (the CLI's ``fleet``); ``stores``, when given, replaces the roster first."""
+    if stores:
+        set_roster(db, list(stores))
+    return find_devices(db, now=now, stale_after_s=stale_after_s).rows
 
 
 def format_fleet(rows: list[DeviceRow], *, now: float) -> str:

@@ -17,7 +17,9 @@ What the events feed:
   and tells the other stores (the proof itself is not stored);
 - ``play_hours``: a player's hourly ``proof_of_play`` summary, one row per item and zone (an old single-play
   event, one row), by the instant the plays started;
-- ``health`` and every other event: the device's last seen time, its health and its last error;
+- ``health`` and every other event: the device's last seen time, its health and its last error; each health
+  report is also a row of ``device_health`` (fps, memory, disk, outbox depth) for the device page's chart,
+  kept ``HEALTH_HISTORY_S`` (older rows of the reporting device go in the same transaction);
 - ``content_rejected``: the last bundle the device refused (scope, version, reasons), for the fleet view;
 - ``erasure_applied``: the device carried out an erase delta; its store's confirmation of the erasure
   (``central.privacy_requests.confirm``: by the erased ids' hashes, the store and device from the topic);
@@ -52,6 +54,8 @@ log = logging.getLogger("store_edge.central.ingest")
 PROOF_KEYS = lookup_wire.KEYS
 
 VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
+HEALTH_HISTORY_S = 7 * 86_400.0
+HEALTH_COLUMNS = ("store", "device", "at", "fps", "rss_bytes", "disk_free_bytes", "disk_used_bytes", "outbox_rows")
 STAGE_COLUMNS = ("id", "store", "device", "seq", "type", "wall_time", "received_at", "profile_id", "body")
 
 
@@ -145,6 +149,23 @@ def _without_erased(db: Database, batch: list[dict]) -> list[dict]:
     return [strip_person(e) if _profile_of(e) in erased else e for e in batch]
 
 
+def _number(value: object) -> float | None:
+    """A figure from a device's report, or None: a device's claim is never trusted to be a number."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        and abs(value) < 1e18 else None
+
+
+def health_row(store: str, device: str, at: float, payload: dict) -> tuple:
+    """One ``device_health`` row: disk used is the cache file and media (the agent's), free disk the player's."""
+    def whole(key: str) -> int | None:
+        value = _number(payload.get(key))
+        return None if value is None else int(value)
+
+    used = [v for v in (whole("cache_file_bytes"), whole("media_bytes")) if v is not None]
+    return (store, device, at, _number(payload.get("fps")), whole("rss_bytes"), whole("disk_free_bytes"),
+            sum(used) if used else None, whole("outbox_rows"))
+
+
 def _derive(db: Database, out: Ingested, now: float) -> None:
     golden = resolve_many(db, {p for e in out.new if (p := _profile_of(e))})
     visits: dict[tuple[str, str], list[float]] = {}
@@ -154,6 +175,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     errors: dict[tuple[str, str], tuple[float, str]] = {}
     rejected: dict[tuple[str, str], tuple[float, str]] = {}
     confirmed: list[tuple[str, str, list[str]]] = []
+    history: list[tuple] = []
     for e in out.new:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
         at = stored_wall_time(e.get("wall_time")) or now
@@ -178,6 +200,8 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
         elif kind == "proof_of_play":
             plays.extend((e["id"], n, store, device, *play) for n, play in enumerate(plays_of(payload, at)))
         elif kind == "health":
+            if store and device:
+                history.append(health_row(store, device, at, payload))
             if at >= health.get(key, (0.0, ""))[0]:
                 health[key] = (at, json.dumps(payload))
             if payload.get("last_error"):
@@ -224,6 +248,10 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     db.executemany("UPDATE devices SET health = ?, health_at = ? WHERE store = ? AND device = ?"
                    " AND coalesce(health_at, 0) <= ?",
                    [(body, t, s, d, t) for (s, d), (t, body) in sorted(health.items())])
+    if history:
+        db.copy_rows("device_health", HEALTH_COLUMNS, history)
+        db.executemany("DELETE FROM device_health WHERE store = ? AND device = ? AND at < ?",
+                       [(s, d, t - HEALTH_HISTORY_S) for (s, d), (t, _) in sorted(health.items())])
     db.executemany("UPDATE devices SET last_error = ?, last_error_at = ? WHERE store = ? AND device = ?"
                    " AND coalesce(last_error_at, 0) <= ?",
                    [(msg, t, s, d, t) for (s, d), (t, msg) in sorted(errors.items())])

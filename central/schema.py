@@ -214,6 +214,16 @@ MIGRATIONS: list[list[Step]] = [
             seconds DOUBLE PRECISION NOT NULL, PRIMARY KEY (day, store, item))""",
         _fill_rollups,
     ],
+    [  # 10: the device page's health history, the fleet filtered and paged in SQL, a device's recent events
+        # One row per health report, pruned by age (central/ingest.py, HEALTH_HISTORY_S).
+        """CREATE TABLE device_health (id {serial}, store TEXT NOT NULL, device TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL, fps DOUBLE PRECISION, rss_bytes BIGINT, disk_free_bytes BIGINT,
+            disk_used_bytes BIGINT, outbox_rows BIGINT)""",
+        "CREATE INDEX device_health_device ON device_health (store, device, at)",
+        # stores.csv's stores and regions (central/fleet.py, set_roster; its devices never seen go in devices)
+        "CREATE TABLE fleet_stores (store TEXT PRIMARY KEY, region TEXT NOT NULL)",
+        "CREATE INDEX events_device ON events (store, device, wall_time)",
+    ],
 ]
 
 

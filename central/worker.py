@@ -242,6 +242,9 @@ class Worker:
             "INSERT INTO device_refusals (store, device, reason, count, last_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (store, device, reason) DO UPDATE SET count = device_refusals.count + excluded.count,"
             " last_at = excluded.last_at", [(*key, n, now) for key, n in sorted(refusals.items())])
+        # A device refused from is one head office knows of, for the fleet's queries, even before any presence.
+        self.db.executemany("INSERT INTO devices (store, device) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            sorted({(store, device) for store, device, _ in refusals}))
 
     def _store_presence(self, rows: list[tuple[str, str, dict]]) -> None:
         for store, device, doc in rows:

@@ -1,17 +1,21 @@
 """What every request handler shares: the central store, the clock, the configuration, and head office's
-actions that reach the stores (erase, merge), connected to the broker on first use."""
+actions that reach the stores (erase, merge) and the commands to devices, each connected to the broker on first
+use."""
 
 from __future__ import annotations
 
 import os
 import threading
+import uuid
 from dataclasses import dataclass, field
 
 from litestar import Request
 
 from central import audit
+from central.commands import DeviceCommands
 from central.config import CentralConfig, ConsoleSection
 from central.db import Database
+from central.fleet import Roster
 from central.headoffice import HeadOffice
 from central.keys import Keyring
 from central.mqtt import BrokerLink
@@ -48,6 +52,15 @@ class Console:
     db: Database
     clock: Clock
     _office: _Office = field(default_factory=_Office, compare=False, repr=False)
+    roster: Roster = field(init=False)  # stores.csv as the fleet's queries read it
+    commands: DeviceCommands = field(init=False)  # to the devices; connects to the broker at the first command
+
+    def __post_init__(self) -> None:
+        c = self.central.central
+        object.__setattr__(self, "roster", Roster(c.content_dir))
+        object.__setattr__(self, "commands", DeviceCommands(self.central.broker, c.chain,
+                                                            f"central-{c.chain}-console-{uuid.uuid4().hex[:8]}",
+                                                            clock=self.clock))
 
     @property
     def config(self) -> ConsoleSection:
@@ -59,6 +72,7 @@ class Console:
 
     def close(self) -> None:
         self._office.close()
+        self.commands.stop()
 
     def record(self, request: Request, action: str, scope: str, detail: str = "", *, actor: str = "") -> None:
         """An audit entry for this request: who (the signed-in user unless ``actor`` says), from where, now."""

@@ -46,9 +46,11 @@ def on_ui(fn: Callable[[], dict], timeout: float = UI_TIMEOUT_S) -> dict:
 
 
 def screenshot_png(root, width: int) -> bytes:
-    """The root widget's pixels as a PNG ``width`` wide (kept in proportion)."""
+    """The root widget's pixels as a PNG ``width`` wide (kept in proportion). ``export_as_image`` draws the widget
+    flipped into its framebuffer, so its rows already run top to bottom: flipping them again turned the
+    screenshots upside down."""
     texture = root.export_as_image().texture
-    image = PILImage.frombytes("RGBA", texture.size, texture.pixels).transpose(PILImage.Transpose.FLIP_TOP_BOTTOM)
+    image = PILImage.frombytes("RGBA", texture.size, texture.pixels)
     height = max(1, round(image.height * width / image.width))
     out = io.BytesIO()
     image.convert("RGB").resize((width, height), PILImage.Resampling.LANCZOS).save(out, "PNG", optimize=True)

@@ -57,8 +57,8 @@ class DeviceTopics:
 
     @property
     def command_replies(self) -> str:
-        """Where command answers go when the command names no ResponseTopic."""
-        return f"{self.root}/cmdresp/{self.store}/{self.device}"
+        """Where command answers go when the command names no ResponseTopic (the only one the ACL lets it use)."""
+        return command_reply_topic(self.chain, self.store, self.device)
 
     @property
     def lookup_requests(self) -> str:
@@ -125,6 +125,14 @@ def profiles_topic(chain: str, store: str) -> str:
 
 def command_topic(chain: str, store: str, device: str) -> str:
     return f"{PREFIX}/{chain}/cmd/{store}/{device}"
+
+
+def command_reply_topic(chain: str, store: str, device: str) -> str:
+    return f"{PREFIX}/{chain}/cmdresp/{store}/{device}"
+
+
+def command_reply_filter(chain: str) -> str:
+    return f"{PREFIX}/{chain}/cmdresp/+/+"
 
 
 def weather_topic(chain: str, store: str) -> str:

@@ -226,13 +226,37 @@ def test_fleet_shows_state_filters_pages_and_updates_live(page: Page, server: Se
     expect(page.locator("tr[data-device='s002/kiosk-2']")).to_contain_text("online", timeout=3000)
 
 
+def test_fleet_filters_by_kind(page: Page, server: Server):
+    sign_in(page, server, "tom")
+    go(page, "Fleet")
+    page.get_by_label("Kind").select_option("kiosk")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".count")).to_contain_text("2 devices · 2 online ·")
+    expect(page.locator("tbody th a")).to_have_text(["kiosk-1", "kiosk-2"])
+    shot(page, "technician-fleet-kiosks")
+    page.get_by_label("Kind").select_option("signage")
+    page.get_by_label("Region").select_option("south")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".count")).to_contain_text("1 device · 1 offline ·")
+    expect(page.locator("tbody th a")).to_have_text(["signage-1"])
+    page.get_by_label("Region").select_option("north")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".count")).to_contain_text("55 devices · 55 never seen ·")
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    page.get_by_role("link", name="Next").click()  # paging keeps the kind
+    expect(page.locator("tbody tr")).to_have_count(5)
+    expect(page.get_by_label("Kind")).to_have_value("signage")
+    shot(page, "technician-fleet-signage-north-page-2")
+    assert page.goto(server.url + "/fleet?kind=printer").status == 400
+
+
 def test_fleet_and_people_at_a_phone_width(page: Page, server: Server):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, server, "ada")
-    for path in ("/fleet", "/users", "/audit"):
+    for path in ("/fleet", "/fleet/s001/kiosk-1", "/users", "/audit"):
         page.goto(server.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{path} is wider than the phone"
-        shot(page, f"narrow-{path.strip('/')}")
+        shot(page, f"narrow-{path.strip('/').replace('/', '-')}")
 
 
 def test_lockout_after_five_wrong_passwords_ends_after_fifteen_minutes(page: Page, server: Server):

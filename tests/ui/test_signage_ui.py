@@ -306,12 +306,19 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
 
     answer = call("identify", {"seconds": 5})
     assert answer["ok"], answer
-    shot(signage_shots, "identify")
+    window = Image.open(shot(signage_shots, "identify")).convert("L").resize((320, 180))
     answer = call("screenshot", {"width": 320})
     assert answer["ok"], answer
     png = Image.open(io.BytesIO(base64.b64decode(answer["result"]["png_base64"])))
     assert png.size == (320, 180)
     assert len(set(png.convert("L").tobytes())) > 20  # a picture, not a blank
+
+    def distance(a: Image.Image, b: Image.Image) -> float:
+        return sum(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes(), strict=True)) / (320 * 180)
+
+    # the right way up: what the window shows (Kivy's own screenshot), not its mirror image
+    upright = distance(png.convert("L"), window)
+    assert upright < distance(png.convert("L").transpose(Image.Transpose.FLIP_TOP_BOTTOM), window) / 2, upright
     answer = call("display", {"mode": "off"})
     assert answer["ok"] and answer["result"]["on"] is False
     s.run(0.5)
