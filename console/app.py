@@ -43,6 +43,7 @@ MESSAGES = {  # status -> (title, what to do); a 403 says what is not yours inst
 }
 OTHER = ("That did not work", "Please try again from the start page.")
 PUBLIC_NAMES = {"status": "state", "page_number": "page"}  # the handlers' argument names for the query's
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_REFUSED = "This form has expired or did not come from this console. Reload the page and try again."
 
 
@@ -66,6 +67,16 @@ def _error(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 403:
         detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
     return page(request, "error.html", status=exc.status_code, title=title, detail=detail)
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No person types a NUL character, and PostgreSQL's text cannot hold one: a request carrying one in its
+    address or form is a 400 in words before any handler sees it."""
+    values = [request.url.path, *(v for _, v in request.query_params.multi_items())]
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        values += [v for _, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in v for v in values):
+        raise ValidationException("a NUL character in the request")
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:
@@ -96,6 +107,7 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
                                cookie_samesite="strict"),
         middleware=[_security_headers, sessions.middleware],
         exception_handlers={Exception: _error},
+        before_request=_refuse_nul,
         openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1",
                                      render_plugins=[JsonRenderPlugin()]),  # no HTML viewer: it loads from CDNs
         logging_config=None,  # the process's own logging (JSON lines) stays; Litestar would replace its format

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from console_support import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, free_port
 from playwright.sync_api import Page, expect
-from support import CHAIN, wait_for
+from support import CHAIN, chain_keyring, wait_for
 
 from central import audit, users
 from central.config import CentralConfig, CentralSection, ConsoleSection
@@ -92,8 +92,7 @@ def rig(tmp_path_factory) -> Iterator[Rig]:
     (root / "headoffice").mkdir()
     (root / "headoffice" / "stores.csv").write_text(STORES)
     key = signing.generate_private_key()
-    (root / "keys").mkdir()
-    (root / "keys" / f"chain-{signing.key_id(key.public_key())}.key").write_bytes(signing.private_key_pem(key))
+    chain_keyring(root / "keys", key)
     (root / "chain.pub").write_bytes(signing.public_key_pem(key.public_key()))
     # The signage player is its own process on the system's clock, which checks each command's expiry: head
     # office's clock starts at the same time (and moves only when the test says: test_buttons_... sets it again).

@@ -75,3 +75,13 @@ def test_each_role_is_refused_every_route_outside_its_guard(server: Server, zed:
             refused += 1
             assert r.status_code == 403 and FORBIDDEN in r.text, f"{role}: {method} {path} -> {r.status_code}"
     assert served and (refused or role == "admin")
+
+
+def test_a_nul_character_is_refused_in_words_before_any_handler(server: Server):
+    headers = _sign_in(server, PEOPLE["admin"])
+    for method, path, data in (("GET", "/audit?actor=a%00b", {}), ("GET", "/fleet?store=s0%0001", {}),
+                               ("POST", "/users/add", {"username": "nul\x00l", "role": "admin", "password": "x" * 12})):
+        r = requests.request(method, server.url + path, headers=headers, data=data, allow_redirects=False,
+                             timeout=10)
+        assert r.status_code == 400 and "That request was not understood" in r.text, (method, path)
+    assert users.get_user(server.db, "nul\x00l") is None
