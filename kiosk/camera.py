@@ -202,9 +202,9 @@ def shrink(image: np.ndarray, factor: float) -> np.ndarray:
 def decode_qr(gray: np.ndarray) -> list[str]:
     """The texts of the QR codes in a grayscale image, by zxing-cpp.
 
-    Only model-2 QR codes (what every app draws) are looked for; rotations by 90 degrees need no extra pass
-    (a QR code's finder patterns are symmetric) and inverted codes are not ours. zxing-cpp answers only codes
-    whose error correction succeeded, never a guess."""
+    Only model-2 QR codes (what every app draws) are looked for. The QR detector finds a code at any angle by
+    itself, so the rotated passes (``try_rotate``, for linear barcodes) are skipped, and so are inverted ones
+    (light on dark: not ours). zxing-cpp answers only codes whose error correction succeeded, never a guess."""
     return [r.text for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCodeModel2,
                                                    try_rotate=False, try_invert=False)]
 
@@ -351,8 +351,7 @@ class QrScanner:
             fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) >= 2 and times[-1] > times[0] else 0.0
             return ScanStats(frames_read=self._frames_read, frames_decoded=self._frames_decoded,
                              full_res_decodes=self._full_res, zbar_decodes=self._zbar, codes_reported=self._codes,
-                             decode_fps=fps,
-                             last_decode_ms=self._last_ms, errors=self._errors)
+                             decode_fps=fps, last_decode_ms=self._last_ms, errors=self._errors)
 
     # -- the loop --------------------------------------------------------------------------------------------
 
