@@ -5,9 +5,11 @@ Each frame is 1280x720 BGR: a store scene (shelves, posters, printed words), a p
 screen showing a real signed SE1 token (``decisions.identity.qr.issue_token``, what head office's
 ``qr issue`` signs, a year's validity) as a QR code with error correction M and a 4-module quiet zone,
 seen through a camera: the phone's pose projected through a pinhole lens, lens blur, the sensor's
-noise and the MJPEG compression a USB camera applies at 720p. A category names what makes it hard:
+noise and the MJPEG compression a USB camera applies at 720p. The picture is gray in all three channels:
+every decoder reads luma only, and one channel renders three times faster. A category names what makes
+it hard:
 
-* ``clean``: a code 220-320 px wide, square to the camera (the reference);
+* ``clean``: a code 220-320 px wide, held nearly square to the camera (the reference);
 * ``far``: 110-160 px wide, so a module is 1.7-2.5 px;
 * ``blur``: out of focus (Gaussian sigma 1.6-2.6 px) or moving (a 6-11 px motion streak);
 * ``low_contrast``: a dimmed screen under strong room light: dark and light modules 35-60 levels apart;
@@ -15,9 +17,10 @@ noise and the MJPEG compression a USB camera applies at 720p. A category names w
 * ``perspective``: the phone turned 35-55 degrees away from the lens and rolled;
 * ``noise``: a dim store (gain up): sensor noise sigma 16-24 and JPEG quality 55;
 * ``combined``: two or three of the above at once, each a little milder;
-* ``empty``: no code: the scene, sometimes a phone with a lit screen and no code, with the same noise.
+* ``empty``: no code: the scene, half the time with a phone showing a screen without a code.
 
-Same seed, same frames, on any machine with the same OpenCV (JPEG is libjpeg's, bundled in the wheel).
+Same seed, same frames, on any machine with the same OpenCV and NumPy (JPEG is the libjpeg bundled in
+OpenCV's wheel).
 The signing key is derived from a fixed seed too, so the tokens are the same in every run; :data:`NOW`
 is inside their validity.
 """
