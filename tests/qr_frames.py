@@ -6,7 +6,7 @@ screen showing a real signed SE1 token (``decisions.identity.qr.issue_token``, w
 ``qr issue`` signs, a year's validity) as a QR code with error correction M and a 4-module quiet zone,
 seen through a camera: the phone's pose projected through a pinhole lens, lens blur, the sensor's
 noise and the MJPEG compression a USB camera applies at 720p. The picture is gray in all three channels:
-every decoder reads luma only, and one channel renders three times faster. A category names what makes
+every decoder reads luma only, and one channel keeps the set quick to make. A category names what makes
 it hard:
 
 * ``clean``: a code 220-320 px wide, held nearly square to the camera (the reference);
