@@ -1,18 +1,27 @@
-"""Benchmark of the kiosk: the camera QR decode loop, then the app on Xvfb (or the real display).
+"""Benchmark of the kiosk: QR decoders side by side, the camera decode loop, then the app on Xvfb.
 
-    .venv/bin/python benchmarks/kiosk_bench.py
+    nice -n 19 .venv/bin/python benchmarks/kiosk_bench.py [--per-category 20] [--decoders-only]
 
-Frames are 1280x720 BGR, as the kiosk camera delivers them: a smooth random scene with sensor noise and,
-where stated, a real signed SE1 token as a QR code 280 px wide (a phone held 15-20 cm from a 720p
-camera). They are fed as fast as the loop takes them (FileFrames without fps), so the frame rates are
-what the decoder can sustain, not the camera's. Prints each figure beside its target.
+Decoders: pyzbar, zxing-cpp, OpenCV's QRCodeDetector and QRCodeDetectorAruco (and the WeChat detector when
+the installed OpenCV build has it), each on the full 1280x720 frame, and the scanner's own pipeline
+(``kiosk.camera.read_qr``), on the generated set of ``tests/qr_frames.py``: real signed SE1 tokens on a
+phone seen through a 720p camera, per category (far, blur, low contrast, glare, perspective, sensor noise,
+combinations, and code-less frames). Times are wall-clock (p50/p95) and CPU (process time, what the
+figure would be on an idle core; the machine this runs on is shared).
+
+The loop figures feed 1280x720 BGR frames as fast as the loop takes them (FileFrames without fps): a
+smooth random scene with sensor noise and, where stated, a real token as a QR code 280 px wide (a phone
+held 15-20 cm from a 720p camera). Prints each figure beside its target.
 """
 
 from __future__ import annotations
 
+import collections
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +31,19 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import qrcode  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+
 from decisions.identity.qr import issue_token  # noqa: E402
-from kiosk.camera import FileFrames, QrScanner, decode_qr, shrink, to_gray  # noqa: E402
+from kiosk.camera import (  # noqa: E402
+    FileFrames,
+    QrScanner,
+    ScanStats,
+    decode_qr,
+    decode_qr_zbar,
+    read_qr,
+    shrink,
+    to_gray,
+)
 from sync.clock import SYSTEM, FixedClock  # noqa: E402
 from sync.protocol.signing import generate_private_key  # noqa: E402
 
@@ -50,8 +70,8 @@ def camera_frame(text: str | None, *, width: int = 280, seed: int = 0) -> np.nda
     return np.clip(frame, 0, 255).astype(np.uint8)
 
 
-def loop_fps(frames: list[np.ndarray], seconds: float) -> tuple[float, list[str], int]:
-    """Run a QrScanner (downscale 0.5, every_nth 1) for ``seconds``: frames decoded per second, codes, fallbacks."""
+def loop_fps(frames: list[np.ndarray], seconds: float) -> tuple[float, list[str], ScanStats]:
+    """Run a QrScanner (downscale 0.5, every_nth 1) for ``seconds``: frames decoded per second, codes, its stats."""
     codes: list[str] = []
     errors: list[str] = []
     scanner = QrScanner(FileFrames(frames), codes.append, errors.append, downscale=0.5, every_nth=1)
@@ -62,22 +82,100 @@ def loop_fps(frames: list[np.ndarray], seconds: float) -> tuple[float, list[str]
     elapsed = time.perf_counter() - t0
     assert not errors, errors
     stats = scanner.stats
-    return stats.frames_decoded / elapsed, codes, stats.full_res_decodes
-
-
-def per_frame_ms(frame: np.ndarray, *, downscale: float | None, n: int) -> list[float]:
-    """Milliseconds per frame from BGR to decoded texts: grayscale, optional shrink, pyzbar."""
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        gray = to_gray(frame)
-        decode_qr(shrink(gray, downscale) if downscale else gray)
-        times.append((time.perf_counter() - t0) * 1000)
-    return sorted(times)
+    return stats.frames_decoded / elapsed, codes, stats
 
 
 def pct(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
+def opencv_reader(detector) -> Callable[[np.ndarray], list[str]]:
+    def read(gray: np.ndarray) -> list[str]:
+        ok, texts, *_ = detector.detectAndDecodeMulti(gray)
+        return [t for t in texts if t] if ok else []
+    return read
+
+
+def wechat_reader() -> Callable[[np.ndarray], list[str]] | None:
+    if not hasattr(cv2, "wechat_qrcode_WeChatQRCode"):
+        return None  # only in opencv-contrib builds
+    detector = cv2.wechat_qrcode_WeChatQRCode()
+    return lambda gray: list(detector.detectAndDecode(gray)[0])
+
+
+@dataclass
+class Tally:
+    decoded: collections.Counter
+    wrong: int  # texts reported that are not the frame's token
+    code_ms: list[float]
+    empty_ms: list[float]
+    cpu_ms: list[float]
+
+
+def tally(read: Callable[[np.ndarray], list[str]], frames: list) -> Tally:
+    t = Tally(collections.Counter(), 0, [], [], [])
+    for f in frames:
+        gray = to_gray(f.image)
+        c0, t0 = time.process_time(), time.perf_counter()
+        texts = read(gray)
+        ms, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        (t.code_ms if f.text else t.empty_ms).append(ms)
+        t.cpu_ms.append(cpu)
+        t.decoded[f.category] += f.text is not None and f.text in texts
+        t.wrong += sum(text != f.text for text in texts)
+    t.code_ms.sort()
+    t.empty_ms.sort()
+    return t
+
+
+def compare_decoders(per_category: int) -> None:
+    """Each decoder on the generated set: decodes per category, ms per frame, the cost of an empty frame."""
+    import qr_frames
+
+    t0 = time.perf_counter()
+    frames = list(qr_frames.frames(per_category))
+    print(f"  generated set: {len(frames)} frames 1280x720, {per_category} per category, seed 0 "
+          f"({time.perf_counter() - t0:.0f} s)")
+    cv2.setNumThreads(1)  # one core per decoder, as on the kiosk where the UI has the other
+    decoders: dict[str, Callable[[np.ndarray], list[str]]] = {
+        "pyzbar": decode_qr_zbar,
+        "zxing-cpp": decode_qr,
+        "OpenCV QRCodeDetector": opencv_reader(cv2.QRCodeDetector()),
+        "OpenCV QRCodeDetectorAruco": opencv_reader(cv2.QRCodeDetectorAruco()),
+    }
+    wechat = wechat_reader()
+    if wechat is None:
+        print(f"  (OpenCV {cv2.__version__} here has no WeChat QR detector: it is in opencv-contrib builds only)")
+    else:
+        decoders["OpenCV WeChat"] = wechat
+    decoders["store-edge read_qr (pipeline)"] = lambda gray: read_qr(gray).texts
+    cats = [c for c in qr_frames.CATEGORIES if c != "empty"]
+    total = per_category * len(cats)
+    print(f"  {'decoder':<30} {'decoded':>8}  " + " ".join(f"{c[:8]:>8}" for c in cats)
+          + "   code ms p50/p95   empty ms p50/p95   CPU ms mean  wrong")
+    results = {}
+    for name, read in decoders.items():
+        t = results[name] = tally(read, frames)
+        print(f"  {name:<30} {sum(t.decoded.values()):>4}/{total:<3}  " + " ".join(f"{t.decoded[c]:>8}" for c in cats)
+              + f"   {statistics.median(t.code_ms):6.1f} /{pct(t.code_ms, .95):6.1f}"
+              + f"   {statistics.median(t.empty_ms):6.1f} /{pct(t.empty_ms, .95):6.1f}"
+              + f"   {statistics.fmean(t.cpu_ms):9.1f}  {t.wrong:>5}", flush=True)
+    cv2.setNumThreads(-1)
+    pipeline = results.pop("store-edge read_qr (pipeline)")
+    best = max(results, key=lambda n: sum(results[n].decoded.values()))
+    got, bar = sum(pipeline.decoded.values()), sum(results[best].decoded.values())
+    report(f"codes read by the scanner's pipeline, of {total} (best single decoder: {best})", f"{got}",
+           f">= {bar}", got >= bar)
+    wrong = pipeline.wrong + sum(t.wrong for t in results.values())
+    report("  texts reported that were not the frame's token (all decoders)", f"{wrong}", "0", wrong == 0)
+    no_zbar = tally(lambda gray: read_qr(gray, zbar_fallback=False).texts, [f for f in frames if f.text is None])
+    report(f"  empty frame, zxing-cpp passes only (p95 {pct(no_zbar.empty_ms, .95):.1f} ms, CPU "
+           f"{statistics.fmean(no_zbar.cpu_ms):.1f} ms)", f"p50 {statistics.median(no_zbar.empty_ms):.1f} ms",
+           "(no target)", True)
+    empty_cpu = [c for c, f in zip(pipeline.cpu_ms, frames, strict=True) if f.text is None]
+    report(f"  empty frame with the pyzbar pass too (the scanner's 1 in 3; p95 {pct(pipeline.empty_ms, .95):.1f} ms,"
+           f" CPU {statistics.fmean(empty_cpu):.1f} ms)", f"p50 {statistics.median(pipeline.empty_ms):.1f} ms",
+           "(no target)", True)
 
 
 def camera_decode_fps() -> None:
@@ -86,23 +184,20 @@ def camera_decode_fps() -> None:
     gray = to_gray(with_code)
     assert decode_qr(shrink(gray, 0.5)) == [token] and decode_qr(gray) == [token], "the bench code must be readable"
 
-    fps, codes, fallbacks = loop_fps([with_code], seconds=3.0)
+    c0 = time.process_time()
+    fps, codes, stats = loop_fps([with_code], seconds=3.0)
+    cpu_ms = (time.process_time() - c0) * 1000 / stats.frames_decoded
     assert codes == [token], codes
-    report(f"QR decode loop, 1280x720, {len(token)}-char token 280 px wide, downscale 0.5 (fallbacks {fallbacks})",
-           f"{fps:.1f} fps", ">= 15 fps", fps >= 15)
+    report(f"QR decode loop, 1280x720, {len(token)}-char token 280 px wide (CPU {cpu_ms:.1f} ms a frame)",
+           f"{fps:.1f} fps", ">= 30 fps", fps >= 30)
 
     empty = [camera_frame(None, seed=s) for s in (2, 3, 4)]
-    fps, codes, fallbacks = loop_fps(empty, seconds=3.0)
+    c0 = time.process_time()
+    fps, codes, stats = loop_fps(empty, seconds=3.0)
+    cpu_ms = (time.process_time() - c0) * 1000 / stats.frames_decoded
     assert codes == [], codes
-    report(f"  no code in view: every other frame retried at full resolution ({fallbacks} retries)",
-           f"{fps:.1f} fps", "(no target)", True)
-
-    small = per_frame_ms(with_code, downscale=0.5, n=100)
-    report(f"per-frame decode, downscaled 640x360 path (p50 {statistics.median(small):.1f} ms)",
-           f"p95 {pct(small, 0.95):.1f} ms", "(no target)", True)
-    full = per_frame_ms(with_code, downscale=None, n=100)
-    report(f"per-frame decode, full-resolution 1280x720 path (p50 {statistics.median(full):.1f} ms)",
-           f"p95 {pct(full, 0.95):.1f} ms", "(no target)", True)
+    report(f"  no code in view: {stats.full_res_decodes} zxing full-res, {stats.zbar_decodes} pyzbar passes "
+           f"(CPU {cpu_ms:.1f} ms a frame)", f"{fps:.1f} fps", ">= 30 fps", fps >= 30)
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -182,7 +277,7 @@ def qr_to_offers(app, key) -> None:
         idle(2)
     times.sort()
     report(f"QR in front of camera -> offers drawn, returning shopper (p50 {statistics.median(times):.0f} ms)",
-           f"p95 {pct(times, 0.95):.0f} ms", "< 150 ms", pct(times, 0.95) < 150)
+           f"p95 {pct(times, 0.95):.0f} ms", "<= 100 ms", pct(times, 0.95) <= 100)
 
 
 def ui_fps_while_scanning(app) -> None:
@@ -275,7 +370,11 @@ def main() -> int:
         sessions_child()
         return 0
     print("store-edge kiosk benchmark, on", Path("/proc/cpuinfo").read_text().count("processor"), "cores")
+    per_category = int(sys.argv[sys.argv.index("--per-category") + 1]) if "--per-category" in sys.argv else 20
+    compare_decoders(per_category)
     camera_decode_fps()
+    if "--decoders-only" in sys.argv:
+        return 0 if all(ok for *_, ok in rows) else 1
 
     import os
     import tempfile
