@@ -18,6 +18,7 @@ ACTIONS = {
     "user.add": "added a person", "user.role": "changed a role or stores", "user.deactivate": "switched an account off",
     "user.activate": "switched an account on", "user.unlock": "unlocked an account", "user.password": "set a password",
     "audit.view": "read the audit log", "audit.export": "downloaded the audit log",
+    "override.start": "sent an emergency override", "override.end": "ended an emergency override",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

@@ -2,7 +2,8 @@
 
 Layout of ``content_dir``::
 
-    stores.csv                 store,region,devices  (devices separated by '|'): who gets what
+    stores.csv                 store,region,devices  (devices separated by '|'): who gets what; optional
+                               columns: timezone (IANA, default UTC); a device may name its kind: sign-1:signage
     chain/                     files for every store
     region/<r>/  store/<s>/  device/<d>/     files for one region, store or device
     media/                     images and videos the content names by file name
@@ -31,6 +32,7 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -61,11 +63,16 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+DEVICE_KINDS = ("kiosk", "tablet", "signage", "till")
+
+
 @dataclass(frozen=True)
 class Store:
     store: str
     region: str
     devices: tuple[str, ...]
+    timezone: str = "UTC"  # IANA name: the store's local time in the console and the command line
+    kinds: dict[str, str] = field(default_factory=dict, compare=False)  # device -> kind, where stores.csv says
 
     def scopes(self) -> list[str]:
         return ["chain", f"region/{self.region}", f"store/{self.store}", *(f"device/{d}" for d in self.devices)]
@@ -104,11 +111,29 @@ def load_stores(root: Path) -> list[Store]:
             if not row.get("store") or not row.get("region"):
                 problems.append(f"{path}:{line}: field 'store' and 'region' are required")
                 continue
-            devices = tuple(d for d in (row.get("devices") or "").split("|") if d)
-            stores.append(Store(row["store"].strip(), row["region"].strip(), devices))
+            named = [d.strip().partition(":") for d in (row.get("devices") or "").split("|") if d.strip()]
+            kinds = {name: kind for name, _, kind in named if kind}
+            bad = sorted(set(kinds.values()) - set(DEVICE_KINDS))
+            zone = (row.get("timezone") or "").strip() or "UTC"
+            if bad:
+                problems.append(f"{path}:{line}: field 'devices': kind {bad[0]!r} is not one of"
+                                f" {', '.join(DEVICE_KINDS)}")
+            elif not _is_zone(zone):
+                problems.append(f"{path}:{line}: field 'timezone': {zone!r} is not a time zone (e.g. Europe/Sofia)")
+            else:
+                stores.append(Store(row["store"].strip(), row["region"].strip(), tuple(n for n, _, _ in named), zone,
+                                    kinds))
     if problems:
         raise ContentProblem(problems)
     return stores
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, ScopeContent]:

@@ -97,6 +97,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE devices ADD COLUMN crashes BIGINT",  # boots that ended without saying 'offline' themselves
         "ALTER TABLE devices ADD COLUMN clean_stop INTEGER",  # the current boot said 'offline' itself
     ],
+    [  # 8: which screens show each emergency override, from their override_shown events (central/overrides.py)
+        """CREATE TABLE override_screens (override_id TEXT NOT NULL, store TEXT NOT NULL, device TEXT NOT NULL,
+            on_screen INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL, seq BIGINT NOT NULL,
+            PRIMARY KEY (override_id, store, device))""",
+    ],
 ]
 
 
