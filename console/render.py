@@ -13,7 +13,9 @@ from central.users import ROLE_NAMES
 FLEET_ROLES = ("admin", "technician", "store_manager")
 USERS_ROLES = ("admin",)
 AUDIT_ROLES = ("admin", "privacy_officer")
-NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/users", "People", USERS_ROLES), ("/audit", "Audit log", AUDIT_ROLES))
+OVERRIDE_ROLES = ("admin", "technician", "store_manager")
+NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/overrides", "Overrides", OVERRIDE_ROLES), ("/users", "People", USERS_ROLES),
+       ("/audit", "Audit log", AUDIT_ROLES))
 
 
 def page(request: Request, name: str, *, status: int = 200, **context: object) -> Template:

@@ -19,10 +19,11 @@ ROLES = list(PEOPLE)
 PAGES = {
     "/": ("Welcome", ROLES),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
+    "/overrides": ("Emergency override", ["admin", "technician", "store_manager"]),
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/users": "People", "/audit": "Audit log"}
+NAV = {"/fleet": "Fleet", "/overrides": "Overrides", "/users": "People", "/audit": "Audit log"}
 FORBIDDEN = "You do not have access to this"
 
 
