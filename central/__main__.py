@@ -2,7 +2,7 @@
 
     serve                 workers (events, acks, lookups, presence), the HTTP file server, scheduled jobs
     publish               content from the YAML/CSV files to the stores (--dry-run shows each store's share)
-    override start|end    an emergency message or playlist to a store, a region or all, with an expiry
+    override start|end|list  an emergency message or playlist to a store, a region or all, with an expiry
     fleet                 every device: presence, last seen, versions, health, last error; stale and offline
     report                CSV and PNG: proof_of_play, offers, staff (or all)
     profiles import       load profiles (JSON list or CSV) into the golden store
@@ -27,19 +27,19 @@ import json
 import logging
 import os
 import sys
-import time
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 from sync.clock import SYSTEM, Clock
 from sync.config import ConfigError
-from sync.protocol.overrides import Override, OverrideRejected
+from sync.protocol.overrides import STYLES, OverrideRejected
 from sync.runtime import run_until_stopped, setup_logging
 from sync.sdnotify import Notifier
 
 from . import audit as audit_mod
 from . import config as config_mod
+from . import overrides as overrides_mod
 from . import partitions, publishing, reports
 from . import users as users_mod
 from .content_files import ContentProblem, load_stores
@@ -66,11 +66,11 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 2h or 1d") from None
 
 
-def _scope_args(p: argparse.ArgumentParser) -> None:
-    target = p.add_mutually_exclusive_group(required=True)
+def _scope_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    target = p.add_mutually_exclusive_group(required=required)
     target.add_argument("--store")
     target.add_argument("--region")
-    target.add_argument("--device")
+    target.add_argument("--device", help="one screen (a device stores.csv lists)")
     target.add_argument("--all", action="store_true", help="every store of the chain")
 
 
@@ -80,7 +80,7 @@ def _scope(args: argparse.Namespace) -> str:
     for kind in ("store", "region", "device"):
         if getattr(args, kind):
             return f"{kind}/{getattr(args, kind)}"
-    raise AssertionError("argparse requires one target")
+    return ""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -99,17 +99,19 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--force", action="store_true", help="publish a new version even if unchanged")
     ov = sub.add_parser("override", help="emergency override")
     ov_sub = ov.add_subparsers(dest="action", required=True)
-    start = ov_sub.add_parser("start")
+    start = ov_sub.add_parser("start", help="send an override (every target is checked against stores.csv)")
     _scope_args(start)
-    start.add_argument("--id", help="override id (default ov-<time>)")
-    start.add_argument("--title")
-    start.add_argument("--body", default="")
-    start.add_argument("--style", default="alert")
+    start.add_argument("--id", help="override id (default ov-<UTC date>-<time>)")
+    start.add_argument("--title", default="", help=f"at most {overrides_mod.MAX_TITLE} characters")
+    start.add_argument("--body", default="", help=f"at most {overrides_mod.MAX_BODY} characters")
+    start.add_argument("--style", default="alert", help="; ".join(f"{k}: {v}" for k, v in STYLES.items()))
     start.add_argument("--playlist", help="JSON list of content items instead of a message")
-    start.add_argument("--expires-in", type=duration, required=True, help="e.g. 30m, 2h (at most 7d)")
-    end = ov_sub.add_parser("end")
-    _scope_args(end)
+    start.add_argument("--expires-in", required=True,
+                       help="30m, 2h or 1d; a bare number is minutes; more than 0, at most 7d")
+    end = ov_sub.add_parser("end", help="end an override that is on now, by its id")
+    _scope_args(end, required=False)
     end.add_argument("--id", required=True)
+    ov_sub.add_parser("list", help="the overrides on now: id, scope, style, when each ends in store time")
     sub.add_parser("fleet", help="the devices and their state")
     rep = sub.add_parser("report", help="CSV and PNG reports")
     rep.add_argument("name", choices=[*reports.REPORTS, "all"])
@@ -214,6 +216,8 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             return events_command(args, c, db, clock)
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
             return offline_command(args, config, db, keys, clock)
+        if args.cmd == "override":
+            return override_command(args, config, db, keys, clock, stack)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
         stack.callback(link.stop)
         if args.cmd == "publish":
@@ -304,22 +308,49 @@ def events_command(args, c: config_mod.CentralSection, db, clock: Clock) -> int:
     return 0
 
 
-def online_command(args, office: HeadOffice) -> int:
-    if args.cmd == "override":
-        now = office.clock.time()
-        scope = _scope(args)
-        if args.action == "start":
+def override_command(args, config: config_mod.CentralConfig, db, keys: Keyring, clock: Clock,
+                     stack: ExitStack) -> int:
+    """Everything is checked against stores.csv and the override's record before the broker is needed."""
+    c = config.central
+    stores = load_stores(Path(c.content_dir))
+    now = clock.time()
+    if args.action == "list":
+        on = overrides_mod.active(db, now)
+        for o in on:
+            until = overrides_mod.local_time(o.expires_at, overrides_mod.zones_of(stores, o.scope))
+            print(f"{o.override_id:<24} {o.scope:<20} {o.style:<8} until {until}  {o.title!r}")
+        print(f"{len(on)} override(s) on now")
+        return 0
+    actor = f"cli:{getpass.getuser()}"
+    if args.action == "start":
+        try:
             playlist = json.loads(args.playlist) if args.playlist else None
-            message = None if playlist else {"title": args.title or "", "body": args.body, "style": args.style}
-            ov = Override(office.chain, scope, args.id or f"ov-{int(now)}", now, now + args.expires_in, "start",
-                          message=message, playlist=playlist)
-        else:
-            ov = Override(office.chain, scope, args.id, now, now + 60, "end")
-        office.override(ov)
-        print(f"override {ov.override_id} {ov.action} on {scope}"
-              + (f" until {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ov.expires_at))}"
-                 if ov.action == "start" else ""))
-    elif args.cmd == "merge":
+        except ValueError:
+            raise overrides_mod.OverrideError("--playlist is not a JSON list of content item ids") from None
+        draft = overrides_mod.draft(db, stores, scope=_scope(args), expires_in=args.expires_in, title=args.title,
+                                    body=args.body, style=args.style, playlist=playlist, override_id=args.id or "",
+                                    now=now)
+    else:
+        sent = overrides_mod.end_check(db, args.id, now)
+        if _scope(args) and _scope(args) != sent.scope:
+            raise overrides_mod.OverrideError(f"override {args.id} is on {sent.scope}, not {_scope(args)}")
+    link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
+    stack.callback(link.stop)
+    office = HeadOffice(config, db, keys, link, clock=clock)
+    if args.action == "start":
+        ov = office.start_override(draft, actor=actor, client="command line")
+        until = overrides_mod.local_time(ov.expires_at, overrides_mod.zones_of(stores, ov.scope))
+        print(f"override {ov.override_id} start on {ov.scope} until {until};"
+              f" {len(overrides_mod.screens_in(stores, ov.scope))} screen(s) reached")
+    else:
+        ov = office.end_override(args.id, actor=actor, client="command line")
+        print(f"override {ov.override_id} ended on {ov.scope} at "
+              + overrides_mod.local_time(ov.issued_at, overrides_mod.zones_of(stores, ov.scope)))
+    return 0
+
+
+def online_command(args, office: HeadOffice) -> int:
+    if args.cmd == "merge":
         m = office.merge(args.a, args.b)
         print(f"merged {m.loser} into {m.winner}; {len(m.stores)} store(s) updated")
     elif args.cmd == "erase":

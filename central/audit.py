@@ -27,6 +27,7 @@ ACTIONS = {
     "privacy.merge": "merged two profiles",
     "report.staff": "read staff KPIs", "report.staff.export": "downloaded staff KPIs",
     "device.command": "sent a command to a device",
+    "override.start": "sent an emergency override", "override.end": "ended an emergency override",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

@@ -15,7 +15,8 @@ from sync.clock import Clock
 from sync.protocol import topics
 from sync.protocol.overrides import Override, sign_override
 
-from . import content_files, jobs, partitions, privacy_requests, publishing
+from . import audit, content_files, jobs, partitions, privacy_requests, publishing
+from . import overrides as overrides_mod
 from .config import CentralConfig
 from .db import Database
 from .deltas import digest, send_delta
@@ -140,6 +141,28 @@ class HeadOffice:
                                   max_inline_bytes=self.config.central.max_inline_bytes, now=self.clock.time())
 
     # --- emergency override ------------------------------------------------------------------
+    def start_override(self, draft: overrides_mod.Draft, *, actor: str, client: str) -> Override:
+        """Sign and publish a checked override (``central.overrides.draft``) and put it in the audit log."""
+        now = self.clock.time()
+        override = Override(self.chain, draft.scope, draft.override_id, now, now + draft.expires_in_s, "start",
+                            message=draft.message, playlist=draft.playlist)
+        self.override(override)
+        title = (draft.message or {}).get("title") or f"playlist {draft.playlist}"
+        audit.record(self.db, at=now, actor=actor, action="override.start", scope=draft.scope,
+                     detail=f"{override.override_id}: {title!r} for {overrides_mod.in_words(draft.expires_in_s)}",
+                     client=client)
+        return override
+
+    def end_override(self, override_id: str, *, actor: str, client: str) -> Override:
+        """End an override that is on now; OverrideError when there is no such override or it is over."""
+        now = self.clock.time()
+        sent = overrides_mod.end_check(self.db, override_id, now)
+        override = Override(self.chain, sent.scope, override_id, now, now + 60, "end")
+        self.override(override)
+        audit.record(self.db, at=now, actor=actor, action="override.end", scope=sent.scope, detail=override_id,
+                     client=client)
+        return override
+
     def override(self, override: Override) -> bytes:
         """Sign and publish an override (``start`` or ``end``), retained on its scope."""
         payload = sign_override(override, self.keys.active)

@@ -23,6 +23,8 @@ What the events feed:
 - ``content_rejected``: the last bundle the device refused (scope, version, reasons), for the fleet view;
 - ``erasure_applied``: the device carried out an erase delta; its store's confirmation of the erasure
   (``central.privacy_requests.confirm``: by the erased ids' hashes, the store and device from the topic);
+- ``override_shown``: whether an emergency override is on the device's screen now (the newest report wins),
+  for the count of screens that show it (``central.overrides``);
 - offer results (``offer_shown``, ``offer_held_out``, ``offer_sent_to_phone``, ``redeemed``, ``sale``)
   are read from ``events`` by the reports;
 - every event: the daily rollups (``central.rollups``), which outlive the raw events.
@@ -56,6 +58,7 @@ PROOF_KEYS = lookup_wire.KEYS
 VISIT_TYPES = frozenset({"identified", "sale", "redeemed", "assisted_sale"})
 HEALTH_HISTORY_S = 7 * 86_400.0
 HEALTH_COLUMNS = ("store", "device", "at", "fps", "rss_bytes", "disk_free_bytes", "disk_used_bytes", "outbox_rows")
+MAX_OVERRIDE_ID = 100
 STAGE_COLUMNS = ("id", "store", "device", "seq", "type", "wall_time", "received_at", "profile_id", "body")
 
 
@@ -176,6 +179,7 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     rejected: dict[tuple[str, str], tuple[float, str]] = {}
     confirmed: list[tuple[str, str, list[str]]] = []
     history: list[tuple] = []
+    screens: dict[tuple[str, str, str], tuple[float, int, bool]] = {}
     for e in out.new:
         store, device, kind = e.get("store"), e.get("device"), e["type"]
         at = stored_wall_time(e.get("wall_time")) or now
@@ -209,6 +213,10 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
         elif kind == "content_rejected":
             if at >= rejected.get(key, (0.0, ""))[0]:
                 rejected[key] = (at, json.dumps(payload))
+        elif kind == "override_shown" and store and device and _override_report(payload):
+            screen = (payload["override_id"], store, device)
+            if (at, e["seq"]) >= screens.get(screen, (0.0, 0, False))[:2]:
+                screens[screen] = (at, e["seq"], payload["on_screen"])
         elif kind == "command_result" and payload.get("error"):
             errors[key] = (at, f"{payload.get('command', 'command')}: {payload['error']}")
         elif kind == "erasure" and raw:
@@ -260,3 +268,15 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
                    [(body, t, s, d, t) for (s, d), (t, body) in sorted(rejected.items())])
     for store, device, subjects in confirmed:
         privacy_requests.confirm(db, store, device, subjects, now=now)
+    db.executemany(
+        "INSERT INTO override_screens (override_id, store, device, on_screen, at, seq) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (override_id, store, device) DO UPDATE SET on_screen = excluded.on_screen, at = excluded.at,"
+        " seq = excluded.seq WHERE excluded.at > override_screens.at"
+        " OR (excluded.at = override_screens.at AND excluded.seq > override_screens.seq)",
+        [(o, s, d, int(on), t, seq) for (o, s, d), (t, seq, on) in sorted(screens.items())])
+
+
+def _override_report(payload: dict) -> bool:
+    """A well-formed ``override_shown`` payload (a device is not trusted to send one)."""
+    oid = payload.get("override_id")
+    return isinstance(oid, str) and 0 < len(oid) <= MAX_OVERRIDE_ID and isinstance(payload.get("on_screen"), bool)

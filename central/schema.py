@@ -224,6 +224,11 @@ MIGRATIONS: list[list[Step]] = [
         "CREATE TABLE fleet_stores (store TEXT PRIMARY KEY, region TEXT NOT NULL)",
         "CREATE INDEX events_device ON events (store, device, wall_time)",
     ],
+    [  # 11: which screens show each emergency override, from their override_shown events (central/overrides.py)
+        """CREATE TABLE override_screens (override_id TEXT NOT NULL, store TEXT NOT NULL, device TEXT NOT NULL,
+            on_screen INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL, seq BIGINT NOT NULL,
+            PRIMARY KEY (override_id, store, device))""",
+    ],
 ]
 
 

@@ -108,6 +108,7 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
         middleware=[_security_headers, sessions.middleware],
         exception_handlers={Exception: _error},
         before_request=_refuse_nul,
+        on_shutdown=[console.close],  # head office's broker link, if the console made one
         openapi_config=OpenAPIConfig(title="store-edge head-office console", version="1",
                                      render_plugins=[JsonRenderPlugin()]),  # no HTML viewer: it loads from CDNs
         logging_config=None,  # the process's own logging (JSON lines) stays; Litestar would replace its format

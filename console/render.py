@@ -19,9 +19,10 @@ STAFF_EDIT_ROLES = ("admin", "store_manager")
 KEYS_ROLES = ("admin",)
 PRIVACY_ROLES = ("privacy_officer",)
 REPORTS_ROLES = ("admin", "marketer", "store_manager", "technician")  # which reports: console/pages/reports.py
-NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/stores", "Stores", STORES_ROLES), ("/reports", "Reports", REPORTS_ROLES),
-       ("/users", "People", USERS_ROLES), ("/privacy", "Privacy desk", PRIVACY_ROLES),
-       ("/audit", "Audit log", AUDIT_ROLES), ("/keys", "Keys", KEYS_ROLES))
+OVERRIDE_ROLES = ("admin", "technician", "store_manager")
+NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/overrides", "Overrides", OVERRIDE_ROLES),
+       ("/stores", "Stores", STORES_ROLES), ("/reports", "Reports", REPORTS_ROLES), ("/users", "People", USERS_ROLES),
+       ("/privacy", "Privacy desk", PRIVACY_ROLES), ("/audit", "Audit log", AUDIT_ROLES), ("/keys", "Keys", KEYS_ROLES))
 
 
 def page(request: Request, name: str, *, status: int = 200, **context: object) -> Template:

@@ -1,6 +1,6 @@
 """What every request handler shares: the central store, the clock, the configuration, and head office's
-actions that reach the stores (erase, merge) and the commands to devices, each connected to the broker on first
-use."""
+actions that reach the stores (erase, merge, overrides) and the commands to devices, each connected to the broker
+on first use."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from litestar import Request
 
 from central import audit
 from central.commands import DeviceCommands
 from central.config import CentralConfig, ConsoleSection
+from central.content_files import Store, load_stores
 from central.db import Database
 from central.fleet import Roster
 from central.headoffice import HeadOffice
@@ -76,6 +78,19 @@ class Console:
 
     def record(self, request: Request, action: str, scope: str, detail: str = "", *, actor: str = "") -> None:
         """An audit entry for this request: who (the signed-in user unless ``actor`` says), from where, now."""
+        audit.record(self.db, at=self.clock.time(), actor=actor or self.actor(request), action=action, scope=scope,
+                     detail=detail, client=self.client(request))
+
+    @staticmethod
+    def actor(request: Request) -> str:
         user = getattr(request.state, "user", None)
-        audit.record(self.db, at=self.clock.time(), actor=actor or (user.username if user else "-"),
-                     action=action, scope=scope, detail=detail, client=request.client.host if request.client else "")
+        return user.username if user else "-"
+
+    @staticmethod
+    def client(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def stores(self) -> list[Store]:
+        """Head office's stores list (``stores.csv``); none when it is not there yet."""
+        root = Path(self.central.central.content_dir)
+        return load_stores(root) if (root / "stores.csv").exists() else []

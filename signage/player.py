@@ -119,6 +119,7 @@ class Player:
         self.deadline: float = 0.0
         self.override: Override | None = None
         self.overrides: list[Override] = []
+        self._reported: Override | None = None  # the override head office was last told is on screen
         self.blacklist: dict[str, str] = {}  # item id -> the content version that failed
         self.last_error: str = ""
         self.errors = 0
@@ -159,6 +160,7 @@ class Player:
             gc.set_threshold(*self._gc_thresholds)
         self._clear_zones(record=True)
         self.proof.flush(self.clock.time())
+        self._report_override(None)
 
     def reload(self) -> None:
         """Read the cache again (after a bundle, or the ``reload`` command); swaps at the next boundary."""
@@ -201,9 +203,14 @@ class Player:
             self.proof.tick(now)  # while playing it runs just after a swap, when the next boundary is furthest
 
     def _evaluate(self, now: float, *, cut: bool = True) -> None:
+        self._evaluate_schedule(now, cut=cut)
+        self._report_override(self.override if self.state == "override" else None)
+
+    def _evaluate_schedule(self, now: float, *, cut: bool) -> None:
         self._dirty = False
         if not self.display_on:
             self._enter("off")
+            self.override = None  # so that it is put on the screen again when the display comes back
             self.deadline = now + 3600
             return
         empty = self.library is None or self.library.empty
@@ -562,6 +569,22 @@ class Player:
                                                   "version": item.version if item else None})
         except CacheError as exc:
             log.error("playback error not recorded: %s", exc)
+
+    def _report_override(self, showing: Override | None) -> None:
+        """An ``override_shown`` event when an override goes on the screen and when it comes off (ended,
+        expired, replaced, display off, player stopped): head office counts the screens that show it."""
+        before = self._reported
+        if (showing and showing.override_id) == (before and before.override_id):
+            return
+        self._reported = showing
+        try:
+            with self.cache.transaction() as conn:
+                for override, on_screen in ((before, False), (showing, True)):
+                    if override is not None:
+                        self.outbox.append(conn, "override_shown", {"override_id": override.override_id,
+                                                                    "scope": override.scope, "on_screen": on_screen})
+        except CacheError as exc:
+            log.error("override on/off screen not recorded: %s", exc)
 
     def now_showing(self) -> dict[str, str | None]:
         """zone -> item id on screen (an override or a special screen under its own name)."""

@@ -9,7 +9,7 @@ import uuid
 EVENT_TYPES = frozenset({
     "identified", "consent_given", "consent_withdrawn", "offer_shown", "offer_held_out", "offer_sent_to_phone",
     "redeemed", "sale", "assisted_sale", "proof_of_play", "health", "erasure", "lookup_miss", "command_result",
-    "playback_error", "content_rejected", "erasure_applied",
+    "playback_error", "content_rejected", "erasure_applied", "override_shown",
 })
 
 

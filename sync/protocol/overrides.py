@@ -30,6 +30,8 @@ KIND = "store-edge/override"
 FORMAT = 1
 ACTIONS = ("start", "end")
 MAX_DURATION_S = 7 * 24 * 3600
+# How a message override looks on a screen (signage/kv/signage.kv): head office offers these and refuses others.
+STYLES = {"alert": "red, for danger and closing", "notice": "the chain's colours, for information"}
 
 
 class OverrideRejected(ValueError):

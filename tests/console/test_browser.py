@@ -21,13 +21,14 @@ PAGES = {
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
     "/stores": ("Stores", ["admin", "technician", "store_manager"]),
     "/reports": ("Reports", ["admin", "marketer", "store_manager", "technician"]),
+    "/overrides": ("Emergency override", ["admin", "technician", "store_manager"]),
     "/users": ("People", ["admin"]),
     "/audit": ("Audit log", ["admin", "privacy_officer"]),
     "/keys": ("Signing keys", ["admin"]),
     "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/stores": "Stores", "/reports": "Reports", "/users": "People", "/privacy": "Privacy desk",
-       "/audit": "Audit log", "/keys": "Keys"}
+NAV = {"/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports", "/users": "People",
+       "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 
 
