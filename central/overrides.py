@@ -4,7 +4,8 @@ ends in its stores' local time, and how many screens show it.
 The command line and the console both call these (and ``HeadOffice.start_override`` / ``end_override``, which
 sign, publish and audit). A screen is a device ``stores.csv`` names whose kind shows overrides (a signage
 device: ``central.fleet.device_kind``, by its id): the signage player puts an override on the screen and says
-so with an ``override_shown`` event when it does and when it takes it off (``central.ingest`` keeps the newest per override and device).
+so with an ``override_shown`` event when it does and when it takes it off (``central.ingest`` keeps the newest
+per override and device).
 The kiosk and the staff tablet do not show overrides, so they are not counted.
 """
 
