@@ -34,7 +34,9 @@ class Notifier:
     def notify(self, state: str) -> bool:
         if not self._address:
             return False
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        # Never blocking: a full queue (systemd busy, or nobody reading) must not stall the UI loop that pings
+        # from; a dropped watchdog ping is followed by the next one.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as sock:
             try:
                 sock.sendto(state.encode(), self._address)
             except OSError:

@@ -27,3 +27,16 @@ def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch):
     assert Notifier("x").watchdog_interval_s() == 10.0
     monkeypatch.setenv("WATCHDOG_PID", "1")
     assert Notifier("x").watchdog_interval_s() is None
+
+
+def test_a_full_notify_queue_drops_the_message_instead_of_blocking(tmp_path):
+    """Nobody reads the socket (systemd busy, or a test that stopped draining): the UI loop's pings must not
+    block on it. Before this, the sender blocked in sendto() once the receiver's queue was full."""
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        notifier = Notifier(str(path))
+        sent = [notifier.watchdog() for _ in range(5000)]  # far beyond any queue length; returns, never hangs
+        assert sent[0] and not all(sent)
+        sock.setblocking(False)
+        assert sock.recv(64) == b"WATCHDOG=1"
