@@ -62,7 +62,7 @@ def office(tmp_path_factory) -> Iterator[Office]:
                            ConsoleSection(secret_file=str(root / "secret" / "console.key")))
     port = free_port()
     console = Background(config, db, clock, port=port).start()
-    yield Office(f"http://localhost:{port}", db, clock, broker.port)
+    yield Office(f"http://localhost:{port}", db, clock, root / "headoffice", config, broker.port)
     console.stop()
     db.close()
     broker.stop()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from signage_content import stop_previous_app
-from support import CHAIN
+from support import CHAIN, chain_keyring
 from ui_driver import advance, shot
 
 from central import overrides
@@ -29,7 +29,6 @@ from signage.live import StoreInfo
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.config import BrokerSection, SignageSection
-from sync.protocol import signing
 
 
 def _frames_until(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -43,9 +42,7 @@ def _frames_until(predicate: Callable[[], bool], what: str, timeout: float = 15.
 
 def test_the_player_reports_the_override_on_its_screen_and_head_office_counts_it(
         broker, start_agent, device_config, chain_key, clock, tmp_path, shots):
-    folder = tmp_path / "central-keys"
-    folder.mkdir()
-    (folder / f"chain-{signing.key_id(chain_key.public_key())}.key").write_bytes(signing.private_key_pem(chain_key))
+    folder = chain_keyring(tmp_path / "central-keys", chain_key)
     content = tmp_path / "headoffice"
     content.mkdir()
     (content / "stores.csv").write_text("store,region,devices,timezone\n"
