@@ -23,6 +23,7 @@ from central import users
 from central.config import BrokerSection, CentralConfig, CentralSection, ConsoleSection
 from central.content_files import Store, load_stores
 from central.db import open_database
+from central.fleet import device_kind
 from central.headoffice import HeadOffice
 from central.keys import Keyring
 from central.service import CentralService
@@ -35,13 +36,7 @@ from .store import APT_LINE, CHAIN, ROOT, Demo, DemoError, device_config
 HEADOFFICE = ROOT / "config" / "headoffice.example"
 # One person per role; the store manager runs s001.
 PEOPLE = {"admin": "ada", "marketer": "mia", "store_manager": "sam", "technician": "tom", "privacy_officer": "pia"}
-KINDS = {"kiosk": "kiosk", "tablet": "tablet", "sign": "signage", "signage": "signage"}
 HEALTH_EVERY_S = 10.0  # the devices report health (and so their content versions) this often: the fleet moves
-
-
-def kind_of(device: str) -> str:
-    """The demo's device ids start with their kind: kiosk-1, tablet-1, sign-1."""
-    return KINDS.get(device.split("-")[0], "kiosk")
 
 
 def console_port(wanted: int) -> int:
@@ -134,7 +129,7 @@ class ConsoleDemo:
         agents = []
         for store in stores:
             for device in store.devices:
-                cfg = device_config(self.var / "devices" / device, device=device, kind=kind_of(device),
+                cfg = device_config(self.var / "devices" / device, device=device, kind=device_kind(device),
                                     region=store.region, store=store.store, port=broker_port, trusted_key=trusted)
                 cfg = dataclasses.replace(cfg, sync=dataclasses.replace(cfg.sync, health_interval_s=HEALTH_EVERY_S))
                 agent = SyncAgent(cfg, clock=self.demo.clock).start()

@@ -59,6 +59,10 @@ def _person_id(request: Request) -> str | None:
     return resolve(session.console(request).db, "profile_id", pid) if isinstance(pid, str) else None
 
 
+def _nobody_open(request: Request) -> Redirect:
+    return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+
+
 def _open(request: Request, profile_id: str) -> Redirect:
     request.set_session({**(request.scope.get("session") or {}), PERSON: profile_id})
     return Redirect("/privacy/person", status_code=303)
@@ -104,7 +108,7 @@ def _person(request: Request, pid: str | None, *, status: int = 200, error: str 
     c = session.console(request)
     data = export_profile(c.db, pid) if pid else None
     if data is None:
-        return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+        return _nobody_open(request)
     c.record(request, "privacy.view", requests.person_ref(pid), "profile, consent ledger, identifiers, stores,"
              " purchases and events")
     return page(request, "person.html", status=status, error=error, person=data, ref=requests.person_ref(pid),
@@ -123,7 +127,7 @@ def export(request: Request) -> Response | Redirect:
     pid = _person_id(request)
     data = export_profile(c.db, pid) if pid else None
     if data is None:
-        return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+        return _nobody_open(request)
     ref = requests.person_ref(pid)
     answered = requests.answer_access(c.db, pid, jurisdiction=c.central.privacy.jurisdiction,
                                       by=request.state.user.username, now=c.clock.time())
@@ -138,7 +142,7 @@ def record_request(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
-        return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+        return _nobody_open(request)
     try:
         received = requests.parse_day(data.get("received_on", ""), now=c.clock.time())
         asked = requests.record(c.db, data.get("kind", ""), pid, received_on=received,
@@ -156,7 +160,7 @@ def erase(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
-        return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+        return _nobody_open(request)
     if data.get("confirm") != "yes":
         return _person(request, pid, status=400, error="Not erased: tick the box to confirm that this person is"
                                                         " to be erased everywhere.")
@@ -180,7 +184,7 @@ def merge(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
     pid = _person_id(request)
     if pid is None:
-        return done(request, "/privacy", "Find a person first: nobody is open at the desk.")
+        return _nobody_open(request)
     other = data.get("other", "").strip()
     if data.get("confirm") != "yes":
         return _person(request, pid, status=400, error="Not merged: tick the box to confirm that both are one"
