@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Database:
         self.url = str(url)
         self._lock = threading.RLock()
         self._depth = 0
+        self._stages: dict[str, list[str]] = {}  # temporary table: its columns
         if is_postgres_url(self.url):
             import psycopg
 
@@ -120,6 +122,45 @@ class Database:
                 marks = ", ".join("?" for _ in columns)
                 self._conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
 
+    def stage(self, name: str, definition: str, rows: Iterable[Sequence] = ()) -> str:
+        """Load ``rows`` into the temporary table ``name``, for set-wise work in the caller's transaction, and
+        return its name. ``definition`` is ``"(column TYPE, ...)"`` or ``"AS SELECT ..."`` (made on first use
+        in this connection). PostgreSQL empties it at commit (``ON COMMIT DELETE ROWS``): autovacuum never
+        visits temporary tables, so the dead rows of a ``DELETE`` each batch would pile up in a long-lived
+        worker's connection (136 MB after 200 batches of 2,000 events, each ``DELETE`` slower than the last)."""
+        if self.postgres and not self._depth:
+            raise RuntimeError(f"stage {name}: its rows would be gone at the end of the statement; open a transaction")
+        if name not in self._stages:  # forgotten when a transaction rolls back, as the table may be
+            create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {name}"
+            on_commit = " ON COMMIT DELETE ROWS" if self.postgres else ""
+            if definition.startswith("AS "):
+                self.execute(f"{create}{on_commit} {definition}")
+            else:
+                self.execute(f"{create} {definition}{on_commit}")
+            self._stages[name] = self._columns(name)
+        self.execute(f"DELETE FROM {name}")  # a second use in one transaction
+        self.copy_rows(name, self._stages[name], rows)
+        return name
+
+    def _columns(self, temp_table: str) -> list[str]:
+        if self.postgres:
+            return [r[0] for r in self.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped"
+                " ORDER BY attnum", (f"pg_temp.{temp_table}",))]
+        return [r[1] for r in self.execute(f"PRAGMA temp.table_info({temp_table})")]
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence], conflict: str = "") -> None:
+        """``INSERT INTO table (columns) ... conflict`` for many rows as one statement over a staged copy of
+        them (COPY on PostgreSQL): a row-by-row ``executemany`` costs a round trip per row. ``conflict`` is
+        the ``ON CONFLICT`` clause; rows must not repeat a key, as one statement can't change a row twice."""
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        tag = zlib.crc32(cols.encode()) & 0xFFFF
+        with self.transaction():
+            stage = self.stage(f"{table}_stage_{tag:04x}", f"AS SELECT {cols} FROM {table} WHERE 1 = 0", rows)
+            self.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} WHERE true {conflict}")
+
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """One transaction (nested calls join the outer one); rolled back on any exception."""
@@ -144,6 +185,9 @@ class Database:
                         self._conn.execute("ROLLBACK")
                         raise
                     self._conn.execute("COMMIT")
+            except BaseException:
+                self._stages.clear()
+                raise
             finally:
                 self._depth = 0
 

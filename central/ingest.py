@@ -60,6 +60,10 @@ HEALTH_HISTORY_S = 7 * 86_400.0
 HEALTH_COLUMNS = ("store", "device", "at", "fps", "rss_bytes", "disk_free_bytes", "disk_used_bytes", "outbox_rows")
 MAX_OVERRIDE_ID = 100
 STAGE_COLUMNS = ("id", "store", "device", "seq", "type", "wall_time", "received_at", "profile_id", "body")
+EVENT_STAGE = ("(id TEXT, store TEXT, device TEXT, seq BIGINT, type TEXT, wall_time DOUBLE PRECISION,"
+               " received_at DOUBLE PRECISION, profile_id TEXT, body TEXT)")
+# Per device, the newest of each report in a batch, with the time it was made: an older one never replaces it.
+DEVICE_REPORTS = ("health", "last_error", "rejected")
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,6 @@ def stored_wall_time(value: object) -> float:
     return 0.0
 
 
-def _stage(db: Database) -> None:
-    temp = "TEMPORARY" if db.postgres else "TEMP"
-    db.execute(f"CREATE {temp} TABLE IF NOT EXISTS event_stage (id TEXT, store TEXT, device TEXT, seq BIGINT,"
-               " type TEXT, wall_time DOUBLE PRECISION, received_at DOUBLE PRECISION, profile_id TEXT, body TEXT)")
-    db.execute("DELETE FROM event_stage")
-
-
 def store_events(db: Database, events: Iterable[dict], *, now: float) -> Ingested:
     """Store a batch of event envelopes; returns the new ones (in arrival order) and the duplicate count."""
     unique: dict[str, dict] = {}
@@ -111,13 +108,12 @@ def store_events(db: Database, events: Iterable[dict], *, now: float) -> Ingeste
         return out
     with db.transaction():
         batch = _without_erased(db, list(unique.values()))
-        _stage(db)
-        db.copy_rows("event_stage", STAGE_COLUMNS, (
+        stage = db.stage("event_stage", EVENT_STAGE, (
             (e["id"], e.get("store"), e.get("device"), e["seq"], e["type"], stored_wall_time(e.get("wall_time")), now,
              _profile_of(e), json.dumps(without_proof(e), ensure_ascii=False)) for e in batch))
         cols = ", ".join(STAGE_COLUMNS)
         new_ids = {r[0] for r in db.execute(
-            f"INSERT INTO events ({cols}) SELECT {cols} FROM event_stage WHERE true"
+            f"INSERT INTO events ({cols}) SELECT {cols} FROM {stage} WHERE true"
             " ON CONFLICT (id, wall_time) DO NOTHING RETURNING id")}
         out.new = [e for e in batch if e["id"] in new_ids]
         out.duplicates = total - len(out.new)
@@ -230,42 +226,29 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
     g = db.dialect.greatest
     db.copy_rows("basket_lines", ("line_id", "basket_id", "profile_id", "sku", "qty", "amount_cents", "at", "store"),
                  lines)
-    db.executemany("INSERT INTO basket_queue (basket_id) VALUES (?) ON CONFLICT DO NOTHING", [(b,) for b in baskets])
-    db.executemany(
-        "INSERT INTO profile_stores (profile_id, store, first_seen, last_seen, visits) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (profile_id, store) DO UPDATE SET"
-        f" first_seen = {db.dialect.least}(profile_stores.first_seen, excluded.first_seen),"
-        f" last_seen = {g}(profile_stores.last_seen, excluded.last_seen),"
-        " visits = profile_stores.visits + excluded.visits",
-        [(pid, store, min(ts), max(ts), len(ts)) for (pid, store), ts in sorted(visits.items())])
-    last: dict[str, float] = {}
-    for (pid, _store), ts in visits.items():
-        last[pid] = max(last.get(pid, 0.0), max(ts))
-    db.executemany(f"UPDATE profiles SET last_visit = {g}(coalesce(last_visit, 0), ?) WHERE profile_id = ?",
-                   [(t, pid) for pid, t in sorted(last.items())])
+    db.insert_rows("basket_queue", ("basket_id",), [(b,) for b in sorted(baskets)], "ON CONFLICT DO NOTHING")
+    _save_visits(db, visits)
     for pid, payload, store, at in consents:
         record_consent(db, pid, payload["purpose"], payload["status"], at=at,
                        wording_version=payload.get("wording_version"), channel=payload.get("channel"), store=store,
                        source="device")
-    db.executemany("INSERT INTO play_hours (event_id, n, store, device, item, zone, started_at, plays, full_plays,"
-                   " seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", plays)
-    db.executemany(
-        "INSERT INTO devices (store, device, last_seen) VALUES (?, ?, ?) ON CONFLICT (store, device)"
-        f" DO UPDATE SET last_seen = {g}(coalesce(devices.last_seen, 0), excluded.last_seen)",
-        [(s, d, t) for (s, d), t in sorted(seen.items())])
-    db.executemany("UPDATE devices SET health = ?, health_at = ? WHERE store = ? AND device = ?"
-                   " AND coalesce(health_at, 0) <= ?",
-                   [(body, t, s, d, t) for (s, d), (t, body) in sorted(health.items())])
+    db.insert_rows("play_hours", ("event_id", "n", "store", "device", "item", "zone", "started_at", "plays",
+                                  "full_plays", "seconds"), plays, "ON CONFLICT DO NOTHING")
+    reports = {"health": health, "last_error": errors, "rejected": rejected}
+    db.insert_rows("devices", ("store", "device", "last_seen", *(c for r in DEVICE_REPORTS for c in (r, f"{r}_at"))),
+                   [(s, d, t, *(v for r in DEVICE_REPORTS for v in _report(reports[r].get((s, d)))))
+                    for (s, d), t in sorted(seen.items())],
+                   "ON CONFLICT (store, device) DO UPDATE SET"
+                   f" last_seen = {g}(coalesce(devices.last_seen, 0), excluded.last_seen), "
+                   + ", ".join(f"{c} = CASE WHEN excluded.{r}_at >= coalesce(devices.{r}_at, 0) THEN excluded.{c}"
+                               f" ELSE devices.{c} END" for r in DEVICE_REPORTS for c in (r, f"{r}_at")))
     if history:
         db.copy_rows("device_health", HEALTH_COLUMNS, history)
-        db.executemany("DELETE FROM device_health WHERE store = ? AND device = ? AND at < ?",
-                       [(s, d, t - HEALTH_HISTORY_S) for (s, d), (t, _) in sorted(health.items())])
-    db.executemany("UPDATE devices SET last_error = ?, last_error_at = ? WHERE store = ? AND device = ?"
-                   " AND coalesce(last_error_at, 0) <= ?",
-                   [(msg, t, s, d, t) for (s, d), (t, msg) in sorted(errors.items())])
-    db.executemany("UPDATE devices SET rejected = ?, rejected_at = ? WHERE store = ? AND device = ?"
-                   " AND coalesce(rejected_at, 0) <= ?",
-                   [(body, t, s, d, t) for (s, d), (t, body) in sorted(rejected.items())])
+        cutoff = db.stage("health_cutoff", "(store TEXT, device TEXT, at DOUBLE PRECISION)",
+                          [(s, d, t - HEALTH_HISTORY_S) for (s, d), (t, _) in sorted(health.items()) if s and d])
+        db.execute(f"DELETE FROM device_health WHERE (store, device) IN (SELECT store, device FROM {cutoff})"
+                   f" AND at < (SELECT c.at FROM {cutoff} c WHERE c.store = device_health.store"
+                   " AND c.device = device_health.device)")
     for store, device, subjects in confirmed:
         privacy_requests.confirm(db, store, device, subjects, now=now)
     db.executemany(
@@ -274,6 +257,30 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
         " seq = excluded.seq WHERE excluded.at > override_screens.at"
         " OR (excluded.at = override_screens.at AND excluded.seq > override_screens.seq)",
         [(o, s, d, int(on), t, seq) for (o, s, d), (t, seq, on) in sorted(screens.items())])
+
+
+def _report(newest: tuple[float, str] | None) -> tuple[str | None, float | None]:
+    """A device report's (body, made at) columns, or NULLs when the batch holds none of that kind."""
+    return (newest[1], newest[0]) if newest else (None, None)
+
+
+def _save_visits(db: Database, visits: dict[tuple[str, str], list[float]]) -> None:
+    """Visits per customer and store, and each customer's last visit anywhere, from this batch's visits."""
+    g = db.dialect.greatest
+    db.insert_rows(
+        "profile_stores", ("profile_id", "store", "first_seen", "last_seen", "visits"),
+        [(pid, store, min(ts), max(ts), len(ts)) for (pid, store), ts in sorted(visits.items())],
+        "ON CONFLICT (profile_id, store) DO UPDATE SET"
+        f" first_seen = {db.dialect.least}(profile_stores.first_seen, excluded.first_seen),"
+        f" last_seen = {g}(profile_stores.last_seen, excluded.last_seen),"
+        " visits = profile_stores.visits + excluded.visits")
+    last: dict[str, float] = {}
+    for (pid, _store), ts in visits.items():
+        last[pid] = max(last.get(pid, 0.0), max(ts))
+    if last:
+        stage = db.stage("last_visit_stage", "(profile_id TEXT, at DOUBLE PRECISION)", sorted(last.items()))
+        db.execute(f"UPDATE profiles SET last_visit = {g}(coalesce(profiles.last_visit, 0), s.at) FROM {stage} s"
+                   " WHERE profiles.profile_id = s.profile_id")
 
 
 def _override_report(payload: dict) -> bool:

@@ -63,11 +63,8 @@ def rfm_rows(db: Database) -> list[tuple]:
 def update_rfm(db: Database, *, now: float) -> int:
     scores = rfm_scores(rfm_rows(db), now)
     with db.transaction():
-        temp = "TEMPORARY" if db.postgres else "TEMP"
-        db.execute(f"CREATE {temp} TABLE IF NOT EXISTS rfm_stage (profile_id TEXT PRIMARY KEY, rfm TEXT)")
-        db.execute("DELETE FROM rfm_stage")
-        db.copy_rows("rfm_stage", ("profile_id", "rfm"),
-                     ((s.profile_id, json.dumps(profile_rfm(s))) for s in scores))
+        db.stage("rfm_stage", "(profile_id TEXT PRIMARY KEY, rfm TEXT)",
+                 ((s.profile_id, json.dumps(profile_rfm(s))) for s in scores))
         db.execute("UPDATE profiles SET rfm = rfm_stage.rfm FROM rfm_stage"
                    " WHERE profiles.profile_id = rfm_stage.profile_id")
     return len(scores)
@@ -80,23 +77,17 @@ def _baskets(rows: Iterator[tuple]) -> Iterator[list[str]]:
 
 def update_co_purchase(db: Database) -> tuple[int, int]:
     """Count the queued baskets into the totals and rank the pairs again; returns (baskets, pairs)."""
-    temp = "TEMPORARY" if db.postgres else "TEMP"
     with db.transaction():
-        for stage in ("job_baskets (basket_id TEXT PRIMARY KEY)", "item_stage (sku TEXT, n BIGINT)",
-                      "pair_stage (a TEXT, b TEXT, n BIGINT)"):
-            db.execute(f"CREATE {temp} TABLE IF NOT EXISTS {stage}")
-            db.execute(f"DELETE FROM {stage.split(' ')[0]}")
+        db.stage("job_baskets", "(basket_id TEXT PRIMARY KEY)")
         db.execute("INSERT INTO job_baskets (basket_id) SELECT basket_id FROM basket_queue")
         baskets = int(db.scalar("SELECT count(*) FROM job_baskets") or 0)
         items, pairs = co_occurrence(_baskets(db.stream(
             "SELECT l.basket_id, l.sku FROM basket_lines l JOIN job_baskets j ON j.basket_id = l.basket_id"
             " ORDER BY l.basket_id")))
-        db.copy_rows("item_stage", ("sku", "n"), items.items())
-        db.copy_rows("pair_stage", ("a", "b", "n"), ((a, b, n) for (a, b), n in pairs.items()))
-        db.execute("INSERT INTO item_counts (sku, n) SELECT sku, n FROM item_stage WHERE true"
-                   " ON CONFLICT (sku) DO UPDATE SET n = item_counts.n + excluded.n")
-        db.execute("INSERT INTO pair_counts (a, b, n) SELECT a, b, n FROM pair_stage WHERE true"
-                   " ON CONFLICT (a, b) DO UPDATE SET n = pair_counts.n + excluded.n")
+        db.insert_rows("item_counts", ("sku", "n"), list(items.items()),
+                       "ON CONFLICT (sku) DO UPDATE SET n = item_counts.n + excluded.n")
+        db.insert_rows("pair_counts", ("a", "b", "n"), [(a, b, n) for (a, b), n in pairs.items()],
+                       "ON CONFLICT (a, b) DO UPDATE SET n = pair_counts.n + excluded.n")
         db.execute("DELETE FROM basket_queue WHERE basket_id IN (SELECT basket_id FROM job_baskets)")
         all_items = dict(db.stream("SELECT sku, n FROM item_counts"))
         all_pairs = {(a, b): n for a, b, n in db.stream("SELECT a, b, n FROM pair_counts")}

@@ -87,20 +87,10 @@ class Cells:
 
 def _add(db: Database, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
     """Upsert ``rows``, adding their values to the rows already there. Keys come sorted, so two workers
-    adding to the same rows take their locks in one order; a big set (a rebuild) goes through COPY."""
-    if not rows:
-        return
-    columns = ", ".join((*keys, *values))
-    upsert = (f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-              + ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values))
-    if len(rows) < 1000:
-        marks = ", ".join("?" for _ in (*keys, *values))
-        db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}){upsert}", rows)
-        return
-    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}_stage AS SELECT {columns} FROM {table} WHERE 1 = 0")
-    db.execute(f"DELETE FROM {table}_stage")
-    db.copy_rows(f"{table}_stage", (*keys, *values), rows)
-    db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_stage WHERE true{upsert}")
+    adding to the same rows take their locks in one order."""
+    db.insert_rows(table, (*keys, *values), rows,
+                   f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                   + ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values))
 
 
 def add_events(db: Database, events: Iterable[Mapping], *, received_at: float) -> None:
