@@ -8,6 +8,7 @@ connection; each worker thread opens its own.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import zlib
@@ -121,6 +122,15 @@ class Database:
             else:
                 marks = ", ".join("?" for _ in columns)
                 self._conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+
+    def any_of(self, values: Iterable[str]) -> tuple[str, object]:
+        """``(condition, parameter)`` for "a column is one of ``values``", one parameter however many: ``= ANY(?)``
+        over an array on PostgreSQL, ``IN`` over ``json_each`` on SQLite. An ``IN`` list's text changes with its
+        length, so the driver parses each one again and neither backend can keep its plan."""
+        values = list(values)
+        if self.postgres:
+            return "= ANY(?)", values
+        return "IN (SELECT value FROM json_each(?))", json.dumps(values)
 
     def stage(self, name: str, definition: str, rows: Iterable[Sequence] = ()) -> str:
         """Load ``rows`` into the temporary table ``name``, for set-wise work in the caller's transaction, and

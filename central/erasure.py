@@ -38,14 +38,11 @@ class Erasure:
 def erased_among(db: Database, profile_ids: Iterable[str]) -> set[str]:
     """Those of ``profile_ids`` that were erased (their hash is in ``erased_subjects``)."""
     hashes = {subject_hash(p): p for p in profile_ids}
-    keys = sorted(hashes)
-    erased: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        erased.update(hashes[r[0]] for r in db.execute(
-            f"SELECT subject_hash FROM erased_subjects WHERE subject_hash IN ({marks})", chunk))
-    return erased
+    if not hashes:
+        return set()
+    among, keys = db.any_of(sorted(hashes))
+    return {hashes[r[0]] for r in db.execute(f"SELECT subject_hash FROM erased_subjects WHERE subject_hash {among}",
+                                             (keys,))}
 
 
 def _family(db: Database, golden: str) -> list[str]:

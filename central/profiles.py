@@ -46,14 +46,11 @@ def resolve(db: Database, kind: str, value: str) -> str | None:
 
 def resolve_many(db: Database, profile_ids: set[str]) -> dict[str, str]:
     """profile id as a device knows it -> the golden id now (a merged-away id maps to its winner)."""
-    ids = sorted(profile_ids)
-    out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        out.update(db.execute(f"SELECT value, profile_id FROM aliases WHERE kind = 'profile_id' AND value IN ({marks})",
-                              chunk))
-    return out
+    if not profile_ids:
+        return {}
+    among, ids = db.any_of(sorted(profile_ids))
+    return dict(db.execute(f"SELECT value, profile_id FROM aliases WHERE kind = 'profile_id' AND value {among}",
+                           (ids,)))
 
 
 def link(db: Database, profile_id: str, kind: str, value: str) -> None:
@@ -154,19 +151,17 @@ def wire_profile(db: Database, profile_id: str) -> dict | None:
 
 
 def wire_profiles(db: Database, profile_ids: list[str]) -> list[dict]:
-    """Many profiles as devices get them, in the order given (unknown ids left out): two queries per 500."""
-    out = []
-    for start in range(0, len(profile_ids), 500):
-        chunk = profile_ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        docs = {r[0]: row_dict(r) for r in db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM profiles WHERE profile_id IN ({marks}) AND merged_into IS NULL", chunk)}
-        consents: dict[str, dict[str, str]] = {}
-        for pid, purpose, status in db.execute(
-                f"SELECT profile_id, purpose, status FROM consents WHERE profile_id IN ({marks}) ORDER BY id", chunk):
-            consents.setdefault(pid, {})[purpose] = status
-        out += [_wire(docs[pid], consents.get(pid, {})) for pid in chunk if pid in docs]
-    return out
+    """Many profiles as devices get them, in the order given (unknown ids left out): two queries."""
+    if not profile_ids:
+        return []
+    among, ids = db.any_of(profile_ids)
+    docs = {r[0]: row_dict(r) for r in db.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM profiles WHERE profile_id {among} AND merged_into IS NULL", (ids,))}
+    consents: dict[str, dict[str, str]] = {}
+    for pid, purpose, status in db.execute(
+            f"SELECT profile_id, purpose, status FROM consents WHERE profile_id {among} ORDER BY id", (ids,)):
+        consents.setdefault(pid, {})[purpose] = status
+    return [_wire(docs[pid], consents.get(pid, {})) for pid in profile_ids if pid in docs]
 
 
 def lookup(db: Database, key: str, value: str) -> dict | None:

@@ -79,3 +79,14 @@ def test_the_newest_report_of_each_kind_wins_whatever_the_order(db):
     assert json.loads(rows["s001"])["fps"] == 29 and json.loads(rows["s002"])["fps"] == 12
     assert db.scalar("SELECT last_error FROM devices WHERE store = 's001'") == "disk full"
     assert int(db.scalar("SELECT count(*) FROM device_health WHERE store = 's001'")) == 3
+
+
+def test_a_batch_of_thousands_of_customers_is_resolved_in_one_query(db):
+    from central.erasure import erased_among
+    from central.profiles import resolve_many
+
+    db.executemany("INSERT INTO aliases (kind, value, profile_id) VALUES ('profile_id', ?, ?)",
+                   [(f"C{k}", f"G{k // 2}") for k in range(0, 5000, 7)])
+    asked = {f"C{k}" for k in range(5000)} | {"it's", "100%", "?"}
+    assert resolve_many(db, asked) == {f"C{k}": f"G{k // 2}" for k in range(0, 5000, 7)}
+    assert resolve_many(db, set()) == {} and erased_among(db, asked) == set()
