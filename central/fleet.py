@@ -148,23 +148,41 @@ def set_roster(db: Database, stores: list[Store]) -> None:
 
 
 class Roster:
-    """Keeps the roster in step with ``stores.csv``: read again only when the file changed (a long-running
-    console checks on each request; a stat costs nothing)."""
+    """``stores.csv`` as a long-running process sees it: read again only when the file changed (the console
+    asks on each request; a stat costs nothing), and the fleet's roster kept in step with it."""
 
     def __init__(self, content_dir: str | Path):
         self.path = Path(content_dir) / "stores.csv"
-        self._seen: tuple[int, int] | None = None
+        self._read: tuple[int, int] | None = None
+        self._stores: list[Store] = []
+        self._synced: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def refresh(self, db: Database) -> None:
+    def _current(self) -> tuple[tuple[int, int], list[Store]] | None:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            return  # no stores.csv: the fleet is the devices seen
+            return None
         with self._lock:
-            if self._seen != (st.st_mtime_ns, st.st_size):
-                set_roster(db, load_stores(self.path.parent))
-                self._seen = (st.st_mtime_ns, st.st_size)
+            if self._read != (st.st_mtime_ns, st.st_size):
+                self._stores = load_stores(self.path.parent)
+                self._read = (st.st_mtime_ns, st.st_size)
+            return self._read, list(self._stores)
+
+    def stores(self) -> list[Store]:
+        """Head office's stores; none when ``stores.csv`` is not there yet."""
+        current = self._current()
+        return current[1] if current else []
+
+    def refresh(self, db: Database) -> None:
+        current = self._current()
+        if current is None:
+            return  # no stores.csv: the fleet is the devices seen
+        version, stores = current
+        with self._lock:
+            if self._synced != version:
+                set_roster(db, stores)
+                self._synced = version
 
 
 def find_devices(db: Database, *, now: float, stale_after_s: float, where: FleetFilter = FleetFilter(),

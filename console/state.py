@@ -8,14 +8,13 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from litestar import Request
 
 from central import audit
 from central.commands import DeviceCommands
 from central.config import CentralConfig, ConsoleSection
-from central.content_files import Store, load_stores
+from central.content_files import Store
 from central.db import Database
 from central.fleet import Roster
 from central.headoffice import HeadOffice
@@ -91,6 +90,6 @@ class Console:
         return request.client.host if request.client else ""
 
     def stores(self) -> list[Store]:
-        """Head office's stores list (``stores.csv``); none when it is not there yet."""
-        root = Path(self.central.central.content_dir)
-        return load_stores(root) if (root / "stores.csv").exists() else []
+        """Head office's stores list (``stores.csv``, read again only when it changed); none when it is not
+        there yet."""
+        return self.roster.stores()

@@ -3,15 +3,12 @@ device accepts (from its health report). Only key ids are shown: no key, private
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litestar import Request, get
 from litestar.response import Template
 
 from central.content_files import ContentProblem
 from central.fleet import fleet
 from central.keys import Keyring, NoSigningKey, device_trust
-from central.stores import list_stores
 
 from .. import session
 from ..render import KEYS_ROLES, page
@@ -31,7 +28,7 @@ def keys_page(request: Request) -> Template:
     except (NoSigningKey, OSError, ValueError) as exc:  # an unsafe or unreadable key file: say which, show the rest
         active, held, problem = None, [], str(exc)
     try:
-        known = list_stores(Path(central.content_dir))
+        known = c.stores()
     except ContentProblem:
         known = []
     devices = device_trust(fleet(c.db, now=c.clock.time(), stale_after_s=central.stale_after_s, stores=known))

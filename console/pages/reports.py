@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 from litestar import Request, get
@@ -21,7 +20,6 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Response, Template
 
 from central import reports
-from central.content_files import load_stores
 from central.reports import Filters, PeriodError, Report
 
 from .. import session
@@ -101,8 +99,7 @@ def _run(request: Request, kind: Kind, q: Query) -> dict:
     c = session.console(request)
     user = request.state.user
     session.check_store(user, q.store)
-    root = Path(c.central.central.content_dir)
-    stores = load_stores(root) if (root / "stores.csv").exists() else []
+    stores = c.stores()
     mine = [s for s in stores if user.may_see_store(s.store)]
     names = reports.store_names(stores)
     own_only = user.role == "store_manager"

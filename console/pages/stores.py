@@ -33,7 +33,7 @@ def _root(request: Request) -> Path:
 def _visible(request: Request) -> tuple[list[Store], str]:
     """The stores this person may see, and the problem with stores.csv when it cannot be read."""
     try:
-        every = stores.list_stores(_root(request))
+        every = session.console(request).stores()
     except ContentProblem as exc:
         return [], "stores.csv cannot be read: " + "; ".join(exc.problems)
     return [s for s in every if request.state.user.may_see_store(s.store)], ""
