@@ -90,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(cfg.log, device=cfg.device.id, secrets=config_mod.secret_values(cfg))
 
-    from .display import configure_kivy
+    from .display import configure_kivy, fill_display
 
-    configure_kivy(kiosk_mode=plan.kind == "kiosk" and not args.windowed)
+    fullscreen = plan.kind == "kiosk" and not args.windowed
+    configure_kivy(kiosk_mode=fullscreen)
+    if fullscreen:
+        fill_display()
     from sync.agent import SyncAgent
 
     clock = SYSTEM
