@@ -129,7 +129,7 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     app = KioskApp(service, Translator(lang), store_name=name(),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
-                   maintenance=maintenance)
+                   maintenance=maintenance, privacy_url=cfg.kiosk.privacy_url)
 
     def reload(dt: float) -> None:
         engine.reload()
