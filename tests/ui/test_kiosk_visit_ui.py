@@ -316,3 +316,31 @@ def test_large_text_fits_on_these_screens(app, shots, name):
 
         assert min(key.height for key in screen(app, name).ids.keypad.children) >= dp(48)
     shot(shots, f"25-large-text-{name}")
+
+
+@pytest.mark.parametrize("lang", ("en", "bg"))
+def test_on_a_portrait_screen_consent_and_identify_stack_and_fit(app, shots, lang):
+    from kivy.core.window import Window
+
+    Window.size = (1080, 1920)
+    try:
+        advance(5)
+        app.set_language(lang)
+        tap(screen(app, "attract").ids.start)
+        advance(3)
+        identify = screen(app, "identify")
+        assert identify.ids.camera_side.height == 0 and identify.ids.keypad.width > 0.6 * Window.width
+        assert not labels_fit(identify)
+        shot(shots, f"26-identify-portrait-{lang}")
+        type_phone(app, "0899100104")
+        until(lambda: app.root.current in ("consent", "offers"))
+        if app.root.current == "offers":
+            app.change_consent()
+        advance(3)
+        consent = screen(app, "consent")
+        assert consent.ids.privacy.top <= consent.ids.purposes_scroll.y  # the notice below the choices
+        assert consent.ids.purposes.height <= consent.ids.purposes_scroll.height and not labels_fit(consent)
+        shot(shots, f"26-consent-portrait-{lang}")
+    finally:
+        Window.size = (1280, 720)
+        advance(5)
