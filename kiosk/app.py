@@ -160,6 +160,7 @@ class KioskApp(StoreApp):
 
     # --- chrome ------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:
+        self.last_touch = self.ticks()  # a shopper's choice: the idle timer starts again from it
         self.translator.set_language(code)
         self._load_slides(self.root.get_screen("attract"))
         self.camera_message = self._text(self._camera_note)
