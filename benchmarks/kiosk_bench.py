@@ -265,7 +265,7 @@ def qr_to_offers(app, key) -> None:
     app.qr_scanned(token)
     if app.root.current == "consent":
         app.save_consent({"personal_offers": True, "e_receipt": True, "marketing": False})
-    app.end_session()
+    app.reset()
     times = []
     for _ in range(30):
         camera = TimedFrames(empty, with_code, after_s=0.3)
@@ -273,7 +273,7 @@ def qr_to_offers(app, key) -> None:
         app.start_identify()
         drawn = wait_screen(app, "offers")
         times.append((drawn - camera.delivered_at) * 1000)
-        app.end_session()
+        app.reset()
         idle(2)
     times.sort()
     report(f"QR in front of camera -> offers drawn, returning shopper (p50 {statistics.median(times):.0f} ms)",
@@ -333,7 +333,7 @@ def sessions_child() -> None:
         app.save_consent({"personal_offers": True})
         app.send_to_phone(0)
         idle(1)
-        app.end_session()
+        app.reset()
         idle(1)
         if i in (100, 500, 1000):
             marks[i] = rss_mb()

@@ -32,6 +32,7 @@ from .store import (
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
 COUPON_SECRET = b"demo-chain-coupon-secret"
 SCRIPT_PHONE = "0899100101"  # Мария, c-0001
+PRIVACY_URL = "https://demo-coffee.example/privacy"  # the consent screen's QR code (.example: a made-up chain)
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
@@ -58,7 +59,7 @@ def run_kiosk(agent, demo: Demo, *, script: bool, exit_after: bool, shots: Path)
                                     phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
                                     store=(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY))
     app = KioskApp(service, Translator("en"), store_name=store_name(service.cache, CHAIN, STORE), camera=None,
-                   online=agent.connected.is_set)
+                   online=agent.connected.is_set, privacy_url=PRIVACY_URL)
 
     def reload(dt: float) -> None:
         engine.reload()

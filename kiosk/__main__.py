@@ -90,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(cfg.log, device=cfg.device.id, secrets=config_mod.secret_values(cfg))
 
-    from .display import configure_kivy
+    from .display import configure_kivy, fill_display
 
-    configure_kivy(kiosk_mode=plan.kind == "kiosk" and not args.windowed)
+    fullscreen = plan.kind == "kiosk" and not args.windowed
+    configure_kivy(kiosk_mode=fullscreen)
+    if fullscreen:
+        fill_display()
     from sync.agent import SyncAgent
 
     clock = SYSTEM
@@ -126,7 +129,7 @@ def run_kiosk(agent, plan: Plan, cfg: DeviceConfig, *, clock: Clock, lang: str, 
     app = KioskApp(service, Translator(lang), store_name=name(),
                    camera=None if source is None else (lambda: OpenCvCamera(source)), online=agent.connected.is_set,
                    idle_timeout_s=cfg.kiosk.idle_timeout_s, camera_preview=cfg.kiosk.camera_preview,
-                   maintenance=maintenance)
+                   maintenance=maintenance, privacy_url=cfg.kiosk.privacy_url)
 
     def reload(dt: float) -> None:
         engine.reload()

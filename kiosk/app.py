@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,9 @@ from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from decisions.identity import phone as phones
+from pos.qr import coupon_qr_png
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
 from .chrome import StoreApp
@@ -33,6 +35,7 @@ from .screens import (
     AttractScreen,
     ConsentScreen,
     CouponView,
+    GoodbyeScreen,
     IdentifyScreen,
     MaintenancePinScreen,
     MaintenanceRow,
@@ -42,13 +45,25 @@ from .screens import (
     OfferCard,
     OffersScreen,
 )
-from .session import KioskService
+from .session import Identified, KioskService
 
 KV_DIR = Path(__file__).parent / "kv"
-KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv", "maintenance.kv")
+KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv", "goodbye.kv", "maintenance.kv")
 CORNER_PX = 96  # the top-left square a technician presses
 LONG_PRESS_S = 3.0
 MAX_OFFERS = 6
+GOODBYE_S = 4.0  # the goodbye screen, before the attract screen is back for the next shopper
+SHOPPER_SCREENS = ("identify", "consent", "offers")  # where a shopper's visit is under way
+
+
+CAMERA_STOPPED = "The camera stopped working. Please enter your phone number."
+
+
+def qr_texture(png: bytes):
+    """A QR code's PNG as a texture that stays sharp when drawn larger."""
+    texture = CoreImage(io.BytesIO(png), ext="png", nocache=True).texture
+    texture.mag_filter = "nearest"
+    return texture
 
 
 class KioskApp(StoreApp):
@@ -59,11 +74,14 @@ class KioskApp(StoreApp):
     identified = BooleanProperty(False)  # a known shopper: their choices can be changed
     greeting = StringProperty("")
     camera_message = StringProperty("")
+    camera_on = BooleanProperty(False)  # scanning: the identify screen shows the camera beside the keypad
     phone_display = StringProperty("")
     phone_error = StringProperty("")
     menu_name = StringProperty("")
     menu_note = StringProperty("")
     preview_texture = ObjectProperty(None, allownone=True)
+    privacy_url = StringProperty("")
+    privacy_qr = ObjectProperty(None, allownone=True)
 
     maintenance_dots = StringProperty("")
     maintenance_message = StringProperty("")
@@ -72,9 +90,15 @@ class KioskApp(StoreApp):
     def __init__(self, service: KioskService, translator: Translator, *, store_name: str,
                  camera: Callable[[], FrameSource] | None, idle_timeout_s: float = 30.0,
                  camera_preview: bool = True, online: Callable[[], bool] = lambda: True,
-                 maintenance: MaintenanceService | None = None, **kwargs):
+                 maintenance: MaintenanceService | None = None, privacy_url: str = "", **kwargs):
         super().__init__(translator, store_name=store_name, online=online, **kwargs)
         self.service = service
+        self.default_language = translator.language  # each shopper starts here, whatever the last one chose
+        self.privacy_url = privacy_url
+        self._goodbye_at = 0.0
+        # What camera_message and phone_error say, kept to say it again when the shopper changes language
+        self._camera_note: str | Identified = ""
+        self._phone_note: Identified | None = None
         self.maintenance = maintenance
         self._long_press = None
         self._maintenance_staff = ""
@@ -96,16 +120,25 @@ class KioskApp(StoreApp):
         # No animated transition: a ScreenManager drops every touch while one runs, and a shopper
         # tapping fast would lose the first digits of their number.
         manager = ScreenManager(transition=NoTransition())
-        for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen(), MaintenancePinScreen(),
-                       MaintenanceScreen()):
+        for screen in (AttractScreen(), IdentifyScreen(), ConsentScreen(), OffersScreen(), GoodbyeScreen(),
+                       MaintenancePinScreen(), MaintenanceScreen()):
             manager.add_widget(screen)
         # Built once and refilled: a fresh card or dialog per shopper costs time and, for the
         # dialog, memory that Kivy gives back only slowly.
         self._cards = [OfferCard(index=i) for i in range(MAX_OFFERS)]
         self._coupon_dialog = CouponView()
+        self._privacy_code()
         self._load_slides(manager.get_screen("attract"))
         self.start_chrome()
         return manager
+
+    def on_privacy_url(self, app: object, url: str) -> None:
+        if self.root is not None:  # a texture needs the window: build() makes the first
+            self._privacy_code()
+
+    def _privacy_code(self) -> None:
+        """The consent screen's QR code to the full privacy notice; none without its address."""
+        self.privacy_qr = qr_texture(coupon_qr_png(self.privacy_url)) if self.privacy_url else None
 
     def start_chrome(self) -> None:
         super().start_chrome()
@@ -127,38 +160,71 @@ class KioskApp(StoreApp):
 
     # --- chrome ------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:
+        self.last_touch = self.ticks()  # a shopper's choice: the idle timer starts again from it
         self.translator.set_language(code)
         self._load_slides(self.root.get_screen("attract"))
+        self.camera_message = self._text(self._camera_note)
+        self.phone_error = self._text(self._phone_note)
         if self.root.current == "offers":
             self.show_offers()
+
+    def _text(self, note: str | Identified | None) -> str:
+        """A message in the screen's language: an msgid, or a refusal from identification."""
+        if not note:
+            return ""
+        if isinstance(note, str):
+            return self.tr(note)
+        text = self.tr(note.message)
+        return text.format(country=phones.country_name(note.region, self.translator.language)) if note.region \
+            else text
 
     def idle_limit_s(self) -> float:
         return self.idle_timeout_s
 
+    def idle_watched(self) -> bool:
+        # On the attract screen too once someone changed its language or text size: the next shopper
+        # must find the kiosk as it always is, even if the last one never went further.
+        return super().idle_watched() or not self._as_it_starts()
+
+    def _as_it_starts(self) -> bool:
+        return self.translator.language == self.default_language and not self.large_text
+
     def on_idle(self) -> None:
-        self.end_session()
+        if self.root.current in SHOPPER_SCREENS:
+            self.end_session()
+        else:
+            self.reset()
+
+    def _idle_tick(self, dt: float) -> None:
+        if self.root is not None and self.root.current == "goodbye":
+            if self.ticks() - self._goodbye_at >= GOODBYE_S:
+                self.reset()
+            return
+        super()._idle_tick(dt)
 
     def _go(self, screen: str) -> None:
-        self.last_touch = time.monotonic()
+        self.last_touch = self.ticks()
         self.root.current = screen
 
     # --- identify ----------------------------------------------------------------------------
     def start_identify(self) -> None:
-        self.phone_digits, self.phone_display, self.phone_error = "", "", ""
+        self.phone_digits, self.phone_display = "", ""
+        self._say_phone(None)
         self._go("identify")
         self._start_camera()
 
     def _start_camera(self) -> None:
         self._release_camera()
+        self._say_camera("")
         if self.camera_factory is None:
-            self.camera_message = self.tr("No camera here. Please enter your phone number.")
-            return
+            return  # a kiosk with no camera: the phone keypad alone, in the middle of the screen
         try:
             source = self.camera_factory()
         except CameraUnavailable:
-            self.camera_message = self.tr("No camera here. Please enter your phone number.")
+            self._say_camera(CAMERA_STOPPED)
             return
-        self.camera_message = self.tr("Hold your phone's code up to the camera")
+        self._say_camera("Hold your phone's code up to the camera")
+        self.camera_on = True
         if self.preview is not None:
             self.preview.start()
         self.scanner = QrScanner(source, on_code=self._on_scan, on_error=self._on_camera_error,
@@ -171,6 +237,7 @@ class KioskApp(StoreApp):
         if self.scanner is not None:
             self.scanner.request_stop()
             self._retiring, self.scanner = self.scanner, None
+        self.camera_on = False
         if self.preview is not None:
             self.preview.clear()
 
@@ -184,15 +251,26 @@ class KioskApp(StoreApp):
         Clock.schedule_once(lambda dt: self.qr_scanned(text))
 
     def _on_camera_error(self, message: str) -> None:  # the scanner's thread
-        Clock.schedule_once(lambda dt: setattr(
-            self, "camera_message", self.tr("The camera stopped working. Please enter your phone number.")))
+        Clock.schedule_once(lambda dt: self._camera_failed())
+
+    def _camera_failed(self) -> None:
+        self._stop_camera()  # the keypad takes the whole screen, with the reason above it
+        self._say_camera(CAMERA_STOPPED)
+
+    def _say_camera(self, note: str | Identified) -> None:
+        self._camera_note = note
+        self.camera_message = self._text(note)
+
+    def _say_phone(self, note: Identified | None) -> None:
+        self._phone_note = note
+        self.phone_error = self._text(note)
 
     def qr_scanned(self, text: str) -> None:
         if self.root.current != "identify":
             return
         result = self.service.identify_qr(text)
         if not result.ok:
-            self.camera_message = result.message
+            self._say_camera(result)
             return
         self._identified()
 
@@ -206,14 +284,14 @@ class KioskApp(StoreApp):
         self._phone_changed()
 
     def _phone_changed(self) -> None:
-        self.phone_error = ""
+        self._say_phone(None)
         preview = self.service.phone_preview(self.phone_digits) if self.phone_digits else None
         self.phone_display = preview.formatted if preview and preview.ok else self.phone_digits
 
     def phone_submit(self) -> None:
         result = self.service.identify_phone(self.phone_digits)
         if not result.ok:
-            self.phone_error = result.message
+            self._say_phone(result)
             return
         self._identified()
 
@@ -273,10 +351,8 @@ class KioskApp(StoreApp):
 
     def send_to_phone(self, index: int) -> None:
         coupon = self.service.send_to_phone(self._choices[index])
-        texture = CoreImage(io.BytesIO(coupon.qr_png), ext="png", nocache=True).texture
-        texture.mag_filter = "nearest"
         self.coupon_view = self._coupon_dialog
-        self.coupon_view.texture, self.coupon_view.code = texture, coupon.code
+        self.coupon_view.texture, self.coupon_view.code = qr_texture(coupon.qr_png), coupon.code
         self.coupon_view.open()
 
     # --- maintenance -----------------------------------------------------------------------------
@@ -353,7 +429,21 @@ class KioskApp(StoreApp):
 
     # --- goodbye ---------------------------------------------------------------------------------
     def end_session(self) -> None:
-        """Done, Back, or the idle timeout: nothing of the shopper stays on screen or in memory."""
+        """Done, Back, or the idle timeout: the goodbye screen, with nothing of the shopper left on screen or
+        in memory; after GOODBYE_S (or a touch) the attract screen is back as the next shopper expects it."""
+        self._forget()
+        self._goodbye_at = self.ticks()
+        self.root.current = "goodbye"
+
+    def reset(self) -> None:
+        """The attract screen as it starts: nobody's session, the kiosk's own language, normal text."""
+        self._forget()
+        self.root.current = "attract"
+        if self.large_text:
+            self.toggle_large_text()
+        self.set_language(self.default_language)
+
+    def _forget(self) -> None:
         self._stop_camera()
         if self.coupon_view is not None:
             # At once: while a fading view is up it swallows touches, and the next shopper's taps are lost.
@@ -364,13 +454,14 @@ class KioskApp(StoreApp):
         self._choices = ()
         self.phone_digits = ""
         self.personal = self.identified = False
-        self.greeting = self.phone_display = self.phone_error = self.countdown_text = ""
+        self.greeting = self.phone_display = self.countdown_text = ""
+        self._say_camera("")
+        self._say_phone(None)
         self._maintenance_pin = self._maintenance_staff = ""
         self.maintenance_dots = self.maintenance_message = self.maintenance_network = ""
         self.root.get_screen("offers").ids.cards.clear_widgets()
         for card in self._cards:
             card.wipe()
-        self.root.current = "attract"
 
     def on_stop(self) -> None:
         self._stop_camera()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kivy.app import App
@@ -34,12 +34,14 @@ class StoreApp(App):
     countdown_s = 5  # the countdown shows for the last seconds
     countdown_msgid = "Ending in {seconds} s"
 
-    def __init__(self, translator: Translator, *, store_name: str, online, **kwargs):
+    def __init__(self, translator: Translator, *, store_name: str, online,
+                 ticks: Callable[[], float] = time.monotonic, **kwargs):
         super().__init__(**kwargs)
         self.translator = translator
         self.store_name = store_name
         self.is_online = online
-        self.last_touch = time.monotonic()
+        self.ticks = ticks  # seconds for the idle timer: time.monotonic, or a test's clock
+        self.last_touch = ticks()
         self._chrome_events: list = []
         self._loaded_kv: list[str] = []
         translator.bind(lambda _lang: setattr(self, "lang_version", translator.version))
@@ -50,6 +52,10 @@ class StoreApp(App):
     def on_idle(self) -> None:
         """The screen has been left alone for ``idle_limit_s``."""
         raise NotImplementedError
+
+    def idle_watched(self) -> bool:
+        """Does the idle timer run on the screen shown now? Not where nobody is using it."""
+        return self.root.current != self.home_screen
 
     def start_chrome(self) -> None:
         """Call from build(): watch touches and keys, tick the idle timer, follow the online flag."""
@@ -102,22 +108,22 @@ class StoreApp(App):
         self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
 
     def _touched(self, *args: object) -> bool:
-        self.last_touch = time.monotonic()
+        self.last_touch = self.ticks()
         self.countdown_text = ""
         return False  # let the touch go on to the widgets
 
     def _key(self, window: object, key: int, *args: object) -> bool:
-        self.last_touch = time.monotonic()  # a barcode scanner typing a code counts as activity
+        self.last_touch = self.ticks()  # a barcode scanner typing a code counts as activity
         return key == 27  # Esc from a keyboard or a scanner must not quit the app
 
     def _idle_tick(self, dt: float) -> None:
-        if self.root is None or self.root.current == self.home_screen:
+        if self.root is None or not self.idle_watched():
             self.countdown_text = ""
             return
-        left = self.idle_limit_s() - (time.monotonic() - self.last_touch)
+        left = self.idle_limit_s() - (self.ticks() - self.last_touch)
         if left <= 0:
             self.on_idle()
-        elif left <= self.countdown_s:
+        elif left <= self.countdown_s and self.root.current != self.home_screen:
             self.countdown_text = self.tr(self.countdown_msgid).format(seconds=math.ceil(left))
         else:
             self.countdown_text = ""

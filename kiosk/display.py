@@ -66,3 +66,29 @@ def configure_kivy(*, kiosk_mode: bool, width: int = 1280, height: int = 720) ->
     else:
         Config.set("graphics", "width", str(width))
         Config.set("graphics", "height", str(height))
+
+
+def fill_display() -> None:
+    """Make the fullscreen window cover the whole display, with or without a window manager.
+
+    SDL's fullscreen-desktop window asks the window manager to fill the screen. On a plain X display with
+    none (a kiosk's X session, Xvfb) nobody does: the X window stays at its first 800x600 while Kivy lays
+    out for the display's size, and the right of every screen is cut off. SDL reports the display's size
+    all the same, so the window takes it itself: borderless, at the top left, that size. A compositor
+    (cage) that sizes its windows itself is not changed by this.
+    """
+    from kivy.core.window import Window
+
+    size = tuple(Window.system_size)  # the display's, as SDL gives a fullscreen-desktop window
+
+    def fit(window: object, system_size: tuple[int, int]) -> None:
+        # Once the window is out of fullscreen and back at its own size (an event from the X server):
+        # setting the size before that would set the size Kivy already thinks it has, which does nothing.
+        if tuple(system_size) != size:
+            Window.unbind(system_size=fit)
+            Window.system_size = size
+
+    Window.bind(system_size=fit)
+    Window.borderless = True
+    Window.left, Window.top = 0, 0
+    Window.fullscreen = False

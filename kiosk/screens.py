@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.modalview import ModalView
@@ -48,6 +50,15 @@ class IdentifyScreen(Screen):
     pass
 
 
+class PurposeRow(ToggleButtonBehavior, BoxLayout):
+    """One consent purpose: what it is, what it means, and a switch that says "On" or "Off" in words
+    (kiosk/kv/consent.kv); the whole row is the touch target. ``state`` is 'down' when on."""
+
+    purpose = StringProperty("")
+    title = StringProperty("")
+    detail = StringProperty("")
+
+
 class ConsentScreen(Screen):
     def show(self, consents: dict[str, str]) -> None:
         """Pre-set each purpose to the shopper's current choice (nothing ticked for a new shopper)."""
@@ -57,6 +68,15 @@ class ConsentScreen(Screen):
 
 class OffersScreen(Screen):
     pass
+
+
+class GoodbyeScreen(Screen):
+    """Thanks the shopper for a moment after their session ended; a touch brings the next shopper's
+    attract screen at once."""
+
+    def on_touch_down(self, touch) -> bool:
+        App.get_running_app().reset()
+        return True
 
 
 class OfferCard(BoxLayout):

@@ -61,7 +61,8 @@ class Store:
 @dataclass
 class Identified:
     ok: bool
-    message: str = ""
+    message: str = ""  # an msgid of the kiosk's catalogues (the phone or QR module's English message)
+    region: str | None = None  # fills in phones.INVALID_IN: the country a number is not valid in
     first_name: str | None = None  # only shown after consent
     known: bool = False
 
@@ -132,7 +133,7 @@ class KioskService:
     def identify_phone(self, digits: str) -> Identified:
         result = phones.normalise(digits, self.store.country)
         if not result.ok:
-            return Identified(False, result.message)
+            return Identified(False, phones.INVALID_IN if result.region else result.message, region=result.region)
         digest = phones.phone_hash(result.e164, self.phone_key)
         return self._identified("phone_hash", digest, "phone", proof=("phone_hash", digest))
 

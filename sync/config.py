@@ -175,8 +175,11 @@ class KioskSection:
     camera: str = "0"  # an OpenCV camera index or device path; "none" for the phone keypad only
     camera_preview: bool = True  # show the live camera picture while scanning; false for privacy
     idle_timeout_s: float = 30.0  # a session with no touch for this long ends (countdown in the last 5 s)
+    privacy_url: str = ""  # the full privacy notice, a QR code on the consent screen; empty: "ask at the counter"
 
     def __post_init__(self) -> None:
+        if self.privacy_url and not self.privacy_url.startswith(("https://", "http://")):
+            raise ConfigError(f"[kiosk] privacy_url: {self.privacy_url!r} is not an http(s) address")
         if self.idle_timeout_s < 10:
             raise ConfigError("[kiosk] idle_timeout_s: must be at least 10 (the countdown alone takes 5)")
 

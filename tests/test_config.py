@@ -147,6 +147,12 @@ def test_kiosk_section_reads_and_checks_its_keys(tmp_path):
     path.write_text("[kiosk]\nidle_timeout_s = 3\n")
     with pytest.raises(ConfigError, match=r"\[kiosk\] idle_timeout_s"):
         load(path, env={})
+    assert cfg.kiosk.privacy_url == ""  # no notice configured: the consent screen says to ask at the counter
+    path.write_text('[kiosk]\nprivacy_url = "https://acme.example/privacy"\n')
+    assert load(path, env={}).kiosk.privacy_url == "https://acme.example/privacy"
+    path.write_text('[kiosk]\nprivacy_url = "acme.example/privacy"\n')
+    with pytest.raises(ConfigError, match=r"\[kiosk\] privacy_url"):
+        load(path, env={})
 def test_signage_section_checks_rotation_and_display_times(tmp_path: Path):
     config = load(write(tmp_path, '[signage]\nrotation = 90\ndisplay_on = "06:30"\ndisplay_off = "23:00"\n'), env={})
     assert (config.signage.rotation, config.signage.display_on, config.signage.display_off) == (90, "06:30", "23:00")

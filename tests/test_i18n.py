@@ -14,6 +14,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from decisions.context import DEFAULT_DAYPARTS, SKY_WORDS, TEMPERATURE_BANDS
+from decisions.identity import phone, qr
 from decisions.rfm import TIERS
 from kiosk.i18n import LOCALE_DIR, Translator, catalog_path, format_price
 
@@ -26,11 +27,11 @@ MSGIDS = [
     "Scan your code",
     "Hold your phone's code up to the camera",
     "Enter your phone number",
+    "Type the number you gave us at the till or in our app.",
     "Continue",
     "Delete",
     "Back",
     "Done",
-    "No camera here. Please enter your phone number.",
     "The camera stopped working. Please enter your phone number.",
     "Looking you up…",
     "Your choices",
@@ -40,6 +41,14 @@ MSGIDS = [
     "We use your purchase history only for what you allow. You can change this at any time.",
     "No thanks",
     "Save my choices",
+    "On",
+    "Off",
+    "We use what you buy here to pick offers for you and greet you by name.",
+    "Your receipt comes to your phone instead of on paper.",
+    "News and offers by SMS and e-mail. You can stop them at any time.",
+    "Privacy notice",
+    "Scan to read how we use your data and your rights.",
+    "Ask at the counter for our full privacy notice.",
     "Hello, {name}!",
     "Hello!",
     "Offers for you",
@@ -49,6 +58,8 @@ MSGIDS = [
     "Scan this code with your phone to keep the coupon",
     "Code: {code}",
     "Ending in {seconds} s",
+    "Thank you, see you soon!",
+    "Your details have been cleared from this screen.",
     "Offline: offers from this store's copy",
     "Large text",
     "Language",
@@ -129,6 +140,9 @@ def engine_vocabulary() -> set[str]:
 
 
 REASONS, REASON_PLURALS = engine_reasons()
+# Every refusal identification can give a shopper: the screens show it translated (issue 16: none were)
+IDENTITY_REFUSALS = ({qr.MESSAGES[r] for r in qr.REASONS} | {phone.MESSAGES[r] for r in phone.REASONS}
+                     | {phone.INVALID_IN})
 VOCABULARY = engine_vocabulary()
 TRANSLATED = ("bg", "ru")
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -155,7 +169,7 @@ def tr() -> Translator:
 def test_catalog_parses_with_exactly_the_kiosk_messages(lang):
     catalog = load(lang)
     ids = {m.id for m in catalog if m.id}
-    assert ids == set(MSGIDS) | {PLURAL} | REASONS | REASON_PLURALS | VOCABULARY
+    assert ids == set(MSGIDS) | {PLURAL} | REASONS | REASON_PLURALS | VOCABULARY | IDENTITY_REFUSALS
     assert not [m.id for m in catalog if m.id and m.fuzzy], "fuzzy entries are dropped at run time"
     assert str(catalog.locale) == lang
 
@@ -177,6 +191,28 @@ def test_every_message_is_translated_into_cyrillic_with_its_placeholders(lang, m
     assert CYRILLIC.search(text), f"{lang}: {text!r} has no Cyrillic"
     assert placeholders(text) == placeholders(msgid)
     assert Translator(lang).gettext(msgid) == text
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+@pytest.mark.parametrize("msgid", sorted(IDENTITY_REFUSALS))
+def test_every_identification_refusal_is_translated(lang, msgid):
+    text = Translator(lang).gettext(msgid)
+    assert text != msgid and CYRILLIC.search(text), f"{lang}: {msgid!r} is untranslated"
+    assert placeholders(text) == placeholders(msgid)
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "12", "0899", "0888 12", "0899 100 101 000 000", "+1 999 555 0123",
+                                   "+999 123 456", "+359 899 100 101 ext. 5", "0" * 70])
+def test_a_phone_refusal_is_always_one_of_the_translated_messages(typed):
+    result = phone.normalise(typed, "BG")
+    assert not result.ok
+    if result.region:
+        assert result.message == phone.INVALID_IN.format(country=phone.country_name(result.region))
+        assert Translator("bg").gettext(phone.INVALID_IN).format(
+            country=phone.country_name(result.region, "bg")) in ("Този номер не е валиден в България.",
+                                                                   "Този номер не е валиден в Съединени щати.")
+    else:
+        assert result.message in IDENTITY_REFUSALS
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)

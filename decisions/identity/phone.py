@@ -31,9 +31,11 @@ MESSAGES = {
     "too_long": "That number looks too long.",
     "invalid_length": "That number doesn't have the right number of digits.",
     "invalid_country_code": "That country code isn't right. Check the digits after the +.",
-    "invalid": "That number isn't valid.",  # with a country when one is known: "... isn't valid in Bulgaria."
+    "invalid": "That number isn't valid.",  # with a country when one is known: INVALID_IN
 }
 REASONS = frozenset(MESSAGES) - {"ok"}
+INVALID_IN = "That number isn't valid in {country}."
+"""``invalid`` with the country the number was read in; a screen names it in its own language (:func:`country_name`)."""
 
 _E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
 _KEYPAD = frozenset("0123456789+")
@@ -60,11 +62,13 @@ class PhoneResult:
     e164: str | None = field(repr=False)
     formatted: str | None = field(repr=False)
     reason: str
-    message: str
+    message: str  # in English; the msgid of the screens' catalogues (with INVALID_IN, ``region`` fills it in)
+    region: str | None = None  # the country an ``invalid`` number was read in, when known
 
 
-def _refused(reason: str, message: str | None = None) -> PhoneResult:
-    return PhoneResult(ok=False, e164=None, formatted=None, reason=reason, message=message or MESSAGES[reason])
+def _refused(reason: str, region: str | None = None) -> PhoneResult:
+    message = INVALID_IN.format(country=country_name(region)) if region else MESSAGES[reason]
+    return PhoneResult(ok=False, e164=None, formatted=None, reason=reason, message=message, region=region)
 
 
 def store_region(code: str) -> str:
@@ -109,20 +113,26 @@ def normalise(raw: str, default_region: str) -> PhoneResult:
     if possible != ValidationResult.IS_POSSIBLE:
         return _refused(_NOT_POSSIBLE.get(possible, "invalid"))
     if not phonenumbers.is_valid_number(number):
-        country = _country_name(number.country_code, default_region)
-        return _refused("invalid", f"That number isn't valid in {country}." if country else None)
+        return _refused("invalid", _region(number.country_code, default_region))
     home = phonenumbers.country_code_for_region(default_region)
     style = PhoneNumberFormat.NATIONAL if number.country_code == home else PhoneNumberFormat.INTERNATIONAL
     return PhoneResult(ok=True, e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
                        formatted=phonenumbers.format_number(number, style), reason="ok", message=MESSAGES["ok"])
 
 
-def _country_name(country_code: int, default_region: str) -> str:
-    """The English name of the country a calling code belongs to ("" when unknown)."""
+def _region(country_code: int, default_region: str) -> str | None:
+    """The region a calling code belongs to (the store's own for its own code), None when unknown."""
     region = default_region if phonenumbers.country_code_for_region(default_region) == country_code else (
         phonenumbers.region_code_for_country_code(country_code))
+    return region if region and region != "ZZ" and region in Locale("en").territories else None
+
+
+def country_name(region: str, lang: str = "en") -> str:
+    """A region's name in ``lang`` for :data:`INVALID_IN` ("the Netherlands", "България", "Болгария")."""
     # Babel's CLDR names, not phonenumbers.geocoder: the geocoder's import alone costs a kiosk 100 MB.
-    name = Locale("en").territories.get(region, "") if region and region != "ZZ" else ""
+    name = Locale(lang).territories.get(region, region)
+    if lang != "en":
+        return name
     return f"the {name}" if name.startswith("United ") or name.endswith(_THE_ENDINGS) or name in _THE else name
 
 

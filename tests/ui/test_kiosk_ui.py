@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,12 +12,14 @@ from support import reachable
 from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
 from decisions.identity import qr
+from kiosk.app import GOODBYE_S
 from kiosk.camera import FileFrames
 from sync.clock import FixedClock
 from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
 KEY = signing.generate_private_key()
+TICKS = FixedClock(1000.0)  # the idle timer's seconds: stepped by the tests, never waited for
 
 
 def qr_frame(text: str) -> np.ndarray:
@@ -31,15 +32,14 @@ def qr_frame(text: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), KEY, FixedClock(NOW))
+    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), KEY, FixedClock(NOW), ticks=TICKS.time)
     yield kiosk
     close_kiosk(kiosk)
 
 
 @pytest.fixture(autouse=True)
 def fresh(app):
-    app.end_session()
-    app.set_language("en")
+    app.reset()
     app.camera_factory = None
     advance(3)
     yield
@@ -93,7 +93,7 @@ def test_the_live_camera_picture_shows_while_scanning(app, shots):
 def test_invalid_phone_number_shows_the_error(app, shots):
     tap(screen(app, "attract").ids.start)
     identify = screen(app, "identify")
-    assert "No camera here" in app.camera_message  # no camera: phone-only mode
+    assert not app.camera_on and identify.ids.camera_side.width == 0  # no camera: phone-only mode
     keys = {b.text: b for b in identify.ids.keypad.children}
     for digit in "0899":
         tap(keys[digit])
@@ -154,9 +154,11 @@ def phone_to_offers(app, digits: str) -> bool:
 def test_idle_timeout_wipes_the_session(app):
     phone_to_offers(app, "0899100101")
     assert app.greeting == "Hello, Мария!" and screen(app, "offers").ids.choices.text == "Your choices"
-    app.last_touch = time.monotonic() - (app.idle_timeout_s - 3)  # 3 s left
+    TICKS.advance(app.idle_timeout_s - 3)  # 3 s left
     until(lambda: app.countdown_text.startswith("Ending in"))
-    app.last_touch = time.monotonic() - app.idle_timeout_s - 1
+    TICKS.advance(4)
+    until(lambda: app.root.current == "goodbye")
+    TICKS.advance(GOODBYE_S)
     until(lambda: app.root.current == "attract")
     gc.collect()
     assert not reachable(app, "Мария") and not reachable(app, "c-0001")
@@ -195,7 +197,7 @@ def test_large_text_makes_the_text_bigger(app):
 
 def test_a_returning_shopper_can_change_their_choices(app):
     phone_to_offers(app, "0899100103")
-    app.end_session()
+    app.reset()
     assert not phone_to_offers(app, "0899100103")  # chose last time: straight to the offers
     tap(screen(app, "offers").ids.choices)
     until(lambda: app.root.current == "consent")
@@ -210,12 +212,15 @@ def test_a_portrait_screen_stacks_what_a_landscape_one_puts_side_by_side(app, sh
     Window.size = (720, 1280)
     try:
         advance(5)
+        app.camera_factory = lambda: FileFrames([np.full((720, 1280, 3), 200, np.uint8)], fps=20)
         tap(screen(app, "attract").ids.start)
         identify = screen(app, "identify")
+        advance(3)
         assert identify.ids.keypad.top < identify.ids.camera_status.y  # the keypad below the camera
         assert identify.ids.keypad.width > 0.8 * Window.width
         shot(shots, "08-identify-portrait")
-        app.end_session()
+        app.reset()
+        app.camera_factory = None
         # Димитър's first visit today: Maria's, earlier in this module, have used up her morning combo's daily cap
         phone_to_offers(app, "0899100105")
         offers = screen(app, "offers")

@@ -33,10 +33,10 @@ def device(app, start_agent, responder, broker):
     app.maintenance = MaintenanceService(app.service.cache, device="kiosk-1", store="s001",
                                          broker=("127.0.0.1", broker.port), health=agent.health,
                                          clock=app.service.clock)
-    app.end_session()
+    app.reset()
     advance(3)
     yield agent
-    app.end_session()
+    app.reset()
     app.maintenance = None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+PRIVACY_URL = "https://demo-coffee.example/privacy"
+
 
 def advance(frames: int = 3) -> None:
     from kivy.base import EventLoop
@@ -39,8 +41,9 @@ def shot(shots: Path, name: str) -> Path:
     return Path(path)
 
 
-def open_kiosk(store: Path, qr_key, clock):
-    """The kiosk app on the demo store (no broker) on ``clock``, laid out at 1280x720; ``close_kiosk`` when done."""
+def open_kiosk(store: Path, qr_key, clock, *, ticks=None, privacy_url: str = PRIVACY_URL):
+    """The kiosk app on the demo store (no broker) on ``clock``, laid out at 1280x720; ``close_kiosk`` when done.
+    ``ticks``: the idle timer's seconds (a FixedClock's ``time`` to step it without waiting)."""
     from kivy.core.window import Window  # after conftest set DISPLAY
 
     from demo.kiosk import offline_store
@@ -50,12 +53,14 @@ def open_kiosk(store: Path, qr_key, clock):
 
     Window.size = (1280, 720)
     service = offline_store(store, clock=clock, qr_keys=signing.TrustedKeys([qr_key.public_key()]))
-    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30)
+    timer = {"ticks": ticks} if ticks else {}
+    kiosk = KioskApp(service, Translator("en"), store_name="Demo Coffee & Bakery", camera=None, idle_timeout_s=30,
+                     privacy_url=privacy_url, **timer)
     kiosk._run_prepare()
     advance(5)
     return kiosk
 
 
 def close_kiosk(kiosk) -> None:
-    kiosk.end_session()
+    kiosk.reset()
     kiosk.detach()  # one window per process: leave it (and the kv Builder) as found for the next app
