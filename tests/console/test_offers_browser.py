@@ -1,0 +1,191 @@
+"""The Offers pages in a real browser (Debian's chromium): a marketer creates an offer with a condition built in the
+builder and copy in en, bg and ru, sees the device's check refuse a typo as they type, fixes it and saves it as
+ready; a value the device's own loader refuses cannot be saved as ready (it can as a draft, which stays out of the
+draft playbook); a live offer edited in the text view and paused. Screenshots per step in test-output/console/."""
+
+from __future__ import annotations
+
+import pytest
+from console_support import Server
+from playwright.sync_api import Page, expect
+from test_browser import go, shot, sign_in
+
+from central import audit, offer_drafts
+from decisions.conditions import PlaybookError
+from decisions.context import DEFAULT_DAYPARTS
+from decisions.playbook import compile_offer
+
+PRODUCTS = """\
+- sku: TEA-001
+  name: {en: Mountain tea, bg: Мурсалски чай, ru: Горный чай}
+  category: tea
+- sku: COF-003
+  name: {en: Cappuccino, bg: Капучино, ru: Капучино}
+  category: coffee
+"""
+OFFERS = """\
+- id: OFF-MORNING
+  priority: 90
+  channels: [kiosk, signage]
+  title: {en: Cappuccino for €2, bg: Капучино за 2 €, ru: Капучино за 2 €}
+  sku: COF-003
+  conditions:
+    all:
+    - daypart: morning
+    - not: {weather: storm}
+  discount: {percent: 10}
+- id: OFF-SUMMER
+  priority: 40
+  channels: [kiosk]
+  title: {en: Summer tea, bg: Летен чай, ru: Летний чай}
+  sku: TEA-001
+  schedule: {from: '2026-06-01', to: '2026-08-31'}
+"""
+PROBLEMS = "#offer-problems"
+
+
+@pytest.fixture(scope="module")
+def chain(server: Server) -> Server:
+    """Head office's products and two live offers; a week of OFF-MORNING's rollups (the server's clock: 2026-11-23)."""
+    (server.headoffice / "chain").mkdir(exist_ok=True)
+    (server.headoffice / "chain" / "products.yaml").write_text(PRODUCTS)
+    (server.headoffice / "chain" / "offers.yaml").write_text(OFFERS)
+    server.db.executemany(
+        "INSERT INTO rollup_offers (day, store, offer, arm, impressions, sends, redemptions)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [("2026-11-20", "s001", "OFF-MORNING", "none", 100, 9, 5),
+         ("2026-11-23", "s002", "OFF-MORNING", "none", 20, 2, 2),
+         ("2026-11-23", "s002", "OFF-MORNING", "holdout", 30, 0, 0),  # held out: saw nothing
+         ("2026-11-10", "s001", "OFF-MORNING", "none", 999, 99, 99)])  # before last week
+    return server
+
+
+def _row(page: Page, offer_id: str, scope: str = "chain"):
+    return page.locator(f"tr[data-offer='{scope}/{offer_id}']")
+
+
+def test_marketer_creates_an_offer_with_a_condition_and_copy_in_three_languages(page: Page, chain: Server):
+    sign_in(page, chain, "mia")
+    go(page, "Offers")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Offers")
+    morning = _row(page, "OFF-MORNING")
+    expect(morning).to_contain_text("Live")
+    expect(morning.locator("td[data-label=Impressions]")).to_have_text("120")
+    expect(morning.locator("td[data-label=Redeemed]")).to_have_text("7")
+    expect(morning.locator("td[data-label=Dayparts]")).to_have_text("morning")
+    expect(morning.locator("td[data-label=Channels]")).to_contain_text("signage")
+    expect(_row(page, "OFF-SUMMER")).to_contain_text("Ended")
+    shot(page, "offers-1-list")
+
+    page.get_by_role("link", name="New offer").click()
+    page.get_by_label("Offer id").fill("OFF-RAINY-TEA")
+    page.get_by_label("Priority").fill("65")
+    page.get_by_label("signage").check()
+    page.locator("#sku").fill("TEA-001")
+    page.get_by_label("Title (en)").fill("Rainy morning? Mountain tea −20%")
+    expect(page.locator("#flag-title-bg")).to_have_text("missing")
+    expect(page.locator("#flag-title-ru")).to_have_text("missing")
+    expect(page.locator(PROBLEMS)).to_contain_text("field 'title': no text in bg, ru")
+    page.get_by_role("button", name="Add a condition").click()
+    expect(page.get_by_label("Condition", exact=True)).to_have_value("daypart")
+    page.get_by_role("button", name="Combine with another").click()
+    expect(page.locator("fieldset.cond.leaf")).to_have_count(2)
+    page.locator("select[name='c.1.kind']").select_option("weather")
+    page.locator("input[name='c.1.value']").fill("")
+    page.locator("input[name='c.1.value']").press_sequentially("drizzle", delay=20)
+    expect(page.locator(PROBLEMS)).to_contain_text(
+        "offer OFF-RAINY-TEA: field 'conditions.all[1].weather': 'drizzle' is not one of clear, cloudy, rain, snow,"
+        " storm")
+    shot(page, "offers-2-typo-refused-as-typed")
+
+    page.locator("input[name='c.1.value']").fill("rain")
+    expect(page.locator(PROBLEMS)).not_to_contain_text("drizzle")
+    page.get_by_label("Title (bg)").fill("Дъждовна сутрин? Мурсалски чай −20%")
+    expect(page.locator("#flag-title-bg")).to_have_text("")
+    page.get_by_label("Title (ru)").fill("Дождливое утро? Горный чай −20%")
+    page.get_by_role("textbox", name="Discount").fill("20")
+    page.get_by_label("Per customer per day").fill("1")
+    expect(page.locator(PROBLEMS)).to_have_text("A device would accept this offer.")
+    expect(page.locator("#flag-title-ru")).to_have_text("")
+    shot(page, "offers-3-fixed")
+
+    page.get_by_role("button", name="Save as ready to publish").click()
+    expect(page.get_by_role("status")).to_have_text("Offer OFF-RAINY-TEA is ready to publish.")
+    row = _row(page, "OFF-RAINY-TEA")
+    expect(row).to_contain_text("Draft")
+    expect(row).to_contain_text("change ready to publish")
+    expect(row.locator("td[data-label=Dayparts]")).to_have_text("morning")
+    shot(page, "offers-4-saved")
+
+    saved = offer_drafts.get_draft(chain.db, "chain", "OFF-RAINY-TEA")
+    assert saved.ready and not saved.paused and saved.updated_by == "mia"
+    assert saved.body == {
+        "id": "OFF-RAINY-TEA", "priority": 65, "channels": ["kiosk", "signage"],
+        "title": {"en": "Rainy morning? Mountain tea −20%", "bg": "Дъждовна сутрин? Мурсалски чай −20%",
+                  "ru": "Дождливое утро? Горный чай −20%"},
+        "sku": "TEA-001", "conditions": {"all": [{"daypart": "morning"}, {"weather": "rain"}]},
+        "caps": {"per_customer_per_day": 1}, "discount": {"percent": 20}}
+    compile_offer(saved.body, DEFAULT_DAYPARTS)  # the engine loads it as saved
+    playbook = offer_drafts.draft_playbook(chain.db, chain.headoffice)
+    assert [o["id"] for o in playbook["chain"]] == ["OFF-MORNING", "OFF-SUMMER", "OFF-RAINY-TEA"]
+    assert ("offer.ready", "offer/chain/OFF-RAINY-TEA") in [
+        (e.action, e.scope) for e in audit.entries(chain.db, limit=50, actor="mia")]
+
+
+def test_a_value_the_device_refuses_cannot_be_saved_as_ready(page: Page, chain: Server):
+    sign_in(page, chain, "mia")
+    page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-MORNING")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Offer OFF-MORNING")
+    page.get_by_label("Priority").fill("1200")
+    refusal = "offer OFF-MORNING: field 'priority': must be a whole number from 0 to 999"
+    expect(page.locator(PROBLEMS)).to_contain_text(refusal)
+    page.get_by_role("button", name="Save as ready to publish").click()
+    expect(page.get_by_role("alert").first).to_have_text(
+        "Not saved as ready: a device would refuse this offer. Fix what is listed below, or save it as a draft.")
+    expect(page.locator(PROBLEMS)).to_contain_text(refusal)
+    expect(page.get_by_label("Priority")).to_have_value("1200")  # what was typed stays, to be fixed
+    shot(page, "offers-5-refused-as-ready")
+    assert offer_drafts.get_draft(chain.db, "chain", "OFF-MORNING") is None
+    with pytest.raises(PlaybookError, match="priority: must be a whole number from 0 to 999"):
+        compile_offer({**offer_drafts.live_offers(chain.headoffice)[("chain", "OFF-MORNING")].body, "priority": 1200},
+                      DEFAULT_DAYPARTS)  # the engine's own load refuses the same value
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Offer OFF-MORNING is saved as a draft (not ready to publish).")
+    expect(_row(page, "OFF-MORNING")).to_contain_text("draft not ready")
+    draft = offer_drafts.get_draft(chain.db, "chain", "OFF-MORNING")
+    assert not draft.ready and draft.body["priority"] == 1200
+    morning = offer_drafts.draft_playbook(chain.db, chain.headoffice)["chain"][0]
+    assert morning["id"] == "OFF-MORNING" and morning["priority"] == 90  # the live offer, not the draft
+
+    page.get_by_role("row", name="OFF-MORNING").get_by_role("button", name="Discard draft").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "The draft of OFF-MORNING is discarded; the live offer stays as it is.")
+    assert offer_drafts.get_draft(chain.db, "chain", "OFF-MORNING") is None
+
+
+def test_a_power_user_edits_the_condition_as_text_and_pauses_an_offer(page: Page, chain: Server):
+    sign_in(page, chain, "ada")
+    page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-MORNING")
+    expect(page.locator("fieldset.cond")).to_have_count(3)  # the group, morning, not storm
+    expect(page.locator("input[name='c.1.not']")).to_be_checked()
+    page.get_by_text("Text view").click()
+    page.get_by_role("button", name="Edit as text").click()
+    text = page.get_by_label("Condition as text")
+    expect(text).to_have_value("all:\n- daypart: morning\n- not:\n    weather: storm\n")
+    text.fill("any:\n- daypart: [morning, lunch\n")
+    expect(page.locator(PROBLEMS)).to_contain_text("conditions: not readable as YAML")
+    text.fill("any:\n- daypart: [morning, lunch]\n- not:\n    not:\n      weather: storm\n")
+    expect(page.locator(PROBLEMS)).to_have_text("A device would accept this offer.")
+    shot(page, "offers-6-text-view")
+    page.get_by_role("button", name="Save as ready to publish").click()
+    expect(page.get_by_role("status")).to_have_text("Offer OFF-MORNING is ready to publish.")
+    expect(_row(page, "OFF-MORNING")).to_contain_text("change ready to publish")
+    expect(_row(page, "OFF-MORNING").locator("td[data-label=Dayparts]")).to_have_text("morning lunch")
+
+    _row(page, "OFF-MORNING").get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("status")).to_have_text("Offer OFF-MORNING will be paused at the next publish.")
+    shot(page, "offers-7-paused")
+    assert "OFF-MORNING" not in [o["id"] for o in offer_drafts.draft_playbook(chain.db, chain.headoffice)["chain"]]
+    assert [e.action for e in audit.entries(chain.db, limit=2, actor="ada")] == ["offer.pause", "offer.ready"]
