@@ -24,7 +24,7 @@ from pathlib import Path
 from sync.protocol.acceptance import Known, check_content
 from sync.protocol.content import ContentError, validate
 
-from .content_files import Store, load_stores, section_items
+from .content_files import Store, section_items
 from .db import Database
 
 DEFAULT_LANGUAGES = ("en", "bg", "ru")  # the copy columns when no product names a language yet
@@ -88,10 +88,10 @@ def lineage(stores: list[Store], scope: str) -> list[str]:
     return ["chain", scope] if kind == "region" else ["chain"]
 
 
-def known_for(root: Path, scope: str) -> Known:
+def known_for(root: Path, stores: list[Store], scope: str) -> Known:
     """What an offer of ``scope`` may name: the products of its scope and those above it (every device it reaches
-    holds them), and the chain's languages, those the product names use."""
-    stores = load_stores(root) if (root / "stores.csv").exists() else []
+    holds them), and the chain's languages, those the product names use; ContentProblem when a products file
+    cannot be read."""
     products = section_items(root, "products")
     merged: dict[str, dict] = {}
     for s in lineage(stores, scope):

@@ -6,6 +6,7 @@ saved as ready. Every save, pause, resume and discard is in the audit log."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from central.offer_drafts import Live, OfferRefused
 from decisions.conditions import LEAVES
 from decisions.context import CHANNELS, WEEKDAYS
 from decisions.playbook import CAP_KEYS
+from sync.protocol.acceptance import Known
 
 from .. import offer_form, session
 from ..render import OFFERS_ROLES, done, page
@@ -44,6 +46,28 @@ def _root(request: Request) -> Path:
     return Path(session.console(request).central.central.content_dir)
 
 
+@dataclass(frozen=True)
+class Files:
+    """What head office's files tell the form: the stores, what an offer of the scope may name, and why they
+    could not be read (then nothing can be saved as ready: the check would have nothing to check against)."""
+
+    stores: list[Store]
+    known: Known
+    problems: list[str]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return offer_drafts.languages(self.known)
+
+
+def _files(request: Request, scope: str) -> Files:
+    try:
+        stores = session.console(request).stores()
+        return Files(stores, offer_drafts.known_for(_root(request), stores, scope), [])
+    except ContentProblem as exc:
+        return Files([], Known.of({}), [f"head office's files cannot be read: {p}" for p in exc.problems])
+
+
 def _scopes(stores: list[Store]) -> list[tuple[str, str]]:
     """Where an offer may live: the chain, a region, a store (a device's own offers stay in the files)."""
     return [("chain", "The whole chain"), *((f"region/{r}", f"Region {r}") for r in sorted({s.region for s in stores})),
@@ -65,29 +89,30 @@ def _view(request: Request, parsed: offer_form.Parsed, *, new: bool, problems: l
           error: str = "", status: int = 200, template: str = "offer.html") -> Template:
     """The form for ``parsed`` with the device's verdict on it."""
     c = session.console(request)
-    root = _root(request)
-    stores = c.stores()
-    known = offer_drafts.known_for(root, parsed.scope)
-    langs = offer_drafts.languages(known)
+    files = _files(request, parsed.scope)
+    known, langs = files.known, files.languages
     if problems is None:
-        problems = _problems(parsed, known)
+        problems = _problems(parsed, files)
     values = offer_form.form_values(parsed.offer)
     draft = offer_drafts.get_draft(c.db, parsed.scope, parsed.offer.get("id", "")) if not new else None
+    live = _live(request, parsed.scope, str(parsed.offer.get("id", ""))) if draft else None
+    # The files changed under the draft (someone edited them, or a publish took another draft): say so before saving.
+    moved = bool(draft and live and draft.base_sha256 != offer_drafts.offer_sha(live.body))
     products = sorted(known.keys.get("products", ()))
     return page(request, template, status=status, new=new, f=values, parsed=parsed, problems=problems, error=error,
-                langs=langs, missing=_missing(parsed.offer, langs), scopes=_scopes(stores), channels=CHANNELS,
+                langs=langs, missing=_missing(parsed.offer, langs), scopes=_scopes(files.stores), channels=CHANNELS,
                 weekdays=WEEKDAYS, caps=[(k, CAP_WORDS[k]) for k in CAP_KEYS], leaf_kinds=sorted(LEAVES),
-                hints=LEAF_HINTS, benefit_types=offer_form.BENEFIT_TYPES, products=products, draft=draft,
+                hints=LEAF_HINTS, benefit_types=offer_form.BENEFIT_TYPES, products=products, draft=draft, moved=moved,
                 tree=None if parsed.text_mode else offer_form.builder(parsed.condition),
                 condition_text=offer_form.condition_text(parsed.condition))
 
 
-def _problems(parsed: offer_form.Parsed, known) -> list[str]:
-    if parsed.problems:
-        return list(parsed.problems)
+def _problems(parsed: offer_form.Parsed, files: Files) -> list[str]:
+    if parsed.problems or files.problems:
+        return [*files.problems, *parsed.problems]
     if _depth(parsed.offer) > MAX_DEPTH:
         return [f"offer {parsed.offer.get('id') or '(no id)'}: nested more than {MAX_DEPTH} levels deep"]
-    return offer_drafts.check_offer(parsed.offer, known)
+    return offer_drafts.check_offer(parsed.offer, files.known)
 
 
 def _missing(offer: dict, langs: tuple[str, ...]) -> list[str]:
@@ -95,13 +120,13 @@ def _missing(offer: dict, langs: tuple[str, ...]) -> list[str]:
     return [lang for lang in langs if not title.get(lang)]
 
 
-def _read(request: Request, data: dict[str, str]) -> offer_form.Parsed:
-    known = offer_drafts.known_for(_root(request), data.get("scope", "chain") or "chain")
-    return offer_form.read_form(data, offer_drafts.languages(known))
+def _read(request: Request, data: dict[str, str]) -> tuple[offer_form.Parsed, Files]:
+    files = _files(request, data.get("scope", "chain") or "chain")
+    return offer_form.read_form(data, files.languages), files
 
 
-def _check_scope(request: Request, scope: str) -> None:
-    if scope not in {s for s, _ in _scopes(session.console(request).stores())}:
+def _check_scope(files: Files, scope: str) -> None:
+    if scope not in {s for s, _ in _scopes(files.stores)}:
         raise NotFoundException(f"There is no scope {scope!r} for offers.")
 
 
@@ -136,13 +161,17 @@ def offer_page(request: Request, offer_id: Annotated[str, QueryParameter(name="i
     return _view(request, parsed, new=False)
 
 
+def _live(request: Request, scope: str, offer_id: str) -> Live | None:
+    try:
+        return offer_drafts.live_offers(_root(request)).get((scope, offer_id))
+    except ContentProblem:
+        return None  # the page says why the files cannot be read
+
+
 def _current(request: Request, scope: str, offer_id: str) -> tuple[dict, Live | None]:
     """The offer as the console shows it (its draft, else the live one) and the live one; 404 when neither."""
     c = session.console(request)
-    try:
-        live = offer_drafts.live_offers(_root(request)).get((scope, offer_id))
-    except ContentProblem:
-        live = None
+    live = _live(request, scope, offer_id)
     draft = offer_drafts.get_draft(c.db, scope, offer_id)
     if draft is None and live is None:
         raise NotFoundException(f"There is no offer {offer_id} in {scope}.")
@@ -152,7 +181,7 @@ def _current(request: Request, scope: str, offer_id: str) -> tuple[dict, Live | 
 @post("/offers/form", sync_to_thread=True, guards=GUARDS)
 def form_edit(request: Request, data: Form) -> Template:
     """A builder button (add, group, remove, the text view and back): the form again, as typed, with the change."""
-    parsed = _read(request, data)
+    parsed, _ = _read(request, data)
     edit = data.get("edit", "")
     if edit == "text":
         parsed.text_mode = True
@@ -175,38 +204,33 @@ def form_edit(request: Request, data: Form) -> Template:
 @post("/offers/check", sync_to_thread=True, guards=GUARDS)
 def check(request: Request, data: Form) -> Template:
     """As you type: the device's verdict on the form as it stands, and which languages have no copy."""
-    parsed = _read(request, data)
-    known = offer_drafts.known_for(_root(request), parsed.scope)
-    langs = offer_drafts.languages(known)
-    return page(request, "_offer_problems.html", problems=_problems(parsed, known), langs=langs,
-                missing=_missing(parsed.offer, langs), oob=True)
+    parsed, files = _read(request, data)
+    return page(request, "_offer_problems.html", problems=_problems(parsed, files), langs=files.languages,
+                missing=_missing(parsed.offer, files.languages), oob=True)
 
 
 @post("/offers/save", sync_to_thread=True, guards=GUARDS)
 def save(request: Request, data: Form) -> Template | Redirect:
     c = session.console(request)
-    parsed = _read(request, data)
+    parsed, files = _read(request, data)
     new = data.get("new") == "1"
     ready = data.get("save") == "ready"
-    _check_scope(request, parsed.scope)
+    _check_scope(files, parsed.scope)
     offer_id = str(parsed.offer.get("id", ""))
-    root = _root(request)
-    known = offer_drafts.known_for(root, parsed.scope)
-    try:
-        live = offer_drafts.live_offers(root).get((parsed.scope, offer_id))
-    except ContentProblem:
-        live = None
+    live = _live(request, parsed.scope, offer_id)
     if new and (live is not None or offer_drafts.get_draft(c.db, parsed.scope, offer_id)):
         return _view(request, parsed, new=True, status=400,
                      error=f"Not saved: there is already an offer {offer_id} in {parsed.scope}; open it from the list.")
-    unreadable = parsed.problems or (_problems(parsed, known) if _depth(parsed.offer) > MAX_DEPTH else [])
+    unreadable = parsed.problems or (_problems(parsed, files) if _depth(parsed.offer) > MAX_DEPTH else [])
     try:
-        if unreadable:
-            raise OfferRefused(unreadable)
-        draft = offer_drafts.save_draft(c.db, parsed.scope, parsed.offer, ready=ready, known=known, live=live,
+        if unreadable or (ready and files.problems):
+            raise OfferRefused(unreadable or files.problems)
+        draft = offer_drafts.save_draft(c.db, parsed.scope, parsed.offer, ready=ready, known=files.known, live=live,
                                         by=c.actor(request), now=c.clock.time())
     except OfferRefused as exc:
         error = ("Not saved: part of the form cannot be read. Fix what is listed below." if unreadable else
+                 "Not saved as ready: head office's files cannot be read, so the offer cannot be checked. Save it as"
+                 " a draft, or fix the files first." if files.problems else
                  "Not saved as ready: a device would refuse this offer. Fix what is listed below, or save it as a"
                  " draft.")
         return _view(request, parsed, new=new, status=400, problems=exc.problems, error=error)
@@ -219,7 +243,8 @@ def save(request: Request, data: Form) -> Template | Redirect:
 def _action(request: Request, data: dict[str, str], action: str) -> Redirect:
     c = session.console(request)
     scope, offer_id = data.get("scope", "chain") or "chain", data.get("id", "")
-    _check_scope(request, scope)
+    files = _files(request, scope)
+    _check_scope(files, scope)
     body, live = _current(request, scope, offer_id)
     draft = offer_drafts.get_draft(c.db, scope, offer_id)
     if action == "discard":
@@ -227,10 +252,10 @@ def _action(request: Request, data: dict[str, str], action: str) -> Redirect:
         notice = f"The draft of {offer_id} is discarded" + ("; the live offer stays as it is." if live else ".")
     else:
         paused = action == "pause"
-        known = offer_drafts.known_for(_root(request), scope)
         # Resumed, it is ready again only if it was and the device would still take it.
-        ready = paused or ((draft.ready if draft else True) and not offer_drafts.check_offer(body, known))
-        offer_drafts.save_draft(c.db, scope, body, ready=ready, known=known, live=live, by=c.actor(request),
+        ready = paused or ((draft.ready if draft else True) and not files.problems
+                           and not offer_drafts.check_offer(body, files.known))
+        offer_drafts.save_draft(c.db, scope, body, ready=ready, known=files.known, live=live, by=c.actor(request),
                                 now=c.clock.time(), paused=paused)
         notice = (f"Offer {offer_id} will be paused at the next publish." if paused else
                   f"Offer {offer_id} is resumed in the draft playbook.")

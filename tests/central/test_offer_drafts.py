@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from central import offer_drafts, rollups
+from central.content_files import load_stores
 from central.db import Database
 from central.offer_drafts import OfferRefused
 from sync.clock import FixedClock
@@ -50,8 +51,9 @@ def _offer(offer_id: str, **fields: object) -> dict:
 def _save(db: Database, root: Path, offer: dict, *, ready: bool, clock: FixedClock, scope: str = "chain",
           paused: bool = False) -> offer_drafts.Draft:
     live = offer_drafts.live_offers(root).get((scope, offer["id"]))
-    return offer_drafts.save_draft(db, scope, offer, ready=ready, known=offer_drafts.known_for(root, scope), live=live,
-                                   by="mia", now=clock.time(), paused=paused)
+    known = offer_drafts.known_for(root, load_stores(root), scope)
+    return offer_drafts.save_draft(db, scope, offer, ready=ready, known=known, live=live, by="mia", now=clock.time(),
+                                   paused=paused)
 
 
 def test_a_draft_may_hold_what_a_device_refuses_and_a_ready_one_may_not(db: Database, root: Path,
@@ -71,7 +73,7 @@ def test_a_draft_may_hold_what_a_device_refuses_and_a_ready_one_may_not(db: Data
     with pytest.raises(OfferRefused, match="field 'sku': no product 'KVS-001'"):  # only the north holds it
         _save(db, root, _offer("OFF-NEW", sku="KVS-001"), ready=True, clock=clock)
     _save(db, root, _offer("OFF-KVASS", sku="KVS-001"), ready=True, clock=clock, scope="region/north")
-    assert offer_drafts.lineage([], "region/north") == ["chain", "region/north"]
+    assert offer_drafts.lineage(load_stores(root), "store/s002") == ["chain", "region/north", "store/s002"]
 
 
 def test_the_draft_playbook_and_each_offers_state(db: Database, root: Path, clock: FixedClock):

@@ -189,3 +189,31 @@ def test_a_power_user_edits_the_condition_as_text_and_pauses_an_offer(page: Page
     shot(page, "offers-7-paused")
     assert "OFF-MORNING" not in [o["id"] for o in offer_drafts.draft_playbook(chain.db, chain.headoffice)["chain"]]
     assert [e.action for e in audit.entries(chain.db, limit=2, actor="ada")] == ["offer.pause", "offer.ready"]
+
+
+def test_files_that_change_or_break_under_a_draft_are_said(page: Page, chain: Server):
+    offers, products = chain.headoffice / "chain" / "offers.yaml", chain.headoffice / "chain" / "products.yaml"
+    sign_in(page, chain, "mia")
+    page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-SUMMER")
+    page.get_by_label("Title (en)").fill("Summer tea, iced")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_have_text("Offer OFF-SUMMER is saved as a draft (not ready to publish).")
+    try:
+        offers.write_text(OFFERS.replace("priority: 40", "priority: 45"))  # someone edits the files meanwhile
+        page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-SUMMER")
+        expect(page.get_by_text("The live offer has changed since this draft was started")).to_be_visible()
+        expect(page.get_by_label("Title (en)")).to_have_value("Summer tea, iced")
+
+        products.write_text(PRODUCTS + "- sku: [broken\n")
+        page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-SUMMER")
+        expect(page.locator(PROBLEMS)).to_contain_text("head office's files cannot be read:")
+        expect(page.locator(PROBLEMS)).to_contain_text("products.yaml:8: YAML syntax error")
+        page.get_by_role("button", name="Save as ready to publish").click()
+        expect(page.get_by_role("alert").first).to_have_text(
+            "Not saved as ready: head office's files cannot be read, so the offer cannot be checked. Save it as a"
+            " draft, or fix the files first.")
+        shot(page, "offers-8-files-unreadable")
+        assert not offer_drafts.get_draft(chain.db, "chain", "OFF-SUMMER").ready
+    finally:
+        offers.write_text(OFFERS)
+        products.write_text(PRODUCTS)
