@@ -6,6 +6,7 @@ saved as ready. Every save, pause, resume and discard is in the audit log."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
-from central import offer_drafts, rollups
+from central import experiment_results, offer_drafts, reports, rollups
 from central.content_files import ContentProblem, Store
 from central.offer_drafts import Live, OfferRefused
 from decisions.conditions import LEAVES
@@ -30,6 +31,7 @@ from .signin import Form
 
 GUARDS = [session.allow(*OFFERS_ROLES)]
 WEEK_DAYS = 7
+RESULT_DAYS = 30  # the experiment's figures on the offer's page: the last 30 of the stores' days
 MAX_DEPTH = 12  # deeper than any playbook needs; a deeper tree is refused before anything walks it
 STATE_WORDS = {"live": "Live", "draft": "Draft", "paused": "Paused", "ended": "Ended"}
 CAP_WORDS = {"per_customer_per_day": "Per customer per day", "per_customer_per_week": "Per customer per week",
@@ -86,7 +88,7 @@ def _depth(value: object) -> int:
 
 
 def _view(request: Request, parsed: offer_form.Parsed, *, new: bool, problems: list[str] | None = None,
-          error: str = "", status: int = 200, template: str = "offer.html") -> Template:
+          error: str = "", status: int = 200, template: str = "offer.html", **results: object) -> Template:
     """The form for ``parsed`` with the device's verdict on it."""
     c = session.console(request)
     files = _files(request, parsed.scope)
@@ -104,7 +106,7 @@ def _view(request: Request, parsed: offer_form.Parsed, *, new: bool, problems: l
                 weekdays=WEEKDAYS, caps=[(k, CAP_WORDS[k]) for k in CAP_KEYS], leaf_kinds=sorted(LEAVES),
                 hints=LEAF_HINTS, benefit_types=offer_form.BENEFIT_TYPES, products=products, draft=draft, moved=moved,
                 tree=None if parsed.text_mode else offer_form.builder(parsed.condition),
-                condition_text=offer_form.condition_text(parsed.condition))
+                condition_text=offer_form.condition_text(parsed.condition), **results)
 
 
 def _problems(parsed: offer_form.Parsed, files: Files) -> list[str]:
@@ -158,7 +160,20 @@ def offer_page(request: Request, offer_id: Annotated[str, QueryParameter(name="i
     body, _ = _current(request, scope, offer_id)
     cond = body.get("conditions")
     parsed = offer_form.Parsed(scope, body, [], cond, not offer_form.drawable(cond))
-    return _view(request, parsed, new=False)
+    return _view(request, parsed, new=False, **_experiment(request, offer_id))
+
+
+def _experiment(request: Request, offer_id: str) -> dict:
+    """The offer's arms and holdout over the last ``RESULT_DAYS`` of the stores' days, with the chart."""
+    c = session.console(request)
+    zone = c.central.central.timezone
+    last = reports.today(c.clock.now(), zone)
+    f = reports.Filters(last - timedelta(days=RESULT_DAYS - 1), last, zone)
+    arms = experiment_results.arm_results(c.db, offer_id, f)
+    if len(arms) < 2:  # one arm and no holdout: nothing to compare
+        return {}
+    png = experiment_results.chart_png(offer_id, arms, f)
+    return {"arms": arms, "results_period": f.period_text(), "results_chart": base64.b64encode(png).decode()}
 
 
 def _live(request: Request, scope: str, offer_id: str) -> Live | None:

@@ -5,12 +5,16 @@ draft playbook); a live offer edited in the text view and paused. Screenshots pe
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from console_support import Server
 from playwright.sync_api import Page, expect
 from test_browser import go, shot, sign_in
 
 from central import audit, offer_drafts
+from central.ingest import store_events
 from decisions.conditions import PlaybookError
 from decisions.context import DEFAULT_DAYPARTS
 from decisions.playbook import compile_offer
@@ -42,6 +46,7 @@ OFFERS = """\
   schedule: {from: '2026-06-01', to: '2026-08-31'}
 """
 PROBLEMS = "#offer-problems"
+NOON_20TH = datetime(2026, 11, 20, 10, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +222,36 @@ def test_files_that_change_or_break_under_a_draft_are_said(page: Page, chain: Se
     finally:
         offers.write_text(OFFERS)
         products.write_text(PRODUCTS)
+
+
+def test_an_offers_arms_against_the_holdout(page: Page, chain: Server):
+    """OFF-MORNING's arms in the events: 'price' seen by 12 customers (6 bought after), 'cosy' by 12 (2), the
+    holdout by 8 (1)."""
+    chain.db.execute("INSERT INTO offer_skus (offer, sku) VALUES ('OFF-MORNING', 'COF-003') ON CONFLICT DO NOTHING")
+    events, n = [], 0
+    for arm, seen, bought in (("price", 12, 6), ("cosy", 12, 2), ("holdout", 8, 1)):
+        for i in range(seen):
+            n += 1
+            kind = "offer_held_out" if arm == "holdout" else "offer_shown"
+            events.append({"id": f"x{n}", "seq": n, "type": kind, "store": "s001", "device": "kiosk-1",
+                           "wall_time": NOON_20TH, "payload": {"offer": "OFF-MORNING", "arm": arm,
+                                                               "profile_id": f"{arm}-{i}"}})
+            if i < bought:
+                n += 1
+                events.append({"id": f"x{n}", "seq": n, "type": "sale", "store": "s001", "device": "kiosk-1",
+                               "wall_time": NOON_20TH + 60, "payload": {
+                                   "basket_id": f"b{n}", "profile_id": f"{arm}-{i}",
+                                   "lines": [{"sku": "COF-003", "qty": 1, "amount_cents": 200}]}})
+    store_events(chain.db, events, now=NOON_20TH)
+    sign_in(page, chain, "mia")
+    page.goto(f"{chain.url}/offers/edit?scope=chain&id=OFF-MORNING")
+    results = page.get_by_role("region", name="Experiment results")
+    expect(results.get_by_role("heading")).to_have_text("Experiment results (2026-10-25 to 2026-11-23)")
+    price = results.locator("tr[data-arm=price]")
+    expect(price.locator("td[data-label='Purchase rate']")).to_have_text("50.0 %")
+    expect(price.locator("td[data-label=Lift]")).to_have_text("+300.0 %")  # 6/12 against 1/8
+    expect(price.locator("td[data-label='Probability best']")).to_have_text(re.compile(r"^9\d %$"))
+    expect(results.locator("tr[data-arm=holdout] td[data-label='Probability best']")).to_have_text("–")
+    expect(results.get_by_role("img")).to_have_attribute("alt", re.compile("probability of being the best arm"))
+    results.scroll_into_view_if_needed()
+    shot(page, "offers-9-experiment-results")
