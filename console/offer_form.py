@@ -1,14 +1,18 @@
 """The offer form's fields to a playbook offer and back, and its condition builder.
 
 Every field of the playbook's offer (``decisions/playbook.py``) has a place: id, where (scope), priority,
-channels, the copy per language, the product, the condition, the schedule, the caps, the discount, the benefit
-and, as text, the variants, the experiment and ``adaptive``. Numbers that are not numbers are kept as typed, so
+channels, the copy per language, the product, the condition, the schedule, the caps, the discount, the benefit,
+the variants, the experiment and ``adaptive`` (the bandit). Numbers that are not numbers are kept as typed, so
 that the device's check names them instead of the form dropping them.
 
 The condition is a tree of nodes named by path (``c``, ``c.0``, ``c.0.1``): ``<path>.op`` is ``all``, ``any`` or
 ``leaf``; ``<path>.not`` wraps the node in ``not``; a leaf has ``<path>.kind`` (one of the engine's leaves) and
 ``<path>.value`` (YAML: ``morning``, ``[sat, sun]``, ``{max: 8}``). The text view (``conditions_text``) is the
 same tree as YAML, for power users and for what the builder cannot draw (a ``not`` of a ``not``).
+
+Variants are ``variant.<n>.id``, ``variant.<n>.title.<lang>`` and ``variant.<n>.audience`` (a condition as YAML);
+the experiment is ``exp.on``, ``exp.salt``, ``exp.holdout`` and ``exp.arm.<arm>`` (each arm's share), with
+``exp.order`` keeping the arms' order; ``adaptive`` is the bandit.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from decisions.playbook import CAP_KEYS
 
 LEAF_KINDS = tuple(sorted(LEAVES))
 BENEFIT_TYPES = ("combo", "percent_off", "free_item", "highlight", "points_multiplier")
-MORE_KEYS = ("variants", "experiment", "adaptive")  # edited as text
 _BENEFIT_OWN = ("type", "skus", "price_cents")
 _INT = re.compile(r"-?\d+")
 _HOURS = re.compile(r"^\s*(\S+)\s*[-–]\s*(\S+)\s*$")
@@ -208,16 +211,7 @@ def read_form(form: Mapping[str, str], languages: tuple[str, ...]) -> Parsed:
             problems.append("benefit: more terms: write them as 'name: value' lines")
     if benefit:
         offer["benefit"] = benefit
-    extra = form.get("more", "")
-    if extra.strip():
-        doc = _load(extra, "variants and experiment", problems)
-        if isinstance(doc, dict):
-            unknown = sorted(set(doc) - set(MORE_KEYS))
-            if unknown:
-                problems.append(f"variants and experiment: {', '.join(unknown)} is not one of {', '.join(MORE_KEYS)}")
-            offer.update({k: doc[k] for k in MORE_KEYS if k in doc})
-        elif doc is not None:
-            problems.append(f"variants and experiment: write them as {', '.join(MORE_KEYS)} keys")
+    _read_variants(form, languages, offer, problems)
     return Parsed(form.get("scope", "chain") or "chain", offer, problems, cond, text_mode or not drawable(cond))
 
 
@@ -249,9 +243,85 @@ def form_values(offer: Mapping) -> dict[str, str]:
         out["benefit.price_cents"] = str(benefit["price_cents"])
     rest = {k: v for k, v in benefit.items() if k not in _BENEFIT_OWN}
     out["benefit.more"] = yaml.safe_dump(rest, allow_unicode=True, sort_keys=False) if rest else ""
-    extra = {k: offer[k] for k in MORE_KEYS if k in offer}
-    out["more"] = yaml.safe_dump(extra, allow_unicode=True, sort_keys=False) if extra else ""
+    return out | _variant_values(offer)
+
+
+def _read_variants(form: Mapping[str, str], languages: tuple[str, ...], offer: dict, problems: list[str]) -> None:
+    """Variants (id, copy per language, audience as YAML), the experiment (salt, holdout share, a share per arm,
+    in the order the offer had them: the order places shoppers in arms) and the bandit."""
+    variants = []
+    for i in sorted({int(m.group(1)) for k in form if (m := re.fullmatch(r"variant\.(\d+)\.id", k))}):
+        variant: dict = {"id": form[f"variant.{i}.id"].strip(),
+                         "title": {lang: form.get(f"variant.{i}.title.{lang}", "").strip() for lang in languages
+                                   if form.get(f"variant.{i}.title.{lang}", "").strip()}}
+        audience = form.get(f"variant.{i}.audience", "")
+        if audience.strip():
+            variant["audience"] = _load(audience, f"variants[{i}].audience", problems)
+        variants.append(variant)
+    if variants:
+        offer["variants"] = variants
+    if form.get("exp.on"):
+        arms = [k.removeprefix("exp.arm.") for k in form if k.startswith("exp.arm.")]
+        order = [a for a in form.get("exp.order", "").split(",") if a in arms]
+        experiment: dict = {"salt": form.get("exp.salt", "").strip()}
+        if form.get("exp.holdout", "").strip():
+            experiment["holdout_pct"] = _number(form["exp.holdout"])
+        experiment["arms"] = {a: _number(form[f"exp.arm.{a}"]) for a in [*order, *(a for a in arms if a not in order)]
+                              if form[f"exp.arm.{a}"].strip()}
+        offer["experiment"] = experiment
+    if form.get("adaptive"):
+        offer["adaptive"] = True
+
+
+def arm_ids(offer: Mapping) -> list[str]:
+    """The arms the experiment editor offers: the experiment's own (in its order), then the offer's own copy and
+    each variant that has none yet."""
+    experiment = offer.get("experiment") if isinstance(offer.get("experiment"), dict) else {}
+    arms = experiment.get("arms") if isinstance(experiment.get("arms"), dict) else {}
+    variants = [v.get("id") for v in _variants(offer)]
+    return list(dict.fromkeys([*map(str, arms), "default", *(str(v) for v in variants if v)]))
+
+
+def _variants(offer: Mapping) -> list[dict]:
+    return [v for v in offer.get("variants") or [] if isinstance(v, dict)] if isinstance(offer.get("variants"),
+                                                                                        list) else []
+
+
+def _variant_values(offer: Mapping) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, v in enumerate(_variants(offer)):
+        out[f"variant.{i}.id"] = str(v.get("id", ""))
+        title = v.get("title") if isinstance(v.get("title"), dict) else {}
+        out |= {f"variant.{i}.title.{lang}": str(text) for lang, text in title.items()}
+        if "audience" in v:
+            out[f"variant.{i}.audience"] = value_text(v["audience"])
+    experiment = offer.get("experiment")
+    if isinstance(experiment, dict):
+        arms = experiment.get("arms") if isinstance(experiment.get("arms"), dict) else {}
+        out |= {"exp.on": "1", "exp.salt": str(experiment.get("salt", "")), "exp.order": ",".join(map(str, arms))}
+        if "holdout_pct" in experiment:
+            out["exp.holdout"] = str(experiment["holdout_pct"])
+        out |= {f"exp.arm.{a}": str(share) for a, share in arms.items()}
+    if offer.get("adaptive") is True:
+        out["adaptive"] = "1"
     return out
+
+
+def edit_variants(offer: dict, edit: str) -> None:
+    """``variant:add`` (a variant with no copy yet) or ``variant:remove:<n>``."""
+    variants = _variants(offer)
+    if edit == "variant:add":
+        taken = {v.get("id") for v in variants}
+        variants.append({"id": next(f"v{n}" for n in range(1, len(variants) + 2) if f"v{n}" not in taken),
+                         "title": {}})
+    elif edit.startswith("variant:remove:") and edit.rpartition(":")[2].isdigit():
+        n = int(edit.rpartition(":")[2])
+        if n < len(variants):
+            variants.pop(n)
+    if variants:
+        offer["variants"] = variants
+    else:
+        offer.pop("variants", None)
 
 
 def condition_text(cond: object) -> str:

@@ -105,6 +105,8 @@ def _view(request: Request, parsed: offer_form.Parsed, *, new: bool, problems: l
                 langs=langs, missing=_missing(parsed.offer, langs), scopes=_scopes(files.stores), channels=CHANNELS,
                 weekdays=WEEKDAYS, caps=[(k, CAP_WORDS[k]) for k in CAP_KEYS], leaf_kinds=sorted(LEAVES),
                 hints=LEAF_HINTS, benefit_types=offer_form.BENEFIT_TYPES, products=products, draft=draft, moved=moved,
+                variants=range(sum(1 for k in values if k.endswith(".id") and k.startswith("variant."))),
+                arm_names=offer_form.arm_ids(parsed.offer),
                 tree=None if parsed.text_mode else offer_form.builder(parsed.condition),
                 condition_text=offer_form.condition_text(parsed.condition), **results)
 
@@ -198,7 +200,9 @@ def form_edit(request: Request, data: Form) -> Template:
     """A builder button (add, group, remove, the text view and back): the form again, as typed, with the change."""
     parsed, _ = _read(request, data)
     edit = data.get("edit", "")
-    if edit == "text":
+    if edit.startswith("variant:"):
+        offer_form.edit_variants(parsed.offer, edit)
+    elif edit == "text":
         parsed.text_mode = True
     elif edit == "builder" and not parsed.problems and offer_form.drawable(parsed.condition):
         parsed.text_mode = False

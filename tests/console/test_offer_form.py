@@ -1,6 +1,6 @@
 """The offer form's fields and the playbook's offers: every offer of the demo chain comes back from its form
-unchanged (so opening and saving an offer changes nothing), the condition builder's buttons, and what the form
-cannot read named instead of dropped."""
+unchanged (so opening and saving an offer changes nothing), the condition builder's and the variants' buttons, the
+experiment's arms in their order, and what the form cannot read named instead of dropped."""
 
 from __future__ import annotations
 
@@ -55,8 +55,24 @@ def test_the_builders_buttons():
 
 def test_what_the_form_cannot_read_is_named():
     parsed = offer_form.read_form({"id": "OFF-X", "cond_mode": "text", "conditions_text": "all: [daypart: morning",
-                                   "more": "varients: []"}, LANGS)
+                                   "variant.0.id": "v1", "variant.0.audience": "{segment: [vegan"}, LANGS)
     assert parsed.problems[0].startswith("conditions: not readable as YAML")
-    assert parsed.problems[1] == "variants and experiment: varients is not one of variants, experiment, adaptive"
+    assert parsed.problems[1].startswith("variants[0].audience: not readable as YAML")
     assert offer_form.read_form({"id": "X", "priority": "ninety"}, LANGS).offer["priority"] == "ninety"
     assert not offer_form.drawable({"not": {"not": {"weather": "rain"}}})
+
+
+def test_the_experiment_keeps_its_arms_order_and_a_variant_is_added_and_removed():
+    """The arms' order places shoppers in arms (``decisions/experiments.py``): the form keeps it."""
+    offer = {"id": "OFF-X", "variants": [{"id": "a", "title": {"en": "A"}}, {"id": "b", "title": {"en": "B"}}],
+             "experiment": {"salt": "s", "holdout_pct": 10, "arms": {"b": 45, "default": 5, "a": 40}}}
+    form = offer_form.form_values(offer)
+    assert offer_form.arm_ids(offer) == ["b", "default", "a"]
+    back = offer_form.read_form({**form, "scope": "chain"}, LANGS).offer
+    assert list(back["experiment"]["arms"]) == ["b", "default", "a"] and back["variants"] == offer["variants"]
+    off = offer_form.read_form({k: v for k, v in form.items() if k != "exp.on"}, LANGS).offer
+    assert "experiment" not in off  # stopped: the variants stay
+    offer_form.edit_variants(offer, "variant:add")
+    assert [v["id"] for v in offer["variants"]] == ["a", "b", "v1"]
+    offer_form.edit_variants(offer, "variant:remove:0")
+    assert [v["id"] for v in offer["variants"]] == ["b", "v1"]

@@ -255,3 +255,41 @@ def test_an_offers_arms_against_the_holdout(page: Page, chain: Server):
     expect(results.get_by_role("img")).to_have_attribute("alt", re.compile("probability of being the best arm"))
     results.scroll_into_view_if_needed()
     shot(page, "offers-9-experiment-results")
+
+
+def test_marketer_sets_up_an_experiment_with_a_variant_and_a_holdout(page: Page, chain: Server):
+    sign_in(page, chain, "mia")
+    page.goto(f"{chain.url}/offers/new")
+    page.get_by_label("Offer id").fill("OFF-EXP")
+    page.get_by_label("Priority").fill("30")
+    page.locator("#sku").fill("COF-003")
+    for lang, text in (("en", "Cappuccino"), ("bg", "Капучино"), ("ru", "Капучино")):
+        page.locator(f"#title-{lang}").fill(text)
+    page.get_by_role("button", name="Add a variant").click()
+    expect(page.get_by_label("Variant id")).to_have_value("v1")
+    for lang, text in (("en", "Your cappuccino is waiting"), ("bg", "Вашето капучино чака"),
+                       ("ru", "Ваш капучино ждёт")):
+        page.get_by_label(f"Variant 1 title ({lang})").fill(text)
+    page.get_by_label("Run an experiment").check()
+    page.get_by_label("Salt").fill("exp-cappuccino-1")
+    page.get_by_role("textbox", name="Holdout").fill("10")
+    page.get_by_label("Arm default").fill("50")
+    page.get_by_label("Arm v1").fill("50")
+    expect(page.locator(PROBLEMS)).to_contain_text(
+        "offer OFF-EXP: field 'experiment': holdout_pct and the arms must add up to 100")
+    shot(page, "offers-10-experiment-refused")
+    page.get_by_label("Arm v1").fill("40")
+    expect(page.locator(PROBLEMS)).to_have_text("A device would accept this offer.")
+    page.get_by_label("Choose the copy by bandit").check()
+    expect(page.locator(PROBLEMS)).to_contain_text(
+        "offer OFF-EXP: field 'adaptive': needs at least two variants to choose between")
+    page.get_by_label("Choose the copy by bandit").uncheck()
+    expect(page.locator(PROBLEMS)).to_have_text("A device would accept this offer.")
+    page.get_by_role("button", name="Save as ready to publish").click()
+    expect(page.get_by_role("status")).to_have_text("Offer OFF-EXP is ready to publish.")
+    body = offer_drafts.get_draft(chain.db, "chain", "OFF-EXP").body
+    assert body["experiment"] == {"salt": "exp-cappuccino-1", "holdout_pct": 10, "arms": {"default": 50, "v1": 40}}
+    assert body["variants"] == [{"id": "v1", "title": {"en": "Your cappuccino is waiting", "bg": "Вашето капучино чака",
+                                                        "ru": "Ваш капучино ждёт"}}]
+    assert "adaptive" not in body
+    compile_offer(body, DEFAULT_DAYPARTS)
