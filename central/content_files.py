@@ -62,6 +62,11 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def load_yaml(text: str) -> object:
+    """YAML as head office's files are read: safe, dates kept as text (yaml.YAMLError when it does not parse)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 STORE_COLUMNS = ("store", "region", "devices", "name", "timezone", "country", "lat", "lon")
 # Head office's own column in staff files: a switched-off staff member stays in the file but goes to no device.
 STAFF_ACTIVE = "active"

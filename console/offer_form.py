@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from central.content_files import _Loader
+from central.content_files import load_yaml
 from decisions.conditions import LEAVES
 from decisions.context import CHANNELS, WEEKDAYS
 from decisions.playbook import CAP_KEYS
@@ -50,7 +50,7 @@ class Node:
 
 def _load(text: str, where: str, problems: list[str]) -> object:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader that keeps dates as text
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problems.append(f"{where}: not readable as YAML{f' (line {mark.line + 1})' if mark else ''}:"
@@ -74,8 +74,12 @@ def _list(text: str) -> list[str]:
 
 def value_text(value: object) -> str:
     """A leaf's value as the builder shows it: a plain word as it is, anything else as JSON (YAML reads both)."""
-    if isinstance(value, str) and yaml.load(value, Loader=_Loader) == value:  # noqa: S506 - SafeLoader
-        return value
+    if isinstance(value, str):
+        try:
+            if load_yaml(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass  # a word YAML would misread (a colon, a bracket): quoted below
     return json.dumps(value, ensure_ascii=False)
 
 

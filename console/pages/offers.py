@@ -158,10 +158,11 @@ def new_offer(request: Request) -> Template:
 @get("/offers/edit", sync_to_thread=True, guards=GUARDS)
 def offer_page(request: Request, offer_id: Annotated[str, QueryParameter(name="id", max_length=200)],
                where: Annotated[str, QueryParameter(name="scope", max_length=200)] = "chain") -> Template:
-    scope = where
-    body, _ = _current(request, scope, offer_id)
+    """An offer's form (its draft, else the live offer), and its experiment's results. (``scope`` is a name Litestar
+    keeps for itself: the parameter is ``where`` here and ``scope`` in the address.)"""
+    body, _ = _current(request, where, offer_id)
     cond = body.get("conditions")
-    parsed = offer_form.Parsed(scope, body, [], cond, not offer_form.drawable(cond))
+    parsed = offer_form.Parsed(where, body, [], cond, not offer_form.drawable(cond))
     return _view(request, parsed, new=False, **_experiment(request, offer_id))
 
 
