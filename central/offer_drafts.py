@@ -46,6 +46,7 @@ class Draft:
     ready: bool
     paused: bool
     base_sha256: str | None  # the live offer it started from; None for a new offer
+    held_experiment: dict | None  # a paused experiment, out of the body until it is resumed
     updated_at: float
     updated_by: str
 
@@ -65,6 +66,7 @@ class OfferRow:
     state: str  # draft, live, paused, ended
     change: str  # "" (nothing waits), "draft" (not ready) or "ready" (waits to be published)
     paused: bool  # the draft pauses it (published or not yet)
+    experiment: str  # "" (none), "running" (in the body) or "paused" (held by the draft)
     impressions: int
     redemptions: int
 
@@ -117,11 +119,12 @@ def check_offer(offer: Mapping, known: Known) -> list[str]:
 
 
 def _draft(row: tuple) -> Draft:
-    scope, offer_id, body, ready, paused, base, at, by = row
-    return Draft(scope, offer_id, json.loads(body), bool(ready), bool(paused), base, at, by)
+    scope, offer_id, body, ready, paused, base, held, at, by = row
+    return Draft(scope, offer_id, json.loads(body), bool(ready), bool(paused), base, json.loads(held) if held else None,
+                 at, by)
 
 
-_COLUMNS = "scope, offer_id, body, ready, paused, base_sha256, updated_at, updated_by"
+_COLUMNS = "scope, offer_id, body, ready, paused, base_sha256, held_experiment, updated_at, updated_by"
 
 
 def drafts(db: Database) -> dict[tuple[str, str], Draft]:
@@ -148,11 +151,30 @@ def save_draft(db: Database, scope: str, offer: Mapping, *, ready: bool, known: 
             raise OfferRefused(problems)
     previous = get_draft(db, scope, offer_id)
     base = previous.base_sha256 if previous else offer_sha(live.body) if live else None
-    db.execute(f"INSERT INTO offer_drafts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, offer_id)"
-               " DO UPDATE SET body = excluded.body, ready = excluded.ready, paused = excluded.paused,"
-               " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    db.execute(f"INSERT INTO offer_drafts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT"
+               " (scope, offer_id) DO UPDATE SET body = excluded.body, ready = excluded.ready,"
+               " paused = excluded.paused, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                (scope, offer_id, json.dumps(offer, ensure_ascii=False), int(ready), int(paused), base, now, by))
     return get_draft(db, scope, offer_id)
+
+
+def hold_experiment(db: Database, scope: str, offer: Mapping, *, hold: bool, known: Known, live: Live | None, by: str,
+                    now: float) -> Draft:
+    """Pause (``hold``) or resume an offer's experiment. Paused, the offer goes out without it (everyone gets the
+    offer's copy, nobody is held out) and the draft keeps it; resumed, it comes back with the same salt and arms, so
+    every shopper returns to the arm they had. Either way the draft is ready when the device would take it."""
+    previous = get_draft(db, scope, str(offer.get("id")))
+    body = dict(offer)
+    held = previous.held_experiment if previous else None
+    if hold:
+        held = body.pop("experiment", None) or held
+    elif held is not None:
+        body["experiment"], held = held, None
+    draft = save_draft(db, scope, body, ready=not check_offer(body, known), known=known, live=live, by=by, now=now,
+                       paused=previous.paused if previous else False)
+    db.execute("UPDATE offer_drafts SET held_experiment = ? WHERE scope = ? AND offer_id = ?",
+               (json.dumps(held, ensure_ascii=False) if held else None, scope, draft.offer_id))
+    return get_draft(db, scope, draft.offer_id)
 
 
 def discard(db: Database, scope: str, offer_id: str) -> bool:
@@ -211,7 +233,10 @@ def offer_rows(db: Database, root: Path, *, today: date, week: Mapping[str, tupl
             change = "ready" if effective(d, lv) != (lv.body if lv else None) else ""
         body = d.body if d is not None else lv.body
         shown, redeemed = week.get(key[1], (0, 0))
-        rows.append(OfferRow(key[0], key[1], body, state, change, d is not None and d.paused, shown, redeemed))
+        experiment = "paused" if d and d.held_experiment else "running" if isinstance(body.get("experiment"),
+                                                                                          dict) else ""
+        rows.append(OfferRow(key[0], key[1], body, state, change, d is not None and d.paused, experiment, shown,
+                             redeemed))
     return rows
 
 

@@ -267,7 +267,13 @@ def _action(request: Request, data: dict[str, str], action: str) -> Redirect:
     _check_scope(files, scope)
     body, live = _current(request, scope, offer_id)
     draft = offer_drafts.get_draft(c.db, scope, offer_id)
-    if action == "discard":
+    if action in ("experiment.pause", "experiment.resume"):
+        offer_drafts.hold_experiment(c.db, scope, body, hold=action == "experiment.pause", known=files.known,
+                                     live=live, by=c.actor(request), now=c.clock.time())
+        notice = (f"The experiment of {offer_id} is paused: it goes out without it at the next publish, and comes"
+                  " back with the same arms when resumed." if action == "experiment.pause" else
+                  f"The experiment of {offer_id} is resumed with the same salt and arms.")
+    elif action == "discard":
         offer_drafts.discard(c.db, scope, offer_id)
         notice = f"The draft of {offer_id} is discarded" + ("; the live offer stays as it is." if live else ".")
     else:
@@ -298,4 +304,15 @@ def discard(request: Request, data: Form) -> Redirect:
     return _action(request, data, "discard")
 
 
-ROUTES = [offers_page, new_offer, form_edit, check, save, offer_page, pause, resume, discard]
+@post("/offers/experiment/pause", sync_to_thread=True, guards=GUARDS)
+def pause_experiment(request: Request, data: Form) -> Redirect:
+    return _action(request, data, "experiment.pause")
+
+
+@post("/offers/experiment/resume", sync_to_thread=True, guards=GUARDS)
+def resume_experiment(request: Request, data: Form) -> Redirect:
+    return _action(request, data, "experiment.resume")
+
+
+ROUTES = [offers_page, new_offer, form_edit, check, save, offer_page, pause, resume, discard, pause_experiment,
+          resume_experiment]

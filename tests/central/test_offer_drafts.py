@@ -113,3 +113,17 @@ def test_last_weeks_numbers_come_from_the_rollups(db: Database):
 def test_dayparts_in_words():
     cond = {"all": [{"daypart": ["morning", "lunch"]}, {"any": [{"not": {"daypart": "evening"}}, {"weather": "rain"}]}]}
     assert offer_drafts.dayparts_of(cond) == ["morning", "lunch", "not evening"]
+
+
+def test_an_experiment_paused_and_resumed_keeps_its_salt_and_arms(db: Database, root: Path, clock: FixedClock):
+    experiment = {"salt": "exp-1", "holdout_pct": 10, "arms": {"default": 90}}
+    offer = _offer("OFF-EXP", experiment=experiment)
+    known = offer_drafts.known_for(root, load_stores(root), "chain")
+    paused = offer_drafts.hold_experiment(db, "chain", offer, hold=True, known=known, live=None, by="mia",
+                                          now=clock.time())
+    assert paused.held_experiment == experiment and "experiment" not in paused.body and paused.ready
+    assert "experiment" not in offer_drafts.draft_playbook(db, root)["chain"][-1]
+    assert offer_drafts.offer_rows(db, root, today=TODAY, week={})[0].experiment == "paused"
+    resumed = offer_drafts.hold_experiment(db, "chain", paused.body, hold=False, known=known, live=None, by="mia",
+                                           now=clock.time())
+    assert resumed.body["experiment"] == experiment and resumed.held_experiment is None and resumed.ready

@@ -257,7 +257,7 @@ def test_an_offers_arms_against_the_holdout(page: Page, chain: Server):
     shot(page, "offers-9-experiment-results")
 
 
-def test_marketer_sets_up_an_experiment_with_a_variant_and_a_holdout(page: Page, chain: Server):
+def test_marketer_sets_up_an_experiment_pauses_and_resumes_it(page: Page, chain: Server):
     sign_in(page, chain, "mia")
     page.goto(f"{chain.url}/offers/new")
     page.get_by_label("Offer id").fill("OFF-EXP")
@@ -293,3 +293,20 @@ def test_marketer_sets_up_an_experiment_with_a_variant_and_a_holdout(page: Page,
                                                         "ru": "Ваш капучино ждёт"}}]
     assert "adaptive" not in body
     compile_offer(body, DEFAULT_DAYPARTS)
+
+    go(page, "Offers")
+    row = _row(page, "OFF-EXP")
+    expect(row.locator(".tag", has_text="experiment")).to_have_text("experiment running")
+    row.get_by_role("button", name="Pause experiment").click()
+    expect(page.get_by_role("status")).to_contain_text("The experiment of OFF-EXP is paused")
+    expect(_row(page, "OFF-EXP").locator(".tag", has_text="experiment")).to_have_text("experiment paused")
+    shot(page, "offers-11-experiment-paused")
+    held = offer_drafts.get_draft(chain.db, "chain", "OFF-EXP")
+    assert "experiment" not in held.body and held.held_experiment == body["experiment"] and held.ready
+    sent = next(o for o in offer_drafts.draft_playbook(chain.db, chain.headoffice)["chain"] if o["id"] == "OFF-EXP")
+    assert "experiment" not in sent  # everyone gets the offer's copy meanwhile
+    _row(page, "OFF-EXP").get_by_role("button", name="Resume experiment").click()
+    expect(page.get_by_role("status")).to_have_text("The experiment of OFF-EXP is resumed with the same salt and arms.")
+    assert offer_drafts.get_draft(chain.db, "chain", "OFF-EXP").body["experiment"] == body["experiment"]
+    assert [e.action for e in audit.entries(chain.db, limit=2, actor="mia")] == [
+        "offer.experiment.resume", "offer.experiment.pause"]
