@@ -28,6 +28,10 @@ ACTIONS = {
     "report.staff": "read staff KPIs", "report.staff.export": "downloaded staff KPIs",
     "device.command": "sent a command to a device",
     "override.start": "sent an emergency override", "override.end": "ended an emergency override",
+    "offer.draft": "saved an offer as a draft", "offer.ready": "saved an offer as ready to publish",
+    "offer.pause": "paused an offer", "offer.resume": "resumed an offer", "offer.discard": "discarded an offer's draft",
+    "offer.experiment.pause": "paused an offer's experiment",
+    "offer.experiment.resume": "resumed an offer's experiment",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

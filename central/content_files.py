@@ -62,6 +62,11 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def load_yaml(text: str) -> object:
+    """YAML as head office's files are read: safe, dates kept as text (yaml.YAMLError when it does not parse)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 STORE_COLUMNS = ("store", "region", "devices", "name", "timezone", "country", "lat", "lon")
 # Head office's own column in staff files: a switched-off staff member stays in the file but goes to no device.
 STAFF_ACTIVE = "active"
@@ -185,12 +190,7 @@ def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, 
     scopes: dict[str, ScopeContent] = {}
     problems: list[str] = []
     media = _media_files(root / "media")
-    folders = [("chain", root / "chain")] + [
-        (f"{kind}/{d.name}", d) for kind in ("region", "store", "device") if (root / kind).is_dir()
-        for d in sorted((root / kind).iterdir()) if d.is_dir()]
-    for scope, folder in folders:
-        if not folder.is_dir():
-            continue
+    for scope, folder in _scope_folders(root):
         if not is_valid_scope(scope):
             problems.append(f"{folder}: not a valid scope name")
             continue
@@ -226,6 +226,36 @@ def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, 
     if problems:
         raise ContentProblem(problems)
     return scopes
+
+
+def _scope_folders(root: Path) -> list[tuple[str, Path]]:
+    """(scope, folder) for every scope folder there is, the chain first."""
+    return [(scope, folder) for scope, folder in [("chain", root / "chain")] + [
+        (f"{kind}/{d.name}", d) for kind in ("region", "store", "device") if (root / kind).is_dir()
+        for d in sorted((root / kind).iterdir())] if folder.is_dir()]
+
+
+def section_items(root: Path, section: str) -> dict[str, list[tuple[dict, str, int]]]:
+    """One section's items in every scope, as the files hold them: scope -> [(item, file, line)], without the rest
+    of the tree's checks (a page that shows offers needs the offers files only); ContentProblem when a file that
+    holds the section cannot be read."""
+    out: dict[str, list[tuple[dict, str, int]]] = {}
+    problems: list[str] = []
+    for scope, folder in _scope_folders(root):
+        if not is_valid_scope(scope):
+            continue  # load_tree names it; nothing of it is published
+        for path in sorted(p for p in folder.iterdir() if p.suffix in CONTENT_SUFFIXES):
+            if path.suffix == ".csv" and path.stem != section:
+                continue
+            try:
+                items = _read_file(path).get(section, [])
+            except ContentProblem as exc:
+                problems.extend(exc.problems)
+                continue
+            out.setdefault(scope, []).extend((i.value, str(path), i.line) for i in items if isinstance(i.value, dict))
+    if problems:
+        raise ContentProblem(problems)
+    return out
 
 
 def check_devices(stores: list[Store], scopes: dict[str, ScopeContent]) -> list[str]:

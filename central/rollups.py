@@ -136,6 +136,14 @@ def offer_totals(db: Database) -> list[dict]:
             for o, a, i, s, r in rows]
 
 
+def offer_days(db: Database, first_day: str, last_day: str) -> dict[str, tuple[int, int]]:
+    """Per offer, its arms together (the holdout saw nothing), impressions and redemptions on the UTC days from
+    ``first_day`` to ``last_day``, both included."""
+    rows = db.execute("SELECT offer, sum(impressions), sum(redemptions) FROM rollup_offers WHERE day >= ? AND day <= ?"
+                      " AND arm <> 'holdout' GROUP BY offer", (first_day, last_day))
+    return {o: (int(i), int(r)) for o, i, r in rows}
+
+
 def event_counts(db: Database, *, since_day: str = "0000-00-00") -> list[dict]:
     """Events per day, store and type from ``since_day`` on."""
     rows = db.execute("SELECT day, store, type, n FROM rollup_event_counts WHERE day >= ?"

@@ -229,6 +229,15 @@ MIGRATIONS: list[list[Step]] = [
             on_screen INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL, seq BIGINT NOT NULL,
             PRIMARY KEY (override_id, store, device))""",
     ],
+    [  # 12: the console's offer drafts (central/offer_drafts.py): changes to the playbook until they are published.
+        # body: the offer as the playbook holds it (JSON); ready: the device's check passed when it was saved;
+        # paused: head office holds the offer back (the draft playbook leaves it out); base_sha256: the live offer
+        # the draft started from (NULL: a new offer); held_experiment: a paused experiment (JSON), kept here and out
+        # of the body until it is resumed with the same salt and arms.
+        """CREATE TABLE offer_drafts (scope TEXT NOT NULL, offer_id TEXT NOT NULL, body TEXT NOT NULL,
+            ready INTEGER NOT NULL, paused INTEGER NOT NULL, base_sha256 TEXT, held_experiment TEXT,
+            updated_at DOUBLE PRECISION NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (scope, offer_id))""",
+    ],
 ]
 
 

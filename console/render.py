@@ -20,8 +20,10 @@ KEYS_ROLES = ("admin",)
 PRIVACY_ROLES = ("privacy_officer",)
 REPORTS_ROLES = ("admin", "marketer", "store_manager", "technician")  # which reports: console/pages/reports.py
 OVERRIDE_ROLES = ("admin", "technician", "store_manager")
-NAV = (("/fleet", "Fleet", FLEET_ROLES), ("/overrides", "Overrides", OVERRIDE_ROLES),
-       ("/stores", "Stores", STORES_ROLES), ("/reports", "Reports", REPORTS_ROLES), ("/users", "People", USERS_ROLES),
+OFFERS_ROLES = ("admin", "marketer")  # the offer playbook: read and edit alike
+NAV = (("/offers", "Offers", OFFERS_ROLES), ("/fleet", "Fleet", FLEET_ROLES),
+       ("/overrides", "Overrides", OVERRIDE_ROLES), ("/stores", "Stores", STORES_ROLES),
+       ("/reports", "Reports", REPORTS_ROLES), ("/users", "People", USERS_ROLES),
        ("/privacy", "Privacy desk", PRIVACY_ROLES), ("/audit", "Audit log", AUDIT_ROLES), ("/keys", "Keys", KEYS_ROLES))
 
 

@@ -18,6 +18,7 @@ ROLES = list(PEOPLE)
 # page -> (heading, the roles that may open it)
 PAGES = {
     "/": ("Welcome", ROLES),
+    "/offers": ("Offers", ["admin", "marketer"]),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
     "/stores": ("Stores", ["admin", "technician", "store_manager"]),
     "/reports": ("Reports", ["admin", "marketer", "store_manager", "technician"]),
@@ -27,8 +28,8 @@ PAGES = {
     "/keys": ("Signing keys", ["admin"]),
     "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports", "/users": "People",
-       "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
+NAV = {"/offers": "Offers", "/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports",
+       "/users": "People", "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 
 
