@@ -344,7 +344,7 @@ class KioskApp(StoreApp):
     def maintenance_refresh(self) -> None:
         rows = self.root.get_screen("maintenance").ids.rows
         rows.clear_widgets()
-        for what, value in self.maintenance.report():
+        for what, value in [*self.maintenance.report(), *self.service.offers_explained()]:
             rows.add_widget(MaintenanceRow(what=what, value=value))
 
     def maintenance_network_test(self) -> None:

@@ -230,6 +230,16 @@ class KioskService:
         self.session.shown = decision
         return decision
 
+    def offers_explained(self) -> list[tuple[str, str]]:
+        """For a technician: what the kiosk would offer a shopper it does not know, now, with the engine's
+        full reasons, and what it left out and why. Nothing is recorded: a look is not an impression."""
+        ctx = self.context()
+        caps = count(windows(ctx.now, ctx.timezone), lambda since, pid: impressions_since(self.cache, since, pid), None)
+        decision = self.engine().offers(ctx, Shopper.anonymous(), caps, k=6, seed=0)
+        return [("Offers now", "; ".join(decision.reasons)),
+                *(("Offer", f"{o.offer_id}: {'; '.join(o.reasons)}") for o in decision.offers),
+                *(("Left out", f"{offer_id}: {why}") for offer_id, why in decision.skipped.items())]
+
     def menu(self, lang: str = "en") -> MenuDecision:
         return self.engine().menu(self.context(), lang=lang, limit=12)
 

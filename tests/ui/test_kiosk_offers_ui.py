@@ -244,3 +244,31 @@ def test_the_menu_fits_under_its_heading_or_scrolls(app, shots, size, large):
         if app.large_text:
             app.toggle_large_text()
         resize((1280, 720))
+
+
+def test_a_technician_sees_the_engines_full_reasons_on_the_maintenance_screen(app, shots):
+    from kiosk.maintenance import MaintenanceService
+
+    on_weekday(app, 11)
+    health = {"sync_state": {"chain": 1}, "connected": False, "outbox_rows": 0, "uptime_s": 1.0,
+              "cache_file_bytes": 0, "media_bytes": 0}
+    app.maintenance = MaintenanceService(app.service.cache, device="kiosk-1", store="s001", broker=("127.0.0.1", 1),
+                                         health=lambda: health, clock=app.service.clock)
+    try:
+        def shown() -> int:
+            return app.service.cache.query("SELECT COUNT(*) FROM outbox WHERE type = 'offer_shown'")[0][0]
+
+        before = shown()
+        app.maintenance_refresh()
+        app.root.current = "maintenance"
+        advance(5)
+        rows = [(row.what, row.value) for row in app.root.get_screen("maintenance").ids.rows.children[::-1]]
+        assert ("Offer", "OFF-TIKVENIK-SEASON: in stock: Tikvenik (pumpkin pastry) (3)") in rows
+        assert ("Offer", "OFF-MORNING-COMBO: morning (08:30); in stock: Butter croissant (42); "
+                         "in stock: Cappuccino (240)") in rows
+        assert "weather unknown" in dict(rows)["Offers now"]
+        assert shown() == before  # a technician's look is not an impression
+        shot(shots, "kiosk-maintenance-reasons")
+    finally:
+        app.maintenance = None
+        app.end_session()
