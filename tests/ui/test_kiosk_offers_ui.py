@@ -272,3 +272,14 @@ def test_a_technician_sees_the_engines_full_reasons_on_the_maintenance_screen(ap
     finally:
         app.maintenance = None
         app.end_session()
+
+
+@pytest.mark.parametrize("lang", ["en", "bg", "ru"])
+def test_the_status_bar_buttons_hold_their_words_in_large_text(app, lang):
+    app.set_language(lang)
+    app.toggle_large_text()
+    advance(5)
+    chips = [w for w in app.root.get_screen("attract").walk() if type(w).__name__ == "Chip"]
+    assert len(chips) == 4
+    assert all(chip.texture_size[0] <= chip.width - dp(8) and chip.height >= dp(48) for chip in chips), [
+        (chip.text, chip.texture_size, chip.size) for chip in chips]
