@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,6 @@ from sync.protocol.signing import TrustedKeys
 
 from .script import Script
 from .store import (
-    ASSETS,
     CHAIN,
     COUNTRY,
     DEVICE,
@@ -29,7 +27,7 @@ from .store import (
     TIMEZONE,
     Demo,
     demo_cache,
-    load_media,
+    demo_media,
 )
 
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
@@ -115,10 +113,7 @@ def offline_store(var: Path, *, clock: Clock, qr_keys: TrustedKeys) -> KioskServ
     from sync.cache.read import CacheReader
 
     cache = demo_cache(var / "cache.db", clock=clock)
-    media = var / "media"
-    media.mkdir(parents=True, exist_ok=True)
-    for entry in load_media(ASSETS):
-        shutil.copyfile(ASSETS / entry["url"], media / entry["sha256"])
+    media = demo_media(var / "media")
     engine = Engine.load(CacheReader(cache), now=clock.now())
     return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE, clock=clock),
                         Store(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY), qr_keys=qr_keys,
