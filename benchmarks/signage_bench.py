@@ -95,15 +95,12 @@ def schedule_eval() -> None:
 # --- cold start ---------------------------------------------------------------------------------------------
 def prepared_device(var: Path, port: int) -> Path:
     """A signage device's config and cache holding the demo chain with its pictures, as after a first sync."""
-    from demo.store import ASSETS, demo_cache, load_media
+    from demo.store import demo_cache, demo_media
     from sync.clock import SYSTEM
     from sync.protocol import signing
 
-    media = var / "media"
-    media.mkdir(parents=True, exist_ok=True)
+    media = demo_media(var / "media")
     demo_cache(var / "cache.db", clock=SYSTEM).close()
-    for entry in load_media(ASSETS):  # as the agent would have downloaded them
-        shutil.copy(ASSETS / entry["url"], media / entry["sha256"])
     (var / "chain.pub").write_bytes(signing.public_key_pem(signing.generate_private_key().public_key()))
     config = var / "device.toml"
     config.write_text(f"""[device]\nid = "signage-1"\nkind = "signage"\n[cache]\npath = "{var / 'cache.db'}"

@@ -171,8 +171,9 @@ def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: S
 
 
 def offer_price(raw: Mapping, catalog: Catalog) -> tuple[int, str] | None:
-    """What the shopper pays with the offer: the combo price, or the product's price less the
-    offer's percentage; None when the offer names no price (double points, say)."""
+    """What the shopper pays with the offer: the combo price, the product's price less the offer's
+    percentage, or the product's own price for an offer that only highlights it; None when the offer
+    names no price (double points, say)."""
     benefit = raw.get("benefit") or {}
     product_price = catalog.prices.get(raw.get("sku") or "")
     currency = (product_price or {}).get("currency", "EUR")
@@ -181,6 +182,8 @@ def offer_price(raw: Mapping, catalog: Catalog) -> tuple[int, str] | None:
     percent = (raw.get("discount") or {}).get("percent")
     if product_price and isinstance(percent, int | float):
         return int(round(product_price["price_cents"] * (100 - percent) / 100)), currency
+    if product_price and benefit.get("type") == "highlight":
+        return product_price["price_cents"], currency
     return None
 
 

@@ -27,6 +27,7 @@ from .store import (
     TIMEZONE,
     Demo,
     demo_cache,
+    demo_media,
 )
 
 PHONE_KEY = b"demo-chain-phone-key-2026"  # assets/demo/README.md: how the demo's phone hashes were made
@@ -103,7 +104,8 @@ def window_opened(demo: Demo, screen: str) -> None:
 
 
 def offline_store(var: Path, *, clock: Clock, qr_keys: TrustedKeys) -> KioskService:
-    """The demo store's kiosk with no broker: the demo chain applied straight into a cache in ``var``.
+    """The demo store's kiosk with no broker: the demo chain applied straight into a cache in ``var``, and
+    its pictures in ``var/media`` as the agent would have downloaded them.
 
     For the UI tests and the benchmarks, which need the real screens over real data, not the network.
     """
@@ -112,11 +114,12 @@ def offline_store(var: Path, *, clock: Clock, qr_keys: TrustedKeys) -> KioskServ
     from sync.cache.read import CacheReader
 
     cache = demo_cache(var / "cache.db", clock=clock)
+    media = demo_media(var / "media")
     engine = Engine.load(CacheReader(cache), now=clock.now())
     return KioskService(cache, Outbox(cache, boot_id="offline", device=DEVICE, store=STORE, clock=clock),
                         Store(CHAIN, REGION, STORE, DEVICE, TIMEZONE, COUNTRY), qr_keys=qr_keys,
                         phone_key=PHONE_KEY, coupon_key=coupons.store_key(COUPON_SECRET, STORE),
-                        engine=lambda: engine, clock=clock)
+                        engine=lambda: engine, clock=clock, media_dir=media)
 
 
 def scripted_shopper(app, shots: Path, exit_after: bool) -> Script:

@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -214,8 +215,17 @@ def load_assets(assets: Path) -> tuple[dict, dict]:
 
 
 def load_media(assets: Path) -> list[dict]:
-    """The signage pictures' ``media`` entries, urls relative to the assets folder."""
+    """The signage and product pictures' ``media`` entries, urls relative to the assets folder."""
     return _section(assets, "media")
+
+
+def demo_media(media: Path) -> Path:
+    """The demo's pictures in ``media``, named by sha256 as the agent would have downloaded them (no
+    broker, no media server: for the tests and the benchmarks)."""
+    media.mkdir(parents=True, exist_ok=True)
+    for entry in load_media(ASSETS):
+        shutil.copyfile(ASSETS / entry["url"], media / entry["sha256"])
+    return media
 
 
 def _section(assets: Path, name: str, file: str | None = None) -> list[dict]:

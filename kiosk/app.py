@@ -24,6 +24,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from decisions.identity import phone as phones
+from decisions.offers import OfferDecision
 from pos.qr import coupon_qr_png
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
@@ -45,7 +46,7 @@ from .screens import (
     OfferCard,
     OffersScreen,
 )
-from .session import Identified, KioskService
+from .session import AttractSlide, Identified, KioskService
 
 KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = ("theme.kv", "attract.kv", "identify.kv", "consent.kv", "offers.kv", "goodbye.kv", "maintenance.kv")
@@ -78,7 +79,6 @@ class KioskApp(StoreApp):
     phone_display = StringProperty("")
     phone_error = StringProperty("")
     menu_name = StringProperty("")
-    menu_note = StringProperty("")
     preview_texture = ObjectProperty(None, allownone=True)
     privacy_url = StringProperty("")
     privacy_qr = ObjectProperty(None, allownone=True)
@@ -155,7 +155,7 @@ class KioskApp(StoreApp):
 
     def _load_slides(self, attract: AttractScreen) -> None:
         lang = self.translator.language
-        attract.source = lambda: self.service.attract_texts(lang) or [self.store_name]
+        attract.source = lambda: self.service.attract_slides(lang) or [AttractSlide(self.store_name)]
         attract.restart()
 
     # --- chrome ------------------------------------------------------------------------------
@@ -165,8 +165,8 @@ class KioskApp(StoreApp):
         self._load_slides(self.root.get_screen("attract"))
         self.camera_message = self._text(self._camera_note)
         self.phone_error = self._text(self._phone_note)
-        if self.root.current == "offers":
-            self.show_offers()
+        if self.root.current == "offers" and self.service.session.shown is not None:
+            self._draw_offers(self.service.session.shown)
 
     def _text(self, note: str | Identified | None) -> str:
         """A message in the screen's language: an msgid, or a refusal from identification."""
@@ -319,8 +319,14 @@ class KioskApp(StoreApp):
         self.show_offers()
 
     def show_offers(self) -> None:
+        """Decide the offers for the shopper as they are now, and show them."""
+        self._draw_offers(self.service.offers(k=MAX_OFFERS, lang=self.translator.language))
+        self._go("offers")
+
+    def _draw_offers(self, decision: OfferDecision) -> None:
+        """Draw a decision in the screen's language. A change of language redraws the same decision:
+        deciding again would count the shopper's own first look against the offers' caps and drop them."""
         lang = self.translator.language
-        decision = self.service.offers(k=MAX_OFFERS, lang=lang)
         self.personal = decision.mode == "personal"
         self.identified = self.service.session.profile is not None
         name = self.service.greeting_name()
@@ -332,9 +338,10 @@ class KioskApp(StoreApp):
         for card, choice in zip(self._cards, decision.offers, strict=False):
             price = self.service.price(choice)
             image = self.service.image(choice)
+            line = self.service.shopper_line(choice, lang)
             card.show(title=choice.title.get(lang) or choice.title.get("en", choice.offer_id),
                       price=format_price(*price, lang) if price else "",
-                      why=" · ".join(map(self.say, choice.reasons[:2])), image=str(image) if image else "")
+                      why=self.say(line) if line else "", image=str(image) if image else "")
             cards.add_widget(card)
         menu = self.service.menu(lang)
         rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None
@@ -346,8 +353,6 @@ class KioskApp(StoreApp):
                 box.add_widget(MenuRow(title=title, price=price))
             self._menu_rows = rows
         self.menu_name = menu.name
-        self.menu_note = self.tr("weather unknown") if "weather unknown" in menu.reasons else ""
-        self._go("offers")
 
     def send_to_phone(self, index: int) -> None:
         coupon = self.service.send_to_phone(self._choices[index])
@@ -414,7 +419,7 @@ class KioskApp(StoreApp):
     def maintenance_refresh(self) -> None:
         rows = self.root.get_screen("maintenance").ids.rows
         rows.clear_widgets()
-        for what, value in self.maintenance.report():
+        for what, value in [*self.maintenance.report(), *self.service.offers_explained()]:
             rows.add_widget(MaintenanceRow(what=what, value=value))
 
     def maintenance_network_test(self) -> None:

@@ -10,8 +10,11 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kivy.uix.behaviors import ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
+
+from .session import AttractSlide
 
 SLIDE_SECONDS = 6
 
@@ -20,9 +23,10 @@ class AttractScreen(Screen):
     """Rotates the store's slides while nobody is there. ``source`` gives them; it is asked again at the
     start of each round, so a kiosk left alone moves on with the day (no breakfast deal at lunch)."""
 
-    slide_text = StringProperty("")
-    source: Callable[[], list[str]] | None = None
-    slides: list[str] = []
+    headline = StringProperty(" ")
+    body = StringProperty(" ")
+    source: Callable[[], list[AttractSlide]] | None = None
+    slides: list[AttractSlide] = []
     _index = 0
     _event = None
 
@@ -42,7 +46,9 @@ class AttractScreen(Screen):
         if self.source is not None and self._index % max(len(self.slides), 1) == 0:
             self.slides, self._index = self.source(), 0
         if self.slides:
-            self.slide_text = self.slides[self._index % len(self.slides)]
+            slide = self.slides[self._index % len(self.slides)]
+            # ' ' not '': Kivy keeps an emptied label's last layout (and its words) in memory
+            self.headline, self.body = slide.headline or " ", slide.body or " "
             self._index += 1
 
 
@@ -88,6 +94,8 @@ class OfferCard(BoxLayout):
     why = StringProperty(" ")
     image = StringProperty("")
     index = NumericProperty(0)
+    hero_height = NumericProperty(0)  # the picture's (or the words in its place) height at the least
+    natural_height = NumericProperty(0)  # its content's height; OfferGrid may stretch it
 
     def show(self, title: str, price: str, why: str, image: str) -> None:
         self.title, self.price, self.why, self.image = title or " ", price or " ", why or " ", image
@@ -95,6 +103,26 @@ class OfferCard(BoxLayout):
     def wipe(self) -> None:
         # ' ' not '': Kivy keeps an emptied label's last layout (and its words) in memory
         self.show(" ", " ", " ", "")
+
+
+class OfferGrid(GridLayout):
+    """The offer cards, a row at a time: every card in a row takes the tallest one's height, so their
+    pictures, prices and buttons line up; with room to spare, the rows share the room (up to
+    ``TALLEST`` times a card's width) and the pictures grow, instead of leaving a blank band below."""
+
+    TALLEST = 2.0
+
+    def do_layout(self, *args: object) -> None:
+        cards, cols = self.children[::-1], self.cols or 1
+        rows = [cards[start:start + cols] for start in range(0, len(cards), cols)]
+        room = self.parent.height if self.parent is not None else 0
+        share = (room - self.spacing[1] * (len(rows) - 1)) / len(rows) if rows else 0
+        for row in rows:
+            tallest = max(card.natural_height for card in row)
+            height = max(tallest, min(share, self.TALLEST * row[0].width))
+            for card in row:
+                card.height = height
+        super().do_layout(*args)
 
 
 class MenuRow(BoxLayout):

@@ -27,9 +27,11 @@ from decisions.identity import phone as phones
 from decisions.identity import qr
 from decisions.menus import MenuDecision
 from decisions.offers import OfferChoice, OfferDecision, offer_price
+from decisions.reasons import Reason
 from decisions.shopper import Shopper
 from pos.qr import coupon_qr_png
 from signage.schedule import Schedule, ScheduleError, evaluate
+from signage.text_fill import fill_text_item
 from sync.cache.db import Cache, CacheError
 from sync.cache.engine_state import Shown, impressions_since, record_offers_shown
 from sync.cache.outbox import Outbox
@@ -39,6 +41,8 @@ from sync.cache.redemption import Issued, issued_count, record_coupon_issued
 from sync.cache.weather import latest_weather
 from sync.clock import Clock
 from sync.protocol.signing import TrustedKeys
+
+from .shopper_lines import shopper_line
 
 log = logging.getLogger("store_edge.kiosk")
 CONSENT_WORDING = "kiosk-consent-2026-11"
@@ -56,6 +60,12 @@ class Store:
     timezone: str
     country: str
     device_index: int = 0  # this device's number in its store, 0-15, unique there (coupon serials)
+
+
+@dataclass(frozen=True)
+class AttractSlide:
+    headline: str
+    body: str = ""
 
 
 @dataclass
@@ -101,10 +111,11 @@ class KioskService:
         self.session = Session()
 
     # --- identification --------------------------------------------------------------------
-    def attract_texts(self, lang: str) -> list[str]:
+    def attract_slides(self, lang: str) -> list[AttractSlide]:
         """The text slides head office schedules for the store's main screen right now, by the signage
         schedule's own rules (dayparts, weekdays, dates, priorities): the attract loop never shows the
-        morning deal in the afternoon. Empty when nothing with text is scheduled."""
+        morning deal in the afternoon. A slide from a text template (a product and its price) keeps its
+        headline, as the signage screen draws it. Empty when nothing with text is scheduled."""
         r = self.reader
         try:
             schedule = Schedule.from_docs(r.schedules(), self.store.timezone)
@@ -116,9 +127,18 @@ class KioskService:
         slots = [slot if isinstance(slot, str) else slot["item"]
                  for playlist in active.playlists("main") for slot in playlists.get(playlist, {}).get("items", ())]
         items = {item["id"]: item for item in r.content_items()}
-        texts = [items[i]["text"] for i in dict.fromkeys(slots)
-                 if items.get(i, {}).get("kind") == "text" and items[i].get("text")]
-        return [text.get(lang) or text.get("en", "") for text in texts]
+        templates = {t["id"]: t for t in r.text_templates()}
+        slides = []
+        for doc in (items[i] for i in dict.fromkeys(slots) if i in items):
+            if doc.get("kind") != "text" or not doc.get("text"):
+                continue
+            try:
+                headline, body = fill_text_item(doc, templates.get(doc.get("template", "")), lang)
+            except (KeyError, ValueError, IndexError) as exc:
+                log.warning("attract screen: slide %s does not fill (%s); left out", doc["id"], exc)
+                continue
+            slides.append(AttractSlide(headline, body))
+        return slides
 
     def identify_qr(self, text: str) -> Identified:
         check = qr.verify_token(text, self.qr_keys, now=self.clock.time())
@@ -211,6 +231,16 @@ class KioskService:
         self.session.shown = decision
         return decision
 
+    def offers_explained(self) -> list[tuple[str, str]]:
+        """For a technician: what the kiosk would offer a shopper it does not know, now, with the engine's
+        full reasons, and what it left out and why. Nothing is recorded: a look is not an impression."""
+        ctx = self.context()
+        caps = count(windows(ctx.now, ctx.timezone), lambda since, pid: impressions_since(self.cache, since, pid), None)
+        decision = self.engine().offers(ctx, Shopper.anonymous(), caps, k=6, seed=0)
+        return [("Offers now", "; ".join(decision.reasons)),
+                *(("Offer", f"{o.offer_id}: {'; '.join(o.reasons)}") for o in decision.offers),
+                *(("Left out", f"{offer_id}: {why}") for offer_id, why in decision.skipped.items())]
+
     def menu(self, lang: str = "en") -> MenuDecision:
         return self.engine().menu(self.context(), lang=lang, limit=12)
 
@@ -219,6 +249,12 @@ class KioskService:
         product = self.engine().catalog.products.get(choice.sku or "")
         sha = product.get("image") if product else None
         return self.reader.media_path(sha) if sha else None
+
+    def shopper_line(self, choice: OfferChoice, lang: str) -> Reason | None:
+        """The one friendly line a shopper reads under the offer (``kiosk.shopper_lines``); the engine's
+        full reasons stay in the events, for staff and for a technician."""
+        catalog = self.engine().catalog
+        return shopper_line(choice, lambda sku: catalog.name(sku, lang))
 
     def price(self, choice: OfferChoice) -> tuple[int, str] | None:
         """(cents, currency) the shopper pays with this offer, or None when it has no price."""

@@ -9,7 +9,6 @@ The kv rules that style them are in ``signage/kv/signage.kv``.
 from __future__ import annotations
 
 import logging
-import string
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from kivy.utils import get_color_from_hex
 
 from .library import Item
 from .live import LiveBoards, money
+from .text_fill import fill, localised
 
 log = logging.getLogger("store_edge.signage")
 VIDEO_FIRST_FRAME_S = 5.0
@@ -190,34 +190,20 @@ class TextSlide(Slide):
 
     def prepare(self) -> None:
         doc, t = self.item_doc, self.template
-        variables = {k: _localised(v, self.lang) for k, v in (doc.get("vars") or {}).items()}
-        text = _localised(doc.get("text"), self.lang)
+        variables = {k: localised(v, self.lang) for k, v in (doc.get("vars") or {}).items()}
+        text = localised(doc.get("text"), self.lang)
         try:
             if "title" in t:
-                self.title = _fill(_localised(t["title"], self.lang), variables, text)
-                self.body = _fill(_localised(t.get("body"), self.lang), variables, text)
+                self.title = fill(localised(t["title"], self.lang), variables, text)
+                self.body = fill(localised(t.get("body"), self.lang), variables, text)
             else:
                 self.title = text
-            self.footer = _fill(_localised(doc.get("title"), self.lang), variables, text)
+            self.footer = fill(localised(doc.get("title"), self.lang), variables, text)
             self.background = get_color_from_hex(t.get("background", DEFAULT_TEMPLATE["background"]))
             self.foreground = get_color_from_hex(t.get("foreground", DEFAULT_TEMPLATE["foreground"]))
             self.accent = get_color_from_hex(t.get("accent", DEFAULT_TEMPLATE["accent"]))
         except (KeyError, ValueError, IndexError) as exc:
             raise SlideError(f"text template {t.get('id', '(default)')!r}: {exc}") from None
-
-
-def _localised(value: object, lang: str) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get(lang) or value.get("en") or next(iter(value.values()), ""))
-    return "" if value is None else str(value)
-
-
-def _fill(text: str, variables: Mapping[str, str], slide_text: str) -> str:
-    names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
-    missing = names - set(variables) - {"text"}
-    if missing:
-        raise KeyError(f"no value for {{{sorted(missing)[0]}}}")
-    return text.format(**variables, text=slide_text)
 
 
 class BoardRow(BoxLayout):

@@ -99,6 +99,17 @@ MSGIDS = [
     "Locking in {seconds} s",
     "Tap your name first.",
     "Customer",
+    "Menu: {name}",
+    "Because you often pick up {item}",
+    "A good start to your morning",
+    "Just right for lunch",
+    "A treat for the afternoon",
+    "Something for your evening",
+    "Something warm for a cold day",
+    "Something cool for a hot day",
+    "A warm-up for a grey day",
+    "Popular in this store today",
+    "A thank-you for being a regular",
 ]
 PLURAL = ("{n} offer", "{n} offers")
 

@@ -147,12 +147,20 @@ def test_an_offer_shows_its_product_picture_once_the_verified_file_is_here(tmp_p
 def test_the_attract_loop_shows_what_the_schedule_plays_now(kiosk, at, shown, not_shown):
     service, _, _ = kiosk
     service.clock.set(at)
-    texts = service.attract_texts("en")
-    assert texts, "some text slide is always scheduled in the demo store"
+    slides = service.attract_slides("en")
+    texts = [t for slide in slides for t in (slide.headline, slide.body)]
+    assert slides, "some text slide is always scheduled in the demo store"
     assert all(t in texts for t in shown), texts
     assert not any(t in texts for t in not_shown), texts
 
 
 def test_the_attract_loop_speaks_the_screens_language(kiosk):
     service, _, _ = kiosk
-    assert "Всеки делничен ден до 11:00" in service.attract_texts("bg")
+    slides = service.attract_slides("bg")
+    assert ("Капучино + кроасан  3,90\xa0€", "Всеки делничен ден до 11:00") in [(s.headline, s.body) for s in slides]
+
+
+def test_a_promo_slide_on_the_attract_loop_keeps_its_product_and_price(kiosk):
+    service, _, _ = kiosk
+    slides = {slide.body: slide.headline for slide in service.attract_slides("en")}
+    assert slides["Every weekday until 11:00"] == "Cappuccino + croissant  €3.90"

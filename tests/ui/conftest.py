@@ -18,13 +18,14 @@ from kiosk.display import NoDisplay, configure_kivy, has_display, start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-output" / "screens"
+XVFB_SIZE = (1920, 1920)  # room for a window at 1920x1080, 1280x800 and 1080x1920: a larger one draws clipped
 
 
 def _start_xvfb() -> subprocess.Popen | None:
     if has_display() and not os.environ.get("STORE_EDGE_FORCE_XVFB"):
         return None
     try:
-        return start_xvfb()
+        return start_xvfb(*XVFB_SIZE)
     except NoDisplay as exc:
         pytest.exit(str(exc), returncode=3)
 

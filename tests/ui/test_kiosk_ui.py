@@ -224,7 +224,7 @@ def test_a_portrait_screen_stacks_what_a_landscape_one_puts_side_by_side(app, sh
         # Димитър's first visit today: Maria's, earlier in this module, have used up her morning combo's daily cap
         phone_to_offers(app, "0899100105")
         offers = screen(app, "offers")
-        assert offers.ids.cards.y > offers.ids.menu.top  # the offers above the menu
+        assert offers.ids.cards_scroll.y > offers.ids.menu_scroll.top  # the offers above the menu
         assert len(offers.ids.cards.children) == 3 and offers.ids.cards.width > 0.8 * Window.width
         shot(shots, "09-offers-portrait")
     finally:

@@ -1,0 +1,285 @@
+"""The kiosk's offers and attract screens as a shopper sees them, on the real widget tree under Xvfb:
+friendly words instead of the engine's, cards led by picture and price, every offer the slots allow,
+and a menu that fits or scrolls in every text size and window size."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from ui_driver import advance, close_kiosk, open_kiosk, shot
+
+from kiosk.i18n import format_price
+from kiosk.screens import MenuRow
+from sync.clock import FixedClock
+from sync.protocol import signing
+
+MONDAY = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # 08:30 in Sofia: breakfast, the morning combo on
+KEY = signing.generate_private_key()
+MARIA = "0899100101"  # c-0001: buys cappuccino and tikvenik, a champion
+ENGINE_WORDS = ("RFM", "tier", "weigh", "in stock", "weather", "identified shopper", "anonymous", "segment",
+                "experiment", "variant", "·")
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "demo"
+BRAND, CARD = (141, 59, 31), (255, 255, 255)  # theme.kv's BRAND and CARD as drawn
+SIZES = [(1920, 1080), (1280, 800), (1080, 1920)]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    kiosk = open_kiosk(tmp_path_factory.mktemp("store"), KEY, FixedClock(MONDAY))
+    yield kiosk
+    close_kiosk(kiosk)
+    resize((1280, 720))
+
+
+@pytest.fixture(autouse=True)
+def fresh(app):
+    app.end_session()
+    app.set_language("en")
+    if app.large_text:
+        app.toggle_large_text()
+    advance(3)
+    yield
+
+
+def dp(value: float) -> float:
+    from kivy.metrics import dp
+
+    return dp(value)
+
+
+def resize(size: tuple[int, int]) -> None:
+    from kivy.core.window import Window
+
+    Window.size = size
+    for _ in range(30):  # the X server answers the resize a few frames later
+        advance(1)
+        time.sleep(0.01)
+
+
+def on_weekday(app, n: int) -> None:
+    """08:30 on the n-th weekday from Monday 23 November: a day of its own, so one test's offers do not
+    use up another's daily caps."""
+    weeks, day = divmod(n, 5)
+    app.service.clock.set(MONDAY + timedelta(weeks=weeks, days=day))
+
+
+def maria_sees_her_offers(app) -> None:
+    app.service.identify_phone(MARIA)
+    app.save_consent({"personal_offers": True, "e_receipt": True, "marketing": False})
+    advance(5)
+
+
+def cards(app) -> list:
+    return app.root.get_screen("offers").ids.cards.children[::-1]
+
+
+def shown_texts(screen) -> list[str]:
+    from kivy.uix.label import Label
+
+    return [w.text for w in screen.walk() if isinstance(w, Label) and w.opacity > 0 and w.height > 0
+            and w.text.strip()]
+
+
+def pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+
+def box_pixels(image: np.ndarray, widget) -> np.ndarray:
+    """The part of a window screenshot (top-left origin) that ``widget`` covers."""
+    x, y = widget.to_window(widget.x, widget.y)
+    h = image.shape[0]
+    return image[int(h - y - widget.height) + 2:int(h - y) - 2, int(x) + 2:int(x + widget.width) - 2]
+
+
+def near(colour: np.ndarray, target: tuple[int, int, int], tolerance: int = 12) -> np.ndarray:
+    return (np.abs(colour - np.array(target)) <= tolerance).all(axis=-1)
+
+
+def longest_run(flags: np.ndarray) -> int:
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def test_a_shopper_reads_one_friendly_line_per_offer_and_no_engine_words(app, shots):
+    on_weekday(app, 0)
+    maria_sees_her_offers(app)
+    offers = app.root.get_screen("offers")
+    lines = {"en": "Because you often pick up Tikvenik", "bg": "Защото често взимате Тиквеник",
+             "ru": "Потому что вы часто берёте Тыквенник"}
+    for lang, line in lines.items():
+        app.set_language(lang)
+        advance(5)
+        whys = {card.title: card.why for card in cards(app)}
+        tikvenik = next(why for title, why in whys.items() if "ikven" in title or "иквен" in title or "ыквен" in title)
+        assert tikvenik == line
+        assert all(len(why) <= 48 and "·" not in why for why in whys.values()), whys
+        shot(shots, f"kiosk-offers-{lang}")
+    app.set_language("en")
+    advance(5)
+    texts = shown_texts(offers)
+    assert not [t for t in texts if any(word in t for word in ENGINE_WORDS)], texts
+    # the engine's full reasons are still there for staff and events
+    assert any("RFM tier" in reason for choice in app.service.session.shown.offers for reason in choice.reasons)
+
+
+def test_a_change_of_language_keeps_every_offer_on_screen(app):
+    on_weekday(app, 1)
+    maria_sees_her_offers(app)
+    shown = [card.title for card in cards(app)]
+    assert len(shown) == 3  # the morning combo, tikvenik, double points: every offer she qualifies for
+    ids = [choice.offer_id for choice in app._choices]
+    for lang in ("bg", "ru", "en"):
+        app.set_language(lang)
+        advance(5)
+        assert [choice.offer_id for choice in app._choices] == ids, lang
+        assert len(cards(app)) == 3, lang
+
+
+def test_cards_lead_with_the_picture_and_a_localised_price(app, shots):
+    on_weekday(app, 2)
+    app.set_language("bg")
+    maria_sees_her_offers(app)
+    path = shot(shots, "kiosk-offers-cards-bg")
+    by_offer = dict(zip((c.offer_id for c in app._choices), cards(app), strict=True))
+
+    points = by_offer["OFF-GOLD-DOUBLE-POINTS"]  # no product, so no picture and no price
+    blank = near(box_pixels(pixels(path), points), CARD).mean()
+    assert blank < 0.5, f"{blank:.0%} of the card without a picture is blank"
+    assert not points.image and points.ids.hero_title.text == points.title
+    assert points.ids.hero.collide_point(*points.ids.hero_title.center)
+
+    combo = by_offer["OFF-MORNING-COMBO"]
+    posters = {m["sha256"] for m in json.loads((ASSETS / "media.json").read_text()) if m["url"].startswith("signage/")}
+    assert combo.image and Path(combo.image).name not in posters  # a picture with no English words baked in
+    picture, tag, hero = combo.ids.picture, combo.ids.price_tag, combo.ids.hero
+    assert picture.texture is not None and picture.opacity == 1
+    assert abs(hero.top - combo.top) < 1 and hero.height >= combo.width * 9 / 16 - 1  # the picture leads
+    assert tag.text == format_price(390, "EUR", "bg") == "3,90\xa0€" and tag.opacity == 1
+    assert hero.collide_point(*tag.pos) and hero.collide_point(tag.right, tag.top)  # the price on the picture
+    assert combo.ids.title.top <= hero.y  # the words come after the picture
+
+
+def menu_heading(app):
+    """The menu's heading on the offers screen: the label that starts with the word "Menu"."""
+    from kivy.uix.label import Label
+
+    word = app.tr("Menu")
+    return next(w for w in app.root.get_screen("offers").walk() if isinstance(w, Label) and w.text.startswith(word))
+
+
+def test_the_menu_has_a_heading_not_a_hyphen(app):
+    on_weekday(app, 3)
+    app.browse()
+    advance(5)
+    assert menu_heading(app).text == "Menu: Breakfast"
+    app.set_language("bg")
+    advance(3)
+    heading = menu_heading(app)
+    assert heading.text == f"Меню: {app.menu_name}" and " - " not in heading.text
+
+
+def test_attract_shows_a_product_and_its_price_with_no_empty_half(app, shots):
+    on_weekday(app, 4)
+    attract = app.root.get_screen("attract")
+    for lang, product in (("en", "Cappuccino + croissant"), ("bg", "Капучино + кроасан"),
+                          ("ru", "Капучино + круассан")):
+        headline = f"{product}  {format_price(390, 'EUR', lang)}"
+        app.set_language(lang)
+        for _ in range(len(attract.slides) + 1):
+            if attract.ids.slide.text == headline:
+                break
+            attract.next_slide()
+        advance(5)
+        assert attract.ids.slide.text == headline and attract.ids.slide_body.text, lang
+        path = shot(shots, f"kiosk-attract-{lang}")
+    image = pixels(path)
+    assert longest_run(near(image, (250, 242, 230), 6).all(axis=1)) < 0.1 * image.shape[0]  # no empty band
+    # the status bar's buttons in the brand's colours: the chosen language filled, the others outlined
+    chips = {w.text: w for w in attract.walk() if type(w).__name__ == "Chip"}
+    assert set(chips) == {app.tr("Large text"), "EN", "БГ", "РУ"}
+    ru, en = box_pixels(image, chips["РУ"]), box_pixels(image, chips["EN"])
+    assert near(ru, BRAND, 20).mean() > 0.3 and near(en, CARD).mean() > 0.3
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_the_menu_fits_under_its_heading_or_scrolls(app, shots, size, large):
+    resize(size)
+    try:
+        if large:
+            app.toggle_large_text()
+        on_weekday(app, 5 + 2 * SIZES.index(size) + large)
+        maria_sees_her_offers(app)
+        advance(5)
+        offers = app.root.get_screen("offers")
+        heading = menu_heading(app)
+        rows = [w for w in offers.walk() if isinstance(w, MenuRow)]
+        first, last = rows[0], rows[-1]
+        top_of_first = first.to_window(0, first.top)[1]
+        assert heading.y - dp(16) <= top_of_first <= heading.y + 1  # whole, right under its heading
+        assert all(row.width <= heading.width + 1 for row in rows)
+        scroll = offers.ids.menu_scroll
+        if offers.ids.menu.height > scroll.height + 1:  # longer than its room: it scrolls to its last row
+            scroll.scroll_y = 0
+            advance(3)
+            assert abs(last.to_window(0, last.y)[1] - scroll.to_window(0, scroll.y)[1]) < 1
+            scroll.scroll_y = 1
+        grid = offers.ids.cards_scroll
+        assert all(card.width > 0 and card.height > 0 for card in cards(app))
+        assert grid.top <= offers.ids.greeting.y + 1
+        shot(shots, f"kiosk-offers-{size[0]}x{size[1]}-{'large' if large else 'normal'}")
+        app.end_session()
+        advance(3)
+        shot(shots, f"kiosk-attract-{size[0]}x{size[1]}-{'large' if large else 'normal'}")
+    finally:
+        if app.large_text:
+            app.toggle_large_text()
+        resize((1280, 720))
+
+
+def test_a_technician_sees_the_engines_full_reasons_on_the_maintenance_screen(app, shots):
+    from kiosk.maintenance import MaintenanceService
+
+    on_weekday(app, 11)
+    health = {"sync_state": {"chain": 1}, "connected": False, "outbox_rows": 0, "uptime_s": 1.0,
+              "cache_file_bytes": 0, "media_bytes": 0}
+    app.maintenance = MaintenanceService(app.service.cache, device="kiosk-1", store="s001", broker=("127.0.0.1", 1),
+                                         health=lambda: health, clock=app.service.clock)
+    try:
+        def shown() -> int:
+            return app.service.cache.query("SELECT COUNT(*) FROM outbox WHERE type = 'offer_shown'")[0][0]
+
+        before = shown()
+        app.maintenance_refresh()
+        app.root.current = "maintenance"
+        advance(5)
+        rows = [(row.what, row.value) for row in app.root.get_screen("maintenance").ids.rows.children[::-1]]
+        assert ("Offer", "OFF-TIKVENIK-SEASON: in stock: Tikvenik (pumpkin pastry) (3)") in rows
+        assert ("Offer", "OFF-MORNING-COMBO: morning (08:30); in stock: Butter croissant (42); "
+                         "in stock: Cappuccino (240)") in rows
+        assert "weather unknown" in dict(rows)["Offers now"]
+        assert shown() == before  # a technician's look is not an impression
+        shot(shots, "kiosk-maintenance-reasons")
+    finally:
+        app.maintenance = None
+        app.end_session()
+
+
+@pytest.mark.parametrize("lang", ["en", "bg", "ru"])
+def test_the_status_bar_buttons_hold_their_words_in_large_text(app, lang):
+    app.set_language(lang)
+    app.toggle_large_text()
+    advance(5)
+    chips = [w for w in app.root.get_screen("attract").walk() if type(w).__name__ == "Chip"]
+    assert len(chips) == 4
+    assert all(chip.texture_size[0] <= chip.width - dp(8) and chip.height >= dp(48) for chip in chips), [
+        (chip.text, chip.texture_size, chip.size) for chip in chips]
