@@ -39,7 +39,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh(app):
-    app.end_session()
+    app.reset()
     app.set_language("en")
     if app.large_text:
         app.toggle_large_text()
@@ -237,7 +237,7 @@ def test_the_menu_fits_under_its_heading_or_scrolls(app, shots, size, large):
         assert all(card.width > 0 and card.height > 0 for card in cards(app))
         assert grid.top <= offers.ids.greeting.y + 1
         shot(shots, f"kiosk-offers-{size[0]}x{size[1]}-{'large' if large else 'normal'}")
-        app.end_session()
+        app.reset()
         advance(3)
         shot(shots, f"kiosk-attract-{size[0]}x{size[1]}-{'large' if large else 'normal'}")
     finally:
@@ -271,7 +271,7 @@ def test_a_technician_sees_the_engines_full_reasons_on_the_maintenance_screen(ap
         shot(shots, "kiosk-maintenance-reasons")
     finally:
         app.maintenance = None
-        app.end_session()
+        app.reset()
 
 
 @pytest.mark.parametrize("lang", ["en", "bg", "ru"])
