@@ -324,7 +324,7 @@ class TabletApp(StoreApp):
         self._say("outcome_message", SAVED)
 
     def _next_customer(self) -> None:
-        self.service.clear_customer()
+        self.service.next_customer()
         self._clear_inputs()
         self.basket = []
         self.add_ons_in_basket = 0
