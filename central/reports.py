@@ -6,7 +6,8 @@ a CSV (always with its header row), and a chart as PNG bytes (a chart that says 
   customers, purchases after exposure, and lift against the holdout with its 95 % interval
   (``central.offer_results``);
 - ``funnel``: per offer, impressions -> coupons sent -> redeemed, and the rate of each step;
-- ``staff``: per store and staff member, assisted sales, contacts, conversions, add-ons, conversion rate.
+- ``staff``: per store and staff member, assisted sales (conversations, each with its last outcome), contacts,
+  conversions, add-ons, conversion rate.
 
 The period and the stores are cut in SQL (``wall_time`` or ``started_at`` between the first day's local
 midnight and the midnight after the last day, ``store IN (...)``); only the events of the period and the
@@ -180,9 +181,20 @@ def funnel_rows(db: Database, f: Filters, names: Mapping[str, str]) -> list[dict
     return out
 
 
+def last_outcomes(events: list[dict]) -> list[dict]:
+    """One assisted sale per conversation: a tablet sends a conversation's outcome again when it is amended
+    (Contacted, then Purchased), and the last one stands. Events without a ``conversation_id`` count alone."""
+    last: dict[object, dict] = {}
+    for e in sorted(events, key=lambda e: (e.get("wall_time") or 0, e.get("seq") or 0)):
+        p = e.get("payload") if isinstance(e.get("payload"), dict) else {}
+        conversation = p.get("conversation_id")
+        last[(e.get("device"), conversation) if isinstance(conversation, str) else id(e)] = e
+    return list(last.values())
+
+
 def staff_rows(db: Database, f: Filters, names: Mapping[str, str]) -> list[dict]:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for e in events_of(db, ("assisted_sale",), f):
+    for e in last_outcomes(events_of(db, ("assisted_sale",), f)):
         p = e.get("payload") if isinstance(e.get("payload"), dict) else {}
         outcome = p.get("outcome") if isinstance(p.get("outcome"), dict) else {}
         add_ons = outcome.get("add_ons")

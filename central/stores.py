@@ -28,7 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from decisions.identity import staff_roles
 from decisions.identity.pins import hash_pin
+from decisions.identity.staff_roles import STAFF_ROLES
 from sync.clock import Clock
 
 from .config import CentralConfig
@@ -39,9 +41,6 @@ from .keys import Keyring, NoSigningKey
 from .mqtt import BrokerLink
 
 STAFF_COLUMNS = ("id", "name", "role", "pin_hash", STAFF_ACTIVE)
-# The roles the devices know: the first two may open the kiosk's maintenance screen (kiosk/maintenance.py).
-STAFF_ROLES = {"manager": "Store manager", "technician": "Technician", "sales": "Sales assistant",
-               "barista": "Barista", "cashier": "Cashier"}
 NEW_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 NAME_MAX = 60
 _lock = threading.Lock()
@@ -61,7 +60,7 @@ class StaffMember:
 
     @property
     def role_name(self) -> str:
-        return STAFF_ROLES.get(self.role, self.role or "-")
+        return staff_roles.role_name(self.role) if self.role else "-"
 
 
 @dataclass(frozen=True)

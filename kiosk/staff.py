@@ -11,7 +11,9 @@ What it writes:
 - ``login``: the PIN attempt state (``pin_attempts``), so a lockout survives a restart;
 - ``lookup_customer`` with the customer's spoken agreement: a ``consent_given`` ledger row for
   ``personal_offers`` (channel ``tablet``, wording :data:`CONSENT_WORDING`) and its event;
-- ``record_outcome``: an ``assisted_sales`` row and an ``assisted_sale`` event, in one transaction.
+- ``record_outcome``: an ``assisted_sales`` row and an ``assisted_sale`` event, in one transaction. One
+  conversation (one customer, until ``next_customer``, a lookup of someone else or logout) has one outcome:
+  another tap amends it, so Contacted, then Purchased, then Add-on sold is one contact who bought.
 
 Without the customer's agreement nothing is looked up, hashed or recorded. ``logout`` (and the
 tablet's inactivity lock) drops the staff member and the customer: nothing of theirs stays
@@ -42,6 +44,7 @@ from sync.cache.read import CacheReader
 from sync.cache.staff_log import assisted_sales_since, record_assisted_sale
 from sync.cache.weather import latest_weather
 from sync.clock import Clock
+from sync.protocol.events import uuid7
 from sync.protocol.signing import TrustedKeys
 
 from .session import Store
@@ -140,6 +143,15 @@ class LookupResult:
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """The outcome recorded so far for the customer being served: its id, row and whom it was with."""
+
+    id: str
+    row_id: int
+    profile_id: str | None
+
+
+@dataclass(frozen=True)
 class Kpis:
     """One staff member's day: customers contacted, how many of them bought, add-ons sold."""
 
@@ -170,6 +182,7 @@ class StaffService:
         self.staff: StaffMember | None = None
         self.customer: CustomerView | None = None
         self._profile: dict | None = None
+        self.conversation: Conversation | None = None
 
     # --- login ---------------------------------------------------------------------------------
     def staff_members(self) -> list[StaffMember]:
@@ -193,7 +206,7 @@ class StaffService:
     def logout(self) -> None:
         """Log out and forget the customer."""
         self.staff = None
-        self.clear_customer()
+        self.next_customer()
 
     def _staff_id(self) -> str:
         if self.staff is None:
@@ -233,6 +246,8 @@ class StaffService:
         if profile is None:
             return LookupResult(False, NOT_FOUND)
         profile_id = profile["profile_id"]
+        if self.conversation is not None and self.conversation.profile_id != profile_id:
+            self.conversation = None  # someone else: the last conversation's outcome stands
         try:
             record_consent(self.cache, self.outbox, profile_id=profile_id, purpose="personal_offers",
                            status="granted", wording_version=CONSENT_WORDING, channel="tablet", at=now)
@@ -273,9 +288,14 @@ class StaffService:
                      for line in latest)
 
     def clear_customer(self) -> None:
-        """The next customer: forget this one."""
+        """Forget the customer on screen (their conversation's outcome may still be amended)."""
         self.customer = None
         self._profile = None
+
+    def next_customer(self) -> None:
+        """The conversation is over: forget the customer; the next outcome is someone else's."""
+        self.clear_customer()
+        self.conversation = None
 
     def add_ons(self, basket_skus: Sequence[str], *, lang: str = "en", k: int = 3) -> list[Suggestion]:
         """What goes with the basket being built on the tablet."""
@@ -291,20 +311,28 @@ class StaffService:
     # --- outcomes and KPIs -----------------------------------------------------------------------
     def record_outcome(self, contacted: bool, purchased: bool, add_ons_sold: int,
                        basket_skus: Sequence[str] = ()) -> str:
-        """One served customer: written locally for the KPIs and sent to head office. Returns the event id."""
+        """This conversation's outcome, written locally for the KPIs and sent to head office; a second call
+        before ``next_customer`` replaces the first. Returns the event id."""
         staff_id = self._staff_id()
         if add_ons_sold and not purchased:
             raise ValueError("add-ons sold without a purchase")
         profile_id = self.customer.profile_id if self.customer else None
-        return record_assisted_sale(self.cache, self.outbox, staff_id=staff_id, profile_id=profile_id,
-                                    contacted=contacted, purchased=purchased, add_ons=add_ons_sold,
-                                    basket=list(basket_skus), at=self.clock.time())
+        if self.conversation is not None and profile_id is None:
+            profile_id = self.conversation.profile_id
+        at = self.clock.time()
+        conversation_id = self.conversation.id if self.conversation else uuid7(int(at * 1000))
+        recorded = record_assisted_sale(self.cache, self.outbox, staff_id=staff_id, profile_id=profile_id,
+                                        contacted=contacted, purchased=purchased, add_ons=add_ons_sold,
+                                        basket=list(basket_skus), at=at, conversation_id=conversation_id,
+                                        amends=self.conversation.row_id if self.conversation else None)
+        self.conversation = Conversation(conversation_id, recorded.row_id, profile_id)
+        return recorded.event_id
 
     def today(self) -> Kpis:
         """The logged-in staff member's KPIs for today (midnight to midnight in the store's time zone).
 
-        contacts: outcomes with a contact; conversions: of those, the ones that bought; add-ons: all
-        add-ons sold today.
+        contacts: conversations with a contact; conversions: of those, the ones that bought; add-ons: all
+        add-ons sold today. A conversation counts once, with its last outcome.
         """
         staff_id = self._staff_id()
         tz = ZoneInfo(self.store.timezone)

@@ -2,15 +2,17 @@
 kiosk/kv/staff.kv binds to (over theme.kv, the kiosk's colours and widgets); every decision comes
 from ``kiosk.staff.StaffService``.
 
-Screens: ``login`` (tap your name, type the PIN on the keypad: no system keyboard) and ``home``
+Screens: ``login`` (tap your name, then type the PIN on the keypad, which stays off until a name is
+picked; no system keyboard) and ``home``
 (customer lookup with the customer's agreement, their profile and recommendations, a basket
 with add-on suggestions, the outcome buttons and the staff member's KPIs for today).
 
-Outcome buttons end the conversation with one customer and record it:
+Outcome buttons record the outcome of the conversation with one customer, and the chosen one stays marked:
 - Contacted: talked, no purchase;
 - Purchased: bought; the add-ons counted are the basket's items taken from the add-on suggestions;
 - Add-on sold: bought with add-ons (at least one).
-The customer is then cleared from the screen for the next one.
+Tapping another one for the same customer changes the outcome (one contact, never one per tap). Next
+customer ends the conversation and clears the screen for the next one.
 
 After ``lock_after_s`` without a touch or a key the tablet locks: back to login, customer and
 staff member forgotten. Nothing here runs off the UI thread.
@@ -32,6 +34,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.uix.togglebutton import ToggleButton
 from kivy.utils import escape_markup
 
+from decisions.identity.staff_roles import role_name
 from decisions.reasons import Term, terms
 from sync.cache.db import CacheError
 
@@ -46,6 +49,7 @@ PIN_MAX = 8
 PHONE_MAX = 16
 TAP_YOUR_NAME = "Tap your name first."
 SAVED = "Outcome saved."
+PIN_DOT = "\u2022"  # the bullet: in the tablet's font (Roboto has no U+25CF black circle)
 
 
 class LoginScreen(Screen):
@@ -58,8 +62,8 @@ class HomeScreen(Screen):
 
 class StaffChoice(ToggleButton):
     staff_id = StringProperty("")
-    title = StringProperty("")
-    role = StringProperty("")
+    title = StringProperty("")  # markup-escaped
+    role = StringProperty("")  # the role's English name, a msgid
 
 
 class KpiTile(BoxLayout):
@@ -96,6 +100,8 @@ class TabletApp(StoreApp):
     customer_purchases = StringProperty("")
     basket_text = StringProperty("")
     outcome_message = StringProperty("")
+    outcome_kind = StringProperty("")  # this conversation's outcome so far: "", contacted, purchased, add_on
+    has_recommendations = BooleanProperty(False)
     kpi_contacts = StringProperty("0")
     kpi_rate = StringProperty("–")
     kpi_add_ons = StringProperty("0")
@@ -130,7 +136,7 @@ class TabletApp(StoreApp):
         box.clear_widgets()
         for member in self.service.staff_members():
             box.add_widget(StaffChoice(staff_id=member.id, title=escape_markup(member.name),
-                                       role=escape_markup(member.role),
+                                       role=role_name(member.role),
                                        state="down" if member.id == self.staff_id else "normal"))
 
     def refresh_staff(self) -> None:
@@ -172,13 +178,19 @@ class TabletApp(StoreApp):
         self._say("login_message")
 
     def pin_key(self, digit: str) -> None:
+        if not self.staff_id:  # the keypad is off until then; a PIN typed for nobody would be thrown away
+            self._say("login_message", TAP_YOUR_NAME)
+            return
         if len(self.pin) < PIN_MAX:
             self.pin += digit
-        self.pin_dots = " ".join("●" * len(self.pin))
+        self._pin_changed()
 
     def pin_delete(self) -> None:
         self.pin = self.pin[:-1]
-        self.pin_dots = " ".join("●" * len(self.pin))
+        self._pin_changed()
+
+    def _pin_changed(self) -> None:
+        self.pin_dots = " ".join(PIN_DOT * len(self.pin))
 
     def pin_submit(self) -> None:
         pin, self.pin, self.pin_dots = self.pin, "", ""
@@ -205,7 +217,7 @@ class TabletApp(StoreApp):
         """Back to login; the staff member and the customer are forgotten, on screen and in memory."""
         self.service.logout()
         self._next_customer()
-        self.staff_id = self.staff_name = self.pin = self.pin_dots = self.countdown_text = ""
+        self.staff_id = self.staff_name = self.pin = self.pin_dots = self.countdown_text = self.outcome_kind = ""
         self.kpi_contacts, self.kpi_rate, self.kpi_add_ons = "0", "–", "0"
         for prop in ("login_message", "outcome_message"):
             self._say(prop)
@@ -247,6 +259,8 @@ class TabletApp(StoreApp):
             self._say("lookup_message", result.message)
             return
         self._say("lookup_message")
+        if self.service.conversation is None:  # someone else than the one whose outcome is marked
+            self.outcome_kind = ""
         self._show_customer(result.customer)
 
     def _clear_inputs(self) -> None:
@@ -257,9 +271,12 @@ class TabletApp(StoreApp):
             qr_text.reset_undo()
 
     def _show_customer(self, customer: CustomerView | None) -> None:
-        recs = self.root.get_screen("home").ids.recs
+        home = self.root.get_screen("home")
+        recs = home.ids.recs
         recs.clear_widgets()
+        home.ids.customer_scroll.scroll_y = 1  # each customer from the top
         self.has_customer = customer is not None
+        self.has_recommendations = bool(customer and customer.recommendations)
         if customer is None:
             self.customer_name = self.customer_segments = self.customer_tier = self.customer_purchases = ""
             return
@@ -311,7 +328,7 @@ class TabletApp(StoreApp):
 
     # --- outcomes and KPIs -------------------------------------------------------------------
     def outcome(self, kind: str) -> None:
-        """``contacted``, ``purchased`` or ``add_on``: record this customer's outcome, then the next customer."""
+        """``contacted``, ``purchased`` or ``add_on``: record this customer's outcome, or change it."""
         purchased = kind in ("purchased", "add_on")
         add_ons = max(1, self.add_ons_in_basket) if kind == "add_on" else (self.add_ons_in_basket if purchased else 0)
         try:
@@ -319,12 +336,18 @@ class TabletApp(StoreApp):
         except CacheError as exc:
             log.error("tablet: could not record the outcome: %s", exc)
             return
-        self._next_customer()
+        self.outcome_kind = kind
         self._show_kpis()
         self._say("outcome_message", SAVED)
 
+    def next_customer(self) -> None:
+        """The conversation is over: clear the screen for the next customer."""
+        self._next_customer()
+        self._say("outcome_message")
+
     def _next_customer(self) -> None:
-        self.service.clear_customer()
+        self.service.next_customer()
+        self.outcome_kind = ""
         self._clear_inputs()
         self.basket = []
         self.add_ons_in_basket = 0

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from decisions.context import DEFAULT_DAYPARTS, SKY_WORDS, TEMPERATURE_BANDS
 from decisions.identity import phone, qr
+from decisions.identity.staff_roles import STAFF_ROLES
 from decisions.rfm import TIERS
 from kiosk.i18n import LOCALE_DIR, Translator, catalog_path, format_price
 
@@ -89,7 +90,10 @@ MSGIDS = [
     "This PIN can't be checked on this device. Please ask head office to reset it.",
     "No customer found for this number or code.",
     "The customer's consent could not be saved. Nothing was looked up.",
-    "Or scan the customer's app code",
+    "Or scan the app code",
+    "Next customer",
+    "No recommendations for this customer yet. Ask what they like today.",
+    *STAFF_ROLES.values(),
     "Look up",
     "Look up a customer to see their profile and recommendations.",
     "Products",

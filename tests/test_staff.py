@@ -178,6 +178,24 @@ def test_add_ons_for_a_basket(staff):
 # --- outcomes and KPIs -----------------------------------------------------------------------------------------
 
 
+def test_outcomes_tapped_in_turn_for_one_customer_are_one_contact_who_bought(store, clock):
+    """Seen on the tablet: Contacted, Purchased and Add-on sold for one customer counted 3 contacts, 67 %."""
+    cache, engine = store
+    staff = service_for(cache, engine, clock)
+    staff.login("st-01", "2468")
+    staff.lookup_customer("0899100101", customer_agrees=True)
+    staff.record_outcome(True, False, 0)
+    staff.record_outcome(True, True, 0, ["COF-003"])
+    staff.record_outcome(True, True, 1, ["COF-003", "PAS-001"])
+    assert staff.today() == Kpis(1, 1, 1.0, 1)
+    staff.next_customer()
+    staff.record_outcome(True, False, 0)  # the next customer only talked
+    assert staff.today() == Kpis(2, 1, 0.5, 1)
+    sales = [e["payload"] for e in events(staff) if e["type"] == "assisted_sale"]
+    assert len({s["conversation_id"] for s in sales}) == 2 and len(sales) == 4
+    assert sales[2]["profile_id"] == "c-0001" and sales[2]["outcome"]["add_ons"] == 1
+
+
 def test_outcomes_make_todays_kpis_for_this_staff_member_only(store, clock):
     cache, engine = store
     staff = service_for(cache, engine, clock)
@@ -185,14 +203,18 @@ def test_outcomes_make_todays_kpis_for_this_staff_member_only(store, clock):
     assert staff.today() == Kpis(0, 0, 0.0, 0)
     clock.set(datetime(2026, 11, 22, 21, 59, tzinfo=UTC))  # Sunday 23:59 in Sofia: yesterday
     staff.record_outcome(True, True, 2, ["COF-003"])
+    staff.next_customer()
     clock.set(datetime(2026, 11, 22, 22, 1, tzinfo=UTC))  # Monday 00:01 in Sofia: today
     staff.lookup_customer("0899100101", customer_agrees=True)
     staff.record_outcome(True, True, 1, ["COF-003", "PAS-001"])
-    staff.clear_customer()
+    staff.next_customer()
     staff.record_outcome(True, False, 0)
+    staff.next_customer()
     clock.set(NOW)
     staff.record_outcome(True, True, 0, ["TEA-001"])
+    staff.next_customer()
     staff.record_outcome(False, True, 0)  # a sale without a conversation: not a contact
+    staff.next_customer()
 
     other = service_for(cache, engine, clock)
     other.login("st-02", "1357")

@@ -167,6 +167,19 @@ def test_staff_kpis_name_the_store_and_respect_the_period(db):
     assert ax.get_ylabel() == "count"
 
 
+def test_staff_kpis_count_an_amended_conversation_once_with_its_last_outcome(db):
+    """Contacted, then Purchased, then Add-on sold for one customer: the tablet sends the conversation three
+    times; it is one contact who bought, with one add-on."""
+    def outcome(n, conversation, purchased, add_ons):
+        return event(n, "assisted_sale", {"staff_id": "st-01", "conversation_id": conversation, "outcome": {
+            "contacted": True, "purchased": purchased, "add_ons": add_ons}}, at=NOON_20TH + n)
+    store_events(db, [outcome(1, "conv-a", False, 0), outcome(2, "conv-a", True, 0), outcome(3, "conv-a", True, 1),
+                      outcome(4, "conv-b", False, 0)], now=NOON_20TH + 10)
+    (row,) = rows_of(db, "staff")
+    assert (row["assisted"], row["contacts"], row["conversions"], row["add_ons"], row["conversion_rate"]) == (
+        2, 2, 1, 1, 0.5)
+
+
 def test_store_and_region_filters_are_cut_in_sql(db, monkeypatch):
     store_events(db, [shown(1, "OFF-1", "A", "P1"), shown(2, "OFF-1", "A", "P2", store="s002"),
                       shown(3, "OFF-1", "A", "P3", store="s003"), shown(4, "OFF-1", "A", "P4", store="s009")],

@@ -7,6 +7,7 @@ detaches (root removed, timers cancelled, its kv files unloaded), so either may 
 from __future__ import annotations
 
 import gc
+import re
 import time
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ from sync.protocol import signing
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 08:30 in Sofia
 KEY = signing.generate_private_key()
+SIZES = [(1920, 1080), (1280, 800), (1080, 1920)]
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +99,11 @@ def test_login_with_the_right_pin_reaches_home(app, shots):
     assert app.root.current == "login"
     names = [c.title for c in reversed(login.ids.staff_list.children)]
     assert names == ["Ivana Petrova", "Georgi Dimitrov", "Olga Ivanova"]
-    tap(login.ids.pin_ok)
-    assert login.ids.login_message.text == "Tap your name first."
     tap(login.ids.staff_list.children[-1])
     pad = keys(login.ids.pin_keypad)
     for digit in "2468":
         tap(pad[digit])
-    assert login.ids.pin_dots.text == "● ● ● ●"
+    assert login.ids.pin_dots.text == "• • • •"
     shot(shots, "tablet-01-login")
     tap(login.ids.pin_ok)
     until(lambda: app.root.current == "home")
@@ -201,7 +202,9 @@ def test_an_outcome_updates_todays_kpis(app, shots):
     tap(home.ids.add_on_sold)
     assert (home.ids.kpi_contacts.value, home.ids.kpi_rate.value, home.ids.kpi_add_ons.value) == ("1", "100%", "1")
     assert home.ids.outcome_message.text == "Outcome saved."
+    tap(home.ids.next_customer)
     assert not app.has_customer and home.ids.basket.text.strip() == "" and home.ids.agree.state == "normal"
+    assert home.ids.outcome_message.text.strip() == ""
 
     tap(home.ids.contacted)  # the next customer only talked
     assert (home.ids.kpi_contacts.value, home.ids.kpi_rate.value, home.ids.kpi_add_ons.value) == ("2", "50%", "1")
@@ -239,3 +242,258 @@ def test_language_switch_on_home(app, shots):
     assert any(b.text == "Капучино" for b in home.ids.products.children)
     shot(shots, "tablet-06-home-bg")
 
+
+
+# --- issue 16: what a clerk saw on the tablet ------------------------------------------------------------------------
+
+
+def test_the_pin_keypad_is_off_until_a_name_is_picked(app):
+    login = screen(app, "login")
+    pad = keys(login.ids.pin_keypad)
+    assert login.ids.pin_heading.text == "Tap your name first."
+    for digit in "2468":
+        tap(pad[digit])
+    assert app.pin == "" and login.ids.pin_dots.text.strip() == ""
+    assert all(key.disabled for key in login.ids.pin_keypad.children)
+    tap(login.ids.staff_list.children[-1])
+    assert login.ids.pin_heading.text == "Enter your PIN"
+    assert not any(key.disabled for key in login.ids.pin_keypad.children)
+    for digit in "2468":
+        tap(pad[digit])
+    tap(login.ids.pin_ok)
+    until(lambda: app.root.current == "home")
+
+
+def test_outcomes_tapped_in_turn_for_one_customer_are_one_contact_who_bought(app, shots):
+    log_in(app, "st-01", "2468")
+    home = screen(app, "home")
+    before = app.service.today()
+    tap(home.ids.agree)
+    type_phone(app, "0899100101")
+    tap(home.ids.look_up)
+    tap(next(b for b in home.ids.products.children if b.sku == "COF-003"))
+    tap(home.ids.contacted)
+    tap(home.ids.purchased)
+    tap(list(reversed(home.ids.add_ons.children))[0].ids.add)
+    tap(home.ids.add_on_sold)
+    after = app.service.today()
+    assert (after.contacts - before.contacts, after.conversions - before.conversions,
+            after.add_ons - before.add_ons) == (1, 1, 1)
+    assert home.ids.kpi_contacts.value == str(after.contacts)
+    assert app.outcome_kind == "add_on" and home.ids.customer_name.text == "Мария"  # still the one being served
+    assert home.ids.add_on_sold.background_color != home.ids.contacted.background_color  # the chosen one is marked
+    shot(shots, "tablet-07-outcome-chosen")
+    tap(home.ids.next_customer)
+    assert app.outcome_kind == "" and not app.has_customer
+    tap(home.ids.contacted)
+    assert app.service.today().contacts - before.contacts == 2
+    assert app.service.today().conversions - before.conversions == 1
+
+
+def test_a_customer_without_recommendations_gets_a_message_not_an_empty_heading(app, tmp_path, shots):
+    bare = demo_cache(tmp_path / "bare.db", clock=FixedClock(NOW))
+    with bare.transaction() as conn:  # a new store: no history, so nothing popular and no co-purchases
+        conn.execute("DELETE FROM basket_lines")
+        conn.execute("DELETE FROM co_purchase")
+    engine, usual = Engine.load(CacheReader(bare), now=NOW), app.service.engine
+    app.service.engine = lambda: engine
+    try:
+        log_in(app, "st-01", "2468")
+        home = screen(app, "home")
+        tap(home.ids.agree)
+        type_phone(app, "0899100101")
+        tap(home.ids.look_up)
+        assert home.ids.customer_name.text == "Мария" and not home.ids.recs.children
+        assert home.ids.no_recs.text.startswith("No recommendations for this customer yet.")
+        assert home.ids.no_recs.height > 0
+        app.set_language("bg")
+        advance(3)
+        assert CYRILLIC.search(home.ids.no_recs.text)
+        shot(shots, "tablet-08-no-recommendations-bg")
+    finally:
+        app.service.engine = usual
+        bare.close()
+
+
+def test_staff_roles_are_translated(app):
+    login = screen(app, "login")
+    for lang, manager, barista in (("bg", "Управител", "Бариста"), ("ru", "Управляющий", "Бариста")):
+        app.set_language(lang)
+        advance(3)
+        texts = [c.text for c in reversed(login.ids.staff_list.children)]
+        assert manager in texts[0] and barista in texts[1], texts
+        assert not any(re.search(r"manager|barista", t, re.I) for t in texts), texts
+
+
+# --- the layout audit: every tablet screen, size, text size and language -------------------------------------------
+
+ROBOTO_CMAP: set[int] = set()
+
+
+def font_chars() -> set[int]:
+    if not ROBOTO_CMAP:
+        from fontTools.ttLib import TTFont
+        from kivy.resources import resource_find
+
+        for face in ("Roboto-Regular.ttf", "Roboto-Bold.ttf"):
+            ROBOTO_CMAP.update(TTFont(resource_find(f"data/fonts/{face}")).getBestCmap())
+    return ROBOTO_CMAP
+
+
+def window_box(widget) -> tuple[float, float, float, float]:
+    x, y = widget.to_window(*widget.pos)
+    return x, y, x + widget.width, y + widget.height
+
+
+def drawn(root, clip=None):
+    """The widgets a person sees: not hidden, inside the scroll view that holds them (the rest is scrolled
+    away, and its content layout is as long as its rows), not the shared status bar (theme.kv's)."""
+    from kivy.uix.scrollview import ScrollView
+
+    for child in root.children:
+        if type(child).__name__ == "StatusBar" or child.opacity == 0 or child.height <= 0:
+            continue
+        if clip is not None:
+            x0, y0, x1, y1 = window_box(child)
+            if x0 < clip[0] - 1 or y0 < clip[1] - 1 or x1 > clip[2] + 1 or y1 > clip[3] + 1:
+                yield from drawn(child, clip)  # the scrolled content itself, or a row half out of view
+                continue
+        yield child
+        if isinstance(child, ScrollView):
+            for content in child.children:
+                yield from drawn(content, window_box(child))
+        else:
+            yield from drawn(child, clip)
+
+
+def plain(label) -> str:
+    text = label.text
+    if label.markup:
+        text = re.sub(r"\[/?(b|i|u|s|color|size|font)[^\]]*\]", "", text)
+        text = text.replace("&bl;", "[").replace("&br;", "]").replace("&amp;", "&")
+    return text
+
+
+def drawn_words(label) -> list[str]:
+    """The words Kivy laid out: a word cut in two, dropped or shortened with '...' differs from the text's."""
+    label.texture_update()
+    lines = label._label._cached_lines
+    return " ".join("".join(w.text for w in line.words) for line in lines).split()
+
+
+def luminance(rgb) -> float:
+    def channel(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def background(picture, widget) -> tuple[float, float, float]:
+    """The colour drawn behind a widget's text: the commonest pixel in its box on the screenshot."""
+    from kivy.core.window import Window
+
+    x0, y0, x1, y1 = window_box(widget)
+    box = (int(x0) + 1, int(Window.height - y1) + 1, int(x1) - 1, int(Window.height - y0) - 1)
+    crop = picture.crop(box)
+    _, rgb = max(crop.getcolors(crop.width * crop.height))
+    return tuple(c / 255 for c in rgb[:3])
+
+
+def audit(app, name: str, picture) -> list[str]:
+    from kivy.core.text import Label as CoreLabel
+    from kivy.core.window import Window
+    from kivy.metrics import dp, sp
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+    from kivy.uix.layout import Layout
+    from kivy.uix.scrollview import ScrollView
+    from kivy.uix.textinput import TextInput
+
+    problems = []
+    widgets = list(drawn(app.root.get_screen(name)))
+    for w in widgets:
+        where = f"{type(w).__name__} {getattr(w, 'text', '')[:30]!r}"
+        x0, y0, x1, y1 = window_box(w)
+        if x0 < -1 or y0 < -1 or x1 > Window.width + 1 or y1 > Window.height + 1:
+            problems.append(f"{where} leaves the window")
+        if w.parent in widgets and not isinstance(w.parent, ScrollView):
+            px0, py0, px1, py1 = window_box(w.parent)
+            if x0 < px0 - 1 or y0 < py0 - 1 or x1 > px1 + 1 or y1 > py1 + 1:
+                problems.append(f"{where} leaves its {type(w.parent).__name__}")
+        if isinstance(w, Layout):
+            boxes = [(c, window_box(c)) for c in w.children if c in widgets]
+            for i, (a, (ax0, ay0, ax1, ay1)) in enumerate(boxes):
+                for b, (bx0, by0, bx1, by1) in boxes[i + 1:]:
+                    if min(ax1, bx1) - max(ax0, bx0) > 1 and min(ay1, by1) - max(ay0, by0) > 1:
+                        problems.append(f"{type(a).__name__} {getattr(a, 'text', '')[:20]!r} covers "
+                                        f"{type(b).__name__} {getattr(b, 'text', '')[:20]!r}")
+        if isinstance(w, Button) and not w.disabled and (w.width < dp(48) - 0.5 or w.height < dp(48) - 0.5):
+            problems.append(f"{where} is a touch target of {w.width:.0f}x{w.height:.0f}")
+        if isinstance(w, TextInput) and w.hint_text and not w.text:
+            hint = CoreLabel(text=w.hint_text, font_size=w.font_size, font_name=w.font_name)
+            hint.refresh()
+            if hint.content_width > w.width - w.padding[0] - w.padding[2]:
+                problems.append(f"the hint {w.hint_text!r} is cut off")
+        if not isinstance(w, Label) or not plain(w).strip():
+            continue
+        missing = {ch for ch in plain(w) if not ch.isspace() and ord(ch) not in font_chars()}
+        if missing:
+            problems.append(f"{where} has characters the font lacks: {missing}")
+        if drawn_words(w) != plain(w).split():
+            problems.append(f"{where} is cut, shortened or split mid-word: {drawn_words(w)}")
+        tw, th = w.texture_size
+        if tw > w.width + 1 or th > w.height + 1:
+            problems.append(f"{where} spills out of its box ({tw}x{th} in {w.width:.0f}x{w.height:.0f})")
+        if not w.disabled:
+            large = w.font_size >= sp(24) or (w.bold and w.font_size >= sp(18.66))
+            ratio = contrast(w.color, background(picture, w))
+            if ratio < (3.0 if large else 4.5):
+                problems.append(f"{where}: contrast {ratio:.2f}:1")
+    return problems
+
+
+@pytest.mark.parametrize("lang", ["en", "bg", "ru"])
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_layout_audit(app, shots, size, large, lang):
+    """Keys at least 48 dp, no text clipped, cut or in a missing glyph, AA contrast from the colours drawn,
+    at the tablet's three screen sizes in normal and large text, in each language."""
+    from kivy.core.window import Window
+    from PIL import Image
+
+    Window.size = size
+    app.set_language(lang)
+    if app.large_text != large:
+        app.toggle_large_text()
+    tag = f"{lang}-{size[0]}x{size[1]}-{'large' if large else 'normal'}"
+    try:
+        problems = {}
+        login = screen(app, "login")
+        advance(5)
+        problems["login"] = audit(app, "login", Image.open(shot(shots, f"tablet-login-{tag}")).convert("RGB"))
+        tap(next(c for c in login.ids.staff_list.children if c.staff_id == "st-01"))
+        for digit in "2468":
+            tap(keys(login.ids.pin_keypad)[digit])
+        problems["keypad"] = audit(app, "login", Image.open(shot(shots, f"tablet-keypad-{tag}")).convert("RGB"))
+        tap(login.ids.pin_ok)
+        until(lambda: app.root.current == "home")
+        home = screen(app, "home")
+        tap(home.ids.agree)
+        type_phone(app, "0899100101")
+        tap(home.ids.look_up)
+        tap(list(reversed(home.ids.recs.children))[0].ids.add)
+        tap(home.ids.purchased)
+        advance(5)
+        problems["home"] = audit(app, "home", Image.open(shot(shots, f"tablet-home-{tag}")).convert("RGB"))
+        assert home.ids.kpi_contacts.value != "0"
+        problems = {k: v for k, v in problems.items() if v}
+        assert not problems, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)
+    finally:
+        if app.large_text:
+            app.toggle_large_text()
+        Window.size = (1280, 720)
