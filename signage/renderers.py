@@ -29,6 +29,7 @@ from .live import LiveBoards, money
 log = logging.getLogger("store_edge.signage")
 VIDEO_FIRST_FRAME_S = 5.0
 MIN_FONT = 12
+MAX_CROP = 0.2
 SETTLE_PASSES = 8
 
 
@@ -103,11 +104,15 @@ class ImageSlide(Slide):
             raise SlideError(f"image {self.path.name[:12]} cannot be decoded")
 
     def _fit(self, *args: object) -> None:
-        """Fill the zone, cropping the longer side (what a designer means by 'cover')."""
+        """Fill the zone, cropping the longer side (what a designer means by 'cover'), unless that would cut
+        off more than ``MAX_CROP`` of the picture (a 16:9 picture in a portrait zone, its words and price
+        cut in half): then the whole picture, with bars."""
         if self.texture is None or not self.width or not self.height:
             return
         tw, th = self.texture.size
-        scale = max(self.width / tw, self.height / th)
+        cover, contain = max(self.width / tw, self.height / th), min(self.width / tw, self.height / th)
+        cut = 1 - min(self.width / (tw * cover), self.height / (th * cover))
+        scale = cover if cut <= MAX_CROP else contain
         self.cover_size = [tw * scale, th * scale]
 
     def stop(self) -> None:

@@ -475,6 +475,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
 # --- the demo chain's layouts at every screen size (issue 16) ---------------------------------------------
 SIZES = [(1920, 1080), (1280, 800), (1080, 1920), (1280, 720)]
 LUNCH = "2026-11-23T13:26"  # a Monday
+BREAKFAST = "2026-11-23T08:30"
 
 
 @pytest.fixture
@@ -500,10 +501,12 @@ def play(s: Screen, seconds: float, on_switch) -> None:
             on_switch()
 
 
+@pytest.mark.parametrize("moment", ["lunch", "breakfast"])
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_the_demo_layouts_hold_at_every_screen_size(screen, signage_shots, window_size, size):
+def test_the_demo_layouts_hold_at_every_screen_size(screen, signage_shots, window_size, size, moment):
+    """Lunch: the text slides, one offer and the menu board; breakfast: three offers side by side."""
     window_size(size)
-    s = screen(at(LUNCH), content="demo")
+    s = screen(at(LUNCH if moment == "lunch" else BREAKFAST), content="demo")
     stage = s.app.root.ids.content
     seen: set[str | None] = set()
 
@@ -516,9 +519,9 @@ def test_the_demo_layouts_hold_at_every_screen_size(screen, signage_shots, windo
 
     s.run(0.5)
     audit()
-    shot(signage_shots, f"demo-lunch-{size[0]}x{size[1]}")
-    play(s, 70, audit)
-    assert {"menu-board", "txt-soup-of-the-day", "tpl-soup"} <= seen
+    shot(signage_shots, f"demo-{moment}-{size[0]}x{size[1]}")
+    play(s, 70 if moment == "lunch" else 30, audit)
+    assert {"menu-board", "txt-soup-of-the-day", "tpl-soup"} <= seen if moment == "lunch" else "menu-board" in seen
 
 
 def current_slides(s: Screen, kind: type) -> dict[str, object]:
@@ -606,3 +609,14 @@ def test_the_ticker_fades_out_before_the_clock(screen, signage_shots):
         worst = max(max(abs(p - b) for p, b in zip(px, background, strict=True)) for px in edge.getdata())
         assert worst <= 24, f"text drawn at the ticker's end next to the clock (offset {slide.offset:.0f})"
     assert clock.x >= ticker.right - 1 and clock.x == s.player.zones["side"].box.x  # a column, not a notch
+
+
+def test_a_picture_is_not_cut_in_half_in_a_portrait_zone(screen, signage_shots, window_size):
+    window_size((1080, 1920))
+    s = screen(at(BREAKFAST), content="demo")
+    s.run(0.5)
+    picture = s.player.zones["main"].current.slide
+    assert s.showing() == "img-croissant"
+    w, h = picture.cover_size
+    assert w <= picture.width + 1 and h <= picture.height + 1, f"{w:.0f}x{h:.0f} drawn in {picture.size}"
+    shot(signage_shots, "portrait-picture")
