@@ -10,6 +10,9 @@ The children of a widget that moves them through itself on purpose (a ``ScrollVi
 with ``scrolls = True``, such as signage's ticker) may leave it. Widgets of zero size, and labels with
 no text, draw nothing and are not looked at. Signage, kiosk and tablet screens use the same audit:
 ``assert_layout_ok(root, "what and where")``.
+
+What a label drew is read from Kivy's core label (``_cached_lines``, ``_internal_size``, ``is_shortened``,
+as in Kivy 2.3): the lines it laid out, which leave out what did not fit.
 """
 
 from __future__ import annotations

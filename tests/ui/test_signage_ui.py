@@ -115,6 +115,7 @@ def test_a_fresh_device_shows_the_waiting_screen_with_its_id(screen, signage_sho
     waiting = s.player.stage.children[0]
     assert waiting.device_id == "signage-1" and waiting.name == "Demo Coffee & Bakery"
     shot(signage_shots, "waiting-for-content")
+    assert_layout_ok(s.app.root.ids.content, "waiting-for-content")
     # the first bundle arrives: it plays at once
     content = week_content(s.media)
     s.apply(content, version=3)
@@ -181,6 +182,7 @@ def test_an_override_takes_the_screen_then_the_schedule_resumes(screen, signage_
     s.run(0.25)
     assert s.player.state == "override" and s.showing("override") == "ov-flood"
     shot(signage_shots, "emergency-override")
+    assert_layout_ok(s.app.root.ids.content, "emergency-override")
     s.run(29)
     assert s.player.state == "override"
     s.run(1.5)  # expired
@@ -314,6 +316,7 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
     answer = call("identify", {"seconds": 5})
     assert answer["ok"], answer
     window = Image.open(shot(signage_shots, "identify")).convert("L").resize((320, 180))
+    assert_layout_ok(s.app.root.ids.overlay, "identify")
     answer = call("screenshot", {"width": 320})
     assert answer["ok"], answer
     png = Image.open(io.BytesIO(base64.b64decode(answer["result"]["png_base64"])))
@@ -461,6 +464,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     brand = s.player.zones["main"].current.slide
     assert (brand.name, brand.tagline) == ("Demo Coffee Sofia Center", "Open 7:00-22:00")
     shot(signage_shots, "fallback-brand")
+    assert_layout_ok(s.app.root.ids.content, "fallback-brand")
     # head office fixes the picture: a new sha256, so the blacklist no longer holds, and it plays
     fixed = image_bytes("fixed", (120, 60, 30))
     fixed_sha = store_media(s.media, fixed)
@@ -601,7 +605,10 @@ def test_the_ticker_fades_out_before_the_clock(screen, signage_shots):
     ticker = s.player.zones["ticker"].box
     clock = s.player.zones["clock"].box
     slide = ticker.children[0]
-    band = (round(ticker.right) - 3, 720 - round(ticker.top) + 4, round(ticker.right), 720 - round(ticker.y) - 4)
+    from kivy.core.window import Window
+
+    top = Window.height  # the screenshot's rows run from the top
+    band = (round(ticker.right) - 3, top - round(ticker.top) + 4, round(ticker.right), top - round(ticker.y) - 4)
     for k in range(1, 7):  # the text's middle parts run across the ticker's end
         slide.offset = ticker.width - slide.ids.text.width * k / 7
         edge = Image.open(shot(signage_shots, "ticker-end")).convert("RGB").crop(band)
