@@ -1,8 +1,9 @@
 """The player's health, every ``health_interval_s``, into the outbox as a ``health`` event.
 
 Presence (online/offline) is the sync agent's; this says what the screen is doing: uptime, frames
-per second, memory, free disk, the content version per scope, the last error, and the display
-on/off state with its schedule.
+per second, memory, free disk, the content version per scope, why each menu board shows its menu
+(the engine's reasons, which the screen itself never shows), the last error, and the display on/off
+state with its schedule.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Health:
             "content_waiting_for_files": list(p.pending.missing) if p.pending else [],
             "state": p.state,
             "showing": p.now_showing(),
+            "boards": p.board_notes(),
             "plays": p.proof.total,
             "errors": p.errors,
             "last_error": p.last_error or None,

@@ -30,9 +30,10 @@ class StoreInfo:
 
 @dataclass(frozen=True)
 class OfferCard:
+    offer_id: str
     title: str
-    price: str | None
-    was: str | None
+    price: str | None  # what the shopper pays: the offer's price, else the product's own
+    was: str | None  # the product's own price, when the offer lowers it
 
 
 def money(cents: int | None, currency: str | None) -> str | None:
@@ -88,9 +89,9 @@ class LiveBoards:
         for choice in decision.offers:
             price = offer_price(choice.raw, engine.catalog)
             base = engine.catalog.prices.get(choice.sku or "") or {}
-            was = money(base.get("price_cents"), base.get("currency")) if price and base else None
-            cards.append(OfferCard(choice.title.get(lang) or next(iter(choice.title.values()), ""),
-                                   money(*price) if price else None, was))
+            own = money(base.get("price_cents"), base.get("currency"))
+            cards.append(OfferCard(choice.offer_id, choice.title.get(lang) or next(iter(choice.title.values()), ""),
+                                   money(*price) if price else own, own if price else None))
         return cards
 
     def weather_line(self) -> str:

@@ -50,6 +50,7 @@ from .renderers import (
     MessageSlide,
     Slide,
     SlideError,
+    SlideSkipped,
     TickerZone,
     WaitingScreen,
     build_slide,
@@ -398,10 +399,13 @@ class Player:
                                 blacklist=False)
                 continue
             try:
-                slide = build_slide(item, templates=lib.templates, boards=self.boards, lang=self.lang)
+                slide = build_slide(item, templates=lib.templates, boards=self.boards, lang=self.lang,
+                                    offers_elsewhere=self._offers_elsewhere(zp))
                 slide.size = zp.box.size  # the zone's: laid out once, here, not again on the swap frame
                 slide.prepare()
                 slide.settle()
+            except SlideSkipped:
+                continue
             except SlideError as exc:
                 self.report(item, str(exc))
                 continue
@@ -411,6 +415,17 @@ class Player:
         slide = BrandSlide(name=self.brand_name, tagline=self.brand_tagline)
         slide.duration_s = FALLBACK_S
         return Showing(slide, None)
+
+    def _offers_elsewhere(self, zp: ZonePlayer) -> set[str]:
+        """Offers the other zones show or have ready: an offer is in one zone at a time."""
+        return {offer for other in self.zones.values() if other is not zp
+                for showing in (other.current, other.upcoming) if showing is not None
+                for offer in getattr(showing.slide, "offer_ids", ())}
+
+    def board_notes(self) -> dict[str, str]:
+        """zone -> why its menu board shows this menu (the engine's reasons), for technicians: never on screen."""
+        return {z: zp.current.slide.note for z, zp in self.zones.items()
+                if zp.current is not None and getattr(zp.current.slide, "note", "")}
 
     @property
     def brand_name(self) -> str:

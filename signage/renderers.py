@@ -9,27 +9,36 @@ The kv rules that style them are in ``signage/kv/signage.kv``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Rectangle
+from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.utils import get_color_from_hex
 
+from .fit import FitLabel  # noqa: F401 (the kv rules use it)
 from .library import Item
 from .live import LiveBoards, money
 from .text_fill import fill, localised
 
 log = logging.getLogger("store_edge.signage")
 VIDEO_FIRST_FRAME_S = 5.0
+MIN_FONT = 12
+MAX_CROP = 0.2
+SETTLE_PASSES = 8
 
 
 class SlideError(RuntimeError):
     """This item cannot be shown; the message says why (for the log and the report)."""
+
+
+class SlideSkipped(SlideError):
+    """Nothing for this slide to show here now, and nothing wrong: the player moves on without a report."""
 
 
 class Slide(FloatLayout):
@@ -42,16 +51,26 @@ class Slide(FloatLayout):
 
     def settle(self) -> None:
         """Lay the slide out and render its text now, at its final size, so that the frame that swaps it in
-        only draws (Kivy would otherwise do both on that frame, about 30 ms for a menu board here)."""
+        only draws (Kivy would otherwise do both on that frame, about 30 ms for a menu board here). Only what
+        Kivy has queued is done, and taken off its queue; a box sized by its text (a card as tall as its
+        lines) moves its parents, so again until nothing is queued."""
         from kivy.uix.label import Label
         from kivy.uix.layout import Layout
 
-        for widget in self.walk():
-            if isinstance(widget, Layout):
-                widget.do_layout()
-        for widget in self.walk():
-            if isinstance(widget, Label):
-                widget.texture_update()
+        widgets = list(self.walk())
+        layouts = [w for w in widgets if isinstance(w, Layout)]
+        labels = [w for w in widgets if isinstance(w, Label)]
+        for _ in range(SETTLE_PASSES):
+            queued = [w for w in layouts if w._trigger_layout.is_triggered]
+            for layout in queued:
+                layout._trigger_layout.cancel()
+                layout.do_layout()
+            rendered = [w for w in labels if w._trigger_texture.is_triggered]
+            for label in rendered:
+                label._trigger_texture.cancel()
+                label.texture_update()
+            if not queued and not rendered:
+                return
 
     def start(self) -> None:
         """The slide is on screen."""
@@ -85,11 +104,15 @@ class ImageSlide(Slide):
             raise SlideError(f"image {self.path.name[:12]} cannot be decoded")
 
     def _fit(self, *args: object) -> None:
-        """Fill the zone, cropping the longer side (what a designer means by 'cover')."""
+        """Fill the zone, cropping the longer side (what a designer means by 'cover'), unless that would cut
+        off more than ``MAX_CROP`` of the picture (a 16:9 picture in a portrait zone, its words and price
+        cut in half): then the whole picture, with bars."""
         if self.texture is None or not self.width or not self.height:
             return
         tw, th = self.texture.size
-        scale = max(self.width / tw, self.height / th)
+        cover, contain = max(self.width / tw, self.height / th), min(self.width / tw, self.height / th)
+        cut = 1 - min(self.width / (tw * cover), self.height / (th * cover))
+        scale = cover if cut <= MAX_CROP else contain
         self.cover_size = [tw * scale, th * scale]
 
     def stop(self) -> None:
@@ -206,22 +229,38 @@ class TextSlide(Slide):
             raise SlideError(f"text template {t.get('id', '(default)')!r}: {exc}") from None
 
 
+def shrink_until(fits: Callable[[], bool], lay_out: Callable[[], None], font: float, widgets: list) -> None:
+    """Set the ``font`` of ``widgets``, lay out, and make it a tenth smaller each time until ``fits()`` (or the
+    smallest font)."""
+    while True:
+        for widget in widgets:
+            widget.font = font
+        lay_out()
+        if fits() or font <= MIN_FONT:
+            return
+        font = max(MIN_FONT, font * 0.9)
+
+
 class BoardRow(BoxLayout):
     name = StringProperty("")
     price = StringProperty("")
     font = NumericProperty(20)
+
+    def fits(self) -> bool:
+        """The name (wrapped to its column) and the price are no taller than the row."""
+        return max(self.ids.name.texture_size[1], self.ids.price.texture_size[1]) <= self.height
 
 
 class MenuBoardSlide(Slide):
     """The engine's menu decision for now: daypart, weather and stock aware, with prices."""
 
     heading = StringProperty("")
-    note = StringProperty("")
     columns = NumericProperty(1)
 
     def __init__(self, boards: LiveBoards, lang: str, limit: int = 12, **kwargs):
         super().__init__(**kwargs)
         self.boards, self.lang, self.limit = boards, lang, limit
+        self.note = ""  # why the engine chose this menu: for technicians (health), never on the screen
         self.bind(size=self._layout_rows)
 
     def prepare(self) -> None:
@@ -237,43 +276,69 @@ class MenuBoardSlide(Slide):
         self._layout_rows()
 
     def _layout_rows(self, *args: object) -> None:
+        """One row per item; a name too long for its column wraps, and the type gets smaller until every row fits."""
         decision = getattr(self, "_decision", None)
-        if decision is None:
+        if decision is None or not self.width:
             return
         rows = self.ids.rows
         rows.clear_widgets()
         self.columns = 2 if self.width > self.height * 1.3 and len(decision.items) > 6 else 1
         per_column = -(-len(decision.items) // self.columns)
-        font = max(12, min(self.height * 0.7 / max(per_column, 1) * 0.5, self.width / self.columns * 0.045))
-        for item in decision.items:
-            rows.add_widget(BoardRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font))
+        font = max(MIN_FONT, min(self.height * 0.7 / max(per_column, 1) * 0.5, self.width / self.columns * 0.045))
+        board = [BoardRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font)
+                 for item in decision.items]
+        for row in board:
+            rows.add_widget(row)
+        shrink_until(lambda: all(row.fits() for row in board), self.settle, font, board)
 
 
 class OfferCardView(BoxLayout):
     title = StringProperty("")
     price = StringProperty("")
     was = StringProperty("")
+    font = NumericProperty(20)
 
 
 class OffersSlide(Slide):
-    """Anonymous offers for this store and moment (``LiveBoards.offers``): never a shopper's data."""
+    """Anonymous offers for this store and moment (``LiveBoards.offers``): never a shopper's data. An offer
+    already on screen in another zone (``elsewhere``) is left out here: one offer, one place at a time."""
 
     heading = StringProperty("Today at the counter")
+    heading_font = NumericProperty(20)
 
-    def __init__(self, boards: LiveBoards, lang: str, k: int = 3, **kwargs):
+    def __init__(self, boards: LiveBoards, lang: str, k: int = 3, elsewhere: Collection[str] = (), **kwargs):
         super().__init__(**kwargs)
-        self.boards, self.lang, self.k = boards, lang, k
+        self.boards, self.lang, self.k, self.elsewhere = boards, lang, k, frozenset(elsewhere)
+        self.offer_ids: tuple[str, ...] = ()
 
     def prepare(self) -> None:
         try:
-            cards = self.boards.offers(self.lang, self.k)
+            offers = self.boards.offers(self.lang, self.k + len(self.elsewhere))
         except Exception as exc:
             raise SlideError(f"offers: {exc}") from None
-        if not cards:
+        if not offers:
             raise SlideError("offers: the engine has no offer for signage now")
+        cards = [c for c in offers if c.offer_id not in self.elsewhere][:self.k]
+        if not cards:
+            raise SlideSkipped("offers: every offer is on screen in another zone")
+        self.offer_ids = tuple(c.offer_id for c in cards)
         box = self.ids.cards
         for c in cards:
             box.add_widget(OfferCardView(title=c.title, price=c.price or "", was=f"was {c.was}" if c.was else ""))
+        self.bind(size=self._fit_cards)
+        self._fit_cards()
+
+    def _fit_cards(self, *args: object) -> None:
+        """Cards as tall as what they say, as large as the zone allows, smaller until they all fit."""
+        if not self.width:
+            return
+        box, views = self.ids.cards, self.ids.cards.children
+        self.heading_font = max(MIN_FONT, min(self.height * 0.13, self.width * 0.06))
+        across = box.orientation == "horizontal"
+        stacked = 1 if across else len(views)
+        font = max(MIN_FONT, min(self.width / (len(views) if across else 1) * 0.085,
+                                 self.height / stacked * 0.16))
+        shrink_until(lambda: box.height <= self.ids.area.height, self.settle, font, list(views))
 
 
 class MessageSlide(Slide):
@@ -310,15 +375,34 @@ class BlackCover(FloatLayout):
 
 
 class TickerZone(Slide):
+    """Text scrolling right to left; it fades in and out at the zone's ends instead of being cut off there
+    (by a clock or any zone beside it)."""
+
+    scrolls = True  # its text runs through it on purpose (the layout audit lets it)
     text = StringProperty("")
     offset = NumericProperty(0)
+    fade = ObjectProperty(None, allownone=True)
     speed_px_s = 120.0
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fade = _fade_texture()
 
     def advance(self, dt: float) -> None:
         label = self.ids.text
         self.offset -= self.speed_px_s * dt
         if self.offset < -label.width:
             self.offset = self.width
+
+
+def _fade_texture() -> Texture:
+    """White from opaque (left) to clear (right); drawn in the zone's colour over the ends of its text."""
+    steps = 64
+    texture = Texture.create(size=(steps, 1), colorfmt="rgba")
+    texture.blit_buffer(bytes(v for i in range(steps) for v in (255, 255, 255, 255 - i * 255 // (steps - 1))),
+                        colorfmt="rgba", bufferfmt="ubyte")
+    texture.wrap = "clamp_to_edge"
+    return texture
 
 
 class ClockZone(Slide):
@@ -330,8 +414,9 @@ class ClockZone(Slide):
         self.detail = "   ".join(p for p in (f"{local:%a %d %b}", weather) if p)
 
 
-def build_slide(item: Item, *, templates: Mapping[str, Mapping], boards: LiveBoards, lang: str) -> Slide:
-    """The widget for ``item``, not yet prepared."""
+def build_slide(item: Item, *, templates: Mapping[str, Mapping], boards: LiveBoards, lang: str,
+                offers_elsewhere: Collection[str] = ()) -> Slide:
+    """The widget for ``item``, not yet prepared; ``offers_elsewhere``: offer ids other zones show or will."""
     if item.kind == "image":
         slide: Slide = ImageSlide(item.path or Path("/nonexistent"))
     elif item.kind == "video":
@@ -344,7 +429,7 @@ def build_slide(item: Item, *, templates: Mapping[str, Mapping], boards: LiveBoa
     elif item.kind == "menu_board":
         slide = MenuBoardSlide(boards, lang, item.doc.get("limit", 12))
     elif item.kind == "offers":
-        slide = OffersSlide(boards, lang, item.doc.get("limit", 3))
+        slide = OffersSlide(boards, lang, item.doc.get("limit", 3), elsewhere=offers_elsewhere)
     else:
         raise SlideError(f"unknown item kind {item.kind!r}")
     slide.item = item

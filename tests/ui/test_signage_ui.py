@@ -12,12 +12,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from kivy.uix.label import Label
+from layout_audit import assert_layout_ok, label_problem
 from signage_content import apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
 from ui_driver import advance, shot, until
 
-from demo.store import demo_cache
+from demo.store import ASSETS, demo_cache, load_media
 from signage.app import SignageApp
 from signage.live import StoreInfo
+from signage.renderers import MenuBoardSlide, OffersSlide, TextSlide
 from sync.cache.outbox import Outbox
 from sync.cache.signage import save_override
 from sync.clock import FixedClock
@@ -35,12 +38,16 @@ def at(text: str) -> float:
 class Screen:
     """A running SignageApp and the means to drive it: sim time, frames, events."""
 
-    def __init__(self, tmp: Path, start: float, content: bool = True, settings: SignageSection | None = None):
+    def __init__(self, tmp: Path, start: float, content: bool | str = True, settings: SignageSection | None = None):
+        """``content``: the test week (True), none at all (False), or ``"demo"``: the demo chain's own."""
         self.media = tmp / "media"
         self.clock = FixedClock(start)
         self.cache = demo_cache(tmp / "cache.db", clock=self.clock)
-        self.content = week_content(self.media) if content else None
-        if content:
+        self.content = week_content(self.media) if content is True else None
+        if content == "demo":
+            for entry in load_media(ASSETS):
+                store_media(self.media, (ASSETS / entry["url"]).read_bytes())
+        elif content:
             self.apply(self.content, version=2)
         else:  # a fresh device: no signage content at all
             self.apply({"content_items": [], "playlists": [], "schedules": []}, version=2)
@@ -108,6 +115,7 @@ def test_a_fresh_device_shows_the_waiting_screen_with_its_id(screen, signage_sho
     waiting = s.player.stage.children[0]
     assert waiting.device_id == "signage-1" and waiting.name == "Demo Coffee & Bakery"
     shot(signage_shots, "waiting-for-content")
+    assert_layout_ok(s.app.root.ids.content, "waiting-for-content")
     # the first bundle arrives: it plays at once
     content = week_content(s.media)
     s.apply(content, version=3)
@@ -174,6 +182,7 @@ def test_an_override_takes_the_screen_then_the_schedule_resumes(screen, signage_
     s.run(0.25)
     assert s.player.state == "override" and s.showing("override") == "ov-flood"
     shot(signage_shots, "emergency-override")
+    assert_layout_ok(s.app.root.ids.content, "emergency-override")
     s.run(29)
     assert s.player.state == "override"
     s.run(1.5)  # expired
@@ -307,6 +316,7 @@ def test_screenshot_identify_and_display_commands(screen, signage_shots):
     answer = call("identify", {"seconds": 5})
     assert answer["ok"], answer
     window = Image.open(shot(signage_shots, "identify")).convert("L").resize((320, 180))
+    assert_layout_ok(s.app.root.ids.overlay, "identify")
     answer = call("screenshot", {"width": 320})
     assert answer["ok"], answer
     png = Image.open(io.BytesIO(base64.b64decode(answer["result"]["png_base64"])))
@@ -454,6 +464,7 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     brand = s.player.zones["main"].current.slide
     assert (brand.name, brand.tagline) == ("Demo Coffee Sofia Center", "Open 7:00-22:00")
     shot(signage_shots, "fallback-brand")
+    assert_layout_ok(s.app.root.ids.content, "fallback-brand")
     # head office fixes the picture: a new sha256, so the blacklist no longer holds, and it plays
     fixed = image_bytes("fixed", (120, 60, 30))
     fixed_sha = store_media(s.media, fixed)
@@ -463,3 +474,156 @@ def test_the_store_brand_shows_when_nothing_can_play(screen, signage_shots):
     s.player.reload()
     s.run(12)
     assert s.showing() == "img-broken" and s.player.blacklist == {}
+
+
+# --- the demo chain's layouts at every screen size (issue 16) ---------------------------------------------
+SIZES = [(1920, 1080), (1280, 800), (1080, 1920), (1280, 720)]
+LUNCH = "2026-11-23T13:26"  # a Monday
+BREAKFAST = "2026-11-23T08:30"
+
+
+@pytest.fixture
+def window_size():
+    from kivy.core.window import Window
+
+    def set_size(size: tuple[int, int]) -> None:
+        Window.size = size
+        advance(2)
+
+    yield set_size
+    Window.size = (1280, 720)
+    advance(2)
+
+
+def play(s: Screen, seconds: float, on_switch) -> None:
+    """Play ``seconds`` of sim time and call ``on_switch()`` the frame any zone changes what it shows."""
+    switches = len(s.player.switches)
+    for _ in range(round(seconds / 0.5)):
+        s.run(0.5)
+        if len(s.player.switches) != switches:
+            switches = len(s.player.switches)
+            on_switch()
+
+
+@pytest.mark.parametrize("moment", ["lunch", "breakfast"])
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_demo_layouts_hold_at_every_screen_size(screen, signage_shots, window_size, size, moment):
+    """Lunch: the text slides, one offer and the menu board; breakfast: three offers side by side."""
+    window_size(size)
+    s = screen(at(LUNCH if moment == "lunch" else BREAKFAST), content="demo")
+    stage = s.app.root.ids.content
+    seen: set[str | None] = set()
+
+    def audit() -> None:
+        seen.update(s.player.now_showing().values())
+        for offers in current_slides(s, OffersSlide).values():
+            heading = next(w for w in offers.walk(restrict=True) if isinstance(w, Label) and w.text == offers.heading)
+            assert len(heading._label._cached_lines) == 1, f"{offers.heading!r} is not one line at {size}"
+        assert_layout_ok(stage, f"{size[0]}x{size[1]} at {s.clock.now().astimezone(SOFIA):%H:%M:%S}")
+
+    s.run(0.5)
+    audit()
+    shot(signage_shots, f"demo-{moment}-{size[0]}x{size[1]}")
+    play(s, 70 if moment == "lunch" else 30, audit)
+    assert {"menu-board", "txt-soup-of-the-day", "tpl-soup"} <= seen if moment == "lunch" else "menu-board" in seen
+
+
+def current_slides(s: Screen, kind: type) -> dict[str, object]:
+    return {z: zp.current.slide for z, zp in s.player.zones.items()
+            if zp.current is not None and isinstance(zp.current.slide, kind)}
+
+
+def test_a_text_slide_shows_every_line_on_a_full_screen_layout(screen, signage_shots):
+    s = screen(at(LUNCH))
+    content = s.content
+    content["layouts"] = [{"id": "full", "orientation": "landscape",  # as head office publishes it
+                           "zones": [{"id": "main", "kind": "playlist", "x": 0, "y": 0, "w": 1, "h": 1}]}]
+    content["content_items"].append({"id": "txt-soup", "kind": "text", "duration_s": 5, "text": {
+        "en": "Warm up with a bowl of bob chorba and mountain tea: €4.90"}})
+    content["playlists"][1]["items"] = ["txt-soup", "txt-combo", "txt-wifi"]
+    s.apply(content, version=3)
+    s.player.library = None
+    s.player.reload()
+    shown: list[str] = []
+
+    def every_line_drawn() -> None:
+        for slide in current_slides(s, TextSlide).values():
+            shown.append(slide.title)
+            for label in slide.walk(restrict=True):
+                assert label_problem(label) is None, label_problem(label)
+
+    s.run(0.5)
+    every_line_drawn()
+    shot(signage_shots, "text-slide-full-screen")
+    play(s, 70, every_line_drawn)
+    assert {"Warm up with a bowl of bob chorba and mountain tea: €4.90", "Cappuccino + croissant €3.90"} <= set(shown)
+
+
+def test_an_offer_is_in_one_zone_at_a_time_on_a_card_it_fills(screen, signage_shots):
+    s = screen(at(LUNCH), content="demo")
+    seen_in: dict[str, set[str]] = {}
+    empty: set[tuple[str, str]] = set()
+    for _ in range(80):  # 40 s: the side zone's offers turn comes while the offers zone shows its own
+        s.run(0.5)
+        on_screen: dict[str, str] = {}
+        for zone, slide in current_slides(s, OffersSlide).items():
+            for card in slide.ids.cards.children:
+                assert card.title not in on_screen, f"{card.title!r} is in {on_screen[card.title]} and {zone}"
+                on_screen[card.title] = zone
+                seen_in.setdefault(card.title, set()).add(zone)
+                if sum(label.texture_size[1] for label in card.children if label.text) < 0.6 * card.height:
+                    empty.add((card.title, zone))
+    assert seen_in and not empty, f"cards mostly empty: {empty}"
+    shot(signage_shots, "offers-one-zone-each")
+
+
+def test_menu_names_show_in_full(screen):
+    s = screen(at(LUNCH), content="demo")
+    s.run(0.5)
+    board = s.player.zones["side"].current.slide
+    names = {row.name: row for row in board.ids.rows.children}
+    assert "Hummus and roasted vegetable wrap" in names
+    for name, row in names.items():
+        label = next(w for w in row.walk(restrict=True) if isinstance(w, Label) and w.text == name)
+        assert label_problem(label) is None, label_problem(label)
+
+
+def test_the_engines_reasons_are_for_technicians_not_on_the_screen(screen):
+    s = screen(at(LUNCH), content="demo")
+    s.run(0.5)
+    assert isinstance(s.player.zones["side"].current.slide, MenuBoardSlide)
+    texts = [w.text for w in s.app.root.walk() if isinstance(w, Label)]
+    assert not [t for t in texts if "weather unknown" in t or "menu (" in t], texts
+    assert "weather unknown" in s.app.health.snapshot()["boards"]["side"]  # a technician still reads it
+
+
+def test_the_ticker_fades_out_before_the_clock(screen, signage_shots):
+    from PIL import Image
+
+    s = screen(at(LUNCH), content="demo")
+    s.run(0.5)
+    ticker = s.player.zones["ticker"].box
+    clock = s.player.zones["clock"].box
+    slide = ticker.children[0]
+    from kivy.core.window import Window
+
+    top = Window.height  # the screenshot's rows run from the top
+    band = (round(ticker.right) - 3, top - round(ticker.top) + 4, round(ticker.right), top - round(ticker.y) - 4)
+    for k in range(1, 7):  # the text's middle parts run across the ticker's end
+        slide.offset = ticker.width - slide.ids.text.width * k / 7
+        edge = Image.open(shot(signage_shots, "ticker-end")).convert("RGB").crop(band)
+        background = tuple(round(c * 255) for c in slide.background[:3])
+        worst = max(max(abs(p - b) for p, b in zip(px, background, strict=True)) for px in edge.getdata())
+        assert worst <= 24, f"text drawn at the ticker's end next to the clock (offset {slide.offset:.0f})"
+    assert clock.x >= ticker.right - 1 and clock.x == s.player.zones["side"].box.x  # a column, not a notch
+
+
+def test_a_picture_is_not_cut_in_half_in_a_portrait_zone(screen, signage_shots, window_size):
+    window_size((1080, 1920))
+    s = screen(at(BREAKFAST), content="demo")
+    s.run(0.5)
+    picture = s.player.zones["main"].current.slide
+    assert s.showing() == "img-croissant"
+    w, h = picture.cover_size
+    assert w <= picture.width + 1 and h <= picture.height + 1, f"{w:.0f}x{h:.0f} drawn in {picture.size}"
+    shot(signage_shots, "portrait-picture")
