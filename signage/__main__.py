@@ -36,9 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store-edge-signage: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_video()
-    from kiosk.display import configure_kivy
+    from kiosk.display import configure_kivy, fill_display
 
     configure_kivy(kiosk_mode=not args.windowed)
+    if not args.windowed:
+        fill_display()
     from sync.agent import SyncAgent
 
     clock = SYSTEM

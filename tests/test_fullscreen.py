@@ -1,6 +1,6 @@
-"""Issue 16: ``python -m kiosk`` full screen on a plain X display with no window manager (1280x800) must cover
-the display, not open an 800x600 window with the layout cut off on the right. The real entry point, in its own
-process on its own Xvfb; the X server itself says where the window is."""
+"""Issue 16: ``python -m kiosk`` (and ``python -m signage``) full screen on a plain X display with no window
+manager (1280x800) must cover the display, not open an 800x600 window with the layout cut off on the right. The
+real entry points, each in its own process on its own Xvfb; the X server itself says where the window is."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from support import wait_for
 
 from kiosk.display import start_xvfb
@@ -64,7 +65,8 @@ def shown_windows(display: str) -> list[tuple[int, int, int, int]]:
         x11.XCloseDisplay(dpy)
 
 
-def test_the_fullscreen_kiosk_covers_a_display_with_no_window_manager(tmp_path):
+@pytest.mark.parametrize("kind, device", [("kiosk", "kiosk-1"), ("signage", "signage-1")])
+def test_the_fullscreen_screen_covers_a_display_with_no_window_manager(tmp_path, kind, device):
     saved = os.environ.get("DISPLAY")
     xvfb = start_xvfb(1280, 800)
     display = os.environ["DISPLAY"]
@@ -79,8 +81,8 @@ def test_the_fullscreen_kiosk_covers_a_display_with_no_window_manager(tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text(f"""\
 [device]
-id = "kiosk-1"
-kind = "kiosk"
+id = "{device}"
+kind = "{kind}"
 chain = "demo"
 store = "s001"
 [cache]
@@ -99,11 +101,12 @@ camera = "none"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STORE_EDGE_", "KIVY_"))}
     env.update(DISPLAY=display, KIVY_NO_ARGS="1", KIVY_HOME=str(tmp_path / "kivy"))
     with (tmp_path / "out.txt").open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(config), "--lang", "en"], cwd=ROOT,
+        lang = ["--lang", "en"] if kind == "kiosk" else []
+        proc = subprocess.Popen([sys.executable, "-m", kind, "--config", str(config), *lang], cwd=ROOT,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(lambda: proc.poll() is not None or "Start application main loop" in (tmp_path / "out.txt").read_text(),
-                 timeout=60, what="the kiosk's window")
+                 timeout=60, what=f"the {kind}'s window")
         assert proc.poll() is None, (tmp_path / "out.txt").read_text()[-3000:]
         whole_display = [(0, 0, 1280, 800)]
         deadline = time.monotonic() + 10  # the X server's resize arrives a few frames after the window
