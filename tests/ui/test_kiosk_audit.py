@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from layout_audit import record, screen_problems
+from layout_audit import problems, record, screen_problems
 from PIL import Image
 from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
 
@@ -119,3 +119,32 @@ def test_every_kiosk_screen_passes_the_layout_audit(app, shots, size, large, lan
         app.camera_factory = None
     found = {name: p for name, p in found.items() if p}
     assert not found, "\n".join(f"{name}: {p}" for name, problems in found.items() for p in problems)
+
+
+def test_the_audit_sees_each_kind_of_defect_planted_on_a_real_screen(app, shots):
+    """Faint text, a small key, English on a Bulgarian screen and a label wider than its box: each is
+    reported, so a green audit means the screens have none of them."""
+    from kivy.metrics import dp
+
+    resize((1280, 800))
+    begin(app, "bg", False, camera=False)
+    ids = app.root.get_screen("attract").ids
+    start, browse = ids.start, ids.browse
+    assert screen_problems(app.root.get_screen("attract"), Image.open(shot(shots, "audit-clean")).convert("RGB"),
+                           "bg", [STORE_NAME]) == []
+    saved = start.color[:], browse.text, browse.size_hint_y, browse.height
+    try:
+        start.color = (0.7, 0.35, 0.2, 1)  # brown on the brand's brown
+        browse.text = "Just browse"
+        browse.size_hint_y, browse.height = None, dp(30)
+        advance(5)
+        found = "\n".join(screen_problems(app.root.get_screen("attract"),
+                                          Image.open(shot(shots, "audit-planted")).convert("RGB"), "bg", [STORE_NAME]))
+        assert "contrast" in found and "touch target of" in found and "untranslated in bg: Just browse" in found
+        assert "text not drawn in full" not in found
+        browse.text = "Just browse " * 30  # far wider than its box, and no text_size to wrap it
+        advance(3)
+        assert "px in a" in "\n".join(problems(app.root.get_screen("attract")))
+    finally:
+        start.color, browse.text, browse.size_hint_y, browse.height = saved
+        app.reset()
