@@ -330,9 +330,11 @@ def test_staff_roles_are_translated(app):
 
 # --- the layout audit: every tablet screen, size, text size and language -------------------------------------------
 
-def audit(app, name: str, picture: Path, lang: str) -> list[str]:
-    found = screen_problems(app.root.get_screen(name), Image.open(picture).convert("RGB"), lang, [app.store_name])
-    record(f"tablet {picture.stem.split('-')[1]}", picture.stem.split("-", 2)[2], picture, found)
+def audit(app, shots: Path, screen: str, view: str, tag: str, lang: str) -> list[str]:
+    """The layout audit of ``screen`` as it is now, shown as ``view`` on the contact sheet."""
+    picture = shot(shots, f"tablet-{view}-{tag}")
+    found = screen_problems(app.root.get_screen(screen), Image.open(picture).convert("RGB"), lang, [app.store_name])
+    record(f"tablet {view}", tag, picture, found)
     return found
 
 
@@ -353,11 +355,11 @@ def test_layout_audit(app, shots, size, large, lang):
         problems = {}
         login = screen(app, "login")
         advance(5)
-        problems["login"] = audit(app, "login", shot(shots, f"tablet-login-{tag}"), lang)
+        problems["login"] = audit(app, shots, "login", "login", tag, lang)
         tap(next(c for c in login.ids.staff_list.children if c.staff_id == "st-01"))
         for digit in "2468":
             tap(keys(login.ids.pin_keypad)[digit])
-        problems["keypad"] = audit(app, "login", shot(shots, f"tablet-keypad-{tag}"), lang)
+        problems["keypad"] = audit(app, shots, "login", "keypad", tag, lang)
         tap(login.ids.pin_ok)
         until(lambda: app.root.current == "home")
         home = screen(app, "home")
@@ -367,7 +369,7 @@ def test_layout_audit(app, shots, size, large, lang):
         tap(list(reversed(home.ids.recs.children))[0].ids.add)
         tap(home.ids.purchased)
         advance(5)
-        problems["home"] = audit(app, "home", shot(shots, f"tablet-home-{tag}"), lang)
+        problems["home"] = audit(app, shots, "home", "home", tag, lang)
         assert home.ids.kpi_contacts.value != "0"
         problems = {k: v for k, v in problems.items() if v}
         assert not problems, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)
