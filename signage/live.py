@@ -90,8 +90,9 @@ class LiveBoards:
             price = offer_price(choice.raw, engine.catalog)
             base = engine.catalog.prices.get(choice.sku or "") or {}
             own = money(base.get("price_cents"), base.get("currency"))
+            lower = price is not None and isinstance(base.get("price_cents"), int) and price[0] < base["price_cents"]
             cards.append(OfferCard(choice.offer_id, choice.title.get(lang) or next(iter(choice.title.values()), ""),
-                                   money(*price) if price else own, own if price else None))
+                                   money(*price) if price else own, own if lower else None))
         return cards
 
     def weather_line(self) -> str:
