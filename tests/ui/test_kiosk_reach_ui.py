@@ -168,6 +168,26 @@ def test_reach_mode_puts_every_control_of_every_screen_in_the_lower_half_of_a_ta
     assert seen == {"attract", "identify", "consent", "offers", "coupon", "goodbye"}
 
 
+def test_reach_mode_keeps_the_keypad_low_beside_the_camera(app, shots):
+    import numpy as np
+
+    from kiosk.camera import FileFrames
+
+    resize(TALL)
+    tap(reach_chip(app))
+    app.camera_factory = lambda: FileFrames([np.full((720, 1280, 3), 200, np.uint8)], fps=20)
+    try:
+        app.start_identify()
+        settle(20)
+        identify = app.root.current_screen
+        assert app.camera_on and identify.ids.preview.to_window(0, identify.ids.preview.top)[1] <= TALL[1] / 2
+        assert not out_of_reach(identify, TALL[1] / 2)
+        shot(shots, "reach-identify-camera-en")
+    finally:
+        app.reset()
+        app.camera_factory = None
+
+
 def test_without_reach_mode_a_tall_kiosk_has_controls_in_its_top_half(app):
     """The other side of the test above: it would catch a control left high."""
     resize(TALL)
