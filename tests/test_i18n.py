@@ -65,6 +65,7 @@ MSGIDS = [
     "Your details have been cleared from this screen.",
     "Offline: offers from this store's copy",
     "Large text",
+    "Buttons lower",
     "Language",
     "Staff login",
     "Enter your PIN",
