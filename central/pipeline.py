@@ -151,7 +151,7 @@ def watch(office: HeadOffice, pub_id: int) -> Outcome:
     for store, device, at, body in db.execute(
             f"SELECT store, device, wall_time, body FROM events WHERE type = 'content_rejected' AND wall_time >= ?"
             f" AND store IN ({marks}) ORDER BY wall_time", (pub.pilot_started_at, *pub.pilot_stores)):
-        payload = json.loads(body).get("payload", json.loads(body))
+        payload = json.loads(body).get("payload") or {}
         scope, version = payload.get("scope"), int(payload.get("version") or 0)
         if scope in sent and version >= sent[scope]:
             rejections.append(Rejection(store, device, at, scope, version, "; ".join(map(str, payload.get("reasons")
