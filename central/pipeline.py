@@ -177,15 +177,16 @@ def promote(office: HeadOffice, pub_id: int, *, by: str, client: str = "") -> Pu
     if outcome.state != PASSED:
         raise PipelineRefused(f"publication {pub_id}'s pilot has {outcome.state}: {outcome.detail}"
                               + (f"; roll it back: publications rollback {pub_id}" if outcome.state == FAILED else ""))
-    planned = {r.scope: r for r in rows(office.db, pub_id) if r.stage == "planned"}
-    pilot_sent = {r.scope for r in rows(office.db, pub_id) if r.stage == "pilot"}
+    planned = {r.scope: r.content for r in rows(office.db, pub_id) if r.stage == "planned"}
+    pilot_sent = {r.scope: r.content for r in rows(office.db, pub_id) if r.stage == "pilot"}
     # A pilot store's bundle goes again without the overlay; scopes sent whole at pilot stay as they are.
-    rest = {s: r for s, r in planned.items()
-            if s not in pilot_sent or s in {f"store/{p}" for p in pub.pilot_stores}}
-    _publish(office, pub_id, "promote", {s: r.content for s, r in rest.items()})
+    rest = {s: c for s, c in planned.items() if s not in pilot_sent}
+    rest |= {s: _replacing(pilot_sent[s], planned.get(s, {})) for s in (f"store/{p}" for p in pub.pilot_stores)
+             if s in pilot_sent}
+    _publish(office, pub_id, "promote", rest)
     now = office.clock.time()
     office.db.execute("UPDATE publications SET state = ?, ended_at = ? WHERE id = ?", (PROMOTED, now, pub_id))
-    audit.record(office.db, at=now, actor=by, action="publish.promote", scope=_scopes_text(rest.values()),
+    audit.record(office.db, at=now, actor=by, action="publish.promote", scope=", ".join(sorted(rest)),
                  detail=f"publication {pub_id} to every store", client=client)
     return get(office.db, pub_id)
 
@@ -197,13 +198,18 @@ def rollback(office: HeadOffice, pub_id: int, *, by: str, client: str = "") -> P
     if pub.state not in (PILOTING, PROMOTED):
         raise PipelineRefused(f"publication {pub_id} is {pub.state}: nothing of it reached the stores")
     db, now = office.db, office.clock.time()
+    first_sent: dict[str, int] = {}
+    sent: dict[str, dict] = {}
+    for r in rows(db, pub_id):
+        if r.stage != "planned":
+            first_sent.setdefault(r.scope, r.version)
+            sent[r.scope] = sent.get(r.scope, {}) | r.content
     earlier = {}
-    for scope in sorted({r.scope for r in rows(db, pub_id) if r.stage != "planned"}):
-        row = db.query_one("SELECT content FROM publication_scopes WHERE scope = ? AND publication < ?"
-                           " AND stage != 'planned' ORDER BY id DESC LIMIT 1", (scope, pub_id))
-        if row is None:
+    for scope, version in sorted(first_sent.items()):
+        content = live_content(db, scope, before=pub_id)
+        if content is None and version > 1:
             raise PipelineRefused(f"no earlier content of {scope} is kept: publish the files as they were instead")
-        earlier[scope] = json.loads(row[0])
+        earlier[scope] = _replacing(sent[scope], content or {})  # its first version: before it, the scope held nothing
     new_id = int(db.scalar("INSERT INTO publications (author, created_at, state, pilot_stores, watch_s, rolls_back,"
                            " ended_at, approved_by, outcome) VALUES (?, ?, ?, '', 0, ?, ?, ?, ?) RETURNING id",
                            (by, now, PROMOTED, pub_id, now, by, PASSED)))
@@ -231,6 +237,44 @@ def rows(db: Database, pub_id: int) -> list[ScopeRow]:
     return [ScopeRow(s, st, v, sha, json.loads(c)) for s, st, v, sha, c in db.execute(
         "SELECT scope, stage, version, sha256, content FROM publication_scopes WHERE publication = ? ORDER BY id",
         (pub_id,))]
+
+
+@dataclass(frozen=True)
+class Change:
+    section: str
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        parts = [(w, keys) for w, keys in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+                 if keys]
+        return f"{self.section}: " + "; ".join(f"{w} {', '.join(keys)}" for w, keys in parts)
+
+
+def live_content(db: Database, scope: str, *, before: int | None = None) -> dict | None:
+    """What the pipeline last sent on ``scope`` (before publication ``before``); None when it has sent nothing."""
+    row = db.query_one("SELECT content FROM publication_scopes WHERE scope = ? AND stage != 'planned'"
+                       " AND publication < ? ORDER BY id DESC LIMIT 1", (scope, before or 2**62))
+    return json.loads(row[0]) if row else None
+
+
+def changes(live: Mapping[str, list], new: Mapping[str, list]) -> list[Change]:
+    """Per section, the items (by their key) a scope's new content adds, changes and removes against ``live``."""
+    out = []
+    for name in sorted(set(live) | set(new)):
+        old, now = _by_key(name, live.get(name, [])), _by_key(name, new.get(name, []))
+        diff = Change(name, tuple(sorted(now.keys() - old.keys())),
+                      tuple(sorted(k for k in now.keys() & old.keys() if now[k] != old[k])),
+                      tuple(sorted(old.keys() - now.keys())))
+        if diff.added or diff.changed or diff.removed:
+            out.append(diff)
+    return out
+
+
+def _by_key(section: str, items: list[dict]) -> dict[str, dict]:
+    return {"/".join(str(i.get(k)) for k in SECTIONS[section].key): i for i in items}
 
 
 def overlay(store: Store, contents: Mapping[str, dict]) -> dict:
@@ -274,13 +318,19 @@ def _send(office: HeadOffice, pub_id: int, *, actor: str, client: str) -> Public
 
 def _publish(office: HeadOffice, pub_id: int, stage: str, contents: Mapping[str, dict]) -> None:
     plans = [publishing.planned(office.db, scope, content, force=True, media={})
-             for scope, content in sorted(contents.items()) if content]
+             for scope, content in sorted(contents.items())]
     sent = office.publish_plans(plans)
     now = office.clock.time()
     by_scope = {p.scope: p for p in plans}
     for m in sent:
         p = by_scope[m["scope"]]
         _add_row(office.db, pub_id, p.scope, stage, m["version"], p.sha256, p.content, now)
+
+
+def _replacing(sent: Mapping[str, list], content: dict) -> dict:
+    """``content`` as a bundle that replaces ``sent`` on the devices: a section a bundle leaves out is kept there,
+    so every section ``sent`` had is in it, emptied when ``content`` has none."""
+    return {name: [] for name in sent} | content
 
 
 def _add_row(db: Database, pub_id: int, scope: str, stage: str, version: int | None, sha256: str, content: dict,

@@ -152,6 +152,9 @@ def test_pilot_at_one_store_then_promote_to_the_other(office, headoffice, start_
     stages = {(r.scope, r.stage) for r in pipeline.rows(office.db, pub.id)}
     assert {("store/s001", "pilot"), ("store/s001", "promote"), ("chain", "promote")} <= stages
     assert ("chain", "pilot") not in stages
+    (headoffice / "chain" / "prices.csv").write_text(PRICES.format("170,EUR"))
+    pipeline.submit(office, office.plan_content(), author="ana")  # the overlay is gone: s001 follows the chain
+    wait_for(lambda: s001.reader.price("PAS-001")["price_cents"] == 170, what="the next chain price at the pilot")
 
 
 def test_a_pilot_device_refusing_it_fails_the_pilot_and_blocks_promote(office, headoffice, start_agent,
