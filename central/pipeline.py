@@ -133,10 +133,19 @@ def approve(office: HeadOffice, pub_id: int, *, by: str, client: str = "") -> Pu
     if by == pub.author:
         raise PipelineRefused(f"{by} wrote publication {pub_id}: another person approves it")
     now = office.clock.time()
-    office.db.execute("UPDATE publications SET approved_by = ?, approved_at = ? WHERE id = ?", (by, now, pub_id))
+    # Two approvals at once: only the one that marks it sends it.
+    if office.db.scalar("UPDATE publications SET approved_by = ?, approved_at = ? WHERE id = ? AND approved_by IS NULL"
+                        " RETURNING id", (by, now, pub_id)) is None:
+        raise PipelineRefused(f"publication {pub_id} is already approved")
     audit.record(office.db, at=now, actor=by, action="publish.approve", scope=f"publication/{pub_id}",
                  detail=f"written by {pub.author}", client=client)
-    return _send(office, pub_id, actor=by, client=client)
+    try:
+        return _send(office, pub_id, actor=by, client=client)
+    except Exception:
+        # Not sent (the broker, say): it waits for approval again rather than stay approved and unsent.
+        office.db.execute("UPDATE publications SET approved_by = NULL, approved_at = NULL WHERE id = ? AND state = ?",
+                          (pub_id, AWAITING))
+        raise
 
 
 def watch(office: HeadOffice, pub_id: int) -> Outcome:

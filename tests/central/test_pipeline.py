@@ -4,6 +4,7 @@ real Mosquitto and real device agents, the central store on SQLite and PostgreSQ
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -193,3 +194,18 @@ def test_rollback_is_a_higher_version_with_the_earlier_content(office, headoffic
     detail = [e.detail for e in audit.entries(office.db, limit=5, action="publish.rollback")]
     assert detail == [f"publication {change.id} rolled back by publication {back.id}"]
     assert chain[back.id].content["prices"][1]["price_cents"] == 150
+
+
+def test_an_approval_the_broker_cut_short_waits_for_approval_again(office, headoffice, broker):
+    office.config = dataclasses.replace(office.config, publishing=PublishingSection(approval=True))
+    pub = pipeline.submit(office, office.plan_content(), author="ana")
+    assert pub.state == pipeline.AWAITING
+    broker.kill(signal.SIGTERM)
+    wait_for(lambda: not office.link.connected.is_set(), what="head office disconnected")
+    with pytest.raises(ConnectionError):
+        pipeline.approve(office, pub.id, by="bob")
+    assert pipeline.get(office.db, pub.id).approved_by is None  # not stuck approved and unsent
+
+    broker.start()
+    wait_for(office.link.connected.is_set, timeout=30, what="head office reconnected")
+    assert pipeline.approve(office, pub.id, by="bob").state == pipeline.PROMOTED
