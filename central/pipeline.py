@@ -81,8 +81,9 @@ def pilot_outcome(*, started_at: float, watch_s: float, now: float, devices: Ite
                   rejections: Iterable[Rejection], health_at: Mapping[tuple[str, str], float | None]) -> Outcome:
     """The pilot's outcome from what its devices reported and the clock: a refusal fails it at once; when the
     watch is over, every pilot device must have reported its health during it."""
-    for r in sorted(rejections, key=lambda r: r.at):
-        return Outcome(FAILED, f"{r.store}/{r.device} refused {r.scope} v{r.version}: {r.reasons}")
+    first = min(rejections, key=lambda r: r.at, default=None)
+    if first is not None:
+        return Outcome(FAILED, f"{first.store}/{first.device} refused {first.scope} v{first.version}: {first.reasons}")
     if now < started_at + watch_s:
         return Outcome(WATCHING, f"{started_at + watch_s - now:.0f} s of the watch left")
     devices = sorted(devices)
@@ -119,7 +120,7 @@ def submit(office: HeadOffice, plans: list[publishing.Planned], *, author: str, 
                                                 if f"store/{s}" in by_scope}
         for p in kept.values():
             _add_row(db, pub_id, p.scope, "planned", None, p.sha256, p.content, None)
-    audit.record(db, at=now, actor=author, action="publish.validate", scope=_scopes_text(changed),
+    audit.record(db, at=now, actor=author, action="publish.validate", scope=", ".join(sorted(p.scope for p in changed)),
                  detail=f"publication {pub_id}: checked with the device's own code", client=client)
     if cfg.approval:
         return get(db, pub_id)
@@ -348,9 +349,6 @@ def _add_row(db: Database, pub_id: int, scope: str, stage: str, version: int | N
                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                (pub_id, scope, stage, version, sha256, json.dumps(content, ensure_ascii=False), sent_at))
 
-
-def _scopes_text(plans: Iterable) -> str:
-    return ", ".join(sorted(p.scope for p in plans))
 
 
 def _publication(row: tuple) -> Publication:
