@@ -350,7 +350,6 @@ def _add_row(db: Database, pub_id: int, scope: str, stage: str, version: int | N
                (pub_id, scope, stage, version, sha256, json.dumps(content, ensure_ascii=False), sent_at))
 
 
-
 def _publication(row: tuple) -> Publication:
     values = list(row)
     values[6] = tuple(s for s in (values[6] or "").split(",") if s)
