@@ -20,10 +20,16 @@ from .signin import Form
 GUARDS = [session.allow(*PUBLISHING_ROLES)]
 
 
+def _reader(request: Request) -> HeadOffice:
+    """Head office without a broker link: reading the files and the pilots' events needs none."""
+    c = session.console(request)
+    return HeadOffice(c.central, c.db, Keyring(c.central.central.keys_dir), None, clock=c.clock)
+
+
 def _pending(request: Request) -> tuple[list[tuple[str, list[pipeline.Change]]], list[str]]:
     """(scope, its changes against live) for every scope the next publish would send; or the files' problems."""
     c = session.console(request)
-    office = HeadOffice(c.central, c.db, Keyring(c.central.central.keys_dir), None, clock=c.clock)
+    office = _reader(request)
     try:
         plans = office.plan_content()
     except ContentProblem as exc:
@@ -39,7 +45,7 @@ def _page(request: Request, *, status: int = 200, error: str = "") -> Template:
     rows = []
     for pub in pipeline.history(c.db):
         if pub.state == pipeline.PILOTING:
-            pipeline.watch(c.office(), pub.id)
+            pipeline.watch(_reader(request), pub.id)
             pub = pipeline.get(c.db, pub.id)
         rows.append((pub, sorted({r.scope for r in pipeline.rows(c.db, pub.id)})))
     return page(request, "publishing.html", status=status, error=error, pending=pending, problems=problems,
