@@ -26,6 +26,7 @@ from .db import Database
 from .headoffice import HeadOffice
 
 AWAITING, PILOTING, PROMOTED, ROLLED_BACK = "awaiting approval", "piloting", "promoted", "rolled back"
+NOT_SENT = "not sent"  # the broker failed while it went out; publish again
 WATCHING, PASSED, FAILED = "watching", "passed", "failed"
 PUB_COLUMNS = ("id, author, created_at, state, approved_by, approved_at, pilot_stores, pilot_started_at, watch_s,"
                " outcome, outcome_detail, rolls_back, ended_at")
@@ -102,6 +103,10 @@ def submit(office: HeadOffice, plans: list[publishing.Planned], *, author: str, 
     changed = [p for p in plans if not p.unchanged]
     if not changed:
         return None
+    if (pending := open_publication(office.db)) is not None:
+        step = "approve" if pending.state == AWAITING else "promote"
+        raise PipelineRefused(f"publication {pending.id} is still {pending.state}: {step} it or roll it back first"
+                              " (publications list)")
     cfg = office.config.publishing
     pilots = tuple(sorted(set(cfg.pilot_stores if pilot is None else pilot)))
     stores = {s.store: s for s in office.load_content()[0]}
@@ -124,7 +129,19 @@ def submit(office: HeadOffice, plans: list[publishing.Planned], *, author: str, 
                  detail=f"publication {pub_id}: checked with the device's own code", client=client)
     if cfg.approval:
         return get(db, pub_id)
-    return _send(office, pub_id, actor=author, client=client)
+    try:
+        return _send(office, pub_id, actor=author, client=client)
+    except Exception:
+        db.execute("UPDATE publications SET state = ? WHERE id = ? AND state = ?", (NOT_SENT, pub_id, AWAITING))
+        raise
+
+
+def open_publication(db: Database) -> Publication | None:
+    """The publication still on its way (awaiting approval or piloting): one at a time, so that a pilot's overlay
+    and a later change never cross."""
+    row = db.query_one(f"SELECT {PUB_COLUMNS} FROM publications WHERE state IN (?, ?) ORDER BY id LIMIT 1",
+                       (AWAITING, PILOTING))
+    return _publication(row) if row else None
 
 
 def approve(office: HeadOffice, pub_id: int, *, by: str, client: str = "") -> Publication:

@@ -49,6 +49,7 @@ def _page(request: Request, *, status: int = 200, error: str = "") -> Template:
             pub = pipeline.get(c.db, pub.id)
         rows.append((pub, sorted({r.scope for r in pipeline.rows(c.db, pub.id)})))
     return page(request, "publishing.html", status=status, error=error, pending=pending, problems=problems,
+                open_pub=pipeline.open_publication(c.db),
                 rows=rows, stores=[s.store for s in c.stores()], approval=c.central.publishing.approval, when=when,
                 me=request.state.user.username)
 

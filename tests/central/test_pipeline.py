@@ -143,6 +143,9 @@ def test_pilot_at_one_store_then_promote_to_the_other(office, headoffice, start_
     assert s002.reader.price("PAS-001")["price_cents"] == 150  # not yet at the other store
     with pytest.raises(pipeline.PipelineRefused, match="watching"):
         pipeline.promote(office, pub.id, by="ana")
+    (headoffice / "chain" / "prices.csv").write_text(PRICES.format("165,EUR"))
+    with pytest.raises(pipeline.PipelineRefused, match=f"publication {pub.id} is still piloting: promote it"):
+        pipeline.submit(office, office.plan_content(), author="mia")  # one at a time: the pilot's overlay stays whole
     wait_for(lambda: _health_since(office, "kiosk-1", pub.pilot_started_at), timeout=20,
              what="the pilot device's health report")
     clock.advance(WATCH_S)

@@ -78,6 +78,10 @@ def test_publish_to_a_pilot_approve_promote_and_roll_back(page: Page, tmp_path: 
         row = page.locator("tr[data-publication='1']")
         expect(row).to_contain_text("waits for another person to approve it")
         expect(row.get_by_role("button", name="Approve")).to_have_count(0)
+        expect(row).to_contain_text("s001: not started")
+        expect(page.locator("#open-publication")).to_have_text(
+            "Publication 1 is awaiting approval: it is approved or rolled back before the next one is published.")
+        expect(page.get_by_role("button", name="Publish")).to_have_count(0)
         refused = page.request.post(f"{url}/publishing/1/approve", form={"_csrf_token": token(page)})
         assert refused.status == 400 and "ana wrote publication 1: another person approves it" in refused.text()
         assert _price(s001) is None  # nothing reached the devices before approval
