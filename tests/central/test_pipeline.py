@@ -212,3 +212,15 @@ def test_an_approval_the_broker_cut_short_waits_for_approval_again(office, heado
     broker.start()
     wait_for(office.link.connected.is_set, timeout=30, what="head office reconnected")
     assert pipeline.approve(office, pub.id, by="bob").state == pipeline.PROMOTED
+
+
+def test_a_publish_the_broker_cut_short_does_not_block_the_next(office, headoffice, broker):
+    broker.kill(signal.SIGTERM)
+    wait_for(lambda: not office.link.connected.is_set(), what="head office disconnected")
+    with pytest.raises(ConnectionError):
+        pipeline.submit(office, office.plan_content(), author="ana")
+    assert [p.state for p in pipeline.history(office.db)] == [pipeline.NOT_SENT]
+
+    broker.start()
+    wait_for(office.link.connected.is_set, timeout=30, what="head office reconnected")
+    assert pipeline.submit(office, office.plan_content(), author="ana").state == pipeline.PROMOTED
