@@ -2,6 +2,8 @@
 
     serve                 workers (events, acks, lookups, presence), the HTTP file server, scheduled jobs
     publish               content from the YAML/CSV files to the stores (--dry-run shows each store's share)
+                          through the pipeline: checked, approved if [publishing] approval, pilot stores first
+    publications list|approve|promote|rollback  the publishing pipeline's history and its next steps
     override start|end|list  an emergency message or playlist to a store, a region or all, with an expiry
     fleet                 every device: presence, last seen, versions, health, last error; stale and offline
     report                CSV and PNG: proof_of_play, offers, staff (or all)
@@ -40,7 +42,7 @@ from sync.sdnotify import Notifier
 from . import audit as audit_mod
 from . import config as config_mod
 from . import overrides as overrides_mod
-from . import partitions, publishing, reports
+from . import partitions, pipeline, publishing, reports
 from . import users as users_mod
 from .content_files import ContentProblem, load_stores
 from .db import open_database
@@ -97,6 +99,18 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--scope", action="append", help="only this scope (repeatable): chain, region/r, ...")
     pub.add_argument("--dry-run", action="store_true", help="show what each store would get; publish nothing")
     pub.add_argument("--force", action="store_true", help="publish a new version even if unchanged")
+    pub.add_argument("--pilot", action="append", metavar="STORE",
+                     help="send it to this store first (repeatable; default [publishing] pilot_stores)")
+    pub.add_argument("--by", default=getpass.getuser(), help="who publishes (default: your login name)")
+    pubs = sub.add_parser("publications", help="the publishing pipeline: history, approve, promote, roll back")
+    pubs_sub = pubs.add_subparsers(dest="action", required=True)
+    pubs_sub.add_parser("list", help="every publication: who, when, approver, scopes, the pilot's outcome")
+    for action, what in (("approve", "the second person's approval (not the author)"),
+                         ("promote", "after a passed pilot: to every store"),
+                         ("rollback", "each scope's earlier content again, as a new version")):
+        step = pubs_sub.add_parser(action, help=what)
+        step.add_argument("id", type=int)
+        step.add_argument("--by", default=getpass.getuser(), help="who does it (default: your login name)")
     ov = sub.add_parser("override", help="emergency override")
     ov_sub = ov.add_subparsers(dest="action", required=True)
     start = ov_sub.add_parser("start", help="send an override (every target is checked against stores.csv)")
@@ -216,22 +230,58 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             return events_command(args, c, db, clock)
         if args.cmd in ("fleet", "report", "export", "consents", "profiles", "qr"):
             return offline_command(args, config, db, keys, clock)
+        if args.cmd == "publications" and args.action == "list":
+            return publications_command(args, HeadOffice(config, db, keys, link=None, clock=clock))
         if args.cmd == "override":
             return override_command(args, config, db, keys, clock, stack)
         link = BrokerLink(config.broker, f"central-{c.chain}-cli-{os.getpid()}", session_expiry_s=0).start()
         stack.callback(link.stop)
         if args.cmd == "publish":
-            return publish_command(HeadOffice(config, db, keys, link, clock=clock), plans)
+            return publish_command(HeadOffice(config, db, keys, link, clock=clock), plans, args)
+        if args.cmd == "publications":
+            return publications_command(args, HeadOffice(config, db, keys, link, clock=clock))
         return online_command(args, HeadOffice(config, db, keys, link, clock=clock))
 
 
-def publish_command(office: HeadOffice, plans: list[publishing.Planned]) -> int:
-    sent = office.publish_plans(plans)
-    for m in sent:
-        print(f"published {m['scope']} v{m['version']} sha256 {m['sha256'][:12]} {m['size']} B"
-              f" {'by url' if 'url' in m else 'inline'}")
+def publish_command(office: HeadOffice, plans: list[publishing.Planned], args: argparse.Namespace) -> int:
+    """Exit status 3: checked and recorded, but waiting for another person's approval."""
+    pub = pipeline.submit(office, plans, author=args.by, pilot=args.pilot, client="cli")
+    if pub is None:
+        print("0 bundle(s) published")
+        return 0
+    if pub.state == pipeline.AWAITING:
+        print(f"publication {pub.id} is checked and waits for approval; another person runs:\n"
+              f"  store-edge-central publications approve {pub.id} --by NAME   (not {pub.author})", file=sys.stderr)
+        return 3
+    return _sent_lines(office, pub)
+
+
+def _sent_lines(office: HeadOffice, pub: pipeline.Publication) -> int:
+    sent = [r for r in pipeline.rows(office.db, pub.id) if r.stage != "planned"]
+    for r in sent:
+        print(f"published {r.scope} v{r.version} sha256 {r.sha256[:12]} ({r.stage})")
     print(f"{len(sent)} bundle(s) published")
+    if pub.state == pipeline.PILOTING:
+        print(f"publication {pub.id} pilots at {', '.join(pub.pilot_stores)}; watched {pub.watch_s:.0f} s, then:"
+              f" store-edge-central publications promote {pub.id}")
     return 0
+
+
+def publications_command(args: argparse.Namespace, office: HeadOffice) -> int:
+    if args.action == "list":
+        for pub in pipeline.history(office.db):
+            if pub.state == pipeline.PILOTING:
+                pipeline.watch(office, pub.id)
+                pub = pipeline.get(office.db, pub.id)
+            scopes = sorted({r.scope for r in pipeline.rows(office.db, pub.id)})
+            pilot = (f" pilot {','.join(pub.pilot_stores)}: {pub.outcome} ({pub.outcome_detail})"
+                     if pub.pilot_stores else "")
+            again = f" (rolls back {pub.rolls_back})" if pub.rolls_back else ""
+            print(f"{pub.id:>4} {audit_mod.utc_text(pub.created_at)} {pub.author:<12} {pub.state:<17}"
+                  f" approved by {pub.approved_by or '-'}{again}{pilot} scopes {', '.join(scopes)}")
+        return 0
+    step = {"approve": pipeline.approve, "promote": pipeline.promote, "rollback": pipeline.rollback}[args.action]
+    return _sent_lines(office, step(office, args.id, by=args.by, client="cli"))
 
 
 def report_command(args, config: config_mod.CentralConfig, db, clock: Clock) -> int:

@@ -64,11 +64,19 @@ class PrivacySection:
 
 
 @dataclass(frozen=True)
+class PublishingSection:
+    approval: bool = False  # four-eyes: a second person approves each publication before it goes out
+    pilot_stores: tuple[str, ...] = ()  # stores that get each publication first (``publish --pilot`` overrides)
+    watch_s: float = 900.0  # how long the pilot stores are watched before a publication can be promoted
+
+
+@dataclass(frozen=True)
 class CentralConfig:
     central: CentralSection = CentralSection()
     broker: BrokerSection = BrokerSection()
     console: ConsoleSection = ConsoleSection()
     privacy: PrivacySection = PrivacySection()
+    publishing: PublishingSection = PublishingSection()
 
     @property
     def base_url(self) -> str:
@@ -90,6 +98,7 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> C
     broker = _section("broker", BrokerSection, raw.pop("broker", {}), env)
     console = _section("console", ConsoleSection, raw.pop("console", {}), env)
     privacy = _section("privacy", PrivacySection, raw.pop("privacy", {}), env)
+    publishing = _section("publishing", PublishingSection, raw.pop("publishing", {}), env)
     if raw:
         raise ConfigError(f"unknown section [{next(iter(raw))}]")
     try:
@@ -99,4 +108,4 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> C
                           " (write one like 'Europe/Sofia' or 'UTC')") from None
     if privacy.jurisdiction not in JURISDICTIONS:
         raise ConfigError(f"[privacy] jurisdiction: {privacy.jurisdiction!r} is not one of {', '.join(JURISDICTIONS)}")
-    return CentralConfig(central, broker, console, privacy)
+    return CentralConfig(central, broker, console, privacy, publishing)

@@ -77,11 +77,11 @@ def plan(db: Database, tree: dict[str, ScopeContent], *, scopes: Iterable[str] |
             if chosen:
                 content["profiles"] = chosen
         if content:
-            out.append(_planned(db, scope, content, force=force, media=dict(sc.media)))
+            out.append(planned(db, scope, content, force=force, media=dict(sc.media)))
     return out
 
 
-def _planned(db: Database, scope: str, content: dict, *, force: bool, media: dict[str, Path]) -> Planned:
+def planned(db: Database, scope: str, content: dict, *, force: bool, media: dict[str, Path]) -> Planned:
     validate(content)
     data = wire.encode_content(content)
     sha = hashlib.sha256(data).hexdigest()
@@ -97,8 +97,7 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
     for p in plans:
         if p.unchanged:
             continue
-        for sha, path in p.media.items():
-            _place(path, http_dir / "media" / sha)
+        place_media(p, http_dir)
         version = next_version(db, f"bundle:{p.scope}", p.sha256)
         record_published(db, p.scope, version, p.sha256, p.content)
         url = None
@@ -117,6 +116,12 @@ def publish(db: Database, link: BrokerLink, key: Ed25519PrivateKey, chain: str, 
             _held_by_snapshot(db, p.scope.removeprefix("store/"), p.content["profiles"], now)
         sent.append(manifest)
     return sent
+
+
+def place_media(p: Planned, http_dir: Path) -> None:
+    """The plan's media files where devices fetch them (``http_dir/media/<sha256>``), before its bundle names them."""
+    for sha, path in p.media.items():
+        _place(path, http_dir / "media" / sha)
 
 
 def record_published(db: Database, scope: str, version: int, sha256: str, content: dict) -> None:
@@ -157,7 +162,7 @@ def republish_erased(db: Database, link: BrokerLink, key: Ed25519PrivateKey, cha
     for stream, text in db.execute("SELECT stream, content FROM streams WHERE content IS NOT NULL ORDER BY stream"):
         content = json.loads(text)
         if erased := erased_among(db, people(content)):
-            plans.append(_planned(db, stream.removeprefix("bundle:"), without_people(content, erased), force=True,
+            plans.append(planned(db, stream.removeprefix("bundle:"), without_people(content, erased), force=True,
                                   media={}))
     sent = publish(db, link, key, chain, plans, http_dir=http_dir, base_url=base_url,
                    max_inline_bytes=max_inline_bytes, now=now)

@@ -238,6 +238,18 @@ MIGRATIONS: list[list[Step]] = [
             ready INTEGER NOT NULL, paused INTEGER NOT NULL, base_sha256 TEXT, held_experiment TEXT,
             updated_at DOUBLE PRECISION NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (scope, offer_id))""",
     ],
+    [  # 13: the publishing pipeline (central/pipeline.py): one row per publication and one per scope it holds or sent.
+        # state: awaiting approval, piloting, promoted, rolled back; outcome: the pilot's (watching, passed, failed).
+        """CREATE TABLE publications (id {serial}, author TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+            state TEXT NOT NULL, approved_by TEXT, approved_at DOUBLE PRECISION, pilot_stores TEXT NOT NULL,
+            pilot_started_at DOUBLE PRECISION, watch_s DOUBLE PRECISION NOT NULL, outcome TEXT, outcome_detail TEXT,
+            rolls_back BIGINT, ended_at DOUBLE PRECISION)""",
+        # stage: planned (validated, not sent), pilot (sent to the pilot stores), promote, rollback; content: JSON.
+        """CREATE TABLE publication_scopes (id {serial}, publication BIGINT NOT NULL, scope TEXT NOT NULL,
+            stage TEXT NOT NULL, version BIGINT, sha256 TEXT NOT NULL, content TEXT NOT NULL,
+            sent_at DOUBLE PRECISION)""",
+        "CREATE INDEX publication_scopes_scope ON publication_scopes (scope, publication)",
+    ],
 ]
 
 

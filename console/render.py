@@ -21,7 +21,9 @@ PRIVACY_ROLES = ("privacy_officer",)
 REPORTS_ROLES = ("admin", "marketer", "store_manager", "technician")  # which reports: console/pages/reports.py
 OVERRIDE_ROLES = ("admin", "technician", "store_manager")
 OFFERS_ROLES = ("admin", "marketer")  # the offer playbook: read and edit alike
-NAV = (("/offers", "Offers", OFFERS_ROLES), ("/fleet", "Fleet", FLEET_ROLES),
+PUBLISHING_ROLES = ("admin", "marketer")  # publish; approve another person's publication
+NAV = (("/offers", "Offers", OFFERS_ROLES), ("/publishing", "Publishing", PUBLISHING_ROLES),
+       ("/fleet", "Fleet", FLEET_ROLES),
        ("/overrides", "Overrides", OVERRIDE_ROLES), ("/stores", "Stores", STORES_ROLES),
        ("/reports", "Reports", REPORTS_ROLES), ("/users", "People", USERS_ROLES),
        ("/privacy", "Privacy desk", PRIVACY_ROLES), ("/audit", "Audit log", AUDIT_ROLES), ("/keys", "Keys", KEYS_ROLES))

@@ -54,6 +54,14 @@ class Catalog:
         product = self.products.get(sku)
         return product["category"] if product else None
 
+    def category_name(self, sku: str, lang: str = "en") -> str:
+        """The product's category as a shopper reads it: its ``category_name`` in ``lang``, else the category."""
+        product = self.products.get(sku)
+        if not product:
+            return ""
+        names = product.get("category_name") or {}
+        return names.get(lang) or names.get("en") or product["category"]
+
     def name(self, sku: str, lang: str = "en") -> str:
         product = self.products.get(sku)
         if not product:

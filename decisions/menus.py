@@ -26,6 +26,8 @@ class MenuItem:
     price_cents: int | None
     currency: str | None
     reasons: tuple[str, ...]
+    category: str | None = None
+    category_name: str = ""  # in the decision's language
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def decide_menu(menus: Sequence[Mapping], catalog: Catalog, ctx: Context, *, lan
         why.append(Reason("on the {menu} menu", menu=menu["name"].get(lang) or menu["id"]))
         price = catalog.prices.get(sku) or {}
         shown.append(MenuItem(sku, catalog.name(sku, lang), price.get("price_cents"), price.get("currency"),
-                              tuple(why)))
+                              tuple(why), catalog.category(sku), catalog.category_name(sku, lang)))
     if limit is not None:
         shown = shown[:limit]
     return MenuDecision(menu["id"], menu["name"].get(lang) or menu["id"], tuple(shown), tuple(hidden),

@@ -20,10 +20,12 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from decisions.identity import phone as phones
+from decisions.menus import MenuItem
 from decisions.offers import OfferDecision
 from pos.qr import coupon_qr_png
 
@@ -79,6 +81,8 @@ class KioskApp(StoreApp):
     phone_display = StringProperty("")
     phone_error = StringProperty("")
     menu_name = StringProperty("")
+    menu_category = StringProperty("")  # the menu's category on show; the first of the menu's until a shopper picks
+    reach_gap = NumericProperty(0)  # reach mode on a tall screen: the top half's height, where no control is
     preview_texture = ObjectProperty(None, allownone=True)
     privacy_url = StringProperty("")
     privacy_qr = ObjectProperty(None, allownone=True)
@@ -111,6 +115,8 @@ class KioskApp(StoreApp):
             else None
         self.coupon_view: CouponView | None = None
         self.phone_digits = ""
+        self._menu_items: tuple[MenuItem, ...] = ()
+        self._menu_categories: list[tuple[str, str]] = []
         self._menu_rows: list[tuple[str, str]] = []
         self.title = "store-edge kiosk"
 
@@ -143,12 +149,24 @@ class KioskApp(StoreApp):
     def start_chrome(self) -> None:
         super().start_chrome()
         Window.bind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
-                    on_request_close=self._refuse_close)
+                    on_request_close=self._refuse_close, on_resize=self._place_reach)
+        self._place_reach()
 
     def stop_chrome(self) -> None:
         super().stop_chrome()
         Window.unbind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
-                      on_request_close=self._refuse_close)
+                      on_request_close=self._refuse_close, on_resize=self._place_reach)
+
+    def on_reach(self, app: object, on: bool) -> None:
+        self._place_reach()
+
+    def _place_reach(self, *args: object) -> None:
+        """Reach mode only on a tall screen: there the top half is out of a seated shopper's reach; a wide one's
+        controls (the status bar, the buttons along the bottom) are low already, and halving it would crush them."""
+        self.reach_offered = Window.height > Window.width
+        if not self.reach_offered:
+            self.reach = False
+        self.reach_gap = Window.height / 2 if self.reach else 0
 
     def _refuse_close(self, *args: object, **kwargs: object) -> bool:
         return True  # the compositor's or the window manager's close: a kiosk never quits by itself
@@ -187,7 +205,7 @@ class KioskApp(StoreApp):
         return super().idle_watched() or not self._as_it_starts()
 
     def _as_it_starts(self) -> bool:
-        return self.translator.language == self.default_language and not self.large_text
+        return self.translator.language == self.default_language and not self.large_text and not self.reach
 
     def on_idle(self) -> None:
         if self.root.current in SHOPPER_SCREENS:
@@ -344,15 +362,39 @@ class KioskApp(StoreApp):
                       why=self.say(line) if line else "", image=str(image) if image else "")
             cards.add_widget(card)
         menu = self.service.menu(lang)
+        self._menu_items = menu.items
+        self.menu_name = menu.name
+        self._draw_menu()
+
+    def choose_category(self, category: str) -> None:
+        self.menu_category = category
+        self._draw_menu()
+
+    def _draw_menu(self) -> None:
+        """The menu's category chips, in the menu's order, and the items of the category on show (the first
+        until the shopper picks another). The menu is for everyone: chips and rows are redrawn only when changed."""
+        lang = self.translator.language
+        categories = list(dict.fromkeys((item.category or "", item.category_name) for item in self._menu_items))
+        if self.menu_category not in {code for code, _name in categories}:
+            self.menu_category = categories[0][0] if categories else ""
+        screen = self.root.get_screen("offers")
+        if categories != self._menu_categories:
+            chips = screen.ids.menu_categories
+            chips.clear_widgets()
+            for code, name in categories:
+                chip = Factory.MenuCategory(text=name)
+                chip.category = code  # a kv rule's own property: not known to the constructor
+                chips.add_widget(chip)
+            self._menu_categories = categories
         rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None
-                 else "") for item in menu.items]
-        box = screen.ids.menu
-        if rows != self._menu_rows:  # the menu is for everyone: redraw it only when it changed
+                 else "") for item in self._menu_items if (item.category or "") == self.menu_category]
+        if rows != self._menu_rows:
+            box = screen.ids.menu
             box.clear_widgets()
             for title, price in rows:
                 box.add_widget(MenuRow(title=title, price=price))
             self._menu_rows = rows
-        self.menu_name = menu.name
+            screen.ids.menu_scroll.scroll_y = 1
 
     def send_to_phone(self, index: int) -> None:
         coupon = self.service.send_to_phone(self._choices[index])
@@ -441,11 +483,12 @@ class KioskApp(StoreApp):
         self.root.current = "goodbye"
 
     def reset(self) -> None:
-        """The attract screen as it starts: nobody's session, the kiosk's own language, normal text."""
+        """The attract screen as it starts: nobody's session, the kiosk's own language, normal text, no reach mode."""
         self._forget()
         self.root.current = "attract"
         if self.large_text:
             self.toggle_large_text()
+        self.reach = False
         self.set_language(self.default_language)
 
     def _forget(self) -> None:
@@ -459,6 +502,7 @@ class KioskApp(StoreApp):
         self._choices = ()
         self.phone_digits = ""
         self.personal = self.identified = False
+        self.menu_category = ""  # the next shopper starts at the menu's first category
         self.greeting = self.phone_display = self.countdown_text = ""
         self._say_camera("")
         self._say_phone(None)

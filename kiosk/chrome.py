@@ -1,4 +1,4 @@
-"""What the kiosk and the staff tablet share around their screens: language, large text, the
+"""What the kiosk and the staff tablet share around their screens: language, large text, reach mode, the
 online flag, and the inactivity timer with its countdown. Each app says where idle leads."""
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class StoreApp(App):
     lang_version = NumericProperty(0)
     text_scale = NumericProperty(1.0)
     large_text = BooleanProperty(False)
+    reach = BooleanProperty(False)  # every control in the lower half, for a seated shopper (the kiosk's reach mode)
+    reach_offered = BooleanProperty(False)  # the status bar offers reach mode: only where the app says so
     online = BooleanProperty(True)
     store_name = StringProperty("")
     countdown_text = StringProperty("")
@@ -106,6 +108,9 @@ class StoreApp(App):
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text
         self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+
+    def toggle_reach(self) -> None:
+        self.reach = not self.reach
 
     def _touched(self, *args: object) -> bool:
         self.last_touch = self.ticks()

@@ -1,4 +1,4 @@
-"""Translations for the kiosk and the staff tablet, with no Kivy import.
+"""Translations for the kiosk, the staff tablet and the signage screen's own words, with no Kivy import.
 
 Catalogs are the gettext ``.po`` files in ``kiosk/locale/<lang>/LC_MESSAGES/kiosk.po``. They are
 read at run time with Babel (``read_po``), compiled to ``.mo`` in memory (``write_mo``) and served

@@ -13,6 +13,7 @@ from decisions.engine import Engine, EngineHolder
 from decisions.menus import MenuDecision
 from decisions.offers import offer_price
 from decisions.shopper import Shopper
+from kiosk.i18n import format_price
 from sync.cache import Cache
 from sync.cache.read import CacheReader
 from sync.cache.weather import latest_weather
@@ -36,11 +37,9 @@ class OfferCard:
     was: str | None  # the product's own price, when the offer lowers it
 
 
-def money(cents: int | None, currency: str | None) -> str | None:
-    if cents is None:
-        return None
-    symbol = {"EUR": "€", "BGN": "лв", "USD": "$"}.get(currency or "", currency or "")
-    return f"{symbol}{cents / 100:.2f}" if symbol in ("€", "$") else f"{cents / 100:.2f} {symbol}"
+def money(cents: int | None, currency: str | None, lang: str) -> str | None:
+    """A price as the screen's language writes it (bg '3,90 €', en '€3.90'); None for no price."""
+    return None if cents is None else format_price(cents, currency or "EUR", lang)
 
 
 class LiveBoards:
@@ -89,9 +88,10 @@ class LiveBoards:
         for choice in decision.offers:
             price = offer_price(choice.raw, engine.catalog)
             base = engine.catalog.prices.get(choice.sku or "") or {}
-            own = money(base.get("price_cents"), base.get("currency"))
+            own = money(base.get("price_cents"), base.get("currency"), lang)
+            lower = price is not None and isinstance(base.get("price_cents"), int) and price[0] < base["price_cents"]
             cards.append(OfferCard(choice.offer_id, choice.title.get(lang) or next(iter(choice.title.values()), ""),
-                                   money(*price) if price else own, own if price else None))
+                                   money(*price, lang) if price else own, own if lower else None))
         return cards
 
     def weather_line(self) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
+from babel.support import Translations
 from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Rectangle
 from kivy.graphics.texture import Texture
@@ -21,12 +23,24 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.utils import get_color_from_hex
 
+from kiosk.i18n import Translator, load_translations
+
 from .fit import FitLabel  # noqa: F401 (the kv rules use it)
 from .library import Item
 from .live import LiveBoards, money
 from .text_fill import fill, localised
 
 log = logging.getLogger("store_edge.signage")
+
+
+@lru_cache(maxsize=8)
+def _catalog(lang: str) -> Translations:
+    return load_translations(lang if lang in Translator.languages else "en")
+
+
+def tr(lang: str, msgid: str) -> str:
+    """The screen's own words in its language (the kiosk's catalogues; English for a language they lack)."""
+    return _catalog(lang).gettext(msgid)
 VIDEO_FIRST_FRAME_S = 5.0
 MIN_FONT = 12
 MAX_CROP = 0.2
@@ -285,7 +299,7 @@ class MenuBoardSlide(Slide):
         self.columns = 2 if self.width > self.height * 1.3 and len(decision.items) > 6 else 1
         per_column = -(-len(decision.items) // self.columns)
         font = max(MIN_FONT, min(self.height * 0.7 / max(per_column, 1) * 0.5, self.width / self.columns * 0.045))
-        board = [BoardRow(name=item.name, price=money(item.price_cents, item.currency) or "", font=font)
+        board = [BoardRow(name=item.name, price=money(item.price_cents, item.currency, self.lang) or "", font=font)
                  for item in decision.items]
         for row in board:
             rows.add_widget(row)
@@ -303,12 +317,13 @@ class OffersSlide(Slide):
     """Anonymous offers for this store and moment (``LiveBoards.offers``): never a shopper's data. An offer
     already on screen in another zone (``elsewhere``) is left out here: one offer, one place at a time."""
 
-    heading = StringProperty("Today at the counter")
+    heading = StringProperty("")
     heading_font = NumericProperty(20)
 
     def __init__(self, boards: LiveBoards, lang: str, k: int = 3, elsewhere: Collection[str] = (), **kwargs):
         super().__init__(**kwargs)
         self.boards, self.lang, self.k, self.elsewhere = boards, lang, k, frozenset(elsewhere)
+        self.heading = tr(lang, "Today at the counter")
         self.offer_ids: tuple[str, ...] = ()
 
     def prepare(self) -> None:
@@ -324,7 +339,8 @@ class OffersSlide(Slide):
         self.offer_ids = tuple(c.offer_id for c in cards)
         box = self.ids.cards
         for c in cards:
-            box.add_widget(OfferCardView(title=c.title, price=c.price or "", was=f"was {c.was}" if c.was else ""))
+            was = tr(self.lang, "was {price}").format(price=c.was) if c.was else ""
+            box.add_widget(OfferCardView(title=c.title, price=c.price or "", was=was))
         self.bind(size=self._fit_cards)
         self._fit_cards()
 

@@ -41,6 +41,8 @@ def offer(**fields) -> dict:
      "offer OFF-X: field 'discount.percent': 120 is not a percentage from 0 to 100"),
     ("offers", offer(title={"en": "Only English"}),
      "offer OFF-X: field 'title': no text in bg, ru (the chain's languages: bg, en, ru)"),
+    ("products", {"sku": "P-X", "name": TITLE, "category": "tea", "category_name": {"en": "Tea"}},
+     "product P-X: field 'category_name': no text in bg, ru (the chain's languages: bg, en, ru)"),
     ("prices", {"sku": "NO-SUCH", "price_cents": 100, "currency": "EUR"}, "price NO-SUCH: field 'sku': no product"),
     ("menus", {"id": "m-x", "name": TITLE, "items": ["NO-SUCH"]}, "menu m-x: field 'items': no product 'NO-SUCH'"),
     ("menus", {"id": "m-x", "name": TITLE, "items": [], "dayparts": [{"from": "25:99", "to": "x"}]},

@@ -22,6 +22,8 @@ from kiosk.i18n import LOCALE_DIR, Translator, catalog_path, format_price
 ROOT = Path(__file__).resolve().parent.parent
 
 MSGIDS = [
+    "Today at the counter",  # signage's offers board
+    "was {price}",
     "Tap to see your personal offers",
     "Scan your app's code or enter your phone number to get your personal offers, an e-receipt and free Wi-Fi.",
     "Just browse",
@@ -63,6 +65,7 @@ MSGIDS = [
     "Your details have been cleared from this screen.",
     "Offline: offers from this store's copy",
     "Large text",
+    "Buttons lower",
     "Language",
     "Staff login",
     "Enter your PIN",

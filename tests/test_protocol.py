@@ -419,6 +419,15 @@ def test_valid_content_is_returned():
     assert validate(content) is content
 
 
+def test_a_products_category_name_is_text_per_language():
+    """The kiosk's menu chips read it (decisions.catalog.Catalog.category_name)."""
+    content = sample_content(1)
+    content["products"][0]["category_name"] = {"en": "Tea", "bg": "Чай"}
+    assert validate(content) is content
+    content["products"][0]["category_name"] = "Tea"
+    assert "field 'category_name' must be dict" in _content_error(content)
+
+
 def test_missing_field_names_section_index_id_and_field():
     content = sample_content(3)
     del content["products"][2]["name"]

@@ -40,7 +40,7 @@ from .content import SECTIONS
 NOUNS = {"stores": "store", "offers": "offer", "menus": "menu", "products": "product", "prices": "price",
          "inventory": "stock of", "content_items": "content item", "playlists": "playlist", "schedules": "schedule",
          "layouts": "layout"}
-TEXT_FIELDS = {"products": ("name",), "offers": ("title",), "menus": ("name",)}
+TEXT_FIELDS = {"products": ("name", "category_name"), "offers": ("title",), "menus": ("name",)}
 SKU_SECTIONS = ("prices", "inventory")
 JUDGED = ("stores", "products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules",
           "layouts")  # the sections whose items are checked: a bundle with none of them needs no check

@@ -39,7 +39,7 @@ class Section:
 SECTIONS: dict[str, Section] = {
     "products": Section("products", ("sku",), {
         "sku": _f(*STR, required=True), "name": _f(*DICT, required=True),
-        "category": _f(*STR, required=True), "brand": _f(*STR), "unit": _f(*STR),
+        "category": _f(*STR, required=True), "category_name": _f(*DICT), "brand": _f(*STR), "unit": _f(*STR),
         "image": _f(*STR), "tags": _f(*LIST),
     }),
     "prices": Section("prices", ("sku",), {

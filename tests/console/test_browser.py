@@ -19,6 +19,7 @@ ROLES = list(PEOPLE)
 PAGES = {
     "/": ("Welcome", ROLES),
     "/offers": ("Offers", ["admin", "marketer"]),
+    "/publishing": ("Publishing", ["admin", "marketer"]),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
     "/stores": ("Stores", ["admin", "technician", "store_manager"]),
     "/reports": ("Reports", ["admin", "marketer", "store_manager", "technician"]),
@@ -28,7 +29,8 @@ PAGES = {
     "/keys": ("Signing keys", ["admin"]),
     "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/offers": "Offers", "/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports",
+NAV = {"/offers": "Offers", "/publishing": "Publishing",
+       "/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports",
        "/users": "People", "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 

@@ -225,7 +225,9 @@ def test_the_menu_fits_under_its_heading_or_scrolls(app, shots, size, large):
         rows = [w for w in offers.walk() if isinstance(w, MenuRow)]
         first, last = rows[0], rows[-1]
         top_of_first = first.to_window(0, first.top)[1]
-        assert heading.y - dp(16) <= top_of_first <= heading.y + 1  # whole, right under its heading
+        chips = offers.ids.menu_categories  # the category chips between the heading and the rows
+        assert heading.y - dp(16) <= chips.top <= heading.y + 1 and chips.children
+        assert chips.y - dp(16) <= top_of_first <= chips.y + 1  # whole, right under its heading and chips
         assert all(row.width <= heading.width + 1 for row in rows)
         scroll = offers.ids.menu_scroll
         if offers.ids.menu.height > scroll.height + 1:  # longer than its room: it scrolls to its last row

@@ -572,6 +572,7 @@ def test_an_offer_is_in_one_zone_at_a_time_on_a_card_it_fills(screen, signage_sh
                 assert card.title not in on_screen, f"{card.title!r} is in {on_screen[card.title]} and {zone}"
                 on_screen[card.title] = zone
                 seen_in.setdefault(card.title, set()).add(zone)
+                assert not card.was or card.was != f"was {card.price}", f"{card.title!r}: {card.price} {card.was}"
                 if sum(label.texture_size[1] for label in card.children if label.text) < 0.6 * card.height:
                     empty.add((card.title, zone))
     assert seen_in and not empty, f"cards mostly empty: {empty}"
