@@ -1,7 +1,8 @@
 """UI tests drive the real Kivy widget tree on an Xvfb screen that these fixtures start.
 
 Kivy allows one window per process, so one app serves every test here; each test begins at the
-attract screen with a fresh session. Screenshots go to test-output/screens/ for a person to see.
+attract screen with a fresh session. Screenshots go to test-output/screens/ for a person to see, and the
+layout audit's contact sheet of them to test-output/screens/index.html at the session's end.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ configure_kivy(kiosk_mode=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from layout_audit import write_contact_sheet
+
+    if SHOTS.is_dir():
+        write_contact_sheet(SHOTS)  # test-output/screens/index.html: every audited screenshot and its findings
     if _XVFB is not None:
         _XVFB.terminate()
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from kivy.uix.label import Label
-from layout_audit import assert_layout_ok, label_problem
+from layout_audit import assert_layout_ok, label_problem, problems, record
 from signage_content import apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
 from ui_driver import advance, shot, until
 
@@ -523,7 +523,8 @@ def test_the_demo_layouts_hold_at_every_screen_size(screen, signage_shots, windo
 
     s.run(0.5)
     audit()
-    shot(signage_shots, f"demo-{moment}-{size[0]}x{size[1]}")
+    picture = shot(signage_shots, f"demo-{moment}-{size[0]}x{size[1]}")
+    record("signage demo", f"{moment}-{size[0]}x{size[1]}", picture, problems(stage))  # for the contact sheet
     play(s, 70 if moment == "lunch" else 30, audit)
     assert {"menu-board", "txt-soup-of-the-day", "tpl-soup"} <= seen if moment == "lunch" else "menu-board" in seen
 

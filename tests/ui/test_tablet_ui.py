@@ -10,8 +10,11 @@ import gc
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from layout_audit import record, screen_problems
+from PIL import Image
 from support import reachable
 from ui_driver import advance, shot, tap, until
 
@@ -327,134 +330,12 @@ def test_staff_roles_are_translated(app):
 
 # --- the layout audit: every tablet screen, size, text size and language -------------------------------------------
 
-ROBOTO_CMAP: set[int] = set()
-
-
-def font_chars() -> set[int]:
-    if not ROBOTO_CMAP:
-        from fontTools.ttLib import TTFont
-        from kivy.resources import resource_find
-
-        for face in ("Roboto-Regular.ttf", "Roboto-Bold.ttf"):
-            ROBOTO_CMAP.update(TTFont(resource_find(f"data/fonts/{face}")).getBestCmap())
-    return ROBOTO_CMAP
-
-
-def window_box(widget) -> tuple[float, float, float, float]:
-    x, y = widget.to_window(*widget.pos)
-    return x, y, x + widget.width, y + widget.height
-
-
-def drawn(root, clip=None):
-    """The widgets a person sees: not hidden, inside the scroll view that holds them (the rest is scrolled
-    away, and its content layout is as long as its rows), not the shared status bar (theme.kv's)."""
-    from kivy.uix.scrollview import ScrollView
-
-    for child in root.children:
-        if type(child).__name__ == "StatusBar" or child.opacity == 0 or child.height <= 0:
-            continue
-        if clip is not None:
-            x0, y0, x1, y1 = window_box(child)
-            if x0 < clip[0] - 1 or y0 < clip[1] - 1 or x1 > clip[2] + 1 or y1 > clip[3] + 1:
-                yield from drawn(child, clip)  # the scrolled content itself, or a row half out of view
-                continue
-        yield child
-        if isinstance(child, ScrollView):
-            for content in child.children:
-                yield from drawn(content, window_box(child))
-        else:
-            yield from drawn(child, clip)
-
-
-def plain(label) -> str:
-    text = label.text
-    if label.markup:
-        text = re.sub(r"\[/?(b|i|u|s|color|size|font)[^\]]*\]", "", text)
-        text = text.replace("&bl;", "[").replace("&br;", "]").replace("&amp;", "&")
-    return text
-
-
-def drawn_words(label) -> list[str]:
-    """The words Kivy laid out: a word cut in two, dropped or shortened with '...' differs from the text's."""
-    label.texture_update()
-    lines = label._label._cached_lines
-    return " ".join("".join(w.text for w in line.words) for line in lines).split()
-
-
-def luminance(rgb) -> float:
-    def channel(v: float) -> float:
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-    r, g, b = (channel(c) for c in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a, b) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def background(picture, widget) -> tuple[float, float, float]:
-    """The colour drawn behind a widget's text: the commonest pixel in its box on the screenshot."""
-    from kivy.core.window import Window
-
-    x0, y0, x1, y1 = window_box(widget)
-    box = (int(x0) + 1, int(Window.height - y1) + 1, int(x1) - 1, int(Window.height - y0) - 1)
-    crop = picture.crop(box)
-    _, rgb = max(crop.getcolors(crop.width * crop.height))
-    return tuple(c / 255 for c in rgb[:3])
-
-
-def audit(app, name: str, picture) -> list[str]:
-    from kivy.core.text import Label as CoreLabel
-    from kivy.core.window import Window
-    from kivy.metrics import dp, sp
-    from kivy.uix.button import Button
-    from kivy.uix.label import Label
-    from kivy.uix.layout import Layout
-    from kivy.uix.scrollview import ScrollView
-    from kivy.uix.textinput import TextInput
-
-    problems = []
-    widgets = list(drawn(app.root.get_screen(name)))
-    for w in widgets:
-        where = f"{type(w).__name__} {getattr(w, 'text', '')[:30]!r}"
-        x0, y0, x1, y1 = window_box(w)
-        if x0 < -1 or y0 < -1 or x1 > Window.width + 1 or y1 > Window.height + 1:
-            problems.append(f"{where} leaves the window")
-        if w.parent in widgets and not isinstance(w.parent, ScrollView):
-            px0, py0, px1, py1 = window_box(w.parent)
-            if x0 < px0 - 1 or y0 < py0 - 1 or x1 > px1 + 1 or y1 > py1 + 1:
-                problems.append(f"{where} leaves its {type(w.parent).__name__}")
-        if isinstance(w, Layout):
-            boxes = [(c, window_box(c)) for c in w.children if c in widgets]
-            for i, (a, (ax0, ay0, ax1, ay1)) in enumerate(boxes):
-                for b, (bx0, by0, bx1, by1) in boxes[i + 1:]:
-                    if min(ax1, bx1) - max(ax0, bx0) > 1 and min(ay1, by1) - max(ay0, by0) > 1:
-                        problems.append(f"{type(a).__name__} {getattr(a, 'text', '')[:20]!r} covers "
-                                        f"{type(b).__name__} {getattr(b, 'text', '')[:20]!r}")
-        if isinstance(w, Button) and not w.disabled and (w.width < dp(48) - 0.5 or w.height < dp(48) - 0.5):
-            problems.append(f"{where} is a touch target of {w.width:.0f}x{w.height:.0f}")
-        if isinstance(w, TextInput) and w.hint_text and not w.text:
-            hint = CoreLabel(text=w.hint_text, font_size=w.font_size, font_name=w.font_name)
-            hint.refresh()
-            if hint.content_width > w.width - w.padding[0] - w.padding[2]:
-                problems.append(f"the hint {w.hint_text!r} is cut off")
-        if not isinstance(w, Label) or not plain(w).strip():
-            continue
-        missing = {ch for ch in plain(w) if not ch.isspace() and ord(ch) not in font_chars()}
-        if missing:
-            problems.append(f"{where} has characters the font lacks: {missing}")
-        if drawn_words(w) != plain(w).split():
-            problems.append(f"{where} is cut, shortened or split mid-word: {drawn_words(w)}")
-        tw, th = w.texture_size
-        if tw > w.width + 1 or th > w.height + 1:
-            problems.append(f"{where} spills out of its box ({tw}x{th} in {w.width:.0f}x{w.height:.0f})")
-        if not w.disabled:
-            large = w.font_size >= sp(24) or (w.bold and w.font_size >= sp(18.66))
-            ratio = contrast(w.color, background(picture, w))
-            if ratio < (3.0 if large else 4.5):
-                problems.append(f"{where}: contrast {ratio:.2f}:1")
-    return problems
+def audit(app, shots: Path, screen: str, view: str, tag: str, lang: str) -> list[str]:
+    """The layout audit of ``screen`` as it is now, shown as ``view`` on the contact sheet."""
+    picture = shot(shots, f"tablet-{view}-{tag}")
+    found = screen_problems(app.root.get_screen(screen), Image.open(picture).convert("RGB"), lang, [app.store_name])
+    record(f"tablet {view}", tag, picture, found)
+    return found
 
 
 @pytest.mark.parametrize("lang", ["en", "bg", "ru"])
@@ -464,7 +345,6 @@ def test_layout_audit(app, shots, size, large, lang):
     """Keys at least 48 dp, no text clipped, cut or in a missing glyph, AA contrast from the colours drawn,
     at the tablet's three screen sizes in normal and large text, in each language."""
     from kivy.core.window import Window
-    from PIL import Image
 
     Window.size = size
     app.set_language(lang)
@@ -475,11 +355,11 @@ def test_layout_audit(app, shots, size, large, lang):
         problems = {}
         login = screen(app, "login")
         advance(5)
-        problems["login"] = audit(app, "login", Image.open(shot(shots, f"tablet-login-{tag}")).convert("RGB"))
+        problems["login"] = audit(app, shots, "login", "login", tag, lang)
         tap(next(c for c in login.ids.staff_list.children if c.staff_id == "st-01"))
         for digit in "2468":
             tap(keys(login.ids.pin_keypad)[digit])
-        problems["keypad"] = audit(app, "login", Image.open(shot(shots, f"tablet-keypad-{tag}")).convert("RGB"))
+        problems["keypad"] = audit(app, shots, "login", "keypad", tag, lang)
         tap(login.ids.pin_ok)
         until(lambda: app.root.current == "home")
         home = screen(app, "home")
@@ -489,7 +369,7 @@ def test_layout_audit(app, shots, size, large, lang):
         tap(list(reversed(home.ids.recs.children))[0].ids.add)
         tap(home.ids.purchased)
         advance(5)
-        problems["home"] = audit(app, "home", Image.open(shot(shots, f"tablet-home-{tag}")).convert("RGB"))
+        problems["home"] = audit(app, shots, "home", "home", tag, lang)
         assert home.ids.kpi_contacts.value != "0"
         problems = {k: v for k, v in problems.items() if v}
         assert not problems, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)
