@@ -244,11 +244,10 @@ def _derive(db: Database, out: Ingested, now: float) -> None:
                                f" ELSE devices.{c} END" for r in DEVICE_REPORTS for c in (r, f"{r}_at")))
     if history:
         db.copy_rows("device_health", HEALTH_COLUMNS, history)
-        cutoff = db.stage("health_cutoff", "(store TEXT, device TEXT, at DOUBLE PRECISION)",
-                          [(s, d, t - HEALTH_HISTORY_S) for (s, d), (t, _) in sorted(health.items()) if s and d])
-        db.execute(f"DELETE FROM device_health WHERE (store, device) IN (SELECT store, device FROM {cutoff})"
-                   f" AND at < (SELECT c.at FROM {cutoff} c WHERE c.store = device_health.store"
-                   " AND c.device = device_health.device)")
+        # Row by row on purpose: each is an index range read, where a set-wise DELETE over a staged list
+        # (no statistics on a temporary table) made PostgreSQL read the whole history table every batch.
+        db.executemany("DELETE FROM device_health WHERE store = ? AND device = ? AND at < ?",
+                       [(s, d, t - HEALTH_HISTORY_S) for (s, d), (t, _) in sorted(health.items()) if s and d])
     for store, device, subjects in confirmed:
         privacy_requests.confirm(db, store, device, subjects, now=now)
     db.executemany(
