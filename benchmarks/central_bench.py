@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import random
 import statistics
 import sys
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 import psycopg  # noqa: E402
 
-from central import jobs  # noqa: E402
+from central import jobs, partitions  # noqa: E402
 from central.config import CentralConfig, CentralSection  # noqa: E402
 from central.db import Database, open_database  # noqa: E402
 from central.headoffice import HeadOffice  # noqa: E402
@@ -97,6 +98,42 @@ def bench_ingest(db: Database, label: str, target: float, n: int) -> None:
     stored = db.scalar("SELECT count(*) FROM events")
     report(f"event ingest, one worker, {label}, dedupe on ({n:,} + {len(dupes):,} dupes; stored {stored:,})",
            f"{rate:,.0f} ev/s", f">= {target:,.0f}/s", rate >= target and stored >= n)
+
+
+def _store_share(url: str, seed: int, n: int, start, done) -> None:
+    """One worker process's share of the parallel ingest: its own connection, its own events and dupes."""
+    db = open_database(url)
+    events = device_events(n, 100_000, seed=seed)
+    dupes = events[: n // 10]
+    start.wait()
+    for chunk in (events, dupes):
+        for i in range(0, len(chunk), 2000):
+            store_events(db, chunk[i:i + 2000], now=SYSTEM.time())
+    done.put(time.perf_counter())
+    db.close()
+
+
+def bench_ingest_workers(url: str, db: Database, workers: int, target: float, n: int) -> None:
+    """``workers`` processes storing at once, as the workers on the shared subscription do: what the storing path
+    gives on this machine's cores with no broker and no devices beside it."""
+    context = multiprocessing.get_context("fork")
+    start, done = context.Event(), context.Queue()
+    before = db.scalar("SELECT count(*) FROM events")
+    share = n // workers
+    procs = [context.Process(target=_store_share, args=(url, 1000 + w, share, start, done)) for w in range(workers)]
+    for proc in procs:
+        proc.start()
+    time.sleep(3)  # every process has made its events and connected
+    started = time.perf_counter()
+    start.set()
+    ended = max(done.get(timeout=600) for _ in procs)
+    for proc in procs:
+        proc.join()
+    offered = workers * (share + share // 10)
+    rate = offered / (ended - started)
+    stored = db.scalar("SELECT count(*) FROM events") - before
+    report(f"event ingest, {workers} workers at once, PostgreSQL, dedupe on ({offered:,} offered; stored {stored:,})",
+           f"{rate:,.0f} ev/s", f">= {target:,.0f}/s", rate >= target and stored == workers * share)
 
 
 def bench_worker_over_mqtt(config: CentralConfig, n: int, broker: Mosquitto) -> None:
@@ -285,8 +322,10 @@ def main() -> int:
 
             pg_conf, lite_conf = config(pg_url, "pg"), config(f"{tmp}/central.db", "lite")
             pg, lite = open_database(pg_url), open_database(lite_conf.central.dsn)
+            partitions.ensure(pg, now=NOW)  # as `serve` does at start-up: the month's partition takes the events
             if "ingest" in parts:
                 bench_ingest(pg, "PostgreSQL", 10_000, args.events)
+                bench_ingest_workers(pg_url, pg, 2, 20_000, args.events)  # issue 17: the workers 2 cores hold
                 bench_worker_over_mqtt(pg_conf, 50_000, broker)
                 bench_ingest(lite, "SQLite", 5_000, args.events)
                 bench_worker_over_mqtt(lite_conf, 50_000, broker)

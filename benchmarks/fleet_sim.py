@@ -49,8 +49,10 @@ from central.db import open_database  # noqa: E402
 from central.keys import Keyring  # noqa: E402
 from central.worker import Worker  # noqa: E402
 from sync import config as config_mod  # noqa: E402
+from sync.acl import Device  # noqa: E402
 from sync.agent import SyncAgent  # noqa: E402
 from sync.agent.connection import Backoff, connect_properties, presence, request_properties  # noqa: E402
+from sync.bridge import CoreLink, render_region_bridge  # noqa: E402
 from sync.broker import Mosquitto  # noqa: E402
 from sync.clock import SYSTEM  # noqa: E402
 from sync.config import BrokerSection  # noqa: E402
@@ -79,8 +81,8 @@ def store_name(i: int) -> str:
     return f"s{i:05d}"
 
 
-def region_of(i: int) -> str:
-    return f"r{i % REGIONS:02d}"
+def region_of(i: int, regions: int = REGIONS) -> str:
+    return f"r{i % regions:02d}"
 
 
 # --- the simulated devices: one process, many sessions, one epoll loop ------------------------------
@@ -91,6 +93,7 @@ class SimDevice:
     topics: DeviceTopics
     client: mqtt.Client
     bind: str
+    port: int  # its store's broker: the one broker, or its region's edge
     backoff: Backoff = field(default_factory=Backoff)
     boot: str = field(default_factory=lambda: uuid.uuid4().hex)
     connected: bool = False
@@ -105,20 +108,21 @@ class SimDevice:
 class SimProcess:
     """A slice of the fleet. Commands come from the orchestrator over a pipe; answers are status dicts."""
 
-    def __init__(self, devices: list[tuple[int, str]], port: int, public_key: str, worker_no: int):
-        self.port = port
+    def __init__(self, devices: list[tuple[int, str]], ports: list[int], regions: int, public_key: str,
+                 worker_no: int):
+        """``ports``: the brokers; a store's devices use ``ports[store % len(ports)]``."""
         self.keys = signing.TrustedKeys([signing.load_public_key(public_key)])
         self.sel = selectors.DefaultSelector()
         self.devices: list[SimDevice] = []
         for n, (store_no, kind) in enumerate(devices):
-            t = DeviceTopics(CHAIN, region_of(store_no), store_name(store_no), f"{kind}-{store_no}")
+            t = DeviceTopics(CHAIN, region_of(store_no, regions), store_name(store_no), f"{kind}-{store_no}")
             c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{t.device}", protocol=mqtt.MQTTv5,
                             reconnect_on_failure=False)
             # A TCP connect blocks this process's one loop: when the broker's accept queue is full (it is busy
             # saving its sessions), give up soon and let the backoff retry, instead of starving every session.
             c.connect_timeout = CONNECT_TIMEOUT_S
             # Many source addresses: a restart storm reuses no 4-tuple the dead broker left in TIME_WAIT.
-            d = SimDevice(t, c, bind=f"127.0.{1 + worker_no}.{1 + n % 250}")
+            d = SimDevice(t, c, bind=f"127.0.{1 + worker_no}.{1 + n % 250}", port=ports[store_no % len(ports)])
             c.user_data_set(d)
             c.will_set(t.presence, presence("offline", d.boot, 0), qos=1, retain=True,
                        properties=_will_delay())
@@ -177,7 +181,7 @@ class SimProcess:
         try:
             if not d.started:
                 d.started = True
-                d.client.connect("127.0.0.1", self.port, keepalive=60, bind_address=d.bind, clean_start=False,
+                d.client.connect("127.0.0.1", d.port, keepalive=60, bind_address=d.bind, clean_start=False,
                                  properties=connect_properties(SESSION_EXPIRY_S))
             else:
                 d.client.reconnect()
@@ -288,9 +292,9 @@ def _histogram(values) -> dict[int, int]:
     return out
 
 
-def sim_main(devices, port, public_key, number, conn) -> None:
+def sim_main(devices, ports, regions, public_key, number, conn) -> None:
     _raise_fd_limit()
-    SimProcess(devices, port, public_key, number).run(conn)
+    SimProcess(devices, ports, regions, public_key, number).run(conn)
 
 
 # --- head office: workers in their own processes -----------------------------------------------------
@@ -305,12 +309,12 @@ def worker_main(config: CentralConfig, number: int, stop) -> None:
 class Fleet:
     """The orchestrator's handle on the simulated devices."""
 
-    def __init__(self, slices: list[list[tuple[int, str]]], port: int, public_key: str):
+    def __init__(self, slices: list[list[tuple[int, str]]], ports: list[int], regions: int, public_key: str):
         ctx = mp.get_context("spawn")
         self.pipes, self.procs = [], []
         for number, devices in enumerate(slices):
             ours, theirs = ctx.Pipe()
-            proc = ctx.Process(target=sim_main, args=(devices, port, public_key, number, theirs), daemon=True)
+            proc = ctx.Process(target=sim_main, args=(devices, ports, regions, public_key, number, theirs), daemon=True)
             proc.start()
             self.pipes.append(ours)
             self.procs.append(proc)
@@ -350,17 +354,118 @@ def manifest(key: Ed25519PrivateKey, scope: str, version: int) -> bytes:
     return json.dumps(doc).encode()
 
 
+def online_at_office(office, since: float) -> int:
+    """Simulated devices head office shows online, by a presence sent at or after ``since`` (wall clock)."""
+    return office.scalar("SELECT count(*) FROM devices WHERE state = 'online' AND presence_at >= ?"
+                         " AND device NOT LIKE 'real-%'", (since,)) or 0
+
+
+# --- the regional topology: an edge broker per region, bridged to the core -----------------------------
+
+
+def bridged_edges(tmp: Path, core: Mosquitto, everyone: list[tuple[int, str]], regions: int,
+                  real_agents: int) -> list[Mosquitto]:
+    """One Mosquitto per region, carrying the bridge `store-edge bridge --region` writes from the store list."""
+    if not regions:
+        return []
+    devices = [Device(f"{kind}-{s}", store_name(s), region_of(s, regions)) for s, kind in everyone]
+    devices += [Device(f"real-{n}", store_name(0), region_of(0, regions)) for n in range(real_agents)]
+    edges = []
+    for k in range(regions):
+        edge = Mosquitto(data_dir=tmp / f"edge-{k}")
+        bridge = render_region_bridge(CHAIN, region_of(k, regions), devices, CoreLink("127.0.0.1", core.port))
+        edge.conf.write_text(edge.conf.read_text() + bridge)
+        edges.append(edge)
+    return edges
+
+
+class BridgeWatch:
+    """When each edge's bridge last came up, from the state each edge publishes about its own link."""
+
+    def __init__(self, edges: list[Mosquitto]) -> None:
+        self.up_at: dict[int, float | None] = {}
+        self.clients = []
+        for edge in edges:
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-bridges-{edge.port}",
+                            protocol=mqtt.MQTTv5, userdata=edge.port)
+            c.on_connect = lambda cl, port, flags, rc, props: cl.subscribe("$SYS/broker/connection/+/state")
+            c.on_message = lambda cl, port, msg: self.up_at.__setitem__(
+                port, time.monotonic() if msg.payload == b"1" else None)
+            c.connect("127.0.0.1", edge.port)
+            c.loop_start()
+            self.clients.append(c)
+        deadline = time.monotonic() + 30
+        while self.up_since(0) < len(edges) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def up_since(self, t: float) -> int:
+        return sum(1 for at in self.up_at.values() if at is not None and at >= t)
+
+    def stop(self) -> None:
+        for c in self.clients:
+            c.loop_stop()
+            c.disconnect()
+
+
+def core_outage(fleet: Fleet, core: Mosquitto, edges: list[Mosquitto], sampler: Sampler, workers: list,
+                office, sessions: int) -> None:
+    print("core broker killed with SIGKILL and restarted at once: the edges keep their devices")
+    bridges = BridgeWatch(edges)
+    killed = time.monotonic()
+    core.kill(signal.SIGKILL)
+    # The devices never go offline, so head office's table would still say 'online' from before: clear it, and
+    # time how long the restarted core and the worker take to show every device again.
+    office.execute("UPDATE devices SET state = 'offline' WHERE device NOT LIKE 'real-%'")
+    core.start(timeout=300)
+    lowest = {"connected": sessions, "ready": sessions}
+
+    def seen(statuses: list[dict]) -> None:
+        for key in lowest:
+            lowest[key] = min(lowest[key], fleet.total(key, statuses))
+
+    took, _ = watch(fleet, {
+        "bridges": lambda st: bridges.up_since(killed) == len(edges),
+        "office": lambda st: online_at_office(office, 0) >= sessions,
+    }, sampler, workers, 600, killed, seen)
+    bridges.stop()
+    report("every edge bridged to the core again", _secs(took["bridges"]), "(no target)", None)
+    report("head office sees every device online again", _secs(took["office"]), "≤ 120 s",
+           took["office"] is not None and took["office"] <= 120)
+    report("devices connected to their edge all along (fewest seen)", f"{lowest['connected']:,} of {sessions:,}",
+           "all", lowest["connected"] == sessions)
+    report("devices with their retained bundles all along (fewest seen)", f"{lowest['ready']:,} of {sessions:,}",
+           "all", lowest["ready"] == sessions)
+
+
+def edge_outage(fleet: Fleet, edge: Mosquitto, region: str, in_region: int, sampler: Sampler, workers: list,
+                storm, sessions: int) -> None:
+    print(f"edge broker {region} killed with SIGKILL and restarted at once: its {in_region:,} sessions reconnect")
+    killed_wall, killed = time.time(), time.monotonic()
+    edge.kill(signal.SIGKILL)
+    edge.start(timeout=300)
+    took = storm(killed_wall, killed, in_region)
+    report("every session reconnected", _secs(took["connected"]), "(no target)", None)
+    report("every device has its retained bundles again", _secs(took["ready"]), "≤ 120 s",
+           took["ready"] is not None and took["ready"] <= 120)
+    report("head office sees the region's devices online again", _secs(took["office"]), "≤ 120 s",
+           took["office"] is not None and took["office"] <= 120)
+
+
 class Sampler:
-    """Peak RSS of the broker and of head office's worker processes."""
+    """Peak RSS of each broker and of head office's worker processes."""
 
-    def __init__(self) -> None:
-        self.broker_peak = self.office_peak = 0
+    def __init__(self, brokers: dict[str, Mosquitto]) -> None:
+        self.brokers = brokers
+        self.broker_peaks = dict.fromkeys(brokers, 0)
+        self.office_peak = 0
 
-    def sample(self, broker: Mosquitto, workers: list) -> None:
-        try:
-            self.broker_peak = max(self.broker_peak, psutil.Process(broker.proc.pid).memory_info().rss)
-        except (psutil.Error, AttributeError):
-            pass
+    def sample(self, workers: list) -> None:
+        for name, broker in self.brokers.items():
+            try:
+                rss = psutil.Process(broker.proc.pid).memory_info().rss
+            except (psutil.Error, AttributeError):
+                continue
+            self.broker_peaks[name] = max(self.broker_peaks[name], rss)
         total = 0
         for w in workers:
             try:
@@ -370,15 +475,17 @@ class Sampler:
         self.office_peak = max(self.office_peak, total)
 
 
-def watch(fleet: Fleet, goals: dict, sampler: Sampler, broker: Mosquitto, workers: list,
-          timeout: float, started: float | None = None) -> tuple[dict[str, float | None], list[dict]]:
+def watch(fleet: Fleet, goals: dict, sampler: Sampler, workers: list, timeout: float,
+          started: float | None = None, seen=None) -> tuple[dict[str, float | None], list[dict]]:
     """Seconds from ``started`` (monotonic; default now) until each goal (a test of the simulators' statuses)
-    first held; None if never."""
+    first held; None if never. ``seen`` is shown every status on the way."""
     started = time.monotonic() if started is None else started
     reached: dict[str, float | None] = dict.fromkeys(goals)
     statuses = fleet.ask("status")
     while time.monotonic() - started < timeout:
-        sampler.sample(broker, workers)
+        sampler.sample(workers)
+        if seen:
+            seen(statuses)
         for name, goal in goals.items():
             if reached[name] is None and goal(statuses):
                 reached[name] = time.monotonic() - started
@@ -402,11 +509,13 @@ def main() -> int:
     p.add_argument("--workers", default="1,2,4")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--chart", help="save the ingest backlog over time here (PNG)")
+    p.add_argument("--regions", type=int, default=0,
+                   help="K regional brokers bridged to a core broker (default 0: every device on one broker)")
     args = p.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the real agents' reconnect lines would bury the figures
 
     fd_limit = _raise_fd_limit()
-    fits = (fd_limit - PROC_FD_RESERVE) // args.devices
+    fits = max(1, args.regions) * (fd_limit - PROC_FD_RESERVE) // args.devices
     stores = args.stores or min(5000, fits)
     sessions = stores * args.devices
     print(f"store-edge fleet simulator: {stores:,} stores × {args.devices} devices = {sessions:,} MQTT sessions"
@@ -415,6 +524,10 @@ def main() -> int:
         print(f"  5,000 stores need {5000 * args.devices:,} sessions; the broker is one process, and this machine's"
               f" hard limit on open files per process is {fd_limit:,} (RLIMIT_NOFILE; raising it needs"
               " CAP_SYS_RESOURCE, which this container does not have)")
+    regions = args.regions or REGIONS
+    if args.regions:
+        print(f"  {args.regions} regional Mosquittos (one per region, ~{sessions / args.regions:,.0f} sessions each),"
+              " each bridged over MQTT 5 to the core broker by `store-edge bridge --region`; head office on the core")
     db_name = f"se_fleet_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{db_name}"')
@@ -425,12 +538,20 @@ def main() -> int:
     workers: list = []
     fleet: Fleet | None = None
     agents: list[SyncAgent] = []
+    brokers: dict[str, Mosquitto] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="se-fleet-") as tmp:
-            broker = Mosquitto(data_dir=Path(tmp) / "broker")
-            # The chain's setting (config/mosquitto-chain.conf): a save every second would rewrite 20k sessions.
-            broker.conf.write_text(broker.conf.read_text().replace("autosave_interval 1", "autosave_interval 5"))
-            broker.start()
+        with tempfile.TemporaryDirectory(prefix="se-fleet-", ignore_cleanup_errors=True) as tmp:
+            everyone = [(s, kind) for s in range(stores) for kind in KINDS[:args.devices]]
+            random.Random(7).shuffle(everyone)
+            broker = Mosquitto(data_dir=Path(tmp) / ("core" if args.regions else "broker"))
+            edges = bridged_edges(Path(tmp), broker, everyone, args.regions, args.real_agents)
+            brokers = {"broker": broker} if not edges else {"core": broker} | {
+                f"edge {region_of(k, regions)}": edge for k, edge in enumerate(edges)}
+            for b in brokers.values():
+                # The chain's setting (config/mosquitto-chain.conf): a save every second would rewrite 20k sessions.
+                b.conf.write_text(b.conf.read_text().replace("autosave_interval 1", "autosave_interval 5"))
+                b.start(timeout=60)
+            device_ports = [edge.port for edge in edges] or [broker.port]
             keys = Keyring(Path(tmp) / "keys")
             keys.activate(keys.new_key())
             config = CentralConfig(CentralSection(chain=CHAIN, dsn=pg_url, keys_dir=str(keys.folder),
@@ -453,7 +574,7 @@ def main() -> int:
             set_workers(1)
             retained = [(bundle_topic(CHAIN, "chain"), manifest(key, "chain", 1))]
             retained += [(bundle_topic(CHAIN, f"region/{region_of(r)}"), manifest(key, f"region/{region_of(r)}", 1))
-                         for r in range(REGIONS)]
+                         for r in range(regions)]
             retained += [(bundle_topic(CHAIN, f"store/{store_name(s)}"), manifest(key, f"store/{store_name(s)}", 1))
                          for s in range(stores)]
             t = time.monotonic()
@@ -464,31 +585,26 @@ def main() -> int:
             for n in range(args.real_agents):
                 base = config_mod.load(env={})
                 cfg = dataclasses.replace(
-                    base, device=config_mod.DeviceSection(id=f"real-{n}", chain=CHAIN, region=region_of(0),
+                    base, device=config_mod.DeviceSection(id=f"real-{n}", chain=CHAIN, region=region_of(0, regions),
                                                           store=store_name(0)),
                     cache=dataclasses.replace(base.cache, path=f"{tmp}/real-{n}/cache.db",
                                               media_dir=f"{tmp}/real-{n}/media"),
-                    broker=BrokerSection(port=broker.port, keepalive_s=30),
+                    broker=BrokerSection(port=device_ports[0], keepalive_s=30),
                     sync=dataclasses.replace(base.sync, trusted_keys=(f"{tmp}/chain.pub",)))
                 agents.append(SyncAgent(cfg, clock=SYSTEM).start())
 
-            everyone = [(s, kind) for s in range(stores) for kind in KINDS[:args.devices]]
-            random.Random(7).shuffle(everyone)
             slices = [everyone[i::args.processes] for i in range(args.processes)]
-            fleet = Fleet(slices, broker.port, f"{tmp}/chain.pub")
-            sampler = Sampler()
+            fleet = Fleet(slices, device_ports, regions, f"{tmp}/chain.pub")
+            sampler = Sampler(brokers)
             office = open_database(pg_url)
 
-            def online_at_office(since: float) -> int:
-                return office.scalar("SELECT count(*) FROM devices WHERE state = 'online' AND presence_at >= ?"
-                                     " AND device NOT LIKE 'real-%'", (since,)) or 0  # the simulated ones
-
-            def storm(since_wall: float, started: float) -> dict[str, float | None]:
+            def storm(since_wall: float, started: float, announced: int = sessions) -> dict[str, float | None]:
+                """``announced``: how many devices say 'online' again (a region's, when only its edge restarts)."""
                 reached, _ = watch(fleet, {
                     "connected": lambda st: fleet.total("connected", st) == sessions,
                     "ready": lambda st: fleet.total("ready", st) == sessions,
-                    "office": lambda st: online_at_office(since_wall) >= sessions,
-                }, sampler, broker, workers, 600, started)
+                    "office": lambda st: online_at_office(office, since_wall) >= announced,
+                }, sampler, workers, 600, started)
                 return reached
 
             print("connect storm: every session at once")
@@ -500,18 +616,26 @@ def main() -> int:
             report("head office sees every device online", _secs(took["office"]), "(no target)", None)
 
             time.sleep(7)  # past the broker's autosave: what a kill -9 keeps is on disk
-            print("broker killed with SIGKILL and restarted at once: every session reconnects")
-            killed_wall, killed = time.time(), time.monotonic()
-            broker.kill(signal.SIGKILL)
-            broker.start(timeout=300)  # it reads back every session it saved first
-            took = storm(killed_wall, killed)
-            report("every session reconnected", _secs(took["connected"]), "(no target)", None)
-            report("every device has its retained bundles again", _secs(took["ready"]), "≤ 120 s",
-                   took["ready"] is not None and took["ready"] <= 120)
-            report("head office sees every device online again", _secs(took["office"]), "≤ 120 s",
-                   took["office"] is not None and took["office"] <= 120)
+            if not edges:
+                print("broker killed with SIGKILL and restarted at once: every session reconnects")
+                killed_wall, killed = time.time(), time.monotonic()
+                broker.kill(signal.SIGKILL)
+                broker.start(timeout=300)  # it reads back every session it saved first
+                took = storm(killed_wall, killed)
+                report("every session reconnected", _secs(took["connected"]), "(no target)", None)
+                report("every device has its retained bundles again", _secs(took["ready"]), "≤ 120 s",
+                       took["ready"] is not None and took["ready"] <= 120)
+                report("head office sees every device online again", _secs(took["office"]), "≤ 120 s",
+                       took["office"] is not None and took["office"] <= 120)
+            else:
+                core_outage(fleet, broker, edges, sampler, workers, office, sessions)
+                time.sleep(7)
+                edge_outage(fleet, edges[0], region_of(0, regions), sum(s % regions == 0 for s, _ in everyone),
+                            sampler, workers, storm, sessions)
             statuses = fleet.ask("status")
-            report("peak broker memory (RSS)", f"{sampler.broker_peak / 2**20:,.0f} MiB", "(no target)", None)
+            for name, peak in sampler.broker_peaks.items():
+                label = "peak broker memory (RSS)" if name == "broker" else f"peak {name} broker memory (RSS)"
+                report(label, f"{peak / 2**20:,.0f} MiB", "(no target)", None)
             report("peak head office memory (RSS, one worker)", f"{sampler.office_peak / 2**20:,.0f} MiB",
                    "(no target)", None)
             report("simulator memory per session", f"{fleet.total('rss', statuses) / sessions / 1024:,.1f} KiB",
@@ -554,7 +678,7 @@ def main() -> int:
                     s = fleet.ask("status")
                     points.append((time.monotonic() - started,
                                    fleet.total("sent", s) - sent0 - (fleet.total("acked", s) - acked0)))
-                    sampler.sample(broker, workers)
+                    sampler.sample(workers)
                 s = fleet.ask("ingest", 0.0, 0.0)
                 window = time.monotonic() - started
                 stored = office.scalar("SELECT count(*) FROM events") - stored0
@@ -564,7 +688,7 @@ def main() -> int:
                 report(f"{n} worker(s): events acked to their devices", f"{acked / window:,.0f} ev/s", "", None)
                 report(f"{n} worker(s): backlog at the end (sent, not acked)", f"{sent - acked:,}", "", None)
                 report(f"{n} worker(s): lookups answered", f"{fleet.total('answers', s) - answers0:,}", "", None)
-                drained, _ = watch(fleet, {"drained": lambda st: fleet.total("unacked", st) == 0}, sampler, broker,
+                drained, _ = watch(fleet, {"drained": lambda st: fleet.total("unacked", st) == 0}, sampler,
                                    workers, 300)
                 report(f"{n} worker(s): backlog drained after the load stopped", _secs(drained["drained"]), "", None)
             if args.chart:
@@ -578,6 +702,8 @@ def main() -> int:
             a.stop()
         for proc in workers:
             proc.terminate()
+        for b in brokers.values():
+            b.kill(signal.SIGTERM)
         with psycopg.connect(args.pg, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     return 0

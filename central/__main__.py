@@ -218,6 +218,8 @@ def run(args: argparse.Namespace, config: config_mod.CentralConfig, clock: Clock
             plans = office.plan_content(args.scope, force=args.force)
             if args.dry_run:
                 print(publishing.dry_run(load_stores(Path(c.content_dir)), plans, c.max_inline_bytes))
+                print("changes against what is live:")
+                print(pipeline.pending_text(pipeline.pending(office, plans)) or "  none")
                 return 0
         if args.cmd == "console":
             from console.server import serve as serve_console

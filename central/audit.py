@@ -32,10 +32,15 @@ ACTIONS = {
     "offer.pause": "paused an offer", "offer.resume": "resumed an offer", "offer.discard": "discarded an offer's draft",
     "offer.experiment.pause": "paused an offer's experiment",
     "offer.experiment.resume": "resumed an offer's experiment",
+    "signage.draft": "saved a playlist, layout or schedule entry as a draft",
+    "signage.ready": "saved a playlist, layout or schedule entry as ready to publish",
+    "signage.discard": "discarded a signage draft",
     "publish.validate": "checked a publication", "publish.approve": "approved a publication",
     "publish.pilot": "sent a publication to its pilot stores", "publish.pilot.passed": "saw a pilot pass",
     "publish.pilot.failed": "saw a pilot fail", "publish.promote": "sent a publication to every store",
     "publish.rollback": "rolled a publication back",
+    "media.upload": "uploaded a media file", "media.replace": "replaced a media file",
+    "media.delete": "deleted a media file",
 }
 CSV_COLUMNS = ("at_utc", "actor", "action", "scope", "detail", "client")
 

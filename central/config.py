@@ -54,6 +54,7 @@ class ConsoleSection:
     session_max_age_s: int = 3600  # a session unused this long is over
     max_failures: int = 5  # wrong passwords in a row before the account is locked...
     lockout_s: int = 900  # ...for this long
+    max_upload_bytes: int = 200_000_000  # the media library's largest upload (a minute of 1080p video is ~60 MB)
 
 
 @dataclass(frozen=True)

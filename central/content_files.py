@@ -13,8 +13,10 @@ several sections (``signage.yaml`` with ``playlists:`` and ``schedules:``). Sect
 are those of ``sync.protocol.content`` (whatever that schema holds when this runs). In CSV, a
 column ``name.en`` fills the ``en`` key of the ``name`` object, a list field is split on ``|``,
 a cell starting with ``{`` or ``[`` is JSON, and numbers are converted by the field's type.
-A media field (``media``, ``image``) may name a file in ``media/``; it becomes the file's sha256
-and the file is listed in the ``media`` section with its URL.
+A media field (``media``, ``image``, a brand's ``logo`` and ``font``) may name a file in ``media/``; it becomes
+the file's sha256 and the file is listed in the ``media`` section with its URL, once the devices' checks say a
+screen can use it (``sync.protocol.media_check`` for pictures and videos; a logo must be a picture and a font must
+load with every letter the screens need, ``sync.protocol.brand.file_problems``).
 
 Every problem is reported as ``<file>:<line>: <section>[<item>] (<id>): <what is wrong with which
 field>``, all of them at once, and nothing is published while any remains. Then what each device will
@@ -25,18 +27,22 @@ hold (chain, region, store and device merged) is checked with the device's own c
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import mimetypes
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from sync.protocol.acceptance import check_content, item_key, store_problems
+from sync.protocol.brand import file_problems
 from sync.protocol.content import SECTIONS, SHA256_RE, SHA_FIELDS, ContentError, validate
+from sync.protocol.media_check import MediaRefused, check_media
 from sync.protocol.topics import is_valid_scope
 
 CONTENT_SUFFIXES = (".yaml", ".yml", ".csv", ".json")
@@ -184,9 +190,10 @@ def store_from_row(row: dict[str | None, str | None]) -> tuple[Store | None, lis
     return (None if problems else store), problems
 
 
-def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, ScopeContent]:
-    """Every scope's content from ``root``, and what each of ``stores``' devices will hold checked as the
-    device checks it; raises ContentProblem listing every problem."""
+def load_tree(root: Path, base_url: str, stores: list[Store] = (),
+              overlay: Callable[[dict[str, ScopeContent]], None] | None = None) -> dict[str, ScopeContent]:
+    """Every scope's content from ``root`` (then changed in place by ``overlay``: the drafts), and what each of
+    ``stores``' devices will hold checked as the device checks it; raises ContentProblem listing every problem."""
     scopes: dict[str, ScopeContent] = {}
     problems: list[str] = []
     media = _media_files(root / "media")
@@ -212,12 +219,18 @@ def load_tree(root: Path, base_url: str, stores: list[Store] = ()) -> dict[str, 
                         continue
                     sc.content.setdefault(section, []).append(item.value)
                     sc.origins.setdefault(section, []).append((str(path), item.line, item.field_lines))
+    if overlay is not None:
+        overlay(scopes)
+        for sc in scopes.values():
+            problems += _link_overlaid(sc, media)
+    for sc in scopes.values():
         if sc.media:
             sc.content["media"] = sc.content.get("media", []) + [
                 {"sha256": sha, "url": f"{base_url}/media/{sha}", "size": p.stat().st_size,
                  "mime": mimetypes.guess_type(p.name)[0] or "application/octet-stream"}
                 for sha, p in sorted(sc.media.items())]
             sc.origins["media"] = sc.origins.get("media", []) + [(str(p), 0, {}) for _, p in sorted(sc.media.items())]
+    for sc in scopes.values():
         try:
             validate(sc.content)
         except ContentError as exc:  # what only the whole section shows: duplicate keys across files
@@ -281,7 +294,7 @@ def check_devices(stores: list[Store], scopes: dict[str, ScopeContent]) -> list[
                 m = _FIELD_RE.search(problem.message)
                 if m:
                     line = field_lines.get(re.split(r"[.\[]", m.group(1))[0], line)
-                out[f"{file}:{line}: {problem}"] = None
+                out[f"{file}:{line}: {problem}" if line else f"{file}: {problem}"] = None
     return list(out)
 
 
@@ -290,6 +303,45 @@ def _on_duty(item: _Item) -> bool:
     if not isinstance(item.value, dict) or STAFF_ACTIVE not in item.value:
         return True
     return str(item.value.pop(STAFF_ACTIVE)).strip().lower() not in ("false", "no", "0", "")
+
+
+class MediaUnknown(ValueError):
+    """A media field names a file that is not in ``media/`` or that a screen cannot show; the message says which."""
+
+
+def media_link(media: Mapping[str, Path], name: str) -> tuple[str, Path]:
+    """The sha256 and file of the media file ``name`` (``media``: the library's files by name); MediaUnknown when
+    there is none or the devices' media check refuses it."""
+    file = media.get(name)
+    if file is None:
+        raise MediaUnknown(f"no media file {name!r} in media/ (and not a sha256)")
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()
+    refused = _media_refusal(sha, str(file))
+    if refused:
+        raise MediaUnknown(f"media file {name!r}: a screen cannot show it: {refused}")
+    return sha, file
+
+
+def media_files(root: Path) -> dict[str, Path]:
+    """The media library's files by name (``root/media``)."""
+    return _media_files(root / "media")
+
+
+def _link_overlaid(sc: ScopeContent, media: Mapping[str, Path]) -> list[str]:
+    """Items the overlay brought (drafts) name media files by name as the files do: each name becomes its sha256."""
+    problems = []
+    for section, fields in SHA_FIELDS.items():
+        items = sc.content.get(section, []) if section != "media" else []
+        for n, item in enumerate(items):
+            for f in (f for f in fields if isinstance(item.get(f), str) and not SHA256_RE.match(item[f])):
+                try:
+                    sha, file = media_link(media, item[f])
+                except MediaUnknown as exc:
+                    problems.append(f"{sc.origins[section][n][0]}: {section}[{n}]: field {f!r}: {exc}")
+                    continue
+                items[n] = item = {**item, f: sha}
+                sc.media[sha] = file
+    return problems
 
 
 def _media_files(folder: Path) -> dict[str, Path]:
@@ -311,7 +363,14 @@ def _check_item(path: Path, section: str, item: _Item, n: int, media: dict[str, 
                 if file is None:
                     return f"{path}:{item.field_lines.get(f, item.line)}: {section}[{n}]: field {f!r}: no media file" \
                            f" {ref!r} in media/ (and not a sha256)"
+                wrong = file_problems(f, file) if section == "brand" else []
+                if wrong:  # a logo that is no picture, a font that does not load: the screens would drop them
+                    return f"{path}:{item.field_lines.get(f, item.line)}: {section}[{n}]: {wrong[0]}"
                 sha = hashlib.sha256(file.read_bytes()).hexdigest()
+                refused = _media_refusal(sha, str(file))
+                if refused:
+                    return f"{path}:{item.field_lines.get(f, item.line)}: {section}[{n}]: field {f!r}: media file" \
+                           f" {ref!r}: a screen cannot show it: {refused}"
                 sc.media[sha] = file
                 value[f] = sha
     try:
@@ -322,6 +381,17 @@ def _check_item(path: Path, section: str, item: _Item, n: int, media: dict[str, 
         line = item.field_lines.get(m.group(1), item.line) if m else item.line
         return f"{path}:{line}: {message}"
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _media_refusal(sha256: str, path: str) -> str:
+    """Why a screen cannot show the file ("" when it can): the devices' own media check, once per sha256 and
+    process (the bytes under a sha256 never change)."""
+    try:
+        check_media(path)
+    except MediaRefused as exc:
+        return str(exc)
+    return ""
 
 
 def _locate(message: str, sc: ScopeContent) -> str:
@@ -396,9 +466,8 @@ def _read_csv(path: Path, text: str) -> list[_Item]:
             if column is None or cell is None or cell == "":
                 continue
             name, _, sub = column.strip().partition(".")
-            spec = section.fields.get(name)
             try:
-                value = _cell(cell, spec.types if spec else (str,), cents=name.endswith("_cents"))
+                value = field_value(path.stem, name, cell)
             except ValueError as exc:
                 problems.append(f"{path}:{line}: {path.stem}: field {name!r}: {exc}")
                 continue
@@ -410,6 +479,13 @@ def _read_csv(path: Path, text: str) -> list[_Item]:
     if problems:
         raise ContentProblem(problems)
     return items
+
+
+def field_value(section: str, name: str, text: str) -> object:
+    """A field's value as head office types it in a CSV cell or a console field (a number by the field's type, whole
+    cents for ``*_cents``); ValueError saying what is wrong with it."""
+    spec = SECTIONS[section].fields.get(name)
+    return _cell(text, spec.types if spec else (str,), cents=name.endswith("_cents"))
 
 
 def _cell(text: str, types: tuple[type, ...], *, cents: bool = False) -> object:

@@ -48,6 +48,7 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
         self._stages: dict[str, list[str]] = {}  # temporary table: its columns
+        self._staged: set[str] = set()  # temporary tables loaded in this transaction
         if is_postgres_url(self.url):
             import psycopg
 
@@ -149,7 +150,9 @@ class Database:
             else:
                 self.execute(f"{create} {definition}{on_commit}")
             self._stages[name] = self._columns(name)
-        self.execute(f"DELETE FROM {name}")  # a second use in one transaction
+        if name in self._staged or not self.postgres:  # PostgreSQL empties it at commit, SQLite does not
+            self.execute(f"DELETE FROM {name}")
+        self._staged.add(name)
         self.copy_rows(name, self._stages[name], rows)
         return name
 
@@ -201,6 +204,7 @@ class Database:
                 raise
             finally:
                 self._depth = 0
+                self._staged.clear()
 
     def checkpoint(self) -> bool:
         """SQLite: copy the WAL into the database file and truncate it, so that deleted rows (zeroed by

@@ -1,5 +1,6 @@
 """One offer's experiment, arm by arm: purchases after exposure, lift against the holdout with its 95 % interval
 (the offers report's own figures, ``central.reports.offer_rows``) and the probability that each arm is the best.
+And the whole programme's lift against the chain's global holdout (``programme_lift``).
 
 The probability of being best is over the arms' purchase rates (bought after exposure / customers exposed), each
 a Beta posterior with a uniform prior, by sampling: the share of draws in which the arm's rate is the highest. The
@@ -16,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .db import Database
-from .reports import Filters, offer_rows
+from .offer_results import lift_interval
+from .reports import Filters, events_of, offer_rows
 
 DRAWS = 20_000
 HOLDOUT = "holdout"
@@ -52,6 +54,36 @@ def arm_results(db: Database, offer_id: str, f: Filters) -> list[Arm]:
     arms = [Arm(r["arm"], r["exposed"], r["bought_after"], r["purchase_rate"], r["lift"], r["lift_low"],
                 r["lift_high"], best.get(r["arm"])) for r in rows]
     return sorted(arms, key=lambda a: (a.arm == HOLDOUT, a.arm))
+
+
+@dataclass(frozen=True)
+class ProgrammeLift:
+    programme: tuple[int, int]  # (customers shown offers, of them bought after) outside the global holdout
+    held_out: tuple[int, int]  # the same for the customers in it
+    lift: float | None  # of the programme's purchase rate over the holdout's; None without a purchase in both
+    lift_low: float | None
+    lift_high: float | None
+
+
+def programme_lift(db: Database, f: Filters) -> ProgrammeLift:
+    """Customers shown offers in the period, by whether the global holdout held them (as at their first showing),
+    and how many bought anything after it: the programme's lift is the rate of those it reached over the rate of
+    those it held out, with its 95 % interval."""
+    first: dict[str, tuple[float, bool]] = {}
+    sales: dict[str, list[float]] = {}
+    for e in sorted(events_of(db, ("offer_shown", "sale"), f), key=lambda e: e.get("wall_time") or 0):
+        p, at = e["payload"], e.get("wall_time") or 0
+        if e["type"] == "sale":
+            sales.setdefault(p.get("profile_id"), []).append(at)
+        elif p.get("profile_id"):
+            first.setdefault(p["profile_id"], (at, bool(p.get("global_holdout"))))
+    counts = {True: [0, 0], False: [0, 0]}
+    for profile, (seen, held) in first.items():
+        counts[held][0] += 1
+        counts[held][1] += any(t >= seen for t in sales.get(profile, ()))
+    (n1, x1), (n0, x0) = counts[False], counts[True]
+    ci = lift_interval(x1, n1, x0, n0)
+    return ProgrammeLift((n1, x1), (n0, x0), *(ci if ci else (None, None, None)))
 
 
 def chart_png(offer_id: str, arms: list[Arm], f: Filters) -> bytes:

@@ -15,7 +15,7 @@ from sync.clock import Clock
 from sync.protocol import topics
 from sync.protocol.overrides import Override, sign_override
 
-from . import audit, content_files, jobs, partitions, privacy_requests, publishing
+from . import audit, content_files, drafts, jobs, partitions, privacy_requests, publishing
 from . import overrides as overrides_mod
 from .config import CentralConfig
 from .db import Database
@@ -122,18 +122,23 @@ class HeadOffice:
         return result
 
     # --- content -----------------------------------------------------------------------------
-    def load_content(self) -> tuple[list[content_files.Store], dict[str, content_files.ScopeContent]]:
-        root = Path(self.config.central.content_dir)
-        stores = content_files.load_stores(root)
-        return stores, content_files.load_tree(root, self.config.base_url, stores)
+    def load_content(self, *, waiting: bool = True) -> tuple[list[content_files.Store],
+                                                              dict[str, content_files.ScopeContent]]:
+        """The stores and every scope's content as the next publish sends it: the files with the drafts (without the
+        ready ones no publication took yet: ``waiting=False``)."""
+        return drafts.draft_content(self.db, Path(self.config.central.content_dir), self.config.base_url,
+                                    waiting=waiting)
 
-    def plan_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[publishing.Planned]:
-        stores, tree = self.load_content()
+    def plan_content(self, scopes: list[str] | None = None, *, force: bool = False,
+                     waiting: bool = True) -> list[publishing.Planned]:
+        stores, tree = self.load_content(waiting=waiting)
         return publishing.plan(self.db, tree, scopes=scopes, force=force, stores=[s.store for s in stores],
                                store_profiles=self.chosen_profiles, identities={s.store: s.identity() for s in stores})
 
     def publish_content(self, scopes: list[str] | None = None, *, force: bool = False) -> list[dict]:
-        return self.publish_plans(self.plan_content(scopes, force=force))
+        """What is live, sent outside the pipeline (a store page's change, the demo's start): the drafts waiting for
+        a publication stay out, so that none skips the pipeline's approval and pilot."""
+        return self.publish_plans(self.plan_content(scopes, force=force, waiting=False))
 
     def publish_plans(self, plans: list[publishing.Planned]) -> list[dict]:
         return publishing.publish(self.db, self.link, self.keys.active, self.chain, plans,

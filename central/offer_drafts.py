@@ -1,11 +1,12 @@
 """Offer drafts: head office's changes to the offer playbook, kept in the central store until they are published.
 
-What is live is what head office's files hold (``<content_dir>/<scope>/offers.yaml`` and the like: what
-``publish`` sends). A draft is one offer of one scope as it will be: its whole body, whether it is **ready**
-(the device's own check passed when it was saved: ``check_offer``) and whether head office **pauses** it (the
-playbook leaves it out, and the draft keeps it so that it can be resumed). Only ready drafts reach the draft
-playbook (``draft_playbook``), which is what the publishing pipeline takes; a draft that is not ready stays in
-the console and leaves the live offer as it is.
+What is live is what head office's files hold (``<content_dir>/<scope>/offers.yaml`` and the like), except an offer
+a publication sent from a draft: that draft is the live offer from then on (``central.drafts``), until a later
+publication sends another or the publication is rolled back. A draft is one offer of one scope as it will be: its
+whole body, whether it is **ready** (the device's own check passed when it was saved: ``check_offer``) and whether
+head office **pauses** it (the playbook leaves it out, and the draft keeps it so that it can be resumed). Only ready
+drafts reach the draft playbook (``draft_playbook``), which the publishing pipeline lays over the files
+(``overlay``); a draft that is not ready stays in the console and leaves the live offer as it is.
 
 An offer's state in the list: **live** (in the files, its schedule not over), **ended** (in the files, its
 schedule's last day before today), **paused** (only in a paused draft) and **draft** (only in a draft: never
@@ -14,7 +15,6 @@ published). A change waiting to be published is the draft's own mark beside that
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,8 +24,10 @@ from pathlib import Path
 from sync.protocol.acceptance import Known, check_content
 from sync.protocol.content import ContentError, validate
 
-from .content_files import Store, section_items
+from .content_files import ScopeContent, Store, section_items
 from .db import Database
+from .published_drafts import DraftTable, baseline
+from .published_drafts import item_sha as offer_sha
 
 DEFAULT_LANGUAGES = ("en", "bg", "ru")  # the copy columns when no product names a language yet
 
@@ -49,6 +51,7 @@ class Draft:
     held_experiment: dict | None  # a paused experiment, out of the body until it is resumed
     updated_at: float
     updated_by: str
+    published_in: int | None = None  # the publication that sent it: it is the live offer, nothing waits
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,21 @@ class OfferRow:
     redemptions: int
 
 
-def offer_sha(offer: Mapping) -> str:
-    return hashlib.sha256(json.dumps(offer, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+def live_offers(db: Database, root: Path) -> dict[tuple[str, str], Live]:
+    """(scope, offer id) -> the live offer: from head office's files, or the draft a publication sent (a paused one:
+    not live); ContentProblem when a file cannot be read."""
+    return _published(db, {(scope, str(item.get("id"))): Live(item, file, line)
+                           for scope, items in section_items(root, "offers").items() for item, file, line in items})
 
 
-def live_offers(root: Path) -> dict[tuple[str, str], Live]:
-    """(scope, offer id) -> the live offer, from head office's files; ContentProblem when one cannot be read."""
-    return {(scope, str(item.get("id"))): Live(item, file, line)
-            for scope, items in section_items(root, "offers").items() for item, file, line in items}
+def _published(db: Database, live: dict[tuple[str, str], Live]) -> dict[tuple[str, str], Live]:
+    """``live`` (the files' offers) with the drafts publications sent laid over them."""
+    for key, (pub, draft) in baseline(db, "offers").items():
+        if draft["paused"]:
+            live.pop(key, None)
+        else:
+            live[key] = Live(draft["body"], f"publication {pub}", 0)
+    return live
 
 
 def lineage(stores: list[Store], scope: str) -> list[str]:
@@ -119,12 +129,12 @@ def check_offer(offer: Mapping, known: Known) -> list[str]:
 
 
 def _draft(row: tuple) -> Draft:
-    scope, offer_id, body, ready, paused, base, held, at, by = row
+    scope, offer_id, body, ready, paused, base, held, at, by, published_in = row
     return Draft(scope, offer_id, json.loads(body), bool(ready), bool(paused), base, json.loads(held) if held else None,
-                 at, by)
+                 at, by, published_in)
 
 
-_COLUMNS = "scope, offer_id, body, ready, paused, base_sha256, held_experiment, updated_at, updated_by"
+_COLUMNS = "scope, offer_id, body, ready, paused, base_sha256, held_experiment, updated_at, updated_by, published_in"
 
 
 def drafts(db: Database) -> dict[tuple[str, str], Draft]:
@@ -151,9 +161,10 @@ def save_draft(db: Database, scope: str, offer: Mapping, *, ready: bool, known: 
             raise OfferRefused(problems)
     previous = get_draft(db, scope, offer_id)
     base = previous.base_sha256 if previous else offer_sha(live.body) if live else None
-    db.execute(f"INSERT INTO offer_drafts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT"
+    db.execute(f"INSERT INTO offer_drafts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL) ON CONFLICT"
                " (scope, offer_id) DO UPDATE SET body = excluded.body, ready = excluded.ready,"
-               " paused = excluded.paused, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+               " paused = excluded.paused, updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
+               " published_in = NULL",
                (scope, offer_id, json.dumps(offer, ensure_ascii=False), int(ready), int(paused), base, now, by))
     return get_draft(db, scope, offer_id)
 
@@ -194,8 +205,10 @@ def draft_playbook(db: Database, root: Path) -> dict[str, list[dict]]:
     """Scope -> its offers as the next publish should send them: the live offers with every ready draft applied
     (a paused one left out, a new one added after the scope's live offers), those that are not ready left as they
     are live. The publishing pipeline's input; ContentProblem when head office's offers files cannot be read."""
-    live = live_offers(root)
-    pending = drafts(db)
+    return _playbook(live_offers(db, root), drafts(db))
+
+
+def _playbook(live: Mapping[tuple[str, str], Live], pending: Mapping[tuple[str, str], Draft]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for key in [*live, *(k for k in pending if k not in live)]:
         body = effective(pending.get(key), live.get(key))
@@ -203,6 +216,33 @@ def draft_playbook(db: Database, root: Path) -> dict[str, list[dict]]:
         if body is not None:
             out[key[0]].append(body)
     return out
+
+
+def overlay(db: Database, tree: dict[str, ScopeContent], waiting: bool = True) -> None:
+    """Each scope's offers in ``tree`` (the files' content, an offer the files' check refused already left out) as
+    the draft playbook has them (``waiting=False``: as they are live, the drafts not yet published left out); an
+    offer the files hold keeps its file and line for the devices' check, one from a draft is named as a draft."""
+    origins = {(scope, str(o.get("id"))): at for scope, sc in tree.items()
+               for o, at in zip(sc.content.get("offers", []), sc.origins.get("offers", []), strict=True)}
+    files = {(scope, str(o.get("id"))): Live(o, *origins[(scope, str(o.get("id")))][:2])
+             for scope, sc in tree.items() for o in sc.content.get("offers", [])}
+    pending = drafts(db) if waiting else {}
+    for scope, offers in _playbook(_published(db, files), pending).items():
+        sc = tree.setdefault(scope, ScopeContent(scope))
+        if not offers and "offers" not in sc.content:
+            continue
+        sc.content["offers"] = offers
+        sc.origins["offers"] = [origins.get((scope, str(o["id"])), (f"the console's offer draft ({scope})", 0, {}))
+                                for o in offers]
+
+
+TABLE = DraftTable("offer_drafts", ("scope", "offer_id"),
+                   ("body", "ready", "paused", "held_experiment", "updated_at", "updated_by"))
+
+
+def waiting(db: Database, scopes: set[str]) -> dict[tuple[str, str], dict]:
+    """The ready drafts of ``scopes`` not yet published, as a publication records them."""
+    return TABLE.waiting(drafts(db).values(), scopes)
 
 
 def _ended(offer: Mapping, today: date) -> bool:
@@ -216,7 +256,7 @@ def _ended(offer: Mapping, today: date) -> bool:
 def offer_rows(db: Database, root: Path, *, today: date, week: Mapping[str, tuple[int, int]]) -> list[OfferRow]:
     """Every offer, live or drafted, with its state, the change waiting and ``week``'s impressions and redemptions
     (``central.rollups.offer_days``); ContentProblem when head office's offers files cannot be read."""
-    live = live_offers(root)
+    live = live_offers(db, root)
     pending = drafts(db)
     rows = []
     for key in sorted({*live, *pending}):

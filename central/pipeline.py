@@ -9,6 +9,9 @@ shared scope (``chain``, ``region/<r>``) reaches a pilot store inside its store 
 store's own (a store's item wins on the device anyway). Items a shared scope drops are dropped only at promote.
 Promote sends the shared scopes and the pilot stores' bundles again without the overlay. Rollback sends each
 scope's content from before the publication as a new, higher version: versions only move forward.
+
+The content is the files with every ready draft laid over them (``central.drafts``); a publication records the drafts
+it took, which are live once it reaches stores and go back to what was live before it when it is rolled back.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 
 from sync.protocol.content import SECTIONS
 
-from . import audit, publishing
+from . import audit, drafts, publishing
+from .content_diff import Change, changes
 from .content_files import Store
 from .db import Database
 from .headoffice import HeadOffice
@@ -125,6 +129,7 @@ def submit(office: HeadOffice, plans: list[publishing.Planned], *, author: str, 
                                                 if f"store/{s}" in by_scope}
         for p in kept.values():
             _add_row(db, pub_id, p.scope, "planned", None, p.sha256, p.content, None)
+        drafts.take(db, pub_id, (p.scope for p in changed))
     audit.record(db, at=now, actor=author, action="publish.validate", scope=", ".join(sorted(p.scope for p in changed)),
                  detail=f"publication {pub_id}: checked with the device's own code", client=client)
     if cfg.approval:
@@ -242,6 +247,7 @@ def rollback(office: HeadOffice, pub_id: int, *, by: str, client: str = "") -> P
                            (by, now, PROMOTED, pub_id, now, by, PASSED)))
     _publish(office, new_id, "rollback", earlier)
     db.execute("UPDATE publications SET state = ?, ended_at = ? WHERE id = ?", (ROLLED_BACK, now, pub_id))
+    drafts.rolled_back(db, pub_id)
     audit.record(db, at=now, actor=by, action="publish.rollback", scope=", ".join(sorted(earlier)),
                  detail=f"publication {pub_id} rolled back by publication {new_id}", client=client)
     return get(db, new_id)
@@ -266,20 +272,6 @@ def rows(db: Database, pub_id: int) -> list[ScopeRow]:
         (pub_id,))]
 
 
-@dataclass(frozen=True)
-class Change:
-    section: str
-    added: tuple[str, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        parts = [(w, keys) for w, keys in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
-                 if keys]
-        return f"{self.section}: " + "; ".join(f"{w} {', '.join(keys)}" for w, keys in parts)
-
-
 def live_content(db: Database, scope: str, *, before: int | None = None) -> dict | None:
     """What the pipeline last sent on ``scope`` (before publication ``before``); None when it has sent nothing."""
     row = db.query_one("SELECT content FROM publication_scopes WHERE scope = ? AND stage != 'planned'"
@@ -287,21 +279,18 @@ def live_content(db: Database, scope: str, *, before: int | None = None) -> dict
     return json.loads(row[0]) if row else None
 
 
-def changes(live: Mapping[str, list], new: Mapping[str, list]) -> list[Change]:
-    """Per section, the items (by their key) a scope's new content adds, changes and removes against ``live``."""
-    out = []
-    for name in sorted(set(live) | set(new)):
-        old, now = _by_key(name, live.get(name, [])), _by_key(name, new.get(name, []))
-        diff = Change(name, tuple(sorted(now.keys() - old.keys())),
-                      tuple(sorted(k for k in now.keys() & old.keys() if now[k] != old[k])),
-                      tuple(sorted(old.keys() - now.keys())))
-        if diff.added or diff.changed or diff.removed:
-            out.append(diff)
-    return out
+def pending(office: HeadOffice, plans: list[publishing.Planned]) -> list[tuple[str, list[Change]]]:
+    """(scope, its changes against what the pipeline last sent on it) for every scope ``plans`` would send."""
+    return [(p.scope, changes(live_content(office.db, p.scope) or {}, p.content)) for p in plans if not p.unchanged]
 
 
-def _by_key(section: str, items: list[dict]) -> dict[str, dict]:
-    return {"/".join(str(i.get(k)) for k in SECTIONS[section].key): i for i in items}
+def pending_text(pending_changes: list[tuple[str, list[Change]]]) -> str:
+    """The changes as the command line prints them: a scope, then one line per section."""
+    lines = []
+    for scope, diff in pending_changes:
+        lines.append(f"{scope}:")
+        lines += [f"  {d.text}" for d in diff] or ["  sent again as it is live"]
+    return "\n".join(lines)
 
 
 def overlay(store: Store, contents: Mapping[str, dict]) -> dict:
@@ -325,6 +314,7 @@ def _send(office: HeadOffice, pub_id: int, *, actor: str, client: str) -> Public
         _publish(office, pub_id, "promote", planned)
         office.db.execute("UPDATE publications SET state = ?, outcome = ?, ended_at = ? WHERE id = ?",
                           (PROMOTED, None, now, pub_id))
+        drafts.sent(office.db, pub_id)
         audit.record(office.db, at=now, actor=actor, action="publish.promote", scope=", ".join(sorted(planned)),
                      detail=f"publication {pub_id} to every store (no pilot)", client=client)
         return get(office.db, pub_id)
@@ -338,6 +328,7 @@ def _send(office: HeadOffice, pub_id: int, *, actor: str, client: str) -> Public
     _publish(office, pub_id, "pilot", pilot)
     office.db.execute("UPDATE publications SET state = ?, pilot_started_at = ?, outcome = ? WHERE id = ?",
                       (PILOTING, now, WATCHING, pub_id))
+    drafts.sent(office.db, pub_id)
     audit.record(office.db, at=now, actor=actor, action="publish.pilot", scope=", ".join(sorted(pilot)),
                  detail=f"publication {pub_id} to pilot store(s) {', '.join(pub.pilot_stores)}", client=client)
     return get(office.db, pub_id)

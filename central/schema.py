@@ -250,6 +250,29 @@ MIGRATIONS: list[list[Step]] = [
             sent_at DOUBLE PRECISION)""",
         "CREATE INDEX publication_scopes_scope ON publication_scopes (scope, publication)",
     ],
+    [  # 14: the drafts a publication took (central/drafts.py): once it is sent, the live baseline of each item.
+        # kind: the kind of draft (offers, ...); draft: the draft as it was taken (JSON, the kind's own shape).
+        """CREATE TABLE publication_drafts (publication BIGINT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL,
+            item_id TEXT NOT NULL, draft TEXT NOT NULL, PRIMARY KEY (publication, kind, scope, item_id))""",
+        "CREATE INDEX publication_drafts_item ON publication_drafts (kind, scope, item_id, publication)",
+        # published_in: the publication that sent this draft (it is the live offer now, nothing waits); NULL: waits.
+        "ALTER TABLE offer_drafts ADD COLUMN published_in BIGINT",
+        # The chain's settings for every store (central/programme.py: the global holdout); value: JSON.
+        """CREATE TABLE chain_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL, updated_by TEXT NOT NULL)""",
+    ],
+    [  # 15: the console's signage drafts (central/signage_drafts.py): a changed playlist, layout or schedule entry of a
+        # scope until it is published. section: playlists, layouts, schedules or content_items; body: the item as
+        # the bundle holds it (JSON); ready: the device's check accepted the scope's signage with it when it was saved;
+        # base_sha256: the live item it started from (NULL: a new item).
+        """CREATE TABLE signage_drafts (scope TEXT NOT NULL, section TEXT NOT NULL, item_id TEXT NOT NULL,
+            body TEXT NOT NULL, ready INTEGER NOT NULL, base_sha256 TEXT, updated_at DOUBLE PRECISION NOT NULL,
+            updated_by TEXT NOT NULL, PRIMARY KEY (scope, section, item_id))""",
+    ],
+    [  # 16: signage drafts through the publishing pipeline (central/drafts.py), as offer drafts go.
+        # published_in: the publication that sent this draft (it is the live item now, nothing waits); NULL: waits.
+        "ALTER TABLE signage_drafts ADD COLUMN published_in BIGINT",
+    ],
 ]
 
 

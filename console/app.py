@@ -12,7 +12,6 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -40,6 +39,8 @@ MESSAGES = {  # status -> (title, what to do); a 403 says what is not yours inst
     403: ("You do not have access to this", ""),
     404: ("There is no such page", "Please check the address, or start again from the start page."),
     405: ("That page cannot be used this way", "Please use the page's own links and buttons."),
+    411: ("That upload was not understood", ""),  # the detail says what to do
+    413: ("That file is too big", ""),
 }
 OTHER = ("That did not work", "Please try again from the start page.")
 PUBLIC_NAMES = {"status": "state", "page_number": "page"}  # the handlers' argument names for the query's
@@ -66,6 +67,9 @@ def _error(request: Request, exc: Exception) -> Response:
             detail = f"Please check the address or the form: {', '.join(fields)} cannot be used as given."
     elif exc.status_code == 403:
         detail = CSRF_REFUSED if "CSRF" in str(exc.detail) else str(exc.detail)
+    elif exc.status_code in (411, 413):
+        detail = str(exc.detail) if str(exc.detail).startswith("Not uploaded") else \
+            "Not uploaded: the file is bigger than the console takes."
     return page(request, "error.html", status=exc.status_code, title=title, detail=detail)
 
 
@@ -96,8 +100,9 @@ def _security_headers(app: ASGIApp) -> ASGIApp:
 def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = True) -> Litestar:
     """The console over ``console`` (the store, the clock, the configuration); ``session_key`` is 32 bytes."""
     csrf_secret = hmac.new(session_key, b"store-edge console csrf", hashlib.sha256).hexdigest()
-    sessions = CookieBackendConfig(secret=session_key, key="console_session", max_age=console.config.session_max_age_s,
-                                   secure=secure_cookies, httponly=True, samesite="lax")
+    sessions = session.SessionCookies(secret=session_key, key="console_session",
+                                      max_age=console.config.session_max_age_s, secure=secure_cookies, httponly=True,
+                                      samesite="lax")
     return Litestar(
         route_handlers=[*pages.ROUTES,
                         create_static_files_router("/static", directories=[HERE / "static"], include_in_schema=False)],
@@ -105,7 +110,7 @@ def create_app(console: Console, session_key: bytes, *, secure_cookies: bool = T
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(secret=csrf_secret, cookie_name="console_csrf", cookie_secure=secure_cookies,
                                cookie_samesite="strict"),
-        middleware=[_security_headers, sessions.middleware],
+        middleware=[_security_headers, pages.media.upload_limit, sessions.middleware],
         exception_handlers={Exception: _error},
         before_request=_refuse_nul,
         on_shutdown=[console.close],  # head office's broker link, if the console made one

@@ -21,8 +21,16 @@ PRIVACY_ROLES = ("privacy_officer",)
 REPORTS_ROLES = ("admin", "marketer", "store_manager", "technician")  # which reports: console/pages/reports.py
 OVERRIDE_ROLES = ("admin", "technician", "store_manager")
 OFFERS_ROLES = ("admin", "marketer")  # the offer playbook: read and edit alike
+SIGNAGE_ROLES = ("admin", "marketer")  # playlists, layouts and schedules: read and edit alike
+CATALOG_ROLES = SIGNAGE_ROLES  # products, prices and menus: the signage page's handlers save them
+BRAND_ROLES = SIGNAGE_ROLES  # the brand: the signage page's handlers save it
 PUBLISHING_ROLES = ("admin", "marketer")  # publish; approve another person's publication
-NAV = (("/offers", "Offers", OFFERS_ROLES), ("/publishing", "Publishing", PUBLISHING_ROLES),
+MEDIA_ROLES = ("admin", "marketer")  # the media library: upload, replace, delete
+PREVIEW_ROLES = ("admin", "marketer", "store_manager")  # a store manager: their own stores only
+DRAFT_ROLES = OFFERS_ROLES  # who may preview with the offer drafts
+NAV = (("/offers", "Offers", OFFERS_ROLES), ("/media", "Media", MEDIA_ROLES), ("/signage", "Signage", SIGNAGE_ROLES),
+       ("/catalog", "Products & prices", CATALOG_ROLES), ("/brand", "Brand", BRAND_ROLES),
+       ("/preview", "Preview", PREVIEW_ROLES), ("/publishing", "Publishing", PUBLISHING_ROLES),
        ("/fleet", "Fleet", FLEET_ROLES),
        ("/overrides", "Overrides", OVERRIDE_ROLES), ("/stores", "Stores", STORES_ROLES),
        ("/reports", "Reports", REPORTS_ROLES), ("/users", "People", USERS_ROLES),
@@ -32,7 +40,9 @@ NAV = (("/offers", "Offers", OFFERS_ROLES), ("/publishing", "Publishing", PUBLIS
 def page(request: Request, name: str, *, status: int = 200, **context: object) -> Template:
     user = getattr(request.state, "user", None)
     session = request.scope.get("session")
-    notice = session.pop("notice", None) if isinstance(session, dict) else None
+    # A part of a page (htmx: a form's check as you type) leaves the notice to the page the person is going to.
+    partial = bool(request.headers.get("HX-Request"))
+    notice = session.pop("notice", None) if isinstance(session, dict) and not partial else None
     if notice:
         request.set_session(session)
     nav = [(path, label) for path, label, roles in NAV if user and user.role in roles]

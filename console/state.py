@@ -19,8 +19,11 @@ from central.db import Database
 from central.fleet import Roster
 from central.headoffice import HeadOffice
 from central.keys import Keyring
+from central.media_library import Checks
 from central.mqtt import BrokerLink
 from sync.clock import Clock
+
+from .preview_renderer import Renderer
 
 
 class _Office:
@@ -53,8 +56,10 @@ class Console:
     db: Database
     clock: Clock
     _office: _Office = field(default_factory=_Office, compare=False, repr=False)
+    preview: Renderer = field(default_factory=Renderer, compare=False, repr=False)  # the preview's warm worker
     roster: Roster = field(init=False)  # stores.csv as the fleet's queries read it
     commands: DeviceCommands = field(init=False)  # to the devices; connects to the broker at the first command
+    media_checks: Checks = field(default_factory=Checks, compare=False, repr=False)  # the media check per sha256
 
     def __post_init__(self) -> None:
         c = self.central.central
@@ -74,6 +79,7 @@ class Console:
     def close(self) -> None:
         self._office.close()
         self.commands.stop()
+        self.preview.close()
 
     def record(self, request: Request, action: str, scope: str, detail: str = "", *, actor: str = "") -> None:
         """An audit entry for this request: who (the signed-in user unless ``actor`` says), from where, now."""

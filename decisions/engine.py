@@ -19,6 +19,7 @@ from . import bandit, recommendations
 from .caps import CapCounts
 from .catalog import Catalog, CatalogSource
 from .context import DEFAULT_DAYPARTS, Context
+from .experiments import GlobalHoldout, held_out
 from .menus import MenuDecision, decide_menu, load_menus
 from .offers import OfferDecision, decide_offers
 from .playbook import Playbook
@@ -35,6 +36,7 @@ class Engine:
     menus: tuple[Mapping, ...]
     stats: Mapping
     popular: Mapping = field(default_factory=dict)  # daypart -> sku -> (score, baskets) in this store
+    global_holdout: GlobalHoldout | None = None  # the chain's: customers who get no personal offers
     # Memo of situations (what is possible at a moment and place, for anyone): a pure function's cache.
     situations: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -51,6 +53,7 @@ class Engine:
             menus=load_menus(source.menus()),
             stats=bandit.index_stats(source.offer_stats()),
             popular=recommendations.popularity_table(source.basket_lines(), timezone, dayparts, now),
+            global_holdout=GlobalHoldout.from_raw((source.programme() or {}).get("global_holdout")),
         )
 
     @classmethod
@@ -61,12 +64,17 @@ class Engine:
     def offers(self, ctx: Context, shopper: Shopper, caps: CapCounts | None = None, *, k: int = 6,
                seed: int = 0, lang: str = "en") -> OfferDecision:
         return decide_offers(self.playbook, self.catalog, ctx, shopper, caps or CapCounts(), k=k, seed=seed,
-                             stats=self.stats, lang=lang, situations=self.situations)
+                             stats=self.stats, lang=lang, situations=self.situations,
+                             global_holdout=self.global_holdout)
 
     def menu(self, ctx: Context, *, lang: str = "en", limit: int | None = None) -> MenuDecision:
         return decide_menu(self.menus, self.catalog, ctx, lang=lang, limit=limit)
 
     def recommendations(self, ctx: Context, shopper: Shopper, *, k: int = 5, lang: str = "en") -> list[Suggestion]:
+        """What the staff tablet suggests for this customer. One in the chain's global holdout gets the store's
+        popular picks, as anyone does: the programme's lift is measured on customers nothing personal reached."""
+        if held_out(self.global_holdout, shopper.profile_id):
+            shopper = Shopper.anonymous()
         return recommendations.for_shopper(self.catalog, self.popular, ctx, shopper, k=k, lang=lang)
 
     def add_ons(self, ctx: Context, *, k: int = 3, lang: str = "en") -> list[Suggestion]:

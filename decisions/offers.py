@@ -56,6 +56,7 @@ class OfferDecision:
     held_out: tuple[str, ...] = ()
     skipped: Mapping[str, str] = field(default_factory=dict)  # offer id -> why (hard rules, diversity)
     reasons: tuple[str, ...] = ()
+    global_holdout: bool = False  # the customer is in the chain's global holdout: decided as for anyone
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,14 @@ def situation_key(ctx: Context, lang: str, minute_matters: bool) -> tuple:
 
 def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: Shopper, caps: CapCounts, *,
                   k: int = 6, seed: int = 0, stats: Mapping | None = None, lang: str = "en",
-                  situations: dict | None = None) -> OfferDecision:
-    """``situations``: a dict the caller keeps to reuse situations between decisions (see Engine)."""
+                  situations: dict | None = None, global_holdout: experiments.GlobalHoldout | None = None,
+                  ) -> OfferDecision:
+    """``situations``: a dict the caller keeps to reuse situations between decisions (see Engine).
+    ``global_holdout``: the chain's; a customer it holds gets what an anonymous shopper gets (time, place, weather
+    and stock: the non-personal offers), no offer decided from their profile and no experiment's arm."""
+    held_globally = experiments.held_out(global_holdout, shopper.profile_id)
+    if held_globally:
+        shopper = Shopper.anonymous()
     if situations is None:
         now = situation(playbook, catalog, ctx, lang)
     else:
@@ -165,9 +172,12 @@ def decide_offers(playbook: Playbook, catalog: Catalog, ctx: Context, shopper: S
     mode = "personal" if personal else "anonymous"
     why = ("personal offers: the shopper consented",) if personal else (
         "anonymous: decided from time, place, weather and stock only",)
+    if held_globally:
+        why = ("global holdout: this customer gets no personal offers, so that head office can measure the"
+               " programme's lift",) + why
     if ctx.current_weather is None:
         why += ("weather unknown",)
-    return OfferDecision(mode, tuple(chosen), tuple(held_out), skipped, why)
+    return OfferDecision(mode, tuple(chosen), tuple(held_out), skipped, why, held_globally)
 
 
 def offer_price(raw: Mapping, catalog: Catalog) -> tuple[int, str] | None:

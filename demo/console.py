@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import math
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ from central.service import CentralService
 from console.server import Background
 from sync.agent import SyncAgent
 from sync.broker import Mosquitto, mosquitto_binary
+from sync.runtime import wait_unless_signalled
 
 from .store import APT_LINE, CHAIN, ROOT, Demo, DemoError, device_config
 
@@ -149,5 +151,5 @@ def run_console(demo: Demo, *, port: int) -> int:
     with ExitStack() as stack:
         ConsoleDemo(demo, port=console_port(port)).start(stack)
         print("running; Ctrl-C stops")
-        threading.Event().wait()
+        wait_unless_signalled(threading.Event(), math.inf)  # until Ctrl-C or SIGTERM raises
     return 0

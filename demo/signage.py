@@ -6,8 +6,10 @@ takes a screenshot of the schedule's layout, then has head office publish a sign
 override, flashes the device id, lets the schedule take the screen back, and closes (``--stay-open``
 keeps it running).
 
-``python -m demo.signage --make-images`` draws the demo chain's signage and product pictures into
-``assets/demo/signage/`` and ``assets/demo/products/`` and prints their ``media`` entries (sha256 and size) for
+``python -m demo.signage --make-images`` draws the demo chain's product pictures (no words: the signage
+posters put each product's name and price beside them in the screen's language) into
+``assets/demo/products/``, and its logo (in ``brand.json``'s colours) into ``assets/demo/brand/``, and prints
+their ``media`` entries (sha256 and size) for
 ``assets/demo/media.json``; the pictures are committed, so the demo never depends on how a given
 Pillow version encodes them. The demo serves those folders over HTTP and the agent downloads the files
 as it would from head office's CDN.
@@ -21,25 +23,25 @@ import json
 import sys
 from pathlib import Path
 
-from signage.cards import CARDS, PRODUCT_PICTURES, product_card, product_picture
+from signage.cards import PRODUCT_PICTURES, brand_logo, product_picture
 
 from .script import Script
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
 def make_demo_images(assets: Path = ASSETS) -> list[dict]:
-    """Draw every signage card into ``assets/signage`` and every product picture into ``assets/products``;
-    return the ``media`` entries (url relative to the demo's media server)."""
-    pictures = [(f"signage/{name}.jpg", product_card(headline, line, price, top, bottom))
-                for name, headline, line, price, top, bottom in CARDS]
-    pictures += [(f"products/{name}.jpg", product_picture(motif, top, bottom))
-                 for name, motif, top, bottom in PRODUCT_PICTURES]
+    """Draw every product picture into ``assets/products`` and the logo into ``assets/brand``; return the ``media``
+    entries (url relative to the demo's media server)."""
+    pictures = [(f"products/{name}.jpg", product_picture(motif, top, bottom))
+                for name, motif, top, bottom in PRODUCT_PICTURES]
+    brand = json.loads((assets / "brand.json").read_text(encoding="utf-8"))[0]
+    pictures.append(("brand/logo.png", brand_logo(brand["primary"], brand["accent"], brand["background"])))
     entries = []
     for url, data in pictures:
         (assets / url).parent.mkdir(parents=True, exist_ok=True)
         (assets / url).write_bytes(data)
         entries.append({"sha256": hashlib.sha256(data).hexdigest(), "url": url, "size": len(data),
-                        "mime": "image/jpeg"})
+                        "mime": "image/png" if url.endswith(".png") else "image/jpeg"})
     return entries
 
 

@@ -52,13 +52,14 @@ from sync.cache.bundles import apply_bundle
 from sync.clock import SYSTEM, Clock, OffsetClock, store_time
 from sync.protocol import signing
 from sync.protocol.content import SECTIONS, ContentError, validate
+from sync.runtime import wait_unless_signalled
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "demo"
 CHAIN, REGION, STORE, DEVICE = "demo", "south", "s001", "kiosk-1"
 TIMEZONE, COUNTRY = "Europe/Sofia", "BG"
 CHAIN_SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "co_purchase",
-                  "offer_stats", "layouts", "text_templates")
+                  "offer_stats", "layouts", "text_templates", "brand")
 STORE_FILES = {"stores": f"stores_{STORE}", "inventory": f"inventory_{STORE}", "profiles": "profiles", "staff": "staff",
                "basket_lines": "basket_lines"}
 APT_LINE = "sudo apt-get install -y --no-install-recommends mosquitto mosquitto-clients"
@@ -135,16 +136,20 @@ def device_config(here: Path, *, device: str, kind: str, region: str, store: str
 
 @contextlib.contextmanager
 def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops the demo the way Ctrl-C does: every process it started is stopped on the way out."""
+    """SIGTERM stops the demo the way Ctrl-C does: every process it started is stopped on the way out.
+
+    Ctrl-C is set up here too: a process started in the background by a non-interactive shell (a CI job,
+    ``cmd &`` in a script) inherits SIGINT ignored, and Python then leaves it ignored."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def demo_cache(path: Path, *, clock: Clock) -> Cache:
@@ -279,7 +284,7 @@ class Demo:
                 print(NO_DISPLAY)
             print("running; Ctrl-C stops")
             stop = threading.Event()
-            while not stop.wait(STATUS_EVERY_S):
+            while not wait_unless_signalled(stop, STATUS_EVERY_S):
                 self.status(agent, responder)
         return 0
 

@@ -28,11 +28,13 @@ from decisions.identity import phone as phones
 from decisions.menus import MenuItem
 from decisions.offers import OfferDecision
 from pos.qr import coupon_qr_png
+from sync.cache.read import CacheReader
 
 from .camera import CameraUnavailable, FrameSource, QrScanner
-from .chrome import StoreApp
+from .chrome import StoreApp, window_scale
 from .i18n import Translator, format_price
 from .maintenance import MaintenanceService
+from .pictures import give_back_freed_memory
 from .preview import CameraPreview
 from .screens import (
     AttractScreen,
@@ -83,6 +85,9 @@ class KioskApp(StoreApp):
     menu_name = StringProperty("")
     menu_category = StringProperty("")  # the menu's category on show; the first of the menu's until a shopper picks
     reach_gap = NumericProperty(0)  # reach mode on a tall screen: the top half's height, where no control is
+    # a tall screen (not in reach mode) lists the whole menu, a section per category, as a portrait menu board does;
+    # a wide one has room for one category at a time
+    menu_sections = BooleanProperty(False)
     preview_texture = ObjectProperty(None, allownone=True)
     privacy_url = StringProperty("")
     privacy_qr = ObjectProperty(None, allownone=True)
@@ -117,7 +122,8 @@ class KioskApp(StoreApp):
         self.phone_digits = ""
         self._menu_items: tuple[MenuItem, ...] = ()
         self._menu_categories: list[tuple[str, str]] = []
-        self._menu_rows: list[tuple[str, str]] = []
+        self._menu_rows: list[tuple[str, str, str | None]] = []
+        self._menu_heads: dict[str, object] = {}  # each section's heading, to scroll to when its chip is tapped
         self.title = "store-edge kiosk"
 
     # --- building ----------------------------------------------------------------------------
@@ -135,7 +141,7 @@ class KioskApp(StoreApp):
         self._coupon_dialog = CouponView()
         self._privacy_code()
         self._load_slides(manager.get_screen("attract"))
-        self.start_chrome()
+        self.start_chrome(self.service.reader)
         return manager
 
     def on_privacy_url(self, app: object, url: str) -> None:
@@ -146,27 +152,35 @@ class KioskApp(StoreApp):
         """The consent screen's QR code to the full privacy notice; none without its address."""
         self.privacy_qr = qr_texture(coupon_qr_png(self.privacy_url)) if self.privacy_url else None
 
-    def start_chrome(self) -> None:
-        super().start_chrome()
+    def start_chrome(self, reader: CacheReader | None = None) -> None:
+        super().start_chrome(reader)
         Window.bind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
-                    on_request_close=self._refuse_close, on_resize=self._place_reach)
-        self._place_reach()
+                    on_request_close=self._refuse_close, on_resize=self._fit_window)
+        self._fit_window()
 
     def stop_chrome(self) -> None:
         super().stop_chrome()
         Window.unbind(on_touch_down=self._corner_down, on_touch_up=self._corner_up,
-                      on_request_close=self._refuse_close, on_resize=self._place_reach)
+                      on_request_close=self._refuse_close, on_resize=self._fit_window)
 
     def on_reach(self, app: object, on: bool) -> None:
-        self._place_reach()
+        self._fit_window()
 
-    def _place_reach(self, *args: object) -> None:
-        """Reach mode only on a tall screen: there the top half is out of a seated shopper's reach; a wide one's
+    def _fit_window(self, *args: object) -> None:
+        """The window's scale (kiosk.chrome.window_scale) and reach mode, on a new window size.
+
+        Reach mode only on a tall screen: there the top half is out of a seated shopper's reach; a wide one's
         controls (the status bar, the buttons along the bottom) are low already, and halving it would crush them."""
+        self.window_scale = window_scale(Window.size)
         self.reach_offered = Window.height > Window.width
         if not self.reach_offered:
             self.reach = False
         self.reach_gap = Window.height / 2 if self.reach else 0
+        self.menu_sections = Window.height - self.reach_gap > Window.width
+
+    def on_menu_sections(self, app: object, sections: bool) -> None:
+        if self._menu_items:
+            self._draw_menu()
 
     def _refuse_close(self, *args: object, **kwargs: object) -> bool:
         return True  # the compositor's or the window manager's close: a kiosk never quits by itself
@@ -369,10 +383,17 @@ class KioskApp(StoreApp):
     def choose_category(self, category: str) -> None:
         self.menu_category = category
         self._draw_menu()
+        if self.menu_sections and category in self._menu_heads:
+            # its heading at the top of the list, its items under it (ScrollView.scroll_to scrolls the least that
+            # shows the heading: at the bottom edge, its items out of sight)
+            scroll, menu = self.root.get_screen("offers").ids.menu_scroll, self._menu_heads[category].parent
+            below = menu.top - self._menu_heads[category].top
+            scroll.scroll_y = min(1.0, max(0.0, 1 - below / max(menu.height - scroll.height, 1)))
 
     def _draw_menu(self) -> None:
         """The menu's category chips, in the menu's order, and the items of the category on show (the first
-        until the shopper picks another). The menu is for everyone: chips and rows are redrawn only when changed."""
+        until the shopper picks another), or with ``menu_sections`` every category's items under its heading.
+        The menu is for everyone: chips and rows are redrawn only when changed."""
         lang = self.translator.language
         categories = list(dict.fromkeys((item.category or "", item.category_name) for item in self._menu_items))
         if self.menu_category not in {code for code, _name in categories}:
@@ -386,13 +407,25 @@ class KioskApp(StoreApp):
                 chip.category = code  # a kv rule's own property: not known to the constructor
                 chips.add_widget(chip)
             self._menu_categories = categories
-        rows = [(item.name, format_price(item.price_cents, item.currency, lang) if item.price_cents is not None
-                 else "") for item in self._menu_items if (item.category or "") == self.menu_category]
+        shown = categories if self.menu_sections else [(code, name) for code, name in categories
+                                                        if code == self.menu_category]
+        rows: list[tuple[str, str, str | None]] = []  # (category, text, price); a price of None: a section heading
+        for code, name in shown:
+            if self.menu_sections:
+                rows.append((code, name, None))
+            rows += [(code, item.name, format_price(item.price_cents, item.currency, lang)
+                      if item.price_cents is not None else "")
+                     for item in self._menu_items if (item.category or "") == code]
         if rows != self._menu_rows:
             box = screen.ids.menu
             box.clear_widgets()
-            for title, price in rows:
-                box.add_widget(MenuRow(title=title, price=price))
+            self._menu_heads = {}
+            for code, title, price in rows:
+                if price is None:
+                    self._menu_heads[code] = head = Factory.MenuSection(text=title)
+                    box.add_widget(head)
+                else:
+                    box.add_widget(MenuRow(title=title, price=price))
             self._menu_rows = rows
             screen.ids.menu_scroll.scroll_y = 1
 
@@ -490,6 +523,8 @@ class KioskApp(StoreApp):
             self.toggle_large_text()
         self.reach = False
         self.set_language(self.default_language)
+        # once the attract screen is drawn (the frame after the next): the session's last frees are done by then
+        Clock.schedule_once(lambda dt: Clock.schedule_once(lambda dt: give_back_freed_memory()))
 
     def _forget(self) -> None:
         self._stop_camera()
@@ -513,6 +548,8 @@ class KioskApp(StoreApp):
             card.wipe()
 
     def on_stop(self) -> None:
+        if self.root is not None:
+            self.root.get_screen("attract").stop()
         self._stop_camera()
         self._release_camera()
         self.stop_chrome()

@@ -12,25 +12,38 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.resources import resource_find
 
 from decisions.reasons import say
+from sync.cache.read import CacheReader
 
+from .brand import ScreenBrand
 from .i18n import Translator
 
 LARGE_TEXT_SCALE = 1.35
+DESIGN_SHORT_SIDE = 800  # px: the screens are drawn for 1280x800; a larger window draws them larger (window_scale)
+
+
+def window_scale(size: tuple[float, float]) -> float:
+    """How much larger than the design a window of ``size`` draws text, buttons and gaps: by its short side, so a
+    1080p kiosk (landscape or portrait) reads at arm's length; never smaller than the design."""
+    return max(1.0, min(size) / DESIGN_SHORT_SIDE)
 
 
 class StoreApp(App):
     lang_version = NumericProperty(0)
+    # kv rules multiply sp()/dp() sizes by these: text_scale for text and what holds it (large text on top of the
+    # window's scale), window_scale for gaps and frames
     text_scale = NumericProperty(1.0)
+    window_scale = NumericProperty(1.0)  # 1 until the app follows its window's size (the kiosk does)
     large_text = BooleanProperty(False)
     reach = BooleanProperty(False)  # every control in the lower half, for a seated shopper (the kiosk's reach mode)
     reach_offered = BooleanProperty(False)  # the status bar offers reach mode: only where the app says so
     online = BooleanProperty(True)
     store_name = StringProperty("")
     countdown_text = StringProperty("")
+    brand = ObjectProperty(None)  # the chain's look (kiosk.brand): the kv rules draw with its colours and font
 
     home_screen = "attract"  # where nobody is using the screen; no timer runs there
     countdown_s = 5  # the countdown shows for the last seconds
@@ -40,6 +53,7 @@ class StoreApp(App):
                  ticks: Callable[[], float] = time.monotonic, **kwargs):
         super().__init__(**kwargs)
         self.translator = translator
+        self.brand = ScreenBrand()
         self.store_name = store_name
         self.is_online = online
         self.ticks = ticks  # seconds for the idle timer: time.monotonic, or a test's clock
@@ -59,8 +73,11 @@ class StoreApp(App):
         """Does the idle timer run on the screen shown now? Not where nobody is using it."""
         return self.root.current != self.home_screen
 
-    def start_chrome(self) -> None:
-        """Call from build(): watch touches and keys, tick the idle timer, follow the online flag."""
+    def start_chrome(self, reader: CacheReader | None = None) -> None:
+        """Call from build(): watch touches and keys, tick the idle timer, follow the online flag and the
+        brand in ``reader``'s cache."""
+        if reader is not None:
+            self.brand.follow(reader)
         Window.bind(on_touch_down=self._touched, on_key_down=self._key)
         self._chrome_events = [Clock.schedule_interval(self._idle_tick, 0.25),
                                Clock.schedule_interval(lambda dt: setattr(self, "online", bool(self.is_online())),
@@ -83,6 +100,7 @@ class StoreApp(App):
         running App until it stops).
         """
         Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        Builder.sync()  # and the kv rules' queued canvas updates (they read ``app.brand``)
         if self.root is not None:
             Window.remove_widget(self.root)
         for path in self._loaded_kv:
@@ -93,6 +111,7 @@ class StoreApp(App):
             App._running_app = None  # as App._stop does
 
     def stop_chrome(self) -> None:
+        self.brand.stop()
         Window.unbind(on_touch_down=self._touched, on_key_down=self._key)
         for event in self._chrome_events:
             event.cancel()
@@ -107,7 +126,15 @@ class StoreApp(App):
 
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text
-        self.text_scale = LARGE_TEXT_SCALE if self.large_text else 1.0
+
+    def on_large_text(self, app: object, large: bool) -> None:
+        self._scale_text()
+
+    def on_window_scale(self, app: object, scale: float) -> None:
+        self._scale_text()
+
+    def _scale_text(self) -> None:
+        self.text_scale = (LARGE_TEXT_SCALE if self.large_text else 1.0) * self.window_scale
 
     def toggle_reach(self) -> None:
         self.reach = not self.reach

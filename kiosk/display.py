@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before a fork: the child only calls it
 
 
 class NoDisplay(RuntimeError):
@@ -21,7 +26,8 @@ def start_xvfb(width: int = 1280, height: int = 720) -> subprocess.Popen:
         if Path(f"/tmp/.X11-unix/X{display}").exists() or Path(f"/tmp/.X{display}-lock").exists():
             continue
         proc = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "+extension", "GLX",
-                                 "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if Path(f"/tmp/.X11-unix/X{display}").exists():
@@ -32,6 +38,12 @@ def start_xvfb(width: int = 1280, height: int = 720) -> subprocess.Popen:
             time.sleep(0.05)
         proc.kill()
     raise NoDisplay("could not start Xvfb on any display from :90 to :119")
+
+
+def _die_with_parent() -> None:
+    # Xvfb ends with the process that started it, however that one ends: a kiosk or benchmark killed with -9 left
+    # its Xvfb running, and thirty of them took every display from :90 to :119.
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def has_display() -> bool:
@@ -47,7 +59,13 @@ def configure_kivy(*, kiosk_mode: bool, width: int = 1280, height: int = 720) ->
     right click would leave red dots on the screen).
     """
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    import kivy
     from kivy.config import Config
+
+    # Pictures are PNG, JPEG or WebP (sync.protocol.media_check): SDL2_image and Pillow read them all. Kivy's
+    # default list also loads ffpyplayer's FFmpeg libraries as a picture reader (14 MB of the process for nothing);
+    # videos have their own provider list.
+    kivy.kivy_options["image"] = ("tex", "dds", "sdl2", "pil")
 
     Config.set("kivy", "exit_on_escape", "0")
     # Flat panels and text have no slanted edges for multisampling to smooth, and it doubles the

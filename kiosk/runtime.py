@@ -48,5 +48,5 @@ def build_staff_service(agent: SyncAgent, *, clock: Clock, qr_keys: TrustedKeys,
     """The staff tablet's service, wired like the kiosk's (no coupon key: the tablet issues no coupons)."""
     cache, outbox, engine, lookup = _wire(agent, clock)
     service = StaffService(cache, outbox, Store(*store), phone_key=phone_key, qr_keys=qr_keys, engine=engine,
-                           clock=clock, lookup=lookup)
+                           clock=clock, lookup=lookup, media_dir=agent.media_dir)
     return service, engine

@@ -25,18 +25,35 @@ class AttractScreen(Screen):
 
     headline = StringProperty(" ")
     body = StringProperty(" ")
+    image = StringProperty("")  # the slide's product picture, "" for none
     source: Callable[[], list[AttractSlide]] | None = None
     slides: list[AttractSlide] = []
     _index = 0
     _event = None
 
     def on_enter(self) -> None:
+        self.stop()  # one slide timer, however often the screen is entered
         self.restart()
-        self._event = Clock.schedule_interval(lambda dt: self.next_slide(), SLIDE_SECONDS)
+        self._event = Clock.schedule_interval(self._slide_due, SLIDE_SECONDS)
+
+    def _slide_due(self, dt: float) -> bool:
+        # A screen no window shows any more (its app was left without leaving the screen) ends its own timer: a
+        # slide would lay out this tree under whatever app runs now.
+        if self.get_root_window() is None:
+            self._event = None
+            return False
+        self.next_slide()
+        return True
 
     def on_leave(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """No next slide: the screen is left, or the app stops (a slide's picture would lay out a tree no app
+        draws any more)."""
         if self._event is not None:
             self._event.cancel()
+            self._event = None
 
     def restart(self) -> None:
         self.slides, self._index = [], 0
@@ -49,6 +66,7 @@ class AttractScreen(Screen):
             slide = self.slides[self._index % len(self.slides)]
             # ' ' not '': Kivy keeps an emptied label's last layout (and its words) in memory
             self.headline, self.body = slide.headline or " ", slide.body or " "
+            self.image = str(slide.image) if slide.image else ""
             self._index += 1
 
 
@@ -94,8 +112,10 @@ class OfferCard(BoxLayout):
     why = StringProperty(" ")
     image = StringProperty("")
     index = NumericProperty(0)
-    hero_height = NumericProperty(0)  # the picture's (or the words in its place) height at the least
+    hero_floor = NumericProperty(0)  # the picture's (or the words in its place) height at the least
+    hero_height = NumericProperty(0)  # the picture's (or the words in its place) height as it is drawn at best
     natural_height = NumericProperty(0)  # its content's height; OfferGrid may stretch it
+    least_height = NumericProperty(0)  # its height with the picture at its floor: OfferGrid may shrink it to that
 
     def show(self, title: str, price: str, why: str, image: str) -> None:
         self.title, self.price, self.why, self.image = title or " ", price or " ", why or " ", image
@@ -107,10 +127,17 @@ class OfferCard(BoxLayout):
 
 class OfferGrid(GridLayout):
     """The offer cards, a row at a time: every card in a row takes the tallest one's height, so their
-    pictures, prices and buttons line up; with room to spare, the rows share the room (up to
-    ``TALLEST`` times a card's width) and the pictures grow, instead of leaving a blank band below."""
+    pictures, prices and buttons line up. With ``stretch`` (a landscape screen, where the offers have a
+    fixed share of it) and room to spare, the rows share the room (up to ``TALLEST`` times a card's width)
+    and the pictures grow, instead of leaving a blank band below; short of room, the pictures give up height
+    (to their floor) so that the button stays on the screen. Without it the cards hug their content and the
+    screen gives the rest of the room to the menu."""
 
     TALLEST = 2.0
+    stretch = BooleanProperty(True)
+
+    def on_stretch(self, grid: object, stretch: bool) -> None:
+        self._trigger_layout()
 
     def do_layout(self, *args: object) -> None:
         cards, cols = self.children[::-1], self.cols or 1
@@ -119,7 +146,9 @@ class OfferGrid(GridLayout):
         share = (room - self.spacing[1] * (len(rows) - 1)) / len(rows) if rows else 0
         for row in rows:
             tallest = max(card.natural_height for card in row)
-            height = max(tallest, min(share, self.TALLEST * row[0].width))
+            height = max(tallest, min(share, self.TALLEST * row[0].width)) if self.stretch else tallest
+            if self.stretch and height > share:
+                height = max(max(card.least_height for card in row), share)
             for card in row:
                 card.height = height
         super().do_layout(*args)

@@ -66,6 +66,7 @@ class Store:
 class AttractSlide:
     headline: str
     body: str = ""
+    image: Path | None = None  # the picture of the product the slide names (its ``sku``), once its file is here
 
 
 @dataclass
@@ -115,7 +116,8 @@ class KioskService:
         """The text slides head office schedules for the store's main screen right now, by the signage
         schedule's own rules (dayparts, weekdays, dates, priorities): the attract loop never shows the
         morning deal in the afternoon. A slide from a text template (a product and its price) keeps its
-        headline, as the signage screen draws it. Empty when nothing with text is scheduled."""
+        headline, as the signage screen draws it; a slide that names a product (``sku``) brings its picture.
+        Empty when nothing with text is scheduled."""
         r = self.reader
         try:
             schedule = Schedule.from_docs(r.schedules(), self.store.timezone)
@@ -137,7 +139,7 @@ class KioskService:
             except (KeyError, ValueError, IndexError) as exc:
                 log.warning("attract screen: slide %s does not fill (%s); left out", doc["id"], exc)
                 continue
-            slides.append(AttractSlide(headline, body))
+            slides.append(AttractSlide(headline, body, self.product_image(doc.get("sku"))))
         return slides
 
     def identify_qr(self, text: str) -> Identified:
@@ -227,7 +229,7 @@ class KioskService:
         self._write(lambda: record_offers_shown(self.cache, self.outbox, [
             Shown(o.offer_id, shopper.profile_id, o.arm, o.variant, list(o.reasons), context)
             for o in decision.offers], channel="kiosk", held_out=list(decision.held_out),
-            profile_id=shopper.profile_id, at=now))
+            profile_id=shopper.profile_id, at=now, global_holdout=decision.global_holdout))
         self.session.shown = decision
         return decision
 
@@ -246,7 +248,11 @@ class KioskService:
 
     def image(self, choice: OfferChoice) -> Path | None:
         """The offer's product picture, once its verified file is in the media folder."""
-        product = self.engine().catalog.products.get(choice.sku or "")
+        return self.product_image(choice.sku)
+
+    def product_image(self, sku: str | None) -> Path | None:
+        """A product's picture, once its verified file is in the media folder; None for no product or picture."""
+        product = self.engine().catalog.products.get(sku or "")
         sha = product.get("image") if product else None
         return self.reader.media_path(sha) if sha else None
 

@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from decisions.consent import current_consents
@@ -167,10 +168,10 @@ class StaffService:
     def __init__(self, cache: Cache, outbox: Outbox, store: Store, *, phone_key: bytes, qr_keys: TrustedKeys,
                  engine: Callable[[], Engine], clock: Clock,
                  lookup: Callable[[str, str], dict | None] | None = None, max_failures: int = 5,
-                 lockout_s: float = 300):
+                 lockout_s: float = 300, media_dir: Path | None = None):
         self.cache = cache
         self.outbox = outbox
-        self.reader = CacheReader(cache)
+        self.reader = CacheReader(cache, media_dir)  # media: the brand's logo and font
         self.store = store
         self.phone_key = phone_key
         self.qr_keys = qr_keys

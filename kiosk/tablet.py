@@ -125,7 +125,7 @@ class TabletApp(StoreApp):
         manager.add_widget(LoginScreen())
         manager.add_widget(HomeScreen())
         self._fill_staff(manager.get_screen("login"))
-        self.start_chrome()
+        self.start_chrome(self.service.reader)
         return manager
 
     def on_stop(self) -> None:

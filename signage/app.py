@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 from kivy.app import App
 from kivy.clock import Clock as KivyClock
 from kivy.lang import Builder
-from kivy.properties import NumericProperty
+from kivy.properties import NumericProperty, ObjectProperty
 from kivy.uix.floatlayout import FloatLayout
 
+from kiosk.brand import ScreenBrand
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
+from sync.cache.read import CacheReader
 from sync.clock import Clock
 from sync.config import SignageSection
 from sync.sdnotify import Notifier
@@ -58,6 +60,8 @@ class DisplayControl:
 
 
 class SignageApp(App):
+    brand = ObjectProperty(None)  # the chain's look (kiosk.brand): the kv rules draw with its colours and font
+
     def __init__(self, *, cache: Cache, outbox: Outbox, store: StoreInfo, media_dir: Path,
                  clock: Clock, settings: SignageSection | None = None,
                  notifier: Notifier | None = None, seed: int = 0,
@@ -70,12 +74,14 @@ class SignageApp(App):
         self.player: Player | None = None
         self._events: list = []
         self._identify: IdentifyOverlay | None = None
+        self.brand = ScreenBrand()
 
     def build(self) -> RotatedRoot:
         if str(KV) not in Builder.files:
             Builder.load_file(str(KV))
         from kivy.core.window import Window
 
+        self.brand.follow(CacheReader(self.cache, self.media_dir))
         s = self.settings
         root = RotatedRoot(rotation=s.rotation)
         self.player = Player(root.ids.content, cache=self.cache, outbox=self.outbox, store=self.store,
@@ -130,6 +136,7 @@ class SignageApp(App):
         from kivy.core.window import Window
 
         KivyClock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
+        Builder.sync()  # and the kv rules' queued canvas updates (they read ``app.brand``)
         if self.root is not None:
             Window.remove_widget(self.root)
         Builder.unload_file(str(KV))
@@ -142,6 +149,7 @@ class SignageApp(App):
             return  # stopped already (a later app may dispatch on_stop to the one before it)
         for event in self._events:
             event.cancel()
+        self.brand.stop()
         self.player.stop()
         self.player = None
         self.notifier.stopping()

@@ -1,29 +1,13 @@
-"""Product cards: 16:9 promotional pictures drawn with Pillow (a gradient, soft light, the product and its
-price), for the demo chain's signage and the player's soak; and the products' own pictures, the same
-light with a drawn product and no words, which a screen can show in any language with its own price.
+"""Products' own pictures drawn with Pillow (a warm gradient, soft light, the drawn product) for the demo chain
+and the player's soak. They carry no words: a screen shows them in any language with its own name and price.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
-SIZE = (1280, 720)
-
-# (file, headline, sub line, price, top colour, bottom colour)
-CARDS = [
-    ("croissant", "Butter croissant", "Baked here at 6:30 every morning", "€1.80", (196, 120, 52), (92, 44, 20)),
-    ("cappuccino", "Cappuccino", "Our house blend, with oat milk at no extra charge", "€2.60", (120, 78, 56),
-     (38, 24, 18)),
-    ("banitsa", "Banitsa with sirene", "Crisp filo, Bulgarian white cheese", "€1.70", (214, 164, 76), (120, 70, 24)),
-    ("bob-chorba", "Bob chorba", "Bean soup the way grandmother made it", "€3.60", (160, 64, 36), (62, 22, 14)),
-    ("lemonade", "Homemade lemonade", "Fresh lemons, mint, a little honey", "€3.00", (222, 196, 72), (96, 128, 40)),
-    ("tikvenik", "Tikvenik", "Pumpkin, walnuts and cinnamon in filo", "€2.40", (206, 116, 40), (84, 40, 20)),
-]
-
+from PIL import Image, ImageDraw, ImageFilter
 
 # (file, what is drawn, top colour, bottom colour): the pictures products.json names for the kiosk's cards
 PRODUCT_PICTURES = [
@@ -35,34 +19,6 @@ PRODUCT_PICTURES = [
     ("tikvenik", "spiral", (206, 116, 40), (84, 40, 20)),
 ]
 PICTURE_SIZE = (960, 540)
-
-
-def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
-    from importlib.util import find_spec
-
-    fonts = Path(find_spec("kivy").origin).parent / "data" / "fonts"  # Roboto, with Cyrillic; no Kivy import
-    return ImageFont.truetype(str(fonts / ("Roboto-Bold.ttf" if bold else "Roboto-Regular.ttf")), size)
-
-
-def product_card(headline: str, line: str, price: str, top: tuple[int, int, int],
-                 bottom: tuple[int, int, int], size: tuple[int, int] = SIZE) -> bytes:
-    """A 16:9 promotional picture: a warm gradient, soft light, the product, its price in a round tag (JPEG)."""
-    w, h = size
-    image = _backdrop(size, top, bottom)
-    draw = ImageDraw.Draw(image)
-    scale = w / 1280
-    draw.text((80 * scale, 250 * scale), headline, font=_font(round(92 * scale)), fill=(255, 248, 236))
-    draw.text((84 * scale, 372 * scale), line, font=_font(round(38 * scale), bold=False), fill=(255, 236, 210))
-    r = 120 * scale
-    cx, cy = w - 230 * scale, h - 210 * scale
-    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 248, 236))
-    draw.text((cx, cy), price, font=_font(round(64 * scale)), fill=(140, 58, 30), anchor="mm")
-    draw.rectangle([80 * scale, 212 * scale, 200 * scale, 222 * scale], fill=(246, 176, 72))
-    draw.text((84 * scale, h - 90 * scale), "DEMO COFFEE & BAKERY", font=_font(round(28 * scale)),
-              fill=(255, 236, 210))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=86, optimize=True)
-    return out.getvalue()
 
 
 def _backdrop(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
@@ -159,3 +115,30 @@ def _spiral(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
 
 
 MOTIFS = {"cup": _cup, "glass": _glass, "bowl": _bowl, "crescent": _crescent, "spiral": _spiral}
+
+
+def brand_logo(primary: str, accent: str, light: str, size: int = 512) -> bytes:
+    """A round badge as a chain's logo (PNG, transparent around it): a steaming cup on the brand's colour, ringed
+    in its accent. Drawn at four times the size and scaled down, for smooth edges."""
+    rgb = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in (primary, accent, light)]
+    back, ring, cup = rgb
+    s = size * 4
+    image = Image.new("RGBA", (s, s), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    c, r = s / 2, s * 0.47
+    draw.ellipse([c - r, c - r, c + r, c + r], fill=back)
+    draw.ellipse([c - r * 0.9, c - r * 0.9, c + r * 0.9, c + r * 0.9], outline=ring, width=round(s * 0.018))
+    u = s * 0.16  # the cup's unit
+    cx, cy = c - u * 0.15, c + u * 0.55
+    draw.ellipse([cx - u * 1.55, cy + u * 0.55, cx + u * 1.85, cy + u * 1.0], fill=cup)  # saucer
+    draw.ellipse([cx + u * 0.75, cy - u * 0.55, cx + u * 1.6, cy + u * 0.3], outline=cup, width=round(u * 0.2))
+    draw.chord([cx - u * 1.1, cy - u * 1.3, cx + u * 1.1, cy + u * 0.85], 0, 180, fill=cup)  # the cup
+    draw.rectangle([cx - u * 1.1, cy - u * 0.25, cx + u * 1.1, cy - u * 0.2], fill=cup)
+    for k in (-1, 0, 1):  # steam
+        x0 = cx + k * u * 0.55
+        points = [(x0 + math.sin(t / 10 * math.pi * 2) * u * 0.16, cy - u * 0.55 - t / 10 * u * 1.5)
+                  for t in range(11)]
+        draw.line(points, fill=ring, width=round(u * 0.14), joint="curve")
+    out = io.BytesIO()
+    image.resize((size, size), Image.LANCZOS).save(out, "PNG", optimize=True)
+    return out.getvalue()

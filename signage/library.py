@@ -21,7 +21,7 @@ from .layout import Layout, LayoutError, choose_layout
 from .ordering import Slot
 from .schedule import Schedule, ScheduleError
 
-ITEM_KINDS = ("image", "video", "text", "menu_board", "offers")
+ITEM_KINDS = ("image", "video", "text", "menu_board", "offers", "product")
 DEFAULT_DURATION_S = 8.0
 
 
@@ -112,6 +112,8 @@ def item_from_doc(doc: Mapping, path: Path | None) -> Item:
     sha = doc.get("media")
     if kind in ("image", "video") and not sha:
         raise LibraryError(f"content item {doc['id']!r}: a {kind} needs 'media' (the file's sha256)")
+    if kind == "product" and not (isinstance(doc.get("sku"), str) and doc["sku"]):
+        raise LibraryError(f"content item {doc['id']!r}: a product poster needs 'sku' (the product it shows)")
     try:
         until = date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None
     except ValueError:

@@ -7,6 +7,7 @@ Signage shows the same thing to everyone in front of it, so offers are always de
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from decisions.context import Context, weather_from_observation
 from decisions.engine import Engine, EngineHolder
@@ -37,6 +38,15 @@ class OfferCard:
     was: str | None  # the product's own price, when the offer lowers it
 
 
+@dataclass(frozen=True)
+class ProductPoster:
+    name: str
+    price: str | None  # the price list's price, as the screen's language writes it
+    was: str | None  # the price before it was lowered (the price list's ``was_cents``), only when it was
+    image: str | None  # the sha256 of the product's own picture, if it has one
+    picture: Path | None  # that picture on disk; None while it is not here
+
+
 def money(cents: int | None, currency: str | None, lang: str) -> str | None:
     """A price as the screen's language writes it (bg '3,90 €', en '€3.90'); None for no price."""
     return None if cents is None else format_price(cents, currency or "EUR", lang)
@@ -45,9 +55,9 @@ def money(cents: int | None, currency: str | None, lang: str) -> str | None:
 class LiveBoards:
     """The engine for the cache as it is; ``reload()`` after a bundle (UI thread)."""
 
-    def __init__(self, cache: Cache, store: StoreInfo, *, clock: Clock):
+    def __init__(self, cache: Cache, store: StoreInfo, *, clock: Clock, media_dir: Path | None = None):
         self.cache = cache
-        self.reader = CacheReader(cache)
+        self.reader = CacheReader(cache, media_dir)
         self.store = store
         self.clock = clock
         self.holder: EngineHolder | None = None
@@ -93,6 +103,21 @@ class LiveBoards:
             cards.append(OfferCard(choice.offer_id, choice.title.get(lang) or next(iter(choice.title.values()), ""),
                                    money(*price, lang) if price else own, own if lower else None))
         return cards
+
+    def product(self, sku: str, lang: str) -> ProductPoster:
+        """A product's poster as the price list has it now; raises ValueError for a product not in the cache."""
+        catalog = self._engine().catalog
+        product = catalog.products.get(sku)
+        if product is None:
+            raise ValueError(f"product {sku!r} is not in the cache")
+        base = catalog.prices.get(sku) or {}
+        cents, was_cents, currency = base.get("price_cents"), base.get("was_cents"), base.get("currency")
+        lowered = isinstance(cents, int) and isinstance(was_cents, int) and was_cents > cents
+        names = product.get("name") or {}
+        image = product.get("image")
+        return ProductPoster(names.get(lang) or next(iter(names.values()), sku), money(cents, currency, lang),
+                             money(was_cents, currency, lang) if lowered else None, image,
+                             self.reader.media_path(image) if image else None)
 
     def weather_line(self) -> str:
         w = self.context().current_weather

@@ -56,6 +56,7 @@ from .renderers import (
     build_slide,
 )
 from .schedule import ActiveSet, Schedule, ScheduleContext, evaluate
+from .text_fill import localised
 
 log = logging.getLogger("store_edge.signage")
 FALLBACK_S = 10.0
@@ -109,7 +110,7 @@ class Player:
         self.clock, self.lang, self.orientation, self.layout_id = clock, lang, orientation, layout_id
         self._brand_name, self._brand_tagline, self.seed = brand_name, brand_tagline, seed
         self.tz = ZoneInfo(store.timezone)
-        self.boards = LiveBoards(cache, store, clock=clock)
+        self.boards = LiveBoards(cache, store, clock=clock, media_dir=media_dir)
         self.proof = ProofOfPlay(cache, outbox)
         self.checks = FileChecks()
         self.library: Library | None = None
@@ -429,14 +430,21 @@ class Player:
 
     @property
     def brand_name(self) -> str:
-        """The device's ``[signage] brand_name``, else the layout's brand from head office, else the store id."""
+        """The device's ``[signage] brand_name``, else the layout's brand from head office, else the chain's brand,
+        else the store id."""
         brand = (self.library.layout.brand if self.library else None) or {}
-        return self._brand_name or brand.get("name") or self.store.store
+        return self._brand_name or brand.get("name") or self._chain_brand().get("name") or self.store.store
 
     @property
     def brand_tagline(self) -> str:
         brand = (self.library.layout.brand if self.library else None) or {}
-        return self._brand_tagline or brand.get("tagline") or ""
+        return self._brand_tagline or brand.get("tagline") or localised(self._chain_brand().get("tagline"), self.lang)
+
+    def _chain_brand(self) -> dict:
+        try:
+            return self.reader.brand() or {}
+        except CacheError:
+            return {}
 
     @staticmethod
     def _item(slot: Slot, lib: Library) -> Item | None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.support import Translations
+from kivy.app import App
 from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Rectangle
 from kivy.graphics.texture import Texture
@@ -24,6 +25,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.utils import get_color_from_hex
 
 from kiosk.i18n import Translator, load_translations
+from sync.protocol.brand import BUILT_IN
 
 from .fit import FitLabel  # noqa: F401 (the kv rules use it)
 from .library import Item
@@ -100,6 +102,17 @@ class Slide(FloatLayout):
         return False
 
 
+def decode(path: Path) -> Texture:
+    """A picture decoded and uploaded now, not on its first draw; SlideError if it cannot be."""
+    try:
+        texture = CoreImage(str(path)).texture
+    except Exception as exc:
+        raise SlideError(f"image {path.name[:12]} cannot be decoded ({exc.__class__.__name__})") from None
+    if texture is None:
+        raise SlideError(f"image {path.name[:12]} cannot be decoded")
+    return texture
+
+
 class ImageSlide(Slide):
     texture = ObjectProperty(None, allownone=True)
     cover_size = ListProperty([0, 0])
@@ -110,12 +123,7 @@ class ImageSlide(Slide):
         self.bind(size=self._fit, texture=self._fit)
 
     def prepare(self) -> None:
-        try:
-            self.texture = CoreImage(str(self.path)).texture  # decoded and uploaded now, not on first draw
-        except Exception as exc:
-            raise SlideError(f"image {self.path.name[:12]} cannot be decoded ({exc.__class__.__name__})") from None
-        if self.texture is None:
-            raise SlideError(f"image {self.path.name[:12]} cannot be decoded")
+        self.texture = decode(self.path)
 
     def _fit(self, *args: object) -> None:
         """Fill the zone, cropping the longer side (what a designer means by 'cover'), unless that would cut
@@ -209,7 +217,14 @@ class VideoSlide(Slide):
         self._rect.texture = None
 
 
-DEFAULT_TEMPLATE = {"background": "#fbf3e6", "foreground": "#2b1f1a", "accent": "#e38c2e"}
+# What a text slide draws with where its template names no colour (or it has none): the chain's brand.
+BRAND_COLOURS = {"background": "background", "foreground": "text", "accent": "primary"}
+
+
+def brand_colour(name: str) -> list[float]:
+    """The running app's brand colour (kiosk.brand), the built-in one outside an app."""
+    brand = getattr(App.get_running_app(), "brand", None)
+    return list(getattr(brand, name)) if brand is not None else [*getattr(BUILT_IN, name), 1.0]
 
 
 class TextSlide(Slide):
@@ -223,7 +238,7 @@ class TextSlide(Slide):
 
     def __init__(self, item: Item, template: Mapping | None, lang: str, **kwargs):
         super().__init__(**kwargs)
-        self.item_doc, self.template, self.lang = item.doc, template or DEFAULT_TEMPLATE, lang
+        self.item_doc, self.template, self.lang = item.doc, template or {}, lang
 
     def prepare(self) -> None:
         doc, t = self.item_doc, self.template
@@ -236,9 +251,8 @@ class TextSlide(Slide):
             else:
                 self.title = text
             self.footer = fill(localised(doc.get("title"), self.lang), variables, text)
-            self.background = get_color_from_hex(t.get("background", DEFAULT_TEMPLATE["background"]))
-            self.foreground = get_color_from_hex(t.get("foreground", DEFAULT_TEMPLATE["foreground"]))
-            self.accent = get_color_from_hex(t.get("accent", DEFAULT_TEMPLATE["accent"]))
+            for field, brand in BRAND_COLOURS.items():
+                setattr(self, field, get_color_from_hex(t[field]) if t.get(field) else brand_colour(brand))
         except (KeyError, ValueError, IndexError) as exc:
             raise SlideError(f"text template {t.get('id', '(default)')!r}: {exc}") from None
 
@@ -357,6 +371,56 @@ class OffersSlide(Slide):
         shrink_until(lambda: box.height <= self.ids.area.height, self.settle, font, list(views))
 
 
+class ProductSlide(Slide):
+    """A product poster: the product's own word-free picture, and beside it its name, the item's short line and
+    the price list's price (``was`` only when the price was lowered), all drawn in the screen's language, so
+    a poster never shows another language or a price the till does not charge."""
+
+    name = StringProperty("")
+    line = StringProperty("")
+    price = StringProperty("")
+    was = StringProperty("")
+    picture = ObjectProperty(None, allownone=True)  # the part of the picture that covers its box
+    wide = BooleanProperty(True)  # picture beside the words; else above them
+    font = NumericProperty(20)
+
+    def __init__(self, boards: LiveBoards, sku: str, lang: str, **kwargs):
+        super().__init__(**kwargs)
+        self.boards, self.sku, self.lang = boards, sku, lang
+        self._texture: Texture | None = None
+
+    def prepare(self) -> None:
+        try:
+            poster = self.boards.product(self.sku, self.lang)
+        except Exception as exc:
+            raise SlideError(f"product poster: {exc}") from None
+        path = self.item.path if self.item is not None and self.item.path else poster.picture
+        if path is None and not poster.image:
+            raise SlideError(f"product poster: product {self.sku!r} has no picture")
+        if path is None:
+            raise SlideSkipped(f"product poster: the picture of {self.sku!r} is not on this device yet")
+        if poster.price is None:
+            raise SlideError(f"product poster: product {self.sku!r} has no price")
+        self._texture = decode(path)
+        self.name, self.price = poster.name, poster.price
+        self.was = tr(self.lang, "was {price}").format(price=poster.was) if poster.was else ""
+        self.line = localised(self.item.doc.get("text"), self.lang) if self.item is not None else ""
+        self.ids.frame.bind(size=self._crop)
+        self._crop()
+
+    def _crop(self, *args: object) -> None:
+        """The middle of the picture in its box's proportions: it fills the box, nothing stretched."""
+        frame, texture = self.ids.frame, self._texture
+        if texture is None or not frame.width or not frame.height:
+            return
+        tw, th = texture.size
+        w, h = min(tw, th * frame.width / frame.height), min(th, tw * frame.height / frame.width)
+        self.picture = texture.get_region((tw - w) / 2, (th - h) / 2, w, h)
+
+    def stop(self) -> None:
+        self._texture = self.picture = None
+
+
 class MessageSlide(Slide):
     """An emergency override's message."""
 
@@ -446,6 +510,8 @@ def build_slide(item: Item, *, templates: Mapping[str, Mapping], boards: LiveBoa
         slide = MenuBoardSlide(boards, lang, item.doc.get("limit", 12))
     elif item.kind == "offers":
         slide = OffersSlide(boards, lang, item.doc.get("limit", 3), elsewhere=offers_elsewhere)
+    elif item.kind == "product":
+        slide = ProductSlide(boards, item.doc["sku"], lang)
     else:
         raise SlideError(f"unknown item kind {item.kind!r}")
     slide.item = item

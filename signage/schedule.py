@@ -261,3 +261,57 @@ def _instants(day: date, second: int, tz: ZoneInfo) -> list[datetime]:
         else:
             lo = mid
     return [datetime.fromtimestamp(hi, UTC)]
+
+
+@dataclass(frozen=True)
+class Span:
+    """One stretch of a day in which the same entries play in a zone (``start`` and ``end`` as instants)."""
+
+    start: datetime
+    end: datetime
+    entries: tuple[Entry, ...]
+
+
+def day_spans(schedule: Schedule, day: date, zone: str = "main") -> list[Span]:
+    """The day's timeline for ``zone`` in the store's zone, from local midnight to the next: ``evaluate`` at
+    each boundary it names, so the timeline is the player's own answer (a DST day is 23 or 25 hours long).
+    Hourly caps are left out: they depend on what has played."""
+    tz = ZoneInfo(schedule.timezone)
+    now = datetime.combine(day, time(), tz).astimezone(UTC)
+    last = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+    spans: list[Span] = []
+    while now < last:
+        active, deadline = evaluate(schedule, now)
+        end = min(deadline, last)
+        entries = active.zones.get(zone, ())
+        if spans and spans[-1].entries == entries:
+            spans[-1] = Span(spans[-1].start, end, entries)
+        else:
+            spans.append(Span(now, end, entries))
+        now = end
+    return spans
+
+
+def explain(entries: Sequence[Entry]) -> str:
+    """Why these entries play (a span's or the active set's), in the schedule's own terms."""
+    if not entries:
+        return "nothing is scheduled: the store's own screen shows"
+    if entries[0].default:
+        return "the default (" + ", ".join(e.id for e in entries) + "): nothing else is scheduled now"
+    why = "; ".join(f"{e.id}: {_rules(e)}" for e in entries)
+    return why + (f"; rotated together at priority {entries[0].priority}" if len(entries) > 1 else "")
+
+
+def _rules(e: Entry) -> str:
+    parts = [f"priority {e.priority}"]
+    if e.weekdays is not None:
+        parts.append(" ".join(WEEKDAYS[d].capitalize() for d in sorted(e.weekdays)))
+    parts += [f"{_hhmm(start)}-{_hhmm(end)}" for start, end in e.windows]
+    parts += [f"{lo.isoformat()} to {hi.isoformat()}" for lo, hi in e.dates]
+    if e.max_per_hour is not None:
+        parts.append(f"at most {e.max_per_hour} plays an hour")
+    return ", ".join(parts)
+
+
+def _hhmm(second: int) -> str:
+    return f"{second // 3600:02d}:{second % 3600 // 60:02d}"

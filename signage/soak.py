@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sync.runtime import rss_bytes
 
-from .cards import CARDS, product_card
+from .cards import PRODUCT_PICTURES, product_picture
 
 ITEM_S = 0.2
 
@@ -27,8 +27,8 @@ def soak_content(media_dir: Path, item_s: float = ITEM_S) -> dict:
 
     media_dir.mkdir(parents=True, exist_ok=True)
     items, media = [], []
-    for name, headline, line, price, top, bottom in CARDS:
-        data = product_card(headline, line, price, top, bottom, size=(960, 540))
+    for name, motif, top, bottom in PRODUCT_PICTURES:
+        data = product_picture(motif, top, bottom)
         sha = hashlib.sha256(data).hexdigest()
         (media_dir / sha).write_bytes(data)
         media.append({"sha256": sha, "url": f"http://127.0.0.1:9/{name}.jpg", "size": len(data), "mime": "image/jpeg"})

@@ -1,8 +1,10 @@
 """Content-addressed media: download with resume, retries and backoff; verify; atomic rename; collect.
 
 Files live in ``media_dir/<sha256>``. A download grows in ``media_dir/.partial/<sha256>`` and
-is renamed into place only after its size and sha256 match the manifest, so a reader never
-sees half a file and a killed download resumes where it stopped.
+is renamed into place only after its size and sha256 match the manifest and the media check both ends run
+(``sync.protocol.media_check``: the screens' own decoders) says a screen can show it, so a reader never sees half
+a file or one it cannot decode, and a killed download resumes where it stopped. A file the check refuses is not
+downloaded again (its sha256 names the same bytes for ever); the log says why.
 
 With a budget (``[cache] media_budget_bytes``) the folder never grows past it: files no content
 refers to any more are collected least recently used first (a file's mtime is its last use: the
@@ -23,12 +25,18 @@ from pathlib import Path
 
 import requests
 
+from .protocol.media_check import MediaRefused, check_media
+
 log = logging.getLogger("store_edge.media")
 CHUNK = 256 * 1024
 
 
 class MediaError(RuntimeError):
     pass
+
+
+class FileRefused(MediaError):
+    """The file arrived whole, but a screen cannot show it; the message says why."""
 
 
 class MediaFetcher:
@@ -46,6 +54,7 @@ class MediaFetcher:
         self.referenced: set[str] = set()  # what the cache's content refers to; set before ensure()
         self._on_screen: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self.refused: dict[str, str] = {}  # sha256 -> why a screen cannot show it
 
     def showing(self, sha256s: set[str]) -> None:
         """The screen's files right now (any thread): never collected, even past their grace period."""
@@ -60,12 +69,17 @@ class MediaFetcher:
         if final.is_file():
             os.utime(final)  # in use again: the last to be collected
             return final
+        if sha256 in self.refused:
+            raise FileRefused(self.refused[sha256])
         self._make_room(size, keep=sha256)
         last: Exception | None = None
         for attempt in range(self.retries):
             try:
                 self._download(sha256, url, size)
                 return final
+            except FileRefused as exc:
+                self.refused[sha256] = str(exc)
+                raise
             except (requests.RequestException, OSError, MediaError) as exc:
                 last = exc
                 delay = self.backoff_s * (2**attempt)
@@ -100,6 +114,11 @@ class MediaFetcher:
         if part.stat().st_size != size or digest.hexdigest() != sha256:
             part.unlink()
             raise MediaError("size or sha256 does not match the manifest")
+        try:
+            check_media(part)
+        except MediaRefused as exc:
+            part.unlink()
+            raise FileRefused(f"media {sha256[:12]} from {url}: a screen cannot show it: {exc}") from None
         os.replace(part, self.path(sha256))
         _fsync_dir(self.dir)
 

@@ -6,11 +6,28 @@ import gc
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .logs import setup_logging  # noqa: F401  (every program's entry point imports it from here)
 from .sdnotify import Notifier
+
+SIGNAL_LOOK_S = 0.5
+
+
+def wait_unless_signalled(done: threading.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``done``; True once it is set.
+
+    The kernel may hand SIGINT or SIGTERM to any thread, and Python runs the handler only when the main
+    thread next runs: a main thread asleep in one long wait would notice Ctrl-C only when the wait ends.
+    So the wait wakes every ``SIGNAL_LOOK_S``.
+    """
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if done.wait(min(left, SIGNAL_LOOK_S)):
+            return True
+    return done.is_set()
 
 
 def wait_for_stop_signal() -> None:
@@ -30,7 +47,7 @@ def run_until_stopped(notifier: Notifier, *, alive: Callable[[], bool] = lambda:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     interval = notifier.watchdog_interval_s() or idle_s
-    while not done.wait(interval):
+    while not wait_unless_signalled(done, interval):
         if alive():
             notifier.watchdog()
     notifier.stopping()

@@ -26,6 +26,17 @@ def _schedule(content: dict) -> None:
                    schedules=[{"id": "sch-x", "playlist": "pl-x", "dates": ["2026-12-32"]}])
 
 
+def _poster(content: dict) -> None:
+    content.update(content_items=[{"id": "poster-x", "kind": "product", "sku": "NO-SUCH",
+                                   "text": {"en": "Fresh", "bg": "Прясно", "ru": "Свежий"}}],
+                   playlists=[{"id": "pl-x", "items": ["poster-x"]}])
+
+
+def _brand(content: dict) -> None:
+    content["brand"] = [{"id": "chain", "primary": "#8c3b1f", "accent": "#e38c2e", "background": "#ffffff",
+                         "text": "#a0a0a0"}]  # a marketer's light grey text on white
+
+
 BAD = {
     "channel kisok": (_offer(channels=["kisok"]), "field 'channels': 'kisok' is not one of kiosk, tablet, signage"),
     "weather drizzle": (_offer(conditions={"weather": "drizzle"}), "'drizzle' is not one of clear"),
@@ -36,6 +47,9 @@ BAD = {
     "price of an unknown sku": (_price(sku="GHOST"), "price GHOST: field 'sku': no product 'GHOST'"),
     "title in English only": (_offer(title={"en": "Coffee"}), "field 'title': no text in bg, ru"),
     "signage date 2026-12-32": (_schedule, "schedule sch-x: field 'dates': '2026-12-32' is not a date"),
+    "poster of an unknown sku": (_poster, "content item poster-x: field 'sku': no product 'NO-SUCH'"),
+    "low-contrast brand": (_brand, "brand chain: field 'text': #a0a0a0 as text on the background #ffffff has a"
+                                   " contrast of 2.61:1; shoppers need at least 4.5:1 (WCAG AA)"),
 }
 
 

@@ -194,3 +194,39 @@ def chain_keyring(folder: Path, chain_key) -> Path:
     private.write_bytes(signing.private_key_pem(chain_key))
     private.chmod(0o600)
     return folder
+
+
+@contextmanager
+def bundles_sent(port: int) -> Iterator[list[str]]:
+    """Every bundle manifest the broker passes on while the block runs (retained ones left out)."""
+    got: list[str] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bundle-watcher")
+    client.on_message = lambda c, u, msg: None if msg.retain else got.append(msg.topic)
+    subscribed = []
+    client.on_subscribe = lambda *a: subscribed.append(True)
+    client.connect("127.0.0.1", port)
+    client.subscribe(f"{topics.PREFIX}/{CHAIN}/bundle/#", 1)
+    client.loop_start()
+    wait_for(lambda: subscribed, what="watcher subscribed")
+    try:
+        yield got
+        time.sleep(0.5)  # what was sent in the block has had time to arrive
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def latin_only_font(path: Path) -> bytes:
+    """Kivy's DejaVu Sans cut down to Latin letters and digits, written to ``path``: a font a brand may ship that
+    has no Cyrillic (bg and ru would draw boxes)."""
+    from importlib.util import find_spec
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(Path(find_spec("kivy").origin).parent / "data" / "fonts" / "DejaVuSans.ttf"))
+    subsetter = subset.Subsetter(subset.Options())
+    subsetter.populate(text="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    subsetter.subset(font)
+    font.save(str(path))
+    return path.read_bytes()

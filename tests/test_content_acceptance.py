@@ -11,7 +11,7 @@ from sync.protocol.acceptance import Known, check_content
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo"
 SECTIONS = ("products", "prices", "offers", "menus", "content_items", "playlists", "schedules", "layouts",
-            "text_templates", "media")
+            "text_templates", "media", "brand")
 TITLE = {"en": "Offer", "bg": "Оферта", "ru": "Предложение"}
 
 
@@ -44,6 +44,8 @@ def offer(**fields) -> dict:
     ("products", {"sku": "P-X", "name": TITLE, "category": "tea", "category_name": {"en": "Tea"}},
      "product P-X: field 'category_name': no text in bg, ru (the chain's languages: bg, en, ru)"),
     ("prices", {"sku": "NO-SUCH", "price_cents": 100, "currency": "EUR"}, "price NO-SUCH: field 'sku': no product"),
+    ("prices", {"sku": "COF-001", "price_cents": 100, "was_cents": -1, "currency": "EUR"},
+     "price COF-001: field 'was_cents': -1 is below 0"),
     ("menus", {"id": "m-x", "name": TITLE, "items": ["NO-SUCH"]}, "menu m-x: field 'items': no product 'NO-SUCH'"),
     ("menus", {"id": "m-x", "name": TITLE, "items": [], "dayparts": [{"from": "25:99", "to": "x"}]},
      "menu m-x: field 'dayparts[0]':"),
@@ -51,6 +53,14 @@ def offer(**fields) -> dict:
      "schedule s-x: field 'dates': '2026-12-32' is not a date like 2026-11-22"),
     ("schedules", {"id": "s-x", "playlist": "pl-none"}, "schedule s-x: field 'playlist': no playlist 'pl-none'"),
     ("content_items", {"id": "i-x", "kind": "image"}, "content item i-x: a image needs 'media'"),
+    ("content_items", {"id": "poster-x", "kind": "product"},
+     "content item poster-x: a product poster needs 'sku' (the product it shows)"),
+    ("content_items", {"id": "poster-x", "kind": "product", "sku": "NO-SUCH"},
+     "content item poster-x: field 'sku': no product 'NO-SUCH'"),
+    ("content_items", {"id": "txt-x", "kind": "text", "sku": "NO-SUCH", "text": TITLE},
+     "content item txt-x: field 'sku': no product 'NO-SUCH'"),
+    ("content_items", {"id": "poster-x", "kind": "product", "sku": "PAS-004", "text": {"en": "Pumpkin pastry"}},
+     "content item poster-x: field 'text': no text in bg, ru (the chain's languages: bg, en, ru)"),
 ])
 def test_each_kind_of_bad_content_is_named(section, item, message):
     view = demo_view()
@@ -71,3 +81,17 @@ def test_every_problem_is_reported_and_a_device_judges_only_what_a_bundle_brings
 def test_references_wait_for_the_section_they_point_into():
     """A store bundle that lands before the chain's products is judged when they are there."""
     assert check_content({"prices": [{"sku": "COF-001", "price_cents": 180, "currency": "EUR"}]}) == []
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"id": "#chain", "name": "every store", "global_holdout": {"share_pct": 100, "salt": "s"}},
+     "global holdout: share_pct: must be a number from 0 to 50"),
+    ({"id": "#chain", "name": "every store", "global_holdout": {"share_pct": 5, "salt": ""}},
+     "global holdout: salt: must be a word of 1 to 64 characters"),
+    ({"id": "s001", "name": "Vitosha", "global_holdout": {"share_pct": 5, "salt": "s"}},
+     "field 'global_holdout': the chain's setting, sent on the chain's own item, not a store's"),
+])
+def test_a_global_holdout_a_device_could_not_apply_is_refused(item, message):
+    """What an attacker (or a bug) would send to hold every customer out, or out of one store only."""
+    assert [p.message for p in check_content({"stores": [item]})] == [message]
+    assert check_content({"stores": [{**item, "id": "#chain", "global_holdout": {"share_pct": 5, "salt": "s"}}]}) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -154,6 +155,54 @@ def test_experiment_assignment_is_deterministic_and_proportional():
     share = arms.count("holdout") / len(arms)
     assert 0.09 < share < 0.11
     assert 0.43 < arms.count("a") / len(arms) < 0.47
+
+
+def test_global_holdout_bucket_is_stable_and_proportional():
+    holdout = experiments.GlobalHoldout(5, "programme-2026")
+    held = [holdout.holds(f"c-{i}") for i in range(20_000)]
+    assert held == [experiments.GlobalHoldout(5, "programme-2026").holds(f"c-{i}") for i in range(20_000)]
+    assert 0.045 < held.count(True) / len(held) < 0.055
+    # The same buckets as an offer's experiment with the chain's salt: a new salt draws a new group.
+    assert held[:200] != [experiments.GlobalHoldout(5, "programme-2027").holds(f"c-{i}") for i in range(200)]
+    assert not holdout.holds(None)  # an anonymous shopper is never held out: nothing about them is personal
+    assert not experiments.GlobalHoldout(0, "x").holds("c-1")
+    for bad, field in (({"share_pct": 51, "salt": "s"}, "share_pct"), ({"share_pct": True, "salt": "s"}, "share_pct"),
+                       ({"share_pct": 5, "salt": " "}, "salt"), ({"share_pct": 5}, "salt")):
+        with pytest.raises(PlaybookError, match=f"global holdout: {field}"):
+            experiments.GlobalHoldout.from_raw(bad)
+    assert experiments.GlobalHoldout.from_raw({"share_pct": 2.5, "salt": "s"}) == experiments.GlobalHoldout(2.5, "s")
+
+
+def test_a_customer_in_the_global_holdout_gets_no_personal_offers(demo_engine):
+    engine, reader = demo_engine
+    maria = shopper_for(reader, "c-0001")
+    everyone = experiments.GlobalHoldout(50, next(s for s in (f"salt-{n}" for n in range(100))
+                                                  if experiments.bucket(s, "c-0001") < 5000))
+    held = dataclasses.replace(engine, global_holdout=everyone, situations={})
+    decision = held.offers(kiosk(), maria)
+    assert decision.global_holdout and decision.mode == "anonymous"
+    # What anyone would see at that moment still shows: the non-personal offers, and no experiment's arm.
+    anonymous = engine.offers(kiosk(), Shopper.anonymous())
+    assert [o.offer_id for o in decision.offers] == [o.offer_id for o in anonymous.offers] != []
+    assert "OFF-GOLD-DOUBLE-POINTS" not in [o.offer_id for o in decision.offers]  # her segment's offer
+    assert all(o.arm is None for o in decision.offers) and decision.held_out == ()
+    assert decision.reasons[0].startswith("global holdout: this customer gets no personal offers")
+    outside = experiments.GlobalHoldout(50, next(s for s in (f"salt-{n}" for n in range(100))
+                                                 if experiments.bucket(s, "c-0001") >= 5000))
+    kept = dataclasses.replace(engine, global_holdout=outside, situations={}).offers(kiosk(), maria)
+    assert not kept.global_holdout and kept == engine.offers(kiosk(), maria)
+
+
+def test_the_staff_tablet_suggests_nothing_personal_for_a_customer_in_the_global_holdout(demo_engine):
+    engine, reader = demo_engine
+    maria = shopper_for(reader, "c-0001")
+    personal = engine.recommendations(kiosk(), maria, k=5)
+    anyone = engine.recommendations(kiosk(), Shopper.anonymous(), k=5)
+    assert personal != anyone  # her history shapes them when she is not held out
+    everyone = experiments.GlobalHoldout(50, next(s for s in (f"salt-{n}" for n in range(100))
+                                                  if experiments.bucket(s, "c-0001") < 5000))
+    held = dataclasses.replace(engine, global_holdout=everyone, situations={})
+    assert held.recommendations(kiosk(), maria, k=5) == anyone
 
 
 def test_cap_windows_follow_the_store_time_zone_across_dst():

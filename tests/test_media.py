@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -14,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from sync.media import MediaError, MediaFetcher
+from sync.media import FileRefused, MediaError, MediaFetcher
 
 
 @dataclass
@@ -99,7 +101,10 @@ def fetcher(tmp_path: Path) -> MediaFetcher:
 
 
 def blob(n: int = 300_000) -> tuple[bytes, str]:
-    data = os.urandom(n)
+    """``n`` bytes a screen shows: a one-pixel PNG, and noise after its end (which decoders ignore) to the size."""
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 120, 40)).save(out, "PNG")
+    data = out.getvalue() + os.urandom(n - len(out.getvalue()))
     return data, hashlib.sha256(data).hexdigest()
 
 
@@ -128,6 +133,23 @@ def test_sha_mismatch_never_lands_and_gives_up(server: FileServer, fetcher: Medi
     assert not fetcher.path(sha).exists()
     assert not (fetcher.partial / sha).exists()
     assert [p.name for p in fetcher.dir.iterdir()] == [".partial"]
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(2000), "This file is a HEIC photo"),
+    (b"<?php system($_GET['c']); ?>" * 100, "The file is not a picture or a video: it could not be decoded."),
+    (b"\xff\xd8\xff\xe0" + bytes(3000), "The picture is damaged or cut short")])
+def test_a_file_head_office_signed_but_no_screen_can_show_never_lands(server: FileServer, fetcher: MediaFetcher,
+                                                                     data: bytes, reason: str):
+    """Its sha256 matches the manifest (head office sent exactly these bytes), yet the device's own media check
+    refuses it: it does not land, the reason is given, and it is not downloaded again."""
+    sha = hashlib.sha256(data).hexdigest()
+    server.files["/odd"] = Served(data)
+    for _ in range(2):
+        with pytest.raises(FileRefused, match=f"a screen cannot show it: {re.escape(reason)}"):
+            fetcher.ensure(sha, server.url("/odd"), len(data))
+    assert len(server.hits("/odd")) == 1
+    assert [p.name for p in fetcher.dir.iterdir()] == [".partial"] and not (fetcher.partial / sha).exists()
 
 
 def test_oversized_download_never_lands(server: FileServer, fetcher: MediaFetcher):
@@ -276,7 +298,7 @@ def test_a_download_that_cannot_fit_is_refused_and_nothing_in_use_is_lost(server
 
 FULL_DISK = """
 import resource, sys
-from sync.media import MediaError, MediaFetcher
+from sync.media import FileRefused, MediaError, MediaFetcher
 resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # a disk with 200 kB left for one file
 fetcher = MediaFetcher(sys.argv[1], retries=2, backoff_s=0.001)
 try:

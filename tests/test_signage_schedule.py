@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from signage.ordering import Shuffled, Slot, Weighted, orderer
-from signage.schedule import Schedule, ScheduleContext, ScheduleError, evaluate
+from signage.schedule import Schedule, ScheduleContext, ScheduleError, day_spans, evaluate, explain
 from sync.protocol.overrides import Override
 
 SOFIA = ZoneInfo("Europe/Sofia")
@@ -172,3 +172,25 @@ def test_orders_in_order_shuffled_and_weighted():
     assert draws.count("big") > draws.count("mid") > draws.count("small") > 0
     with pytest.raises(ValueError, match="order 'random' is not one of"):
         orderer("random", slots)
+
+
+def test_a_days_spans_are_evaluate_at_each_boundary_and_say_why():
+    """The console's preview draws these: Saturday after a Friday late night, on the night the clocks go back
+    (2026-10-25 is a Sunday; the Saturday before is an ordinary 24 hours, the Sunday 25)."""
+    saturday = day_spans(WEEK, datetime(2026, 10, 24).date())
+    assert saturday[0].start == local("2026-10-24T00:00") and saturday[-1].end == local("2026-10-25T00:00")
+    assert all(a.end == b.start for a, b in zip(saturday, saturday[1:], strict=False))
+    for span in saturday:  # each span is what the player's own evaluate says at its start and just before its end
+        for at in (span.start, span.end - timedelta(seconds=1)):
+            active, _ = evaluate(WEEK, at)
+            assert active.zones.get("main", ()) == span.entries
+    assert [(s.start.astimezone(SOFIA).strftime("%H:%M"), [e.id for e in s.entries]) for s in saturday] == [
+        ("00:00", ["late-night"]), ("02:00", ["house"]), ("08:00", ["weekend-brunch"]),
+        ("11:00", ["lunch", "weekend-brunch"]), ("13:00", ["lunch"]), ("15:00", ["house"]), ("18:00", ["evening"]),
+        ("22:00", ["late-night"])]
+    sunday = day_spans(WEEK, datetime(2026, 10, 25).date())
+    assert (sunday[-1].end - sunday[0].start) == timedelta(hours=25)
+    assert explain(saturday[0].entries) == "late-night: priority 10, Fri Sat, 22:00-02:00"
+    assert explain(saturday[3].entries).endswith("; rotated together at priority 10")
+    assert explain(saturday[1].entries) == "the default (house): nothing else is scheduled now"
+    assert explain(()) == "nothing is scheduled: the store's own screen shows"

@@ -17,11 +17,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
-from central import experiment_results, offer_drafts, reports, rollups
+from central import experiment_results, offer_drafts, programme, reports, rollups
 from central.content_files import ContentProblem, Store
 from central.offer_drafts import Live, OfferRefused
 from decisions.conditions import LEAVES
 from decisions.context import CHANNELS, WEEKDAYS
+from decisions.experiments import MAX_GLOBAL_HOLDOUT_PCT
 from decisions.playbook import CAP_KEYS
 from sync.protocol.acceptance import Known
 
@@ -136,6 +137,10 @@ def _check_scope(files: Files, scope: str) -> None:
 
 @get("/offers", sync_to_thread=True, guards=GUARDS)
 def offers_page(request: Request) -> Template:
+    return _list(request)
+
+
+def _list(request: Request, *, status: int = 200, refused: str = "") -> Template:
     c = session.console(request)
     today = c.clock.now().astimezone(UTC).date()
     first = today - timedelta(days=WEEK_DAYS - 1)
@@ -145,8 +150,24 @@ def offers_page(request: Request) -> Template:
         error = ""
     except ContentProblem as exc:
         rows, error = [], "Head office's offers files cannot be read: " + "; ".join(exc.problems)
-    return page(request, "offers.html", rows=rows, error=error, states=STATE_WORDS, first=first, today=today,
-                dayparts=offer_drafts.dayparts_of)
+    return page(request, "offers.html", status=status, rows=rows, error=refused or error, states=STATE_WORDS,
+                first=first, today=today, dayparts=offer_drafts.dayparts_of, holdout=programme.global_holdout(c.db),
+                lift=experiment_results.programme_lift(c.db, _results_period(request)),
+                lift_period=_results_period(request).period_text())
+
+
+@post("/offers/global-holdout", sync_to_thread=True, guards=GUARDS)
+def global_holdout(request: Request, data: Form) -> Template | Redirect:
+    c = session.console(request)
+    try:
+        share = float(data.get("share_pct", ""))
+        holdout = programme.set_global_holdout(c.db, share, by=c.actor(request), now=c.clock.time())
+    except ValueError:  # SettingRefused among them
+        return _list(request, status=400, refused="The global holdout is not saved: the share of customers is a"
+                     f" number of per cent from 0 to {MAX_GLOBAL_HOLDOUT_PCT:g}.")
+    c.record(request, "programme.global_holdout", "chain", f"{holdout.share_pct:g} % of customers")
+    return done(request, "/offers", f"The global holdout is {holdout.share_pct:g} % of customers from the next"
+                " publication.")
 
 
 @get("/offers/new", sync_to_thread=True, guards=GUARDS)
@@ -166,12 +187,18 @@ def offer_page(request: Request, offer_id: Annotated[str, QueryParameter(name="i
     return _view(request, parsed, new=False, **_experiment(request, offer_id))
 
 
-def _experiment(request: Request, offer_id: str) -> dict:
-    """The offer's arms and holdout over the last ``RESULT_DAYS`` of the stores' days, with the chart."""
+def _results_period(request: Request) -> reports.Filters:
+    """The last ``RESULT_DAYS`` of the stores' days."""
     c = session.console(request)
     zone = c.central.central.timezone
     last = reports.today(c.clock.now(), zone)
-    f = reports.Filters(last - timedelta(days=RESULT_DAYS - 1), last, zone)
+    return reports.Filters(last - timedelta(days=RESULT_DAYS - 1), last, zone)
+
+
+def _experiment(request: Request, offer_id: str) -> dict:
+    """The offer's arms and holdout over the last ``RESULT_DAYS`` of the stores' days, with the chart."""
+    c = session.console(request)
+    f = _results_period(request)
     arms = experiment_results.arm_results(c.db, offer_id, f)
     if len(arms) < 2:  # one arm and no holdout: nothing to compare
         return {}
@@ -181,7 +208,7 @@ def _experiment(request: Request, offer_id: str) -> dict:
 
 def _live(request: Request, scope: str, offer_id: str) -> Live | None:
     try:
-        return offer_drafts.live_offers(_root(request)).get((scope, offer_id))
+        return offer_drafts.live_offers(session.console(request).db, _root(request)).get((scope, offer_id))
     except ContentProblem:
         return None  # the page says why the files cannot be read
 
@@ -315,4 +342,4 @@ def resume_experiment(request: Request, data: Form) -> Redirect:
 
 
 ROUTES = [offers_page, new_offer, form_edit, check, save, offer_page, pause, resume, discard, pause_experiment,
-          resume_experiment]
+          resume_experiment, global_holdout]

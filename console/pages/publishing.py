@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from central import pipeline
+from central.content_diff import Change
 from central.content_files import ContentProblem
 from central.headoffice import HeadOffice
 from central.keys import Keyring
@@ -26,7 +27,7 @@ def _reader(request: Request) -> HeadOffice:
     return HeadOffice(c.central, c.db, Keyring(c.central.central.keys_dir), None, clock=c.clock)
 
 
-def _pending(request: Request) -> tuple[list[tuple[str, list[pipeline.Change]]], list[str]]:
+def _pending(request: Request) -> tuple[list[tuple[str, list[Change]]], list[str]]:
     """(scope, its changes against live) for every scope the next publish would send; or the files' problems."""
     c = session.console(request)
     office = _reader(request)
@@ -35,8 +36,7 @@ def _pending(request: Request) -> tuple[list[tuple[str, list[pipeline.Change]]],
     except ContentProblem as exc:
         root = c.central.central.content_dir.rstrip("/") + "/"
         return [], [p.replace(root, "") for p in exc.problems]  # the files as head office names them
-    return [(p.scope, pipeline.changes(pipeline.live_content(c.db, p.scope) or {}, p.content))
-            for p in plans if not p.unchanged], []
+    return pipeline.pending(office, plans), []
 
 
 def _page(request: Request, *, status: int = 200, error: str = "") -> Template:

@@ -21,11 +21,14 @@ class Shown:
 
 
 def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, channel: str,
-                        held_out: list[str] = (), profile_id: str | None = None, at: float) -> None:
+                        held_out: list[str] = (), profile_id: str | None = None, at: float,
+                        global_holdout: bool = False) -> None:
     """Remember what a screen showed at ``at`` (unix seconds; for caps) and tell head office, in one transaction.
 
     ``held_out``: offers this shopper would have seen but for an experiment's holdout; head office
-    counts them as the control group's exposures.
+    counts them as the control group's exposures. ``global_holdout``: the shopper is in the chain's global holdout
+    (what they were shown is what anyone is shown); each ``offer_shown`` says so, and head office measures the
+    programme's lift against them.
     """
     with cache.transaction() as conn:
         for offer_id in held_out:
@@ -36,7 +39,8 @@ def record_offers_shown(cache: Cache, outbox: Outbox, shown: list[Shown], *, cha
                          (s.offer_id, s.profile_id, s.arm, s.variant, at))
             outbox.append(conn, "offer_shown", {"offer": s.offer_id, "profile_id": s.profile_id, "arm": s.arm,
                                                 "variant": s.variant, "channel": channel, "reasons": s.reasons,
-                                                "context": s.context})
+                                                "context": s.context, **({"global_holdout": True} if global_holdout
+                                                                         else {})})
         conn.execute("DELETE FROM impressions WHERE at < ?", (at - IMPRESSION_RETENTION_S,))
 
 

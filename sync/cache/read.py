@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..protocol.content import SECTIONS
+from ..protocol.content import PROGRAMME_ID, SECTIONS
 from .db import Cache
 
 
@@ -96,6 +96,12 @@ class CacheReader:
     def text_templates(self) -> list[dict]:
         return self._all("text_templates")
 
+    def brand(self) -> dict | None:
+        """The brand of the most specific scope that has one (a store's over its region's over the chain's), or
+        None before any bundle brought one (the screens then draw the built-in brand)."""
+        rows = self.cache.query("SELECT body FROM brand ORDER BY rank DESC, id LIMIT 1")
+        return json.loads(rows[0][0]) if rows else None
+
     def media(self, sha256: str) -> dict | None:
         return self._one("media", "sha256", sha256)
 
@@ -146,6 +152,11 @@ class CacheReader:
         """The store as head office describes it (``name``, ``region``, ``timezone``, ...), or None before its
         store bundle brought it."""
         return self._one("stores", "id", store_id)
+
+    def programme(self) -> dict | None:
+        """The chain's own item in its bundle's ``stores`` section (``PROGRAMME_ID``): its settings for every
+        store, such as the global holdout; None before head office sent one."""
+        return self._one("stores", "id", PROGRAMME_ID)
 
     # staff, history and learning
     def staff(self, staff_id: str) -> dict | None:

@@ -171,7 +171,12 @@ def _v7(db: sqlite_utils.Database) -> None:
     _section_table(db, "stores")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """The chain's brand (colours, logo, typeface), from the ``brand`` section: a table like every section's."""
+    _section_table(db, "brand")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 LATEST = len(MIGRATIONS)
 
 

@@ -7,10 +7,11 @@ only when it passes.
 
 The checks are the engine's own load (``decisions.playbook.compile_offer``, ``decisions.menus.check_menu``),
 the signage player's (``signage.schedule``, ``signage.layout``, ``signage.library``), and the references
-between sections: every sku an offer, price, stock level or menu names is a product; every media file
+between sections: every sku an offer, price, stock level, menu or product poster names is a product; every media file
 and template an item names is there; every playlist a schedule or zone names and every item a playlist
-names exist; a discount is 0-100 %; every text a shopper reads (product names, offer titles and
-variants, menu names) is in every language of the chain, the languages its product names use.
+names exist; a discount is 0-100 %; a price is not below 0; every text a shopper reads (product names, offer
+titles and variants, menu names, a product poster's line) is in every language of the chain, the languages its
+product names use.
 
 A reference is checked only when the content holds any of the section it points into: a device whose
 chain bundle has not arrived yet cannot judge a store's prices, and judges them when it has.
@@ -29,21 +30,23 @@ from dataclasses import dataclass
 
 from decisions.conditions import PlaybookError
 from decisions.context import DEFAULT_DAYPARTS
+from decisions.experiments import GlobalHoldout
 from decisions.menus import check_menu
 from decisions.playbook import compile_offer
 from signage.layout import LayoutError, layout_from_doc
 from signage.library import LibraryError, item_from_doc, playlist_from_doc
 from signage.schedule import Entry, ScheduleError
 
-from .content import SECTIONS
+from .brand import brand_problems
+from .content import PROGRAMME_ID, SECTIONS
 
 NOUNS = {"stores": "store", "offers": "offer", "menus": "menu", "products": "product", "prices": "price",
          "inventory": "stock of", "content_items": "content item", "playlists": "playlist", "schedules": "schedule",
-         "layouts": "layout"}
+         "layouts": "layout", "brand": "brand"}
 TEXT_FIELDS = {"products": ("name", "category_name"), "offers": ("title",), "menus": ("name",)}
 SKU_SECTIONS = ("prices", "inventory")
 JUDGED = ("stores", "products", "prices", "inventory", "offers", "menus", "content_items", "playlists", "schedules",
-          "layouts")  # the sections whose items are checked: a bundle with none of them needs no check
+          "layouts", "brand")  # the sections whose items are checked: a bundle with none of them needs no check
 REFERRED = ("products", "media", "text_templates", "content_items", "playlists")  # what items name by key
 
 STORE_NAME_MAX = 40  # what the kiosk's and the tablet's header show unclipped
@@ -92,6 +95,12 @@ def check_content(items: View, known: Known | None = None, *,
     for section in SKU_SECTIONS:
         for item in items.get(section, ()):
             _refer(problems, section, item_key(section, item), "sku", [item.get("sku")], skus, "no product")
+    for price in items.get("prices", ()):
+        for name in ("price_cents", "was_cents"):
+            cents = price.get(name)
+            if isinstance(cents, int) and not isinstance(cents, bool) and cents < 0:
+                problems.append(Problem("prices", item_key("prices", price),
+                                        f"field {name!r}: {cents} is below 0 (whole cents, like 150 for 1.50)"))
     for offer in items.get("offers", ()):
         _engine_load(problems, "offers", offer, lambda o=offer: compile_offer(o, dayparts))
         benefit = offer.get("benefit")
@@ -106,10 +115,29 @@ def check_content(items: View, known: Known | None = None, *,
         listed = menu.get("items")
         _refer(problems, "menus", menu["id"], "items", listed if isinstance(listed, list) else [], skus,
                "no product")
-    _signage(problems, items, known.keys)
+    _signage(problems, items, known)
     for store in items.get("stores", ()):
         problems.extend(Problem("stores", item_key("stores", store), message) for message in store_problems(store))
+        if store.get("id") == PROGRAMME_ID:
+            _engine_load(problems, "stores", store, lambda s=store: GlobalHoldout.from_raw(s.get("global_holdout")))
+        elif "global_holdout" in store:
+            problems.append(Problem("stores", item_key("stores", store), "field 'global_holdout': the chain's"
+                                    " setting, sent on the chain's own item, not a store's"))
+    _brand(problems, items.get("brand", ()), known.keys.get("media"))
     return problems
+
+
+def _brand(problems: list[Problem], brands: Sequence[Mapping], media: frozenset[str] | None) -> None:
+    """Each brand readable on every screen, its logo and font files there; one brand where a device reads it."""
+    for brand in brands:
+        key = item_key("brand", brand)
+        problems.extend(Problem("brand", key, message) for message in brand_problems(brand))
+        _refer(problems, "brand", key, "logo", [brand.get("logo")], media, "no media file")
+        _refer(problems, "brand", key, "font", [brand.get("font")], media, "no media file")
+    if len(brands) > 1:
+        ids = ", ".join(item_key("brand", b) for b in brands)
+        problems.append(Problem("brand", item_key("brand", brands[-1]), f"one brand per scope, not {len(brands)}"
+                                f" ({ids}); to override the chain's, give it the chain brand's id"))
 
 
 def store_problems(store: Mapping) -> list[str]:
@@ -141,8 +169,13 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _signage(problems: list[Problem], items: View, keys: Mapping[str, frozenset[str]]) -> None:
+def _signage(problems: list[Problem], items: View, known: Known) -> None:
+    keys = known.keys
     for doc in items.get("content_items", ()):
+        # a poster's product; a text slide's, whose picture the kiosk's attract screen shows beside its words
+        _refer(problems, "content_items", doc["id"], "sku", [doc.get("sku")], keys.get("products"), "no product")
+        if doc.get("kind") == "product":  # a poster's line is read by shoppers, in the screen's language
+            _languages(problems, "content_items", doc, "text", doc.get("text"), known.languages)
         _engine_load(problems, "content_items", doc, lambda d=doc: item_from_doc(d, None))
         _refer(problems, "content_items", doc["id"], "media", [doc.get("media")], keys.get("media"),
                "no media file")

@@ -36,6 +36,9 @@ class Section:
     fields: dict[str, Field]
 
 
+PROGRAMME_ID = "#chain"  # the chain's own item in the stores section: "#" is in no store's name (no scope has one)
+
+
 SECTIONS: dict[str, Section] = {
     "products": Section("products", ("sku",), {
         "sku": _f(*STR, required=True), "name": _f(*DICT, required=True),
@@ -60,11 +63,13 @@ SECTIONS: dict[str, Section] = {
         "id": _f(*STR, required=True), "name": _f(*DICT, required=True),
         "items": _f(*LIST, required=True), "dayparts": _f(*LIST), "weather": _f(*DICT),
     }),
-    # Signage (docs/protocol.md, "Signage content"). kind: image | video | text | menu_board | offers.
+    # Signage (docs/protocol.md, "Signage content"). kind: image | video | text | menu_board | offers | product
+    # (a product poster: its sku's picture, name and price-list price drawn by the screen; text: its short line).
     "content_items": Section("content_items", ("id",), {
         "id": _f(*STR, required=True), "kind": _f(*STR, required=True),
         "media": _f(*STR), "duration_s": _f(*NUM), "text": _f(*DICT), "valid_until": _f(*STR),
         "template": _f(*STR), "vars": _f(*DICT), "title": _f(*DICT), "limit": _f(*INT),
+        "sku": _f(*STR),
     }),
     # items: item ids, or {"item": id, "duration_s": s, "weight": w}; order: sequential | shuffle | weighted.
     "playlists": Section("playlists", ("id",), {
@@ -88,6 +93,13 @@ SECTIONS: dict[str, Section] = {
         "id": _f(*STR, required=True), "title": _f(*DICT), "body": _f(*DICT),
         "background": _f(*STR), "foreground": _f(*STR), "accent": _f(*STR),
     }),
+    # The chain's look on every screen (sync/protocol/brand.py): colours as #rrggbb; logo (PNG) and font (TTF/OTF)
+    # are media files by sha256. One per scope; a region's, store's or device's replaces the chain's whole.
+    "brand": Section("brand", ("id",), {
+        "id": _f(*STR, required=True), "primary": _f(*STR, required=True), "accent": _f(*STR, required=True),
+        "background": _f(*STR, required=True), "text": _f(*STR, required=True), "name": _f(*STR),
+        "tagline": _f(*DICT), "logo": _f(*STR), "font": _f(*STR),
+    }),
     "media": Section("media", ("sha256",), {
         "sha256": _f(*STR, required=True), "url": _f(*STR, required=True),
         "size": _f(*INT, required=True), "mime": _f(*STR),
@@ -105,10 +117,13 @@ SECTIONS: dict[str, Section] = {
         "id": _f(*STR, required=True), "name": _f(*STR, required=True),
         "pin_hash": _f(*STR, required=True), "role": _f(*STR),
     }),
-    # The store itself, in its store bundle: the name the screens show, where it is (weather) and its zone.
+    # The store itself, in its store bundle: the name the screens show, where it is (weather) and its zone. The
+    # chain bundle holds one item for the chain as a whole (id PROGRAMME_ID): settings every store applies, such as
+    # the global holdout ({"share_pct": 5, "salt": "..."}); it rides in this section so that no cache table is new.
     "stores": Section("stores", ("id",), {
         "id": _f(*STR, required=True), "name": _f(*STR, required=True), "region": _f(*STR),
         "timezone": _f(*STR), "country": _f(*STR), "lat": _f(*NUM), "lon": _f(*NUM),
+        "global_holdout": _f(*DICT),
     }),
     "basket_lines": Section("basket_lines", ("line_id",), {
         "line_id": _f(*STR, required=True), "basket_id": _f(*STR, required=True), "profile_id": _f(*STR),
@@ -123,7 +138,8 @@ SECTIONS: dict[str, Section] = {
 }
 
 
-SHA_FIELDS = {n: tuple(f for f in ("media", "image", "sha256") if f in s.fields) for n, s in SECTIONS.items()}
+SHA_FIELDS = {n: tuple(f for f in ("media", "image", "sha256", "logo", "font") if f in s.fields)
+              for n, s in SECTIONS.items()}
 
 
 class ContentError(ValueError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from media_samples import picture
+
 HEADOFFICE = {
     "stores.csv": "store,region,devices\ns001,south,kiosk-1|sign-1\ns002,north,kiosk-2\n",
     "chain/products.yaml": """\
@@ -49,5 +51,5 @@ def write_headoffice(root: Path, files: dict[str, str] = HEADOFFICE) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (root / "media").mkdir(exist_ok=True)
-    (root / "media" / "croissant.png").write_bytes(b"\x89PNG fake but served byte for byte" * 50)
+    (root / "media" / "croissant.png").write_bytes(picture("PNG", (64, 48)))  # a real one: devices decode it
     return root

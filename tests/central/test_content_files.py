@@ -55,13 +55,24 @@ def test_errors_name_file_line_and_field(tmp_path, name, text, expected):
     assert any(p.startswith(f"{root}/{expected}") for p in err.value.problems), err.value.problems
 
 
+def test_a_media_file_no_screen_can_show_is_not_published(tmp_path):
+    """A picture copied into media/ by hand goes through the devices' own media check before any bundle names it."""
+    root = write_headoffice(tmp_path)
+    (root / "media" / "croissant.png").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(900))
+    with pytest.raises(ContentProblem) as err:
+        load_tree(root, BASE)
+    assert err.value.problems == [
+        f"{root}/chain/products.yaml:7: products[1]: field 'image': media file 'croissant.png': a screen cannot show"
+        " it: This file is a HEIC photo; screens show JPEG, PNG and WebP pictures, and MP4 or WebM videos."]
+
+
 def test_dry_run_shows_each_store_its_share_and_publishes_nothing(tmp_path, capsys, clock: FixedClock):
     root = write_headoffice(tmp_path / "ho")
     config = tmp_path / "central.toml"
     config.write_text(f'[central]\ndsn = "{tmp_path / "c.db"}"\ncontent_dir = "{root}"\nkeys_dir = "{tmp_path}/k"\n'
                       '[broker]\nport = 1\n')  # no broker there: a dry run must not need one
     assert main(["--config", str(config), "publish", "--dry-run"], clock=clock) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.split("changes against what is live:")[0]  # the stores' shares; the changes after
     s001, s002 = out.split("store s002")
     assert "store s001 (region south, devices kiosk-1, sign-1)" in s001 and "store/s001" in s001
     assert "region/north" not in s001 and "region/north" in s002 and "store/s001" not in s002

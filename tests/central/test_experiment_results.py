@@ -3,6 +3,7 @@ probability of being best favours the arm that sells better, sums to one and is 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from central import experiment_results, reports
 from central.db import Database
 from central.ingest import store_events
+from sync.cache.engine_state import Shown, record_offers_shown
 
 NOON = datetime(2026, 11, 20, 10, 0, tzinfo=UTC).timestamp()
 PERIOD = reports.Filters(date(2026, 11, 1), date(2026, 11, 30), "Europe/Sofia")
@@ -56,3 +58,27 @@ def test_probability_best_by_hand():
     even = experiment_results.probability_best({"a": (0, 0), "b": (0, 0)})
     assert even["a"] == pytest.approx(0.5, abs=0.02)
     assert experiment_results.probability_best({"a": (50, 100), "b": (10, 100)})["a"] > 0.999
+
+
+def test_the_programme_lift_against_the_global_holdout_from_the_device_events(db: Database, cache, outbox, clock):
+    """Kiosk events as the device writes them (``record_offers_shown``): 40 customers the programme reached, 12
+    bought afterwards; 10 in the global holdout, 1 bought; a purchase before the first showing does not count."""
+    for group, seen in (("p", 40), ("h", 10)):
+        for i in range(seen):
+            record_offers_shown(cache, outbox, [Shown("OFF-X", f"{group}{i}", None, None, [])], channel="kiosk",
+                                profile_id=f"{group}{i}", at=clock.time(), global_holdout=group == "h")
+    events = [json.loads(row.wire) for row in outbox.window(after_seq=0, limit=1000)]
+    assert all(e["payload"].get("global_holdout") is (True if e["payload"]["profile_id"][0] == "h" else None)
+               for e in events)
+    shown_at = events[0]["wall_time"]  # the device's clock
+    buyers = [(f"p{i}", shown_at + 60) for i in range(12)] + [("h0", shown_at + 60)] + [
+        (f"h{i}", shown_at - 60) for i in (1, 2, 3)]
+    events += [_event(10_000 + n, "sale", {"basket_id": f"b{n}", "profile_id": who,
+                                           "lines": [{"sku": "TEA-001", "qty": 1, "amount_cents": 90}]}, at)
+               for n, (who, at) in enumerate(buyers)]
+    store_events(db, events, now=NOON)
+    lift = experiment_results.programme_lift(db, PERIOD)
+    assert lift.programme == (40, 12) and lift.held_out == (10, 1)
+    assert lift.lift == pytest.approx(2.0)  # 12/40 against 1/10
+    assert lift.lift_low < 0 < lift.lift < lift.lift_high  # ten held out: a wide interval
+    assert experiment_results.programme_lift(db, reports.Filters(date(2026, 10, 1), date(2026, 10, 30))).lift is None

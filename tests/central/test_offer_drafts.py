@@ -50,7 +50,7 @@ def _offer(offer_id: str, **fields: object) -> dict:
 
 def _save(db: Database, root: Path, offer: dict, *, ready: bool, clock: FixedClock, scope: str = "chain",
           paused: bool = False) -> offer_drafts.Draft:
-    live = offer_drafts.live_offers(root).get((scope, offer["id"]))
+    live = offer_drafts.live_offers(db, root).get((scope, offer["id"]))
     known = offer_drafts.known_for(root, load_stores(root), scope)
     return offer_drafts.save_draft(db, scope, offer, ready=ready, known=known, live=live, by="mia", now=clock.time(),
                                    paused=paused)
@@ -65,7 +65,7 @@ def test_a_draft_may_hold_what_a_device_refuses_and_a_ready_one_may_not(db: Data
     assert offer_drafts.get_draft(db, "chain", "OFF-LIVE") is None  # nothing saved
     kept = _save(db, root, bad, ready=False, clock=clock)
     assert (kept.ready, kept.body["priority"], kept.updated_by) == (False, 1200, "mia")
-    assert kept.base_sha256 == offer_drafts.offer_sha(offer_drafts.live_offers(root)[("chain", "OFF-LIVE")].body)
+    assert kept.base_sha256 == offer_drafts.offer_sha(offer_drafts.live_offers(db, root)[("chain", "OFF-LIVE")].body)
     assert offer_drafts.draft_playbook(db, root)["chain"][0]["priority"] == 50  # the live one goes out, not the draft
 
     with pytest.raises(OfferRefused, match="field 'title': no text in ru"):
@@ -92,7 +92,7 @@ def test_the_draft_playbook_and_each_offers_state(db: Database, root: Path, cloc
                       "OFF-SHELVED": ("paused", "", True)}
     assert (rows["OFF-LIVE"].impressions, rows["OFF-LIVE"].redemptions) == (120, 7)
 
-    _save(db, root, offer_drafts.live_offers(root)[("chain", "OFF-LIVE")].body, ready=True, clock=clock)
+    _save(db, root, offer_drafts.live_offers(db, root)[("chain", "OFF-LIVE")].body, ready=True, clock=clock)
     again = {r.offer_id: r for r in offer_drafts.offer_rows(db, root, today=TODAY, week={})}
     assert (again["OFF-LIVE"].change, again["OFF-LIVE"].paused) == ("", False)  # the same as live: nothing waits
     assert offer_drafts.discard(db, "chain", "OFF-NEW") and not offer_drafts.discard(db, "chain", "OFF-NEW")

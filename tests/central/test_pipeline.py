@@ -6,12 +6,9 @@ from __future__ import annotations
 import dataclasses
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import paho.mqtt.client as mqtt
 import pytest
-from support import CHAIN, wait_for
+from support import CHAIN, bundles_sent, wait_for
 
 from central import audit, pipeline
 from central.__main__ import main
@@ -44,26 +41,6 @@ def test_the_pilot_outcome_follows_the_events_and_the_clock():
                                                                                        " none refused it")
     assert pilot_outcome(started_at=start, watch_s=WATCH_S, now=clock.time(), devices=[], rejections=(),
                          health_at={}).state == FAILED
-
-
-@contextmanager
-def bundles_sent(port: int) -> Iterator[list[str]]:
-    """Every bundle manifest the broker passes on while the block runs (retained ones left out)."""
-    got: list[str] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bundle-watcher")
-    client.on_message = lambda c, u, msg: None if msg.retain else got.append(msg.topic)
-    subscribed = []
-    client.on_subscribe = lambda *a: subscribed.append(True)
-    client.connect("127.0.0.1", port)
-    client.subscribe(f"{topics.PREFIX}/{CHAIN}/bundle/#", 1)
-    client.loop_start()
-    wait_for(lambda: subscribed, what="watcher subscribed")
-    try:
-        yield got
-        time.sleep(0.5)  # what was sent in the block has had time to arrive
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def test_a_bad_change_is_refused_at_validation_and_nothing_reaches_the_broker(office, headoffice, broker):

@@ -28,7 +28,7 @@ from central.mqtt import BrokerLink
 from central.profiles import upsert_profile
 from central.worker import Worker
 from sync.acl import Device
-from sync.bridge import CoreLink, render_bridge
+from sync.bridge import CoreLink, render_bridge, render_region_bridge
 from sync.broker import Mosquitto
 from sync.cache import Cache
 from sync.cache.signage import active_overrides
@@ -120,28 +120,51 @@ def test_a_bridged_store_syncs_both_ways_and_loses_nothing_while_cut_off(topolog
     assert sorted(stored) == sorted(during)
 
 
-def test_the_core_confines_a_stores_bridge_to_its_own_store(topology):
-    core, pki = topology["core"], topology["pki"]
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bridge-impostor", protocol=mqtt.MQTTv5)
-    c.tls_set(ca_certs=str(pki["ca"]), certfile=str(pki["bridge-s001_cert"]), keyfile=str(pki["bridge-s001_key"]),
+def puback_codes(core: Mosquitto, pki: dict[str, Path], user: str, paths: list[str]) -> dict[str, int]:
+    """The core's PUBACK reason code for a QoS 1 publish to each chain topic path, as ``user`` (its certificate)."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{user}-impostor", protocol=mqtt.MQTTv5)
+    c.tls_set(ca_certs=str(pki["ca"]), certfile=str(pki[f"{user}_cert"]), keyfile=str(pki[f"{user}_key"]),
               cert_reqs=ssl.CERT_REQUIRED)
     codes: dict[int, int] = {}
     c.on_publish = lambda _c, _u, mid, rc, _p: codes.__setitem__(mid, rc.value)
     c.connect("localhost", core.port)
     c.loop_start()
     try:
-        def publish(topic: str) -> int:
-            info = c.publish(topic, json.dumps([]).encode(), qos=1)
-            wait_for(lambda: info.mid in codes, what="PUBACK")
-            return codes[info.mid]
-
-        assert publish(topics.PREFIX + f"/{CHAIN}/events/s001/kiosk-1") != NOT_AUTHORIZED
-        for topic in ("events/s002/kiosk-2", "lookup/req/s002/kiosk-2", "bundle/chain", "ack/s001/kiosk-1",
-                      "resp/s001/kiosk-1", "presence/s002/kiosk-2"):
-            assert publish(topics.PREFIX + f"/{CHAIN}/{topic}") == NOT_AUTHORIZED, topic
+        out = {}
+        for path in paths:
+            info = c.publish(topics.PREFIX + f"/{CHAIN}/{path}", json.dumps([]).encode(), qos=1)
+            wait_for(lambda mid=info.mid: mid in codes, what="PUBACK")
+            out[path] = codes[info.mid]
+        return out
     finally:
         c.loop_stop()
         c.disconnect()
+
+
+def test_the_core_confines_a_stores_bridge_to_its_own_store(topology):
+    codes = puback_codes(topology["core"], topology["pki"], "bridge-s001", [
+        "events/s001/kiosk-1", "events/s002/kiosk-2", "lookup/req/s002/kiosk-2", "bundle/chain", "ack/s001/kiosk-1",
+        "resp/s001/kiosk-1", "presence/s002/kiosk-2"])
+    assert codes.pop("events/s001/kiosk-1") != NOT_AUTHORIZED
+    assert set(codes.values()) == {NOT_AUTHORIZED}, codes
+
+
+def test_the_core_confines_a_regions_bridge_to_its_regions_stores(tmp_path: Path):
+    pki = make_pki(tmp_path / "pki", clients=("bridge-region-south",))
+    (tmp_path / "devices.csv").write_text(DEVICES + "kiosk-3,s003,south,kiosk\n")
+    assert cli(["acl", "--devices", str(tmp_path / "devices.csv"), "--chain", CHAIN, "--bridged-regions", "south",
+                "--out", str(tmp_path / "core.acl")]) == 0
+    core = Mosquitto(data_dir=tmp_path / "core")
+    core.conf.write_text(chain_conf(tmp_path / "core", pki, tmp_path / "core.acl", core.port))
+    try:
+        codes = puback_codes(core.start(), pki, "bridge-region-south", [
+            "events/s001/kiosk-1", "presence/s003/kiosk-3", "events/s002/kiosk-2", "presence/s002/kiosk-2",
+            "bundle/region/south", "ack/s003/kiosk-3"])
+    finally:
+        core.stop()
+    assert codes["events/s001/kiosk-1"] != NOT_AUTHORIZED and codes["presence/s003/kiosk-3"] != NOT_AUTHORIZED
+    assert {codes[p] for p in ("events/s002/kiosk-2", "presence/s002/kiosk-2", "bundle/region/south",
+                               "ack/s003/kiosk-3")} == {NOT_AUTHORIZED}, codes
 
 
 def test_the_bridge_carries_exactly_the_stores_topics():
@@ -157,6 +180,30 @@ def test_the_bridge_carries_exactly_the_stores_topics():
     assert not any("s002" in t or "kiosk-2" in t or "north" in t or "/pos/" in t or "till-1" in t
                    for t in out | inbound)  # nothing of another store, and the tills stay in the store
     assert "bridge_protocol_version mqttv50" in text and "cleansession false" in text
+
+
+def test_a_regions_bridge_carries_each_of_its_stores_topics_once_and_nothing_else(tmp_path: Path, capsys):
+    devices = [Device("kiosk-1", "s001", "south"), Device("tablet-1", "s001", "south", "tablet"),
+               Device("kiosk-3", "s003", "south"), Device("till-1", "s001", "south", "till"),
+               Device("kiosk-2", "s002", "north")]
+    text = render_region_bridge("acme", "south", devices, CoreLink("core.example", 8883, "/etc/ca.pem"))
+    lines = [line.split() for line in text.splitlines() if line.startswith("topic ")]
+    topics_ = [t for _, t, _, _ in lines]
+    assert len(topics_) == len(set(topics_))  # the chain's and the region's scopes once, not once per store
+    for store in ("s001", "s003"):  # each store's own link, all in one
+        single = render_bridge("acme", store, devices, CoreLink("core.example", 8883, "/etc/ca.pem"))
+        assert {tuple(line.split()) for line in single.splitlines() if line.startswith("topic ")} <= set(map(
+            tuple, lines))
+    assert not any("s002" in t or "kiosk-2" in t or "north" in t or "/pos/" in t or "till-1" in t for t in topics_)
+    assert "connection bridge-region-south" in text and "bridge_protocol_version mqttv50" in text
+
+    (tmp_path / "devices.csv").write_text(DEVICES)
+    assert cli(["bridge", "--devices", str(tmp_path / "devices.csv"), "--chain", CHAIN, "--region", "east",
+                "--core", "core.example:8883"]) == 2
+    assert "region east has no devices in the list" in capsys.readouterr().err
+    assert cli(["bridge", "--devices", str(tmp_path / "devices.csv"), "--chain", CHAIN, "--region", "south",
+                "--core", "core.example:8883"]) == 0
+    assert f"topic se/v1/{CHAIN}/events/s001/+ out 1" in capsys.readouterr().out
 
 
 def test_the_store_brokers_acl_holds_only_its_own_devices(tmp_path: Path, capsys):

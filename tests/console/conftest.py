@@ -16,6 +16,7 @@ from console_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MAX_AGE_S,
+    MAX_UPLOAD,
     OLD_KEY_ID,
     PASSWORD,
     PEOPLE,
@@ -76,7 +77,7 @@ def _serve(root: Path, dsn: str, clock: FixedClock, broker_port: int) -> Iterato
                                           http_dir=str(root / "http")),
                            BrokerSection(port=broker_port, keepalive_s=5),
                            ConsoleSection(secret_file=str(root / "secret" / "console.key"),
-                                          session_max_age_s=MAX_AGE_S))
+                                          session_max_age_s=MAX_AGE_S, max_upload_bytes=MAX_UPLOAD))
     port = free_port()
     console = Background(config, db, clock, port=port).start()
     # Plain HTTP on the loopback: the browser keeps Secure cookies for http://localhost, so production's

@@ -26,6 +26,7 @@ OLD_KEY_ID = "0ld0ld0ld0ld0ld0"  # a key every seeded device still trusts from b
 SIGNS = [f"sign-{n:02d}" for n in range(1, 56)]  # enough for a second page of the fleet
 SCREENS = Path(__file__).resolve().parents[2] / "test-output" / "console"
 MAX_AGE_S = 3600
+MAX_UPLOAD = 2_000_000  # the media library's limit in the tests: a bigger upload is cheap to make
 
 
 @dataclass
@@ -41,3 +42,4 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+

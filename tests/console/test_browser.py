@@ -19,7 +19,12 @@ ROLES = list(PEOPLE)
 PAGES = {
     "/": ("Welcome", ROLES),
     "/offers": ("Offers", ["admin", "marketer"]),
+    "/media": ("Media", ["admin", "marketer"]),
+    "/signage": ("Signage", ["admin", "marketer"]),
+    "/catalog": ("Products & prices", ["admin", "marketer"]),
+    "/brand": ("Brand", ["admin", "marketer"]),
     "/publishing": ("Publishing", ["admin", "marketer"]),
+    "/preview": ("Preview", ["admin", "marketer", "store_manager"]),
     "/fleet": ("Fleet", ["admin", "technician", "store_manager"]),
     "/stores": ("Stores", ["admin", "technician", "store_manager"]),
     "/reports": ("Reports", ["admin", "marketer", "store_manager", "technician"]),
@@ -29,9 +34,10 @@ PAGES = {
     "/keys": ("Signing keys", ["admin"]),
     "/privacy": ("Privacy desk", ["privacy_officer"]),
 }
-NAV = {"/offers": "Offers", "/publishing": "Publishing",
-       "/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores", "/reports": "Reports",
-       "/users": "People", "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
+NAV = {"/offers": "Offers", "/media": "Media", "/signage": "Signage", "/catalog": "Products & prices",
+       "/brand": "Brand", "/preview": "Preview",
+       "/publishing": "Publishing", "/fleet": "Fleet", "/overrides": "Overrides", "/stores": "Stores",
+       "/reports": "Reports", "/users": "People", "/privacy": "Privacy desk", "/audit": "Audit log", "/keys": "Keys"}
 FORBIDDEN = "You do not have access to this"
 
 

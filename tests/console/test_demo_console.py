@@ -1,5 +1,6 @@
 """``./run-demo --console`` as a person starts it: it prints the address and a login per role, the console
-shows the demo chain's devices online with their content applied, and SIGTERM stops everything it started."""
+shows the demo chain's devices online with their content applied, a marketer previews a store's screens, and
+SIGTERM stops everything it started (the preview's worker too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from console_support import free_port
 from playwright.sync_api import Page, expect
 from test_browser import go, shot
@@ -36,6 +38,7 @@ def test_run_demo_console_prints_logins_and_shows_the_demo_fleet(page: Page, tmp
     proc = subprocess.Popen([sys.executable, "-m", "demo", "--console", "--var", str(tmp_path), "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    workers: list[psutil.Process] = []
     try:
         out = _read_until(proc, "Ctrl-C stops")
         assert f"console: http://127.0.0.1:{port}/" in "\n".join(out)
@@ -57,8 +60,27 @@ def test_run_demo_console_prints_logins_and_shows_the_demo_fleet(page: Page, tmp
             expect(row.locator(".badge")).to_have_text("online", timeout=20_000)
             expect(row).to_contain_text("chain v")  # the demo chain's content, applied on the device
         shot(page, "demo-console-fleet")
+
+        page.get_by_role("button", name="Sign out").click()
+        name, password = logins["marketer"]
+        page.get_by_label("User name").fill(name)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        go(page, "Preview")
+        page.get_by_label("Where").select_option("s001/sign-1")
+        page.get_by_label("Date (store time)").fill("2026-11-23")
+        page.get_by_label("Time (store time)").fill("08:30")
+        page.get_by_label("Weather").select_option("rain")
+        page.get_by_role("button", name="Show preview").click()
+        expect(page.get_by_role("img", name=re.compile("The signage screen at"))).to_be_visible(timeout=60_000)
+        expect(page.locator("#preview-result")).to_contain_text("(OFF-RAINY-DAY)")
+        workers += [p for p in psutil.Process(proc.pid).children(recursive=True)
+                    if "console.preview_worker" in " ".join(p.cmdline())]
+        assert len(workers) == 1
+        shot(page, "demo-console-preview")
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "stopped: " in rest and "Mosquitto shut down" in rest
+    assert not any(w.is_running() for w in workers)

@@ -152,7 +152,8 @@ def test_a_value_the_device_refuses_cannot_be_saved_as_ready(page: Page, chain: 
     shot(page, "offers-5-refused-as-ready")
     assert offer_drafts.get_draft(chain.db, "chain", "OFF-MORNING") is None
     with pytest.raises(PlaybookError, match="priority: must be a whole number from 0 to 999"):
-        compile_offer({**offer_drafts.live_offers(chain.headoffice)[("chain", "OFF-MORNING")].body, "priority": 1200},
+        live = offer_drafts.live_offers(chain.db, chain.headoffice)[("chain", "OFF-MORNING")].body
+        compile_offer({**live, "priority": 1200},
                       DEFAULT_DAYPARTS)  # the engine's own load refuses the same value
 
     page.get_by_role("button", name="Save draft").click()
@@ -310,3 +311,35 @@ def test_marketer_sets_up_an_experiment_pauses_and_resumes_it(page: Page, chain:
     assert offer_drafts.get_draft(chain.db, "chain", "OFF-EXP").body["experiment"] == body["experiment"]
     assert [e.action for e in audit.entries(chain.db, limit=2, actor="mia")] == [
         "offer.experiment.resume", "offer.experiment.pause"]
+
+
+def test_a_form_swapped_in_checks_the_first_keystroke(page: Page, chain: Server):
+    """A form that a button swaps in must check what is typed the moment it appears: htmx binds a swapped form's
+    triggers when it settles, and a settle delay left a window in which typing was never checked."""
+    sign_in(page, chain, "ada")
+    page.goto(f"{chain.url}/offers/new")
+    page.get_by_label("Offer id").fill("OFF-FIRST-KEY")
+    expect(page.locator(PROBLEMS)).to_contain_text("OFF-FIRST-KEY")  # the check of the id has come back
+    page.evaluate("""() => document.body.addEventListener('htmx:afterSwap', (event) => {
+        if (event.detail.target.getAttribute('id') !== 'offer-form') return;
+        setTimeout(() => {
+            const priority = document.getElementById('priority');
+            priority.value = '1200';
+            priority.dispatchEvent(new Event('input', {bubbles: true}));
+        }, 0);
+    })""")
+    page.get_by_role("button", name="Add a condition").click()
+    expect(page.get_by_label("Priority")).to_have_value("1200")
+    expect(page.locator(PROBLEMS)).to_contain_text("field 'priority': must be a whole number from 0 to 999")
+
+
+def test_a_new_offer_is_checked_before_its_id_is_typed(page: Page, chain: Server):
+    """The id is required to save, not to be told what else a device would refuse."""
+    sign_in(page, chain, "ada")
+    page.goto(f"{chain.url}/offers/new")
+    expect(page.locator(PROBLEMS)).not_to_contain_text("offer without an id")
+    page.get_by_label("Priority").fill("1200")
+    expect(page.locator(PROBLEMS)).to_contain_text("offer without an id")
+    page.get_by_role("button", name="Save draft").click()
+    assert page.get_by_label("Offer id").evaluate("e => e.validity.valueMissing")
+    assert page.url.endswith("/offers/new")

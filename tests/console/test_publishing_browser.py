@@ -45,6 +45,23 @@ def _click(page: Page, pub_id: int, button: str) -> None:
     page.locator(f"tr[data-publication='{pub_id}']").get_by_role("button", name=button).click()
 
 
+def _pass_the_pilot(page: Page, url: str, db, clock, pub_id: int, screenshot: str) -> None:
+    """Pilot store s001's device reports its health and the watch ends on the test's clock: the pilot passes."""
+    _health(db, clock, "s001", "kiosk-1")
+    clock.advance(WATCH_S)
+    page.goto(f"{url}/publishing")
+    expect(page.locator(f"tr[data-publication='{pub_id}']")).to_contain_text("s001: passed")
+    shot(page, screenshot)
+
+
+def _approve_as(page: Page, server: Server, name: str, pub_id: int) -> None:
+    """Another person signs in and approves the publication (four-eyes)."""
+    page.context.clear_cookies()
+    sign_in(page, server, name)
+    go(page, "Publishing")
+    _click(page, pub_id, "Approve")
+
+
 def test_publish_to_a_pilot_approve_promote_and_roll_back(page: Page, tmp_path: Path, broker, chain_key,
                                                           device_config, start_agent, clock):
     root = tmp_path / "headoffice"
@@ -87,20 +104,13 @@ def test_publish_to_a_pilot_approve_promote_and_roll_back(page: Page, tmp_path: 
         assert _price(s001) is None  # nothing reached the devices before approval
         shot(page, "publishing-awaiting-approval")
 
-        page.context.clear_cookies()
-        sign_in(page, server, "mia")
-        go(page, "Publishing")
-        _click(page, 1, "Approve")
+        _approve_as(page, server, "mia", 1)
         expect(page.get_by_role("status")).to_have_text("Publication 1: piloting.")
         wait_for(lambda: _price(s001) == 180, what="the pilot store's device applied it")
         assert _price(s002) is None
         _click(page, 1, "Promote")
         expect(page.locator("[role=alert]")).to_contain_text("Not promoted: publication 1's pilot has watching")
-        _health(db, clock, "s001", "kiosk-1")
-        clock.advance(WATCH_S)
-        page.goto(f"{url}/publishing")
-        expect(page.locator("tr[data-publication='1']")).to_contain_text("s001: passed")
-        shot(page, "publishing-pilot-passed")
+        _pass_the_pilot(page, url, db, clock, 1, "publishing-pilot-passed")
         _click(page, 1, "Promote")
         expect(page.get_by_role("status")).to_have_text("Publication 1: promoted.")
         wait_for(lambda: _price(s002) == 180, what="promote reached the other store")
@@ -117,10 +127,7 @@ def test_publish_to_a_pilot_approve_promote_and_roll_back(page: Page, tmp_path: 
         page.get_by_role("button", name="Publish").click()
         expect(page.get_by_role("status")).to_have_text("Publication 2: awaiting approval.")
 
-        page.context.clear_cookies()
-        sign_in(page, server, "ada")
-        go(page, "Publishing")
-        _click(page, 2, "Approve")
+        _approve_as(page, server, "ada", 2)
         expect(page.get_by_role("status")).to_have_text("Publication 2: promoted.")
         for agent in (s001, s002):
             wait_for(lambda a=agent: _price(a) == 199, what="the change applied")

@@ -5,6 +5,7 @@ One audit for the kiosk, the staff tablet and signage. ``problems(root)`` is the
 - a label's text is all drawn: no line dropped, nothing shortened to an ellipsis, no word split across
   two lines, and its texture fits its box (a label that wraps by design, ``text_size`` set, may be any
   height its box allows, but not more);
+- no box is laid out to nothing while what it holds is drawn (out of it);
 - no widget leaves its parent, and no widget covers a sibling (but a tag or caption laid on a picture in
   a float layout is the design: its contrast is checked instead).
 
@@ -292,6 +293,10 @@ def _visit(widget, path: str, found: list[str]) -> None:
     problem = label_problem(widget)
     if problem:
         found.append(f"{path}: {problem}")
+    for child in widget.children:
+        if _squeezed(child):
+            found.append(f"{path} > {_name(child)}: laid out to {child.width:.0f}x{child.height:.0f} px, and what it"
+                         " holds is drawn out of it")
     kids = [(child, f"{path} > {_name(child)}") for child in reversed(widget.children) if _draws(child)]
     contained = isinstance(widget, ScrollView) or getattr(widget, "scrolls", False)
     outer = _box(widget)
@@ -322,6 +327,16 @@ def _draws(widget) -> bool:
     if widget.width <= 0 or widget.height <= 0 or getattr(widget, "opacity", 1) == 0:
         return False
     return not isinstance(widget, Label) or bool(widget.text.strip())
+
+
+def _squeezed(widget) -> bool:
+    """A box laid out to nothing (so not walked as drawn) whose content still draws, out of it."""
+    from kivy.uix.label import Label
+
+    if (widget.width > 0 and widget.height > 0) or getattr(widget, "opacity", 1) == 0:
+        return False
+    return any(isinstance(w, Label) and w.text.strip() and w.opacity and min(w.texture_size) > 0
+               for w in widget.walk(restrict=True))
 
 
 def _box(widget) -> Box:

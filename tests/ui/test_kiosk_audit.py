@@ -8,14 +8,13 @@ tree and its screenshot, which goes to test-output/screens/ and the contact shee
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from layout_audit import problems, record, screen_problems
 from PIL import Image
-from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
+from ui_driver import advance, close_kiosk, open_kiosk, resize_window, shot, tap, until
 
 from kiosk.camera import FileFrames
 from sync.clock import FixedClock
@@ -48,16 +47,7 @@ def app(tmp_path_factory):
     yield kiosk
     kiosk.camera_factory = None
     close_kiosk(kiosk)
-    resize((1280, 720))
-
-
-def resize(size: tuple[int, int]) -> None:
-    from kivy.core.window import Window
-
-    Window.size = size
-    for _ in range(30):  # the X server answers the resize a few frames later
-        advance(1)
-        time.sleep(0.01)
+    resize_window((1280, 720))
 
 
 def begin(app, lang: str, large: bool, camera: bool) -> None:
@@ -83,7 +73,7 @@ def test_every_kiosk_screen_passes_the_layout_audit(app, shots, size, large, lan
                                       [STORE_NAME])
         record(f"kiosk {name}", tag(size, large, lang), picture, found[name])
 
-    resize(size)
+    resize_window(size)
     weeks, day = divmod(COMBINATIONS.index((size, large, lang)), 5)
     app.service.clock.set(MONDAY + timedelta(weeks=weeks, days=day))  # a weekday of its own: fresh daily caps
     try:
@@ -126,7 +116,7 @@ def test_the_audit_sees_each_kind_of_defect_planted_on_a_real_screen(app, shots)
     reported, so a green audit means the screens have none of them."""
     from kivy.metrics import dp
 
-    resize((1280, 800))
+    resize_window((1280, 800))
     begin(app, "bg", False, camera=False)
     ids = app.root.get_screen("attract").ids
     start, browse = ids.start, ids.browse

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from ui_driver import advance, close_kiosk, open_kiosk, shot, tap
+from ui_driver import advance, close_kiosk, open_kiosk, resize_window, shot, tap
 
 from sync.clock import FixedClock
 from sync.protocol import signing
@@ -27,22 +27,13 @@ def app(tmp_path_factory):
     kiosk = open_kiosk(tmp_path_factory.mktemp("store"), KEY, FixedClock(NOW), ticks=TICKS.time)
     yield kiosk
     close_kiosk(kiosk)
-    resize((1280, 720))
+    resize_window((1280, 720))
 
 
 @pytest.fixture(autouse=True)
 def fresh(app):
     app.reset()
     advance(3)
-
-
-def resize(size: tuple[int, int]) -> None:
-    from kivy.core.window import Window
-
-    Window.size = size
-    for _ in range(30):  # the X server answers the resize a few frames later
-        advance(1)
-        time.sleep(0.01)
 
 
 def dp(value: float) -> float:
@@ -151,7 +142,7 @@ def visit(app, lang: str):
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 @pytest.mark.parametrize("lang", LANGS)
 def test_reach_mode_puts_every_control_of_every_screen_in_the_lower_half_of_a_tall_kiosk(app, shots, lang, large):
-    resize(TALL)
+    resize_window(TALL)
     tap(reach_chip(app))
     assert app.reach
     if large:
@@ -173,7 +164,7 @@ def test_reach_mode_keeps_the_keypad_low_beside_the_camera(app, shots):
 
     from kiosk.camera import FileFrames
 
-    resize(TALL)
+    resize_window(TALL)
     tap(reach_chip(app))
     app.camera_factory = lambda: FileFrames([np.full((720, 1280, 3), 200, np.uint8)], fps=20)
     try:
@@ -190,7 +181,7 @@ def test_reach_mode_keeps_the_keypad_low_beside_the_camera(app, shots):
 
 def test_without_reach_mode_a_tall_kiosk_has_controls_in_its_top_half(app):
     """The other side of the test above: it would catch a control left high."""
-    resize(TALL)
+    resize_window(TALL)
     app.start_identify()
     settle()
     assert out_of_reach(app.root.current_screen, TALL[1] / 2)
@@ -198,7 +189,7 @@ def test_without_reach_mode_a_tall_kiosk_has_controls_in_its_top_half(app):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_reach_toggle_is_labelled_in_the_screens_language_and_drawn_beside_large_text(app, shots, lang):
-    resize(TALL)
+    resize_window(TALL)
     app.set_language(lang)
     settle()
     chip, large = reach_chip(app), status_chip(app, "attract", app.tr("Large text"))
@@ -216,10 +207,10 @@ def test_the_reach_toggle_is_labelled_in_the_screens_language_and_drawn_beside_l
 @pytest.mark.parametrize("size", [WIDE, SMALL], ids=["1920x1080", "1280x800"])
 def test_a_wide_screen_does_not_offer_reach_mode_and_turns_it_off(app, size):
     """Only a tall screen's top half is out of reach; on a wide one halving the screen would crush every layout."""
-    resize(TALL)
+    resize_window(TALL)
     tap(reach_chip(app))
     assert app.reach and app.reach_gap == TALL[1] / 2
-    resize(size)
+    resize_window(size)
     chip = reach_chip(app)
     assert not app.reach and app.reach_gap == 0
     assert chip.disabled and chip.opacity == 0 and chip.width == 0
@@ -228,7 +219,7 @@ def test_a_wide_screen_does_not_offer_reach_mode_and_turns_it_off(app, size):
 
 
 def test_a_session_end_turns_reach_mode_off_for_the_next_shopper(app):
-    resize(TALL)
+    resize_window(TALL)
     tap(reach_chip(app))
     to_offers(app, "bg")
     tap(app.root.get_screen("offers").ids.done)
@@ -240,7 +231,7 @@ def test_a_session_end_turns_reach_mode_off_for_the_next_shopper(app):
 
 
 def test_the_idle_timeout_turns_reach_mode_off_on_the_attract_screen(app):
-    resize(TALL)
+    resize_window(TALL)
     tap(reach_chip(app))
     TICKS.advance(app.idle_timeout_s + 1)
     for _ in range(40):  # the idle timer looks every 0.25 s
@@ -253,7 +244,7 @@ def test_the_idle_timeout_turns_reach_mode_off_on_the_attract_screen(app):
 def test_no_text_on_a_shoppers_screen_is_under_18_dp(app, size):
     from kivy.uix.label import Label
 
-    resize(size)
+    resize_window(size)
     small = []
     for name, root in visit(app, "bg"):
         small += [f"{name}: {w.text!r} at {w.font_size / dp(1):.0f} dp" for w in root.walk()
@@ -263,7 +254,7 @@ def test_no_text_on_a_shoppers_screen_is_under_18_dp(app, size):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_menu_is_browsed_by_category(app, shots, lang):
-    resize(WIDE)
+    resize_window(WIDE)
     to_offers(app, lang)
     offers = app.root.get_screen("offers")
     menu = app.service.menu(lang)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import qrcode
 from support import reachable
-from ui_driver import advance, close_kiosk, open_kiosk, shot, tap, until
+from ui_driver import advance, close_kiosk, open_kiosk, resize_window, shot, tap, until
 
 from decisions.identity import qr
 from kiosk.app import GOODBYE_S
@@ -209,9 +209,8 @@ def test_a_returning_shopper_can_change_their_choices(app):
 def test_a_portrait_screen_stacks_what_a_landscape_one_puts_side_by_side(app, shots):
     from kivy.core.window import Window
 
-    Window.size = (720, 1280)
+    resize_window((720, 1280))
     try:
-        advance(5)
         app.camera_factory = lambda: FileFrames([np.full((720, 1280, 3), 200, np.uint8)], fps=20)
         tap(screen(app, "attract").ids.start)
         identify = screen(app, "identify")
@@ -228,5 +227,52 @@ def test_a_portrait_screen_stacks_what_a_landscape_one_puts_side_by_side(app, sh
         assert len(offers.ids.cards.children) == 3 and offers.ids.cards.width > 0.8 * Window.width
         shot(shots, "09-offers-portrait")
     finally:
-        Window.size = (1280, 720)
-        advance(5)
+        resize_window((1280, 720))
+
+
+def test_the_attract_loop_runs_one_slide_timer_however_often_the_screen_is_entered(app, monkeypatch):
+    """A second entry replaced the timer without cancelling the first, which then outlived the app and laid out
+    its slides under the next app (a signage player in a later test: AttributeError in the kv rules)."""
+    import time
+
+    import kiosk.screens
+
+    attract = app.root.get_screen("attract")
+    monkeypatch.setattr(kiosk.screens, "SLIDE_SECONDS", 0.02)
+    slides = []
+    monkeypatch.setattr(attract, "next_slide", lambda: slides.append(1))
+    attract.dispatch("on_enter")
+    attract.dispatch("on_enter")
+    attract.stop()  # what leaving the screen or stopping the app does
+    slides.clear()
+    for _ in range(15):
+        advance(1)
+        time.sleep(0.01)
+    assert slides == []
+
+
+def test_the_attract_loop_stops_when_no_window_shows_its_screen(app, monkeypatch):
+    """An app left without leaving the attract screen: its slide timer ends instead of laying out slides under the
+    next app."""
+    import time
+
+    from kivy.core.window import Window
+
+    import kiosk.screens
+
+    attract = app.root.get_screen("attract")
+    assert app.root.current == "attract"
+    monkeypatch.setattr(kiosk.screens, "SLIDE_SECONDS", 0.02)
+    slides = []
+    monkeypatch.setattr(attract, "next_slide", lambda: slides.append(1))
+    attract.dispatch("on_enter")
+    slides.clear()
+    Window.remove_widget(app.root)
+    try:
+        for _ in range(15):
+            advance(1)
+            time.sleep(0.01)
+    finally:
+        Window.add_widget(app.root)
+        attract.stop()
+    assert slides == [] and attract._event is None

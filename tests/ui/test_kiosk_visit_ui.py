@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from support import reachable
-from ui_driver import PRIVACY_URL, advance, close_kiosk, open_kiosk, shot, tap, until
+from ui_driver import PRIVACY_URL, advance, close_kiosk, open_kiosk, resize_window, shot, tap, until
 
 from decisions.identity import qr
 from kiosk.app import GOODBYE_S
@@ -59,6 +59,11 @@ def type_phone(app, digits: str) -> None:
 def at_consent(app, digits: str = "0899100102") -> None:
     """A known shopper who has not chosen yet: the consent screen."""
     tap(screen(app, "attract").ids.start)
+    phone_to_consent(app, digits)
+
+
+def phone_to_consent(app, digits: str) -> None:
+    """From the identify screen, a known shopper's number, then her consent screen."""
     type_phone(app, digits)
     until(lambda: app.root.current in ("consent", "offers"))
     if app.root.current == "offers":  # chose in an earlier test: ask again
@@ -322,9 +327,8 @@ def test_large_text_fits_on_these_screens(app, shots, name):
 def test_on_a_portrait_screen_consent_and_identify_stack_and_fit(app, shots, lang):
     from kivy.core.window import Window
 
-    Window.size = (1080, 1920)
+    resize_window((1080, 1920))
     try:
-        advance(5)
         app.set_language(lang)
         tap(screen(app, "attract").ids.start)
         advance(3)
@@ -332,15 +336,92 @@ def test_on_a_portrait_screen_consent_and_identify_stack_and_fit(app, shots, lan
         assert identify.ids.camera_side.height == 0 and identify.ids.keypad.width > 0.6 * Window.width
         assert not labels_fit(identify)
         shot(shots, f"26-identify-portrait-{lang}")
-        type_phone(app, "0899100104")
-        until(lambda: app.root.current in ("consent", "offers"))
-        if app.root.current == "offers":
-            app.change_consent()
-        advance(3)
+        phone_to_consent(app, "0899100104")
         consent = screen(app, "consent")
         assert consent.ids.privacy.top <= consent.ids.purposes_scroll.y  # the notice below the choices
         assert consent.ids.purposes.height <= consent.ids.purposes_scroll.height and not labels_fit(consent)
         shot(shots, f"26-consent-portrait-{lang}")
     finally:
-        Window.size = (1280, 720)
+        resize_window((1280, 720))
+
+
+def drawn_bands(root) -> list[tuple[float, float]]:
+    """The window's heights (bottom, top) that each label, button or picture on screen covers, lowest first."""
+    from kivy.uix.image import Image
+    from kivy.uix.label import Label
+
+    def extent(w) -> tuple[float, float]:
+        if isinstance(w, Image):  # the picture drawn, not its box: a contained picture leaves its box's margins blank
+            middle, half = w.to_window(w.x, w.center_y)[1], w.norm_image_size[1] / 2
+            return middle - half, middle + half
+        return w.to_window(w.x, w.y)[1], w.to_window(w.x, w.top)[1]
+
+    return sorted(extent(w) for w in root.walk() if w.opacity > 0 and w.height > 0 and w.width > 0
+                  and (isinstance(w, Label) or isinstance(w, Image) and w.texture is not None))
+
+
+def largest_blank_band(root) -> float:
+    """The tallest horizontal band of the window, as a share of its height, where nothing is drawn."""
+    from kivy.core.window import Window
+
+    band, reached = 0.0, 0.0
+    for bottom, top in drawn_bands(root):
+        band, reached = max(band, bottom - reached), max(reached, top)
+    return max(band, Window.height - reached) / Window.height
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("lang", ("en", "ru"))
+def test_a_tall_kiosk_fills_its_height_on_identify_consent_and_goodbye(app, shots, lang, large):
+    """At 1080x1920 the choices sat at the bottom of an empty consent screen (41 % of it blank above them), the
+    keypad floated in the middle of the identify screen and the thanks under an empty half of the goodbye screen:
+    now the privacy notice takes the rest of the height with a larger QR code, the keypad's keys grow to about
+    square and the goodbye screen is a poster: the chain's mark over the thanks, in the middle of the room under
+    the store's name. No blank band is taller than an eighth of the screen on identify and consent."""
+    resize_window((1080, 1920))
+    try:
+        app.set_language(lang)
+        if large:
+            app.toggle_large_text()
+        tap(screen(app, "attract").ids.start)
+        advance(3)
+        assert largest_blank_band(screen(app, "identify")) <= 0.125 and not labels_fit(screen(app, "identify"))
+        shot(shots, f"27-identify-tall-{lang}-{'large' if large else 'normal'}")
+        phone_to_consent(app, "0899100104")
+        consent = screen(app, "consent")
+        assert largest_blank_band(consent) <= 0.125
+        assert consent.ids.privacy.top <= consent.ids.purposes_scroll.y and not labels_fit(consent)
+        assert consent.ids.privacy_qr.norm_image_size[0] >= consent.ids.privacy.width * 0.4  # a QR code to scan
+        shot(shots, f"27-consent-tall-{lang}-{'large' if large else 'normal'}")
+        app.end_session()
+        advance(4)
+        goodbye = screen(app, "goodbye")
+        assert not labels_fit(goodbye)
+        shot(shots, f"27-goodbye-tall-{lang}-{'large' if large else 'normal'}")
+        room_top = next(w for w in goodbye.walk() if type(w).__name__ == "BrandHeader").y  # under the store's name
+        message = [band for band in drawn_bands(goodbye) if band[1] <= room_top]
+        top, bottom = max(band[1] for band in message), min(band[0] for band in message)
+        assert (top - bottom) / goodbye.height >= 0.35  # the message holds the eye
+        assert abs((room_top - top) - bottom) <= 0.05 * goodbye.height  # and sits in the middle of its room
+    finally:
+        if app.large_text:
+            app.toggle_large_text()
+        resize_window((1280, 720))
+
+
+def test_the_privacy_notice_keeps_its_column_when_a_tall_screen_turns_wide(app, shots):
+    """Laid out stacked once (a tall screen, or the screen's first size before it is shown), the notice kept the
+    stacked width when the screen turned wide: a sliver with its address one letter a line and no QR code."""
+    from kivy.metrics import dp
+
+    resize_window((1080, 1920))
+    try:
+        at_consent(app)
         advance(5)
+        resize_window((1920, 1080))
+        privacy = screen(app, "consent").ids.privacy
+        assert privacy.width == pytest.approx(dp(330) * app.text_scale)
+        assert screen(app, "consent").ids.privacy_qr.norm_image_size[0] >= 0.5 * privacy.width
+        shot(shots, "28-consent-turned-wide")
+    finally:
+        resize_window((1280, 720))

@@ -29,7 +29,7 @@ def test_signage_demo_plays_the_schedule_an_override_and_identify(tmp_path):
         pictures[step] = Image.open(found[0]).convert("RGB")
     # the override is a different picture from the schedule's, and the schedule's layout comes back after it
     assert pictures["override"].getpixel((640, 30)) != pictures["schedule"].getpixel((640, 30))
-    # the demo's pictures (six signage pictures, six product pictures) were downloaded from head office's
+    # the demo's pictures (the six product pictures its posters show, the logo) were downloaded from head office's
     # media server, sha256 checked
     media = tmp_path / "signage-1" / "media"
-    assert len([p for p in media.iterdir() if p.is_file()]) == 12
+    assert len([p for p in media.iterdir() if p.is_file()]) == 7

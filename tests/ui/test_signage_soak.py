@@ -27,7 +27,9 @@ WARMUP_S = 60.0
 def test_ten_minutes_of_fast_rotation_keeps_memory_flat(tmp_path):
     clock = OffsetClock(datetime(2026, 11, 23, 6, 30, tzinfo=UTC))  # real seconds go by, from a fixed moment
     cache = demo_cache(tmp_path / "cache.db", clock=clock)
-    apply(cache, soak_content(tmp_path / "media"), version=2, at=clock.time())
+    content = soak_content(tmp_path / "media")
+    apply(cache, content, version=2, at=clock.time())
+    playlists = {p["id"]: p["items"] for p in content["playlists"]}
     store = StoreInfo("demo", "south", "s001", "signage-1")
     stop_previous_app()  # before this app exists: it becomes the running app when made
     app = SignageApp(cache=cache, outbox=Outbox(cache, boot_id="soak", device="signage-1", store="s001", clock=clock),
@@ -36,15 +38,25 @@ def test_ten_minutes_of_fast_rotation_keeps_memory_flat(tmp_path):
     try:
         advance(5)
         result = run_soak(app.player, SOAK_S, on_sample=lambda t, rss: print(f"{t:6.1f} s  {rss / 2**20:7.1f} MiB"))
-        # every item of both zones played on time, nothing failed
-        assert result.plays >= 0.8 * 2 * SOAK_S / ITEM_S, result.plays  # two zones; timing is the benchmark's
+        # both zones kept rotating through every item in playlist order, nothing failed; how close the
+        # plays came to one per 0.2 s is speed, which benchmarks/signage_bench.py reports
+        nominal = 2 * SOAK_S / ITEM_S
+        print(f"plays {result.plays} of {nominal:.0f} nominal ({result.plays / nominal:.0%})")
+        assert result.plays >= 0.25 * nominal, result.plays  # a stalled zone, not a slow machine
         assert app.player.errors == 0, app.player.last_error
+        for zone, playlist in (("main", playlists["pl-soak"]), ("side", playlists["pl-side"])):
+            played = [row[0] for row in cache.query(
+                "SELECT item_id FROM proof_of_play WHERE zone = ? ORDER BY id", [zone])]
+            assert len(played) > 3 * len(playlist), (zone, len(played))
+            start = playlist.index(played[0])
+            assert played == [playlist[(start + i) % len(playlist)] for i in range(len(played))], zone
         growth, trend = result.growth(WARMUP_S), result.trend(WARMUP_S)
         print(f"plays {result.plays}, frames {result.frames}, growth after warm-up {growth:.1%}, trend {trend:.1%}")
         assert growth < 0.10
         assert trend < 0.03  # a leak shows as a steady climb even when it stays under 10 %
         # the raw proof-of-play rows were written as the soak went (flushed every 10 s)
-        assert cache.query("SELECT count(*) FROM proof_of_play")[0][0] > result.plays * 0.9
+        unflushed = 2 * 15 / ITEM_S  # at most the last 10 s (and a margin) of both zones waits for its flush
+        assert cache.query("SELECT count(*) FROM proof_of_play")[0][0] >= result.plays - unflushed
     finally:
         app.detach()
         cache.close()

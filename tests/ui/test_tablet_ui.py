@@ -16,7 +16,7 @@ import pytest
 from layout_audit import record, screen_problems
 from PIL import Image
 from support import reachable
-from ui_driver import advance, shot, tap, until
+from ui_driver import advance, resize_window, shot, tap, until
 
 from decisions.engine import Engine
 from decisions.identity import qr
@@ -344,9 +344,8 @@ def audit(app, shots: Path, screen: str, view: str, tag: str, lang: str) -> list
 def test_layout_audit(app, shots, size, large, lang):
     """Keys at least 48 dp, no text clipped, cut or in a missing glyph, AA contrast from the colours drawn,
     at the tablet's three screen sizes in normal and large text, in each language."""
-    from kivy.core.window import Window
 
-    Window.size = size
+    resize_window(size)
     app.set_language(lang)
     if app.large_text != large:
         app.toggle_large_text()
@@ -376,4 +375,4 @@ def test_layout_audit(app, shots, size, large, lang):
     finally:
         if app.large_text:
             app.toggle_large_text()
-        Window.size = (1280, 720)
+        resize_window((1280, 720))

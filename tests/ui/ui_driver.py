@@ -14,6 +14,26 @@ def advance(frames: int = 3) -> None:
         EventLoop.idle()
 
 
+def resize_window(size: tuple[int, int], timeout: float = 10.0) -> None:
+    """Resize the window and wait until it has happened: the X server answers a few frames later, under
+    load much later, and Kivy lays out again 0.1 s after that answer. A screenshot taken before then shows
+    the old size's pixels beside the new size's widget tree."""
+    from kivy.core.window import Window
+
+    size = tuple(size)
+    Window.size = size
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        advance(1)
+        pending = Window._do_resize_ev is not None and Window._do_resize_ev.is_triggered
+        if tuple(Window._win.window_size) == size and tuple(Window.size) == size and not pending:
+            Window.canvas.ask_update()
+            advance(3)
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the window did not become {size[0]}x{size[1]}: it is {Window._win.window_size}")
+
+
 def until(predicate, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -35,6 +55,9 @@ def tap(widget) -> None:
 
 def shot(shots: Path, name: str) -> Path:
     from kivy.core.window import Window
+    # Kivy draws only a canvas that changed: after the X server resized the window, whose new buffer is black,
+    # an unchanged widget tree would be read as a black frame.
+    Window.canvas.ask_update()
     advance(6)
     path = Window.screenshot(str(shots / f"{name}.png"))
     assert path and Path(path).stat().st_size > 5000
