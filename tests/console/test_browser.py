@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from console_support import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, Server
@@ -54,7 +55,12 @@ def sign_in(page: Page, server: Server, name: str, password: str = PASSWORD) -> 
 
 
 def go(page: Page, label: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
+    """Follow a main menu link and wait for the whole page: a click returns once the new page has begun to arrive,
+    and a long list read at that moment is cut short."""
+    link = page.get_by_role("navigation", name="Main").get_by_role("link", name=label)
+    path = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(lambda url: urlsplit(url).path == path, wait_until="load")
 
 
 def show(page: Page, *, region: str, state: str) -> None:

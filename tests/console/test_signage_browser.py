@@ -231,8 +231,10 @@ def test_marketer_makes_a_slide_in_three_languages_plays_it_and_removes_an_unuse
 
     page.goto(f"{chain.url}/signage/list?kind=playlists")
     page.get_by_role("link", name="pl-evening").click()
+    page.wait_for_load_state("load")  # the click returns as the page begins to arrive: count every row
+    last = page.locator("tr[data-slot]").count() + 1
     page.get_by_role("button", name="Add an item").click()
-    last = page.locator("tr[data-slot]").count()
+    expect(page.locator("tr[data-slot]")).to_have_count(last)
     page.get_by_label(f"Item {last}", exact=True).select_option("txt-winter-sale")
     expect(page.locator(PROBLEMS)).to_have_text("A screen would accept this playlist.")
     page.get_by_role("button", name="Save as ready to publish").click()
