@@ -6,6 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import Locator
+
 from central.config import CentralConfig
 from central.db import Database
 from sync.clock import FixedClock
@@ -43,3 +45,8 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+def decoded_width(image: Locator) -> int:
+    """The picture's width once the browser has decoded it. A visible <img> may not be decoded yet, and its width
+    reads 0 until it is; decode() waits, and fails for a picture the browser cannot decode."""
+    return image.evaluate("img => img.decode().then(() => img.naturalWidth)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from console_support import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, free_port
+from console_support import MAX_AGE_S, PASSWORD, PEOPLE, SCREENS, decoded_width, free_port
 from playwright.sync_api import Page, expect
 from support import CHAIN, chain_keyring, wait_for
 
@@ -259,7 +259,7 @@ def test_buttons_send_commands_and_show_the_answers(page: Page, rig: Rig):
     expect(result).to_have_attribute("data-status", "answered", timeout=15_000)
     image = result.get_by_role("img", name="What signage-1 shows now")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") == 480
+    assert decoded_width(image) == 480
     shot(page, "technician-device-signage-screenshot")
     press(page, "Identify")
     expect(result).to_have_attribute("data-command", "identify")

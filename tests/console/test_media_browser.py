@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from console_support import MAX_UPLOAD, Server
+from console_support import MAX_UPLOAD, Server, decoded_width
 from media_samples import picture, video
 from playwright.sync_api import Page, expect
 from test_browser import go, shot, sign_in
@@ -88,13 +88,13 @@ def test_marketer_uploads_a_picture_and_a_video_and_sees_them_with_sha256_and_us
     expect(row.locator("td[data-label='Used by']")).to_have_text("not used")
     thumb = row.locator("img.thumb")
     expect(thumb).to_be_visible()
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 320  # the poster, decoded by the browser  # the poster, decoded by the browser
+    assert decoded_width(thumb) == 320  # the poster, decoded by the browser
 
     promo = video(tmp_path / "promo.mp4", size=(320, 180))
     _upload(page, promo)
     expect(page.get_by_role("status")).to_have_text("promo.mp4 is in the library: H.264 video (MP4), 320×180.")
     expect(_row(page, "promo.mp4").locator("td[data-label='Duration']")).to_have_text("2.0 s")
-    assert _row(page, "promo.mp4").locator("img.thumb").evaluate("img => img.naturalWidth") == 320
+    assert decoded_width(_row(page, "promo.mp4").locator("img.thumb")) == 320
     shot(page, "media-1-uploaded")
 
     # The content names the picture (a content item's media): the list says so, and it cannot be deleted.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from console_support import Server
+from console_support import Server, decoded_width
 from playwright.sync_api import Page, expect
 from test_browser import go, shot, sign_in, token
 
@@ -48,7 +48,7 @@ def drawn(page: Page, alt: str) -> None:
     """The image is in the page and the browser decoded it (a real PNG, not a broken image)."""
     image = page.get_by_role("img", name=alt)
     expect(image).to_be_visible(timeout=60_000)  # the first preview starts the renderer
-    assert image.evaluate("i => i.complete && i.naturalWidth") > 1000
+    assert decoded_width(image) > 1000
 
 
 def test_a_marketer_previews_the_kiosk_on_a_rainy_monday_morning(page: Page, chain: Server):

@@ -10,7 +10,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from console_support import PEOPLE, Server
+from console_support import PEOPLE, Server, decoded_width
 from playwright.sync_api import Page, expect
 from test_browser import FORBIDDEN, go, shot, sign_in
 
@@ -80,7 +80,7 @@ def chart_shown(page: Page) -> None:
     img = page.get_by_role("img", name="Chart:")
     expect(img).to_be_visible()
     assert img.get_attribute("src").startswith("data:image/png;base64,")
-    assert page.evaluate("document.querySelector('.chart img').naturalWidth") == 1000  # it decoded
+    assert decoded_width(img) == 1000
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))
