@@ -23,6 +23,7 @@ from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.widget import Widget
 
 from decisions.identity import phone as phones
 from decisions.menus import MenuItem
@@ -546,6 +547,10 @@ class KioskApp(StoreApp):
         self.root.get_screen("offers").ids.cards.clear_widgets()
         for card in self._cards:
             card.wipe()
+
+    def widgets_off_the_tree(self) -> list[Widget]:
+        """The offer cards (in the offers screen only while it shows offers) and the coupon's dialog."""
+        return [*self._cards, self._coupon_dialog] if self.root is not None else []
 
     def on_stop(self) -> None:
         if self.root is not None:

@@ -14,12 +14,14 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.resources import resource_find
+from kivy.uix.widget import Widget
 
 from decisions.reasons import say
 from sync.cache.read import CacheReader
 
 from .brand import ScreenBrand
 from .i18n import Translator
+from .one_window import leave_window
 
 LARGE_TEXT_SCALE = 1.35
 DESIGN_SHORT_SIDE = 800  # px: the screens are drawn for 1280x800; a larger window draws them larger (window_scale)
@@ -92,23 +94,14 @@ class StoreApp(App):
                 self._loaded_kv.append(path)
 
     def detach(self) -> None:
-        """Leave the process's one Kivy window and Builder as they were before this app (tests run
-        several apps in one process): what ``App.stop`` does, without ending the event loop.
-
-        Stops the timers, unbinds from the window, removes the root, unloads the kv files this app
-        loaded, dispatches ``on_stop`` and stops being the running app (kv's ``app`` holds on to the
-        running App until it stops).
-        """
-        Clock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
-        Builder.sync()  # and the kv rules' queued canvas updates (they read ``app.brand``)
-        if self.root is not None:
-            Window.remove_widget(self.root)
-        for path in self._loaded_kv:
-            Builder.unload_file(path)
+        """Leave the process's one Kivy window and Builder as they were before this app (tests run several apps in
+        one process): ``kiosk.one_window.leave_window``."""
+        leave_window(self, self._loaded_kv, self.widgets_off_the_tree())
         self._loaded_kv = []
-        self.dispatch("on_stop")
-        if App.get_running_app() is self:
-            App._running_app = None  # as App._stop does
+
+    def widgets_off_the_tree(self) -> list[Widget]:
+        """The widgets the app keeps to put in its tree later (none here)."""
+        return []
 
     def stop_chrome(self) -> None:
         self.brand.stop()

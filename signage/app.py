@@ -16,6 +16,7 @@ from kivy.properties import NumericProperty, ObjectProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from kiosk.brand import ScreenBrand
+from kiosk.one_window import leave_window
 from sync.cache import Cache
 from sync.cache.outbox import Outbox
 from sync.cache.read import CacheReader
@@ -131,18 +132,9 @@ class SignageApp(App):
             self._identify.parent.remove_widget(self._identify)
 
     def detach(self) -> None:
-        """Leave the process's one Kivy window and Builder as they were before this app (tests and benchmarks
-        run several apps in one process): stop, remove the root, unload the kv, stop being the running app."""
-        from kivy.core.window import Window
-
-        KivyClock.tick_draw()  # label updates still queued run now, while kv's ``app`` is still this app
-        Builder.sync()  # and the kv rules' queued canvas updates (they read ``app.brand``)
-        if self.root is not None:
-            Window.remove_widget(self.root)
-        Builder.unload_file(str(KV))
-        self.dispatch("on_stop")
-        if App.get_running_app() is self:
-            App._running_app = None  # as App._stop does
+        """Leave the process's one Kivy window and Builder as they were before this app (tests, benchmarks and the
+        console's preview worker run several apps in one process): ``kiosk.one_window.leave_window``."""
+        leave_window(self, [str(KV)], [self._identify] if self._identify is not None else [])
 
     def on_stop(self) -> None:
         if self.player is None:

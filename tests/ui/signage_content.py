@@ -84,15 +84,3 @@ def week_content(media_dir: Path) -> dict:
         ],
         "media": [media_entry(shas[n], pics[n]) for n in pics],
     }
-
-
-def stop_previous_app() -> None:
-    """An app from an earlier test module that never stopped (the kiosk's): stop it, as the tablet's tests do.
-    Call it before making the next app, which becomes the running app as it is made."""
-    from kivy.app import App
-    from ui_driver import advance
-
-    previous = App.get_running_app()
-    if previous is not None:
-        advance(2)  # let its queued label updates run while it is still the app
-        previous.dispatch("on_stop")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from layout_audit import background, screen_problems
 from PIL import Image
-from signage_content import stop_previous_app, store_media
+from signage_content import store_media
 from support import latin_only_font
-from ui_driver import advance, close_kiosk, open_kiosk, shot, until
+from ui_driver import advance, close_kiosk, open_kiosk, shot, stop_previous_app, until
 
 from demo.store import ASSETS, demo_cache, load_media
 from signage.app import SignageApp

@@ -11,9 +11,8 @@ import json
 import time
 from collections.abc import Callable
 
-from signage_content import stop_previous_app
 from support import CHAIN, chain_keyring
-from ui_driver import advance, shot
+from ui_driver import advance, shot, stop_previous_app
 
 from central import overrides
 from central.config import CentralConfig, CentralSection

@@ -7,9 +7,9 @@ import base64
 import dataclasses
 import time
 
-from signage_content import stop_previous_app, week_content
+from signage_content import week_content
 from support import CHAIN, wait_for
-from ui_driver import advance, shot
+from ui_driver import advance, shot, stop_previous_app
 
 from demo.store import ASSETS, load_assets
 from signage.__main__ import wire

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from signage_content import apply, stop_previous_app
-from ui_driver import advance
+from signage_content import apply
+from ui_driver import advance, stop_previous_app
 
 from demo.store import demo_cache
 from signage.app import SignageApp

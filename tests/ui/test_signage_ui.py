@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from kivy.uix.label import Label
 from layout_audit import assert_layout_ok, label_problem, problems, record
-from signage_content import apply, image_bytes, media_entry, stop_previous_app, store_media, week_content
-from ui_driver import advance, resize_window, shot, until
+from signage_content import apply, image_bytes, media_entry, store_media, week_content
+from ui_driver import advance, close_kiosk, open_kiosk, resize_window, shot, stop_previous_app, until
 
 from demo.store import ASSETS, demo_cache, load_media
 from signage.app import SignageApp
@@ -739,3 +739,23 @@ def test_a_poster_that_cannot_be_true_is_skipped_and_reported(screen):
                       "poster-cappuccino": "product poster: product 'COF-003' has no price"}
     played = {item for _, zone, item in s.player.switches if zone == "main"}
     assert played == {"poster-croissant"}  # the tikvenik's picture has not arrived: skipped, not reported
+
+
+def test_a_kiosk_that_left_the_window_never_runs_its_rules_under_the_next_app(screen, tmp_path):
+    """Stop 23's CI: a kiosk's attract screen, left by its tests but still held by an animation on one of its
+    widgets, was laid out again under a signage player, and its kv rule read ``app.text_scale`` of the player: an
+    AttributeError in each of the player's frames (and, between two apps, a crash in kv's ``app``)."""
+    from sync.protocol import signing
+
+    kiosk = open_kiosk(tmp_path / "store", signing.generate_private_key(), FixedClock(at("2026-11-23T09:00")))
+    attract = kiosk.root.get_screen("attract")
+    words, body = attract.ids.words, attract.ids.slide_body
+    card = kiosk.widgets_off_the_tree()[0]
+    close_kiosk(kiosk)
+    font = body.font_size
+    words.width += 100  # anything that lays the left tree out again: with no app running
+    s = screen(at("2026-11-23T09:00"))
+    words.width += 100  # and under the signage player
+    card.width += 100  # an offer card it kept off its tree
+    s.run(1)
+    assert body.font_size == font and s.player.state == "playing" and s.showing() == "img-croissant"

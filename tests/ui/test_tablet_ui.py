@@ -16,7 +16,7 @@ import pytest
 from layout_audit import record, screen_problems
 from PIL import Image
 from support import reachable
-from ui_driver import advance, resize_window, shot, tap, until
+from ui_driver import advance, resize_window, shot, stop_previous_app, tap, until
 
 from decisions.engine import Engine
 from decisions.identity import qr
@@ -44,10 +44,7 @@ def app(tmp_path_factory):
     from kiosk.tablet import TabletApp
 
     Window.size = (1280, 720)
-    previous = App.get_running_app()
-    if previous is not None:  # an app from an earlier test module that never stopped: kv's `app` still means it
-        advance(2)  # let its queued label updates run while it is still the app
-        previous.dispatch("on_stop")
+    stop_previous_app()
     cache = demo_cache(tmp_path_factory.mktemp("cache") / "cache.db", clock=FixedClock(NOW))
     clock = FixedClock(NOW)
     engine = Engine.load(CacheReader(cache), now=clock.now())

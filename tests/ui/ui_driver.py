@@ -64,6 +64,17 @@ def shot(shots: Path, name: str) -> Path:
     return Path(path)
 
 
+def stop_previous_app() -> None:
+    """An app that is still the running one (a module's kiosk, open while one of its tests starts a signage player):
+    it leaves the window to the next (``detach``). Call it before making the next app, which becomes the running app
+    as it is made."""
+    from kivy.app import App
+
+    previous = App.get_running_app()
+    if previous is not None:
+        previous.detach()
+
+
 def open_kiosk(store: Path, qr_key, clock, *, ticks=None, privacy_url: str = PRIVACY_URL):
     """The kiosk app on the demo store (no broker) on ``clock``, laid out at 1280x720; ``close_kiosk`` when done.
     ``ticks``: the idle timer's seconds (a FixedClock's ``time`` to step it without waiting)."""
