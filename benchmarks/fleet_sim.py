@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import heapq
 import json
 import logging
 import multiprocessing as mp
@@ -69,6 +70,11 @@ BATCH = 10  # events per outbox message in the ingest phase
 PROC_FD_RESERVE = 200
 CONNECT_TIMEOUT_S = 0.5
 RECONNECTS_PER_TURN = 1000
+MISC_SPREAD = 5  # the keepalive is 60 s: a ping due is sent at most 5 s late
+# The simulator stands for 25,000 devices' own CPUs. Sharing two cores with what it measures, it yields to head
+# office and the brokers (it would otherwise take the most, being six busy processes) and offers what it can with
+# the rest: "events sent by the devices" shows whether that was the whole offered rate.
+SIM_NICE = 10
 READ_WRITE = selectors.EVENT_READ | selectors.EVENT_WRITE
 
 
@@ -94,6 +100,7 @@ class SimDevice:
     client: mqtt.Client
     bind: str
     port: int  # its store's broker: the one broker, or its region's edge
+    number: int  # its place in its process's list
     backoff: Backoff = field(default_factory=Backoff)
     boot: str = field(default_factory=lambda: uuid.uuid4().hex)
     connected: bool = False
@@ -103,6 +110,8 @@ class SimDevice:
     fresh: set[str] = field(default_factory=set)  # scopes whose retained bundle came since the last connect
     seq: int = 0
     pending: set[int] = field(default_factory=set)
+    head: str = ""  # the envelope's fields that never change for this device, as JSON (``event_head``)
+    scopes: frozenset[str] = frozenset()  # the bundles it is ready with: the chain's, its region's, its store's
 
 
 class SimProcess:
@@ -122,7 +131,8 @@ class SimProcess:
             # saving its sessions), give up soon and let the backoff retry, instead of starving every session.
             c.connect_timeout = CONNECT_TIMEOUT_S
             # Many source addresses: a restart storm reuses no 4-tuple the dead broker left in TIME_WAIT.
-            d = SimDevice(t, c, bind=f"127.0.{1 + worker_no}.{1 + n % 250}", port=ports[store_no % len(ports)])
+            d = SimDevice(t, c, bind=f"127.0.{1 + worker_no}.{1 + n % 250}", port=ports[store_no % len(ports)],
+                          number=n)
             c.user_data_set(d)
             c.will_set(t.presence, presence("offline", d.boot, 0), qos=1, retain=True,
                        properties=_will_delay())
@@ -131,10 +141,17 @@ class SimProcess:
             c.on_socket_close = lambda cl, u, s: self._unregister(s)
             c.on_socket_register_write = lambda cl, u, s: self.sel.modify(s, READ_WRITE, cl)
             c.on_socket_unregister_write = lambda cl, u, s: self.sel.modify(s, selectors.EVENT_READ, cl)
+            d.head = event_head(d)
+            d.scopes = frozenset({"chain", f"region/{t.region}", f"store/{t.store}"})
             self.devices.append(d)
+        self.reconnects: list[tuple[float, int]] = []  # (when, device number): a heap, so a turn reads only the due
         self.sent = self.acked = self.lookups = self.answers = self.bad_bundles = 0
         self.ingest_rate = self.lookup_rate = 0.0
         self._rr = 0
+
+    def reconnect_later(self, d: SimDevice, at: float) -> None:
+        d.reconnect_at = at
+        heapq.heappush(self.reconnects, (at, d.number))
 
     def _unregister(self, sock) -> None:
         try:
@@ -153,7 +170,7 @@ class SimProcess:
 
     def _on_disconnect(self, client, d: SimDevice, flags, rc, props) -> None:
         d.connected = False
-        d.reconnect_at = time.monotonic() + d.backoff.next()
+        self.reconnect_later(d, time.monotonic() + d.backoff.next())
 
     def _on_message(self, client, d: SimDevice, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic
@@ -186,13 +203,12 @@ class SimProcess:
             else:
                 d.client.reconnect()
         except OSError:
-            d.reconnect_at = time.monotonic() + d.backoff.next()
+            self.reconnect_later(d, time.monotonic() + d.backoff.next())
 
     def status(self) -> dict:
         return {
             "connected": sum(d.connected for d in self.devices),
-            "ready": sum(d.connected and {"chain", f"region/{d.topics.region}", f"store/{d.topics.store}"} <= d.fresh
-                         for d in self.devices),
+            "ready": sum(d.connected and d.scopes <= d.fresh for d in self.devices),
             "chain_versions": _histogram(d.applied.get("chain", 0) for d in self.devices),
             "sent": self.sent, "acked": self.acked, "unacked": sum(len(d.pending) for d in self.devices),
             "lookups": self.lookups, "answers": self.answers, "bad_bundles": self.bad_bundles,
@@ -201,6 +217,7 @@ class SimProcess:
 
     def run(self, conn) -> None:
         last_misc = last_tick = time.monotonic()
+        misc_turn = 0
         ingest_credit = lookup_credit = 0.0
         while True:
             if conn.poll():
@@ -213,20 +230,24 @@ class SimProcess:
                 if command[0] == "connect":
                     now = time.monotonic()
                     for d in self.devices:  # everyone at once: due now, in the loop's reconnect turns
-                        d.reconnect_at = now
+                        self.reconnect_later(d, now)
                 elif command[0] == "ingest":
                     self.ingest_rate, self.lookup_rate = command[1], command[2]
                 conn.send(self.status())
             self._pump(0.02)
             now = time.monotonic()
-            due = [d for d in self.devices if d.reconnect_at is not None and now >= d.reconnect_at]
-            for d in due[:RECONNECTS_PER_TURN]:  # the rest next turn, after the sockets are served
-                self.connect(d)
-                self._pump(0)
-            if now - last_misc >= 1.0:  # keepalive pings and paho's timers
-                for d in self.devices:
+            for _ in range(RECONNECTS_PER_TURN):  # the rest next turn, after the sockets are served
+                if not self.reconnects or self.reconnects[0][0] > now:
+                    break
+                at, n = heapq.heappop(self.reconnects)
+                d = self.devices[n]
+                if d.reconnect_at == at:  # else an entry a later schedule replaced
+                    self.connect(d)
+                    self._pump(0)
+            if now - last_misc >= 1.0:  # keepalive pings and paho's timers: each device every MISC_SPREAD s
+                for d in self.devices[misc_turn::MISC_SPREAD]:
                     d.client.loop_misc()
-                last_misc = now
+                last_misc, misc_turn = now, (misc_turn + 1) % MISC_SPREAD
             dt, last_tick = now - last_tick, now
             ingest_credit += self.ingest_rate * dt / BATCH
             lookup_credit += self.lookup_rate * dt
@@ -255,15 +276,12 @@ class SimProcess:
     def _send_batch(self, d: SimDevice | None) -> None:
         if d is None:
             return
-        now = time.time()
+        now, mono = time.time(), time.monotonic()
         envelopes = []
         for _ in range(BATCH):
             d.seq += 1
             d.pending.add(d.seq)
-            envelopes.append(events_wire.envelope(
-                event_id=events_wire.uuid7(int(now * 1000)), seq=d.seq, type="offer_shown", boot_id=d.boot,
-                device=d.topics.device, store=d.topics.store, wall_time=now, mono_time=time.monotonic(),
-                payload='{"offer":"OFF-1","channel":"kiosk"}'))
+            envelopes.append(sim_envelope(d, events_wire.uuid7(int(now * 1000)), d.seq, now, mono))
         d.client.publish(d.topics.events, events_wire.batch(envelopes), qos=1)
         self.sent += BATCH
 
@@ -274,6 +292,23 @@ class SimProcess:
         d.client.publish(d.topics.lookup_requests, body, qos=0,
                          properties=request_properties(d.topics.responses, uuid.uuid4().bytes))
         self.lookups += 1
+
+
+SIM_EVENT = ("offer_shown", '{"offer":"OFF-1","channel":"kiosk"}')  # the event type and payload every device sends
+
+
+def event_head(d: SimDevice) -> str:
+    """The part of ``events_wire.envelope`` that is the same for each of a device's events, made once."""
+    kind, _ = SIM_EVENT
+    return json.dumps({"type": kind, "boot_id": d.boot, "device": d.topics.device, "store": d.topics.store},
+                      separators=(",", ":"))[1:-1]
+
+
+def sim_envelope(d: SimDevice, event_id: str, seq: int, wall_time: float, mono_time: float) -> bytes:
+    """The bytes ``events_wire.envelope`` makes for this event (a test holds them equal), at a fifth of its cost:
+    25,000 devices sending 24,000 events/s share the two cores with what they measure."""
+    return (f'{{"id":"{event_id}","seq":{seq},{d.head},"wall_time":{wall_time!r},"mono_time":{mono_time!r},'
+            f'"payload":{SIM_EVENT[1]}}}').encode()
 
 
 def _will_delay():
@@ -294,6 +329,7 @@ def _histogram(values) -> dict[int, int]:
 
 def sim_main(devices, ports, regions, public_key, number, conn) -> None:
     _raise_fd_limit()
+    os.nice(SIM_NICE)
     SimProcess(devices, ports, regions, public_key, number).run(conn)
 
 
@@ -473,6 +509,26 @@ class Sampler:
             except psutil.Error:
                 pass
         self.office_peak = max(self.office_peak, total)
+
+
+def cpu_seconds(fleet: Fleet, brokers: dict[str, Mosquitto], workers: list) -> dict[str, float]:
+    """CPU time so far of each part sharing this machine's cores (a PostgreSQL backend that ended is not counted)."""
+    def used(pids) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                t = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total
+
+    postgres = [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {"the simulator": used(p.pid for p in fleet.procs),
+            "the brokers": used(b.proc.pid for b in brokers.values() if b.proc),
+            "head office's workers": used(w.pid for w in workers),
+            "PostgreSQL": used(postgres),
+            "this orchestrator": used([os.getpid()])}
 
 
 def watch(fleet: Fleet, goals: dict, sampler: Sampler, workers: list, timeout: float,
@@ -670,6 +726,7 @@ def main() -> int:
                 before = fleet.ask("status")
                 acked0, sent0 = fleet.total("acked", before), fleet.total("sent", before)
                 answers0 = fleet.total("answers", before)
+                cpu0 = cpu_seconds(fleet, brokers, workers)
                 started = time.monotonic()
                 fleet.ask("ingest", args.rate / args.processes, args.lookup_rate / args.processes)
                 points = series.setdefault(n, [])
@@ -681,13 +738,17 @@ def main() -> int:
                     sampler.sample(workers)
                 s = fleet.ask("ingest", 0.0, 0.0)
                 window = time.monotonic() - started
+                cpu = {part: (t - cpu0[part]) / window for part, t in cpu_seconds(fleet, brokers, workers).items()}
                 stored = office.scalar("SELECT count(*) FROM events") - stored0
                 acked, sent = fleet.total("acked", s) - acked0, fleet.total("sent", s) - sent0
                 report(f"{n} worker(s): events stored", f"{stored / window:,.0f} ev/s", "≥ 20,000 ev/s",
                        stored / window >= 20_000)
+                report(f"{n} worker(s): events sent by the devices", f"{sent / window:,.0f} ev/s", "", None)
                 report(f"{n} worker(s): events acked to their devices", f"{acked / window:,.0f} ev/s", "", None)
                 report(f"{n} worker(s): backlog at the end (sent, not acked)", f"{sent - acked:,}", "", None)
                 report(f"{n} worker(s): lookups answered", f"{fleet.total('answers', s) - answers0:,}", "", None)
+                for part, cores in cpu.items():
+                    report(f"{n} worker(s): cores used by {part} under the load", f"{cores:.2f}", "", None)
                 drained, _ = watch(fleet, {"drained": lambda st: fleet.total("unacked", st) == 0}, sampler,
                                    workers, 300)
                 report(f"{n} worker(s): backlog drained after the load stopped", _secs(drained["drained"]), "", None)

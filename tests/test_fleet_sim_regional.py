@@ -7,11 +7,17 @@ out to all, and events stored."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support import PG_ADMIN
+
+from sync.protocol import events as events_wire
+from sync.protocol import signing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +44,20 @@ def test_the_regional_topology_runs_every_phase_of_the_fleet_simulator():
     assert int(figure(out, "1 worker(s): events stored").split()[0].replace(",", "")) > 0
     for broker in ("core", "edge r00", "edge r01"):
         assert f"peak {broker} broker memory (RSS)" in out
+
+
+def test_a_simulated_event_is_the_bytes_a_real_device_sends(tmp_path: Path, monkeypatch):
+    (tmp_path / "chain.pub").write_bytes(signing.public_key_pem(Ed25519PrivateKey.generate().public_key()))
+    spec = importlib.util.spec_from_file_location("fleet_sim", ROOT / "benchmarks" / "fleet_sim.py")
+    sim = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fleet_sim", sim)  # its dataclasses look their module up there
+    spec.loader.exec_module(sim)
+    process = sim.SimProcess([(42, "kiosk")], [1883], 5, str(tmp_path / "chain.pub"), 0)
+    device = process.devices[0]
+    event_id = events_wire.uuid7(1_796_000_000_000)
+    made = sim.sim_envelope(device, event_id, 7, 1_796_000_000.123456, 98_765.4321)
+    kind, payload = sim.SIM_EVENT
+    assert made == events_wire.envelope(
+        event_id=event_id, seq=7, type=kind, boot_id=device.boot, device="kiosk-42", store="s00042",
+        wall_time=1_796_000_000.123456, mono_time=98_765.4321, payload=payload)
+    assert events_wire.parse_batch(events_wire.batch([made]))[0]["payload"] == json.loads(payload)

@@ -325,7 +325,9 @@ def test_keys_load_from_pem_files(tmp_path, key):
 def test_uuid7_layout():
     ms = 1_700_000_000_123
     for _ in range(200):
-        u = uuid.UUID(events.uuid7(ms))
+        made = events.uuid7(ms)
+        u = uuid.UUID(made)
+        assert str(u) == made  # the canonical text, hyphens and all
         assert u.version == 7
         assert u.variant == uuid.RFC_4122
         assert u.int >> 80 == ms

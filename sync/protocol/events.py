@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
 EVENT_TYPES = frozenset({
     "identified", "consent_given", "consent_withdrawn", "offer_shown", "offer_held_out", "offer_sent_to_phone",
@@ -21,7 +20,8 @@ def uuid7(unix_ms: int) -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # what str(uuid.UUID(int=value)) gives, at half its cost: every device event takes one
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def envelope(
