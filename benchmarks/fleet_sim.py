@@ -14,7 +14,9 @@ on PostgreSQL.
 
 Phases: a connect storm (everyone at once), the broker killed with SIGKILL and restarted (everyone
 reconnects), a chain bundle fanned out, and a busy Saturday's events with 1, 2 and 4 workers.
-Prints each figure beside its target; ``--chart`` saves the ingest backlog over time as a PNG.
+Prints each figure beside its target, and for each ingest the cores every part used (simulator, brokers, workers,
+PostgreSQL); ``--chart`` saves the ingest backlog over time as a PNG. The simulator's processes run at nice 10,
+so that on a shared machine they stand back for what they measure (``SIM_NICE``).
 """
 
 from __future__ import annotations
