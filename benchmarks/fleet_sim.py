@@ -279,11 +279,12 @@ class SimProcess:
         if d is None:
             return
         now, mono = time.time(), time.monotonic()
+        ms = int(now * 1000)
         envelopes = []
         for _ in range(BATCH):
             d.seq += 1
             d.pending.add(d.seq)
-            envelopes.append(sim_envelope(d, events_wire.uuid7(int(now * 1000)), d.seq, now, mono))
+            envelopes.append(sim_envelope(d, events_wire.uuid7(ms), d.seq, now, mono))
         d.client.publish(d.topics.events, events_wire.batch(envelopes), qos=1)
         self.sent += BATCH
 
